@@ -1,0 +1,2 @@
+export { ConfigError, loadConfig, readSources } from './load-config.js';
+export { type Config, type ConfigKey, ConfigSchema } from './schema.js';

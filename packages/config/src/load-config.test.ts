@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './load-config.js';
+
+function yamlFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tessera-config-')), 'tessera.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the configuration to be refused');
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults when nothing is set', () => {
+    const config = loadConfig({ PATH: '/usr/bin' });
+    assert.equal(config.TESSERA_SERVER_NAME, 'localhost');
+    assert.equal(config.TESSERA_PUBLIC_BASE_URL, 'http://127.0.0.1:8090');
+    assert.equal(config.TESSERA_HTTP_HOST, '127.0.0.1');
+    assert.equal(config.TESSERA_HTTP_PORT, 8090);
+    assert.equal(config.TESSERA_DATA_DIR, './.tessera');
+    assert.equal(config.TESSERA_NATS_URL, undefined);
+    assert.equal(config.TESSERA_EMAIL_FROM, 'Tessera <noreply@localhost>');
+    assert.deepEqual(config.TESSERA_OUTBOUND_ALLOW, []);
+    assert.equal(config.TESSERA_OUTBOUND_VERIFY_TLS, true);
+    assert.equal(config.TESSERA_RATE_LIMITS, 'on');
+  });
+
+  it('reads the YAML file and lets the environment override it', () => {
+    const file = yamlFile('TESSERA_HTTP_PORT: 9000\nTESSERA_SERVER_NAME: id.example.org\n');
+    const config = loadConfig({ TESSERA_CONFIG: file, TESSERA_HTTP_PORT: '9100' });
+    assert.equal(config.TESSERA_HTTP_PORT, 9100);
+    assert.equal(config.TESSERA_SERVER_NAME, 'id.example.org');
+  });
+
+  it('treats an empty variable as unset', () => {
+    assert.equal(loadConfig({ TESSERA_HTTP_PORT: '' }).TESSERA_HTTP_PORT, 8090);
+  });
+
+  it('names the key of a wrong value', () => {
+    const err = errorOf(() => loadConfig({ TESSERA_HTTP_PORT: 'eighty' }));
+    assert.match(err.message, /TESSERA_HTTP_PORT: /);
+  });
+
+  it('refuses a boolean it cannot read instead of taking it as false', () => {
+    const err = errorOf(() => loadConfig({ TESSERA_OUTBOUND_VERIFY_TLS: 'ture' }));
+    assert.match(err.message, /TESSERA_OUTBOUND_VERIFY_TLS: /);
+    assert.equal(loadConfig({ TESSERA_OUTBOUND_VERIFY_TLS: 'false' }).TESSERA_OUTBOUND_VERIFY_TLS, false);
+  });
+
+  it('refuses a misspelt setting, naming it', () => {
+    const err = errorOf(() => loadConfig({ TESSERA_HTTP_PROT: '8090' }));
+    assert.match(err.message, /TESSERA_HTTP_PROT: unknown setting/);
+  });
+
+  it('refuses a misspelt setting in the file too', () => {
+    const err = errorOf(() => loadConfig({ TESSERA_CONFIG: yamlFile('TESSERA_SEVRER_NAME: x\n') }));
+    assert.match(err.message, /TESSERA_SEVRER_NAME: unknown setting/);
+  });
+
+  it('ignores variables that are not TESSERA_* settings', () => {
+    assert.doesNotThrow(() => loadConfig({ HOME: '/root', NODE_ENV: 'production' }));
+  });
+
+  it('parses lists of CIDRs and refuses a bad one', () => {
+    assert.deepEqual(loadConfig({ TESSERA_OUTBOUND_ALLOW: '127.0.0.0/8, ::1/128' }).TESSERA_OUTBOUND_ALLOW, [
+      '127.0.0.0/8',
+      '::1/128',
+    ]);
+    assert.match(errorOf(() => loadConfig({ TESSERA_OUTBOUND_ALLOW: '127.0.0.1' })).message, /TESSERA_OUTBOUND_ALLOW/);
+  });
+
+  it('accepts a YAML list where a comma-separated list is expected', () => {
+    const file = yamlFile('TESSERA_SIGNING_ALLOWED_CLIENTS:\n  - gateway\n  - invite\n');
+    assert.deepEqual(loadConfig({ TESSERA_CONFIG: file }).TESSERA_SIGNING_ALLOWED_CLIENTS, ['gateway', 'invite']);
+  });
+
+  it('explains an unreadable or malformed file', () => {
+    assert.match(errorOf(() => loadConfig({ TESSERA_CONFIG: '/nonexistent/tessera.yaml' })).message, /TESSERA_CONFIG/);
+    assert.match(errorOf(() => loadConfig({ TESSERA_CONFIG: yamlFile('- a\n- b\n') })).message, /TESSERA_CONFIG/);
+  });
+
+  it('refuses a public base URL that is not http(s) and drops a trailing slash', () => {
+    assert.match(
+      errorOf(() => loadConfig({ TESSERA_PUBLIC_BASE_URL: 'ftp://x' })).message,
+      /TESSERA_PUBLIC_BASE_URL/,
+    );
+    assert.equal(
+      loadConfig({ TESSERA_PUBLIC_BASE_URL: 'https://id.example.org/' }).TESSERA_PUBLIC_BASE_URL,
+      'https://id.example.org',
+    );
+  });
+
+  it('returns a frozen object', () => {
+    assert.ok(Object.isFrozen(loadConfig({})));
+  });
+});

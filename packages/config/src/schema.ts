@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const listenPort = z.coerce.number().int().min(0).max(65_535); // 0: pick a free port (tests)
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected host:port');
+const absoluteHttpUrl = z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, ''));
+const natsUrl = z.string().regex(/^(nats|tls|wss?):\/\/\S+$/, 'expected nats://host:port');
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected postgres://user@host:port/db');
+const smtpUrl = z.string().regex(/^smtps?:\/\/\S+$/, 'expected smtp://[user:pass@]host:port or smtps://...');
+const cidrList = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+  .pipe(z.array(z.union([z.cidrv4(), z.cidrv6()])));
+const nameList = z.string().transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean));
+
+/**
+ * Every setting of every service, keyed by the names operators type (DESIGN.md's table first).
+ * Strict: a misspelt TESSERA_* name is an error, not a silent default.
+ */
+export const ConfigSchema = z.strictObject({
+  TESSERA_CONFIG: z.string().optional(),
+  TESSERA_SERVER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:.]+\](:\d{1,5})?$/, 'expected a server name such as example.org')
+    .default('localhost'),
+  TESSERA_PUBLIC_BASE_URL: absoluteHttpUrl.default('http://127.0.0.1:8090'),
+  TESSERA_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  TESSERA_HTTP_PORT: listenPort.default(8090),
+  /** Largest request body the gateway reads; larger ones get 413 M_TOO_LARGE. */
+  TESSERA_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  TESSERA_DATA_DIR: z.string().min(1).default('./.tessera'),
+  TESSERA_NATS_URL: natsUrl.optional(),
+  TESSERA_DATABASE_URL: postgresUrl.optional(),
+  TESSERA_SMTP_URL: smtpUrl.optional(),
+  TESSERA_EMAIL_FROM: z.string().min(3).default('Tessera <noreply@localhost>'),
+  TESSERA_TEMPLATES_DIR: z.string().min(1).optional(),
+  TESSERA_DEFAULT_BRAND: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a folder name').default('tessera'),
+  TESSERA_TERMS_FILE: z.string().min(1).optional(),
+  TESSERA_OUTBOUND_ALLOW: cidrList.default([]),
+  TESSERA_OUTBOUND_VERIFY_TLS: z.stringbool().default(true),
+  TESSERA_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+
+  TESSERA_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  /** Where this process serves gRPC; unset: the service's default port on 127.0.0.1. */
+  TESSERA_GRPC_LISTEN: hostPort.optional(),
+  /** Where this process serves /metrics and /healthz; unset: the service's default port. */
+  TESSERA_METRICS_LISTEN: hostPort.optional(),
+  /** Where the other services are, as host:port; unset: their default ports on 127.0.0.1. */
+  TESSERA_SIGNING_ADDR: hostPort.optional(),
+  TESSERA_SESSION_ADDR: hostPort.optional(),
+  TESSERA_DIRECTORY_ADDR: hostPort.optional(),
+  TESSERA_INVITE_ADDR: hostPort.optional(),
+  /** Deadline of every gRPC call a service makes. */
+  TESSERA_GRPC_DEADLINE_MS: z.coerce.number().int().min(50).max(120_000).default(2_000),
+  /** mTLS between services: the CA that signed every service certificate, and this process's own pair. */
+  TESSERA_TLS_CA_FILE: z.string().min(1).optional(),
+  TESSERA_TLS_CERT_FILE: z.string().min(1).optional(),
+  TESSERA_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** Certificate names (CN or DNS SAN) that may call the signing service. */
+  TESSERA_SIGNING_ALLOWED_CLIENTS: nameList.default(['gateway', 'session', 'directory', 'invite']),
+  /** The signing key store: Sydent/Synapse format, one `ed25519 <id> <seed>` line per key. Unset: under the data dir. */
+  TESSERA_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** A nats-server binary for the local runner and tests (2.10 or newer). */
+  TESSERA_NATS_SERVER_BIN: z.string().min(1).optional(),
+});
+
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+export type ConfigKey = keyof z.input<typeof ConfigSchema>;

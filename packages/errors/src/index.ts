@@ -1,0 +1,11 @@
+export { ERRCODES, type ErrCode, isErrCode } from './errcodes.js';
+export { type ErrorExtra, TesseraError, type TesseraErrorOptions } from './tessera-error.js';
+export {
+  isServiceError,
+  type MatrixError,
+  type MatrixErrorBody,
+  matrixErrorOf,
+  toMatrixError,
+  toServiceError,
+  UNAVAILABLE_MESSAGE,
+} from './wire.js';

@@ -1,0 +1,52 @@
+import type { CallOptions, ChannelCredentials, Client, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
+import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+/** A promise-returning view of a generated grpc-js client in which every call has a deadline. */
+export type DeadlineClient<C> = {
+  [K in keyof C as C[K] extends UnaryMethod<infer _Req, infer _Res> ? K : never]: C[K] extends UnaryMethod<
+    infer Req,
+    infer Res
+  >
+    ? (request: Req, options?: { deadlineMs?: number; metadata?: Metadata }) => Promise<Res>
+    : never;
+} & { close(): void };
+
+type ClientConstructor<C extends Client> = new (
+  address: string,
+  credentials: ChannelCredentials,
+  options?: Record<string, unknown>,
+) => C;
+
+export function createDeadlineClient<C extends Client>(
+  Ctor: ClientConstructor<C> & { service: Record<string, unknown> },
+  target: string,
+  credentials: ChannelCredentials,
+  defaultDeadlineMs: number,
+): DeadlineClient<C> {
+  const client = new Ctor(target, credentials, {
+    // Reconnect quickly after the service restarts, so callers see it back within a second or two.
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 2_000,
+    'grpc.keepalive_time_ms': 30_000,
+  });
+  const view: Record<string, unknown> = { close: () => client.close() };
+  for (const name of Object.keys(Ctor.service)) {
+    const method = (client as unknown as Record<string, UnaryMethod<unknown, unknown>>)[name];
+    if (typeof method !== 'function') continue;
+    view[name] = (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) =>
+      new Promise((resolve, reject) => {
+        const deadline = Date.now() + (options.deadlineMs ?? defaultDeadlineMs);
+        method.call(client, request, options.metadata ?? new GrpcMetadata(), { deadline }, (err, response) =>
+          err ? reject(err) : resolve(response),
+        );
+      });
+  }
+  return view as DeadlineClient<C>;
+}

@@ -1,0 +1,24 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** One registry per process, with Node's default metrics and the gRPC server metrics of the kit. */
+export function createMetrics(service: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const grpcHandled = new Counter({
+    name: 'tessera_grpc_server_handled_total',
+    help: 'gRPC calls answered, by method and status code',
+    labelNames: ['method', 'code'] as const,
+    registers: [registry],
+  });
+  const grpcDuration = new Histogram({
+    name: 'tessera_grpc_server_handling_seconds',
+    help: 'Time to answer a gRPC call',
+    labelNames: ['method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  return { registry, grpcHandled, grpcDuration };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

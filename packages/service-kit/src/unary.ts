@@ -1,0 +1,47 @@
+import type { handleUnaryCall, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { TesseraError, toServiceError } from '@tessera/errors';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+export interface UnaryContext {
+  log: Logger;
+  metrics: Metrics;
+}
+
+type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
+
+/**
+ * Turns every async handler of a service into a grpc-js handler: errors go through
+ * toServiceError (unexpected ones are logged with their cause, never sent), and each call is
+ * counted and timed.
+ */
+export function unaryService<S extends UntypedServiceImplementation>(
+  serviceName: string,
+  handlers: { [K in keyof S]: S[K] extends handleUnaryCall<infer Req, infer Res> ? UnaryHandler<Req, Res> : never },
+  { log, metrics }: UnaryContext,
+): S {
+  const wrapped: Record<string, handleUnaryCall<unknown, unknown>> = {};
+  for (const [name, handler] of Object.entries(handlers) as [string, UnaryHandler<unknown, unknown>][]) {
+    const method = `${serviceName}/${name}`;
+    wrapped[name] = (call, callback) => {
+      const stopTimer = metrics.grpcDuration.startTimer({ method });
+      handler(call.request, call).then(
+        (response) => {
+          stopTimer();
+          metrics.grpcHandled.inc({ method, code: 'OK' });
+          callback(null, response);
+        },
+        (err: unknown) => {
+          stopTimer();
+          const serviceError = toServiceError(err);
+          metrics.grpcHandled.inc({ method, code: status[serviceError.code ?? status.UNKNOWN] ?? 'UNKNOWN' });
+          if (!(err instanceof TesseraError)) log.error({ err, method }, 'unexpected error in a gRPC handler');
+          else if (err.errcode === 'M_UNKNOWN') log.error({ err, method }, 'internal error in a gRPC handler');
+          callback(serviceError, null);
+        },
+      );
+    };
+  }
+  return wrapped as S;
+}
