@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { TesseraError, toServiceError } from '@tessera/errors';
+import type { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
+import { createLogger, type DeadlineClient } from '@tessera/service-kit';
+import { Registry } from 'prom-client';
+import { createApp } from './app.js';
+import { listen, type RunningHttpServer } from './http-server.js';
+import { pubkeyRoutes } from './routes/pubkey.js';
+import { statusRoutes } from './routes/status.js';
+
+const PUBLIC_KEY = 'XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI';
+
+// What a grpc-js client rejects with when the server answered with this error.
+function asReceived(err: unknown): ServiceError {
+  const sent = toServiceError(err);
+  return Object.assign(new Error(sent.details), {
+    code: sent.code ?? status.UNKNOWN,
+    details: sent.details ?? '',
+    metadata: sent.metadata ?? new Metadata(),
+  });
+}
+
+const unavailable = (): ServiceError =>
+  Object.assign(new Error('14 UNAVAILABLE: No connection established'), {
+    code: status.UNAVAILABLE,
+    details: 'No connection established',
+    metadata: new Metadata(),
+  });
+
+// A signing port faked in memory: the gateway's own behaviour is under test here; the real
+// signing service behind real gRPC is covered by the end-to-end suite.
+let signingDown = false;
+const fakeSigning = {
+  getPublicKey: async ({ keyId }: { keyId: string }) => {
+    if (signingDown) throw unavailable();
+    if (keyId !== 'ed25519:0') throw asReceived(new TesseraError('M_NOT_FOUND', 'the requested key was not found'));
+    return { key: { keyId, publicKey: PUBLIC_KEY, valid: true } };
+  },
+  isValid: async ({ publicKey }: { publicKey: string }) => ({ valid: publicKey === PUBLIC_KEY }),
+} as unknown as DeadlineClient<SigningServiceClient>;
+
+let server: RunningHttpServer;
+let base: string;
+
+before(async () => {
+  const app = createApp({
+    routes: [
+      ...statusRoutes(),
+      ...pubkeyRoutes(fakeSigning),
+      { method: 'POST', path: '/v2/echo', body: 'json', handler: (req, res) => void res.json(req.body) },
+    ],
+    maxBodyBytes: 64 * 1024,
+    log: createLogger('gateway-test', 'silent'),
+    registry: new Registry(),
+  });
+  server = await listen(app, '127.0.0.1', 0);
+  base = `http://127.0.0.1:${server.port}`;
+});
+after(() => server.close());
+
+async function get(path: string, init?: RequestInit) {
+  const res = await fetch(`${base}${path}`, init);
+  const text = await res.text();
+  return { res, status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
+describe('gateway routing', () => {
+  it('lists the supported spec versions', async () => {
+    const { status, body } = await get('/_matrix/identity/versions');
+    assert.equal(status, 200);
+    const versions = body?.versions as string[];
+    assert.ok(versions.includes('r0.3.0') && versions.includes('v1.1'));
+  });
+
+  it('answers both status endpoints with an empty object', async () => {
+    for (const path of ['/_matrix/identity/v2', '/_matrix/identity/api/v1']) {
+      const { status, body, res } = await get(path);
+      assert.equal(status, 200, path);
+      assert.deepEqual(body, {});
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    }
+  });
+
+  it('answers an unknown path with 404 M_UNRECOGNIZED', async () => {
+    for (const path of ['/_matrix/identity/v2/nonexistent', '/elsewhere', '/_matrix/identity/v3']) {
+      const { status, body } = await get(path);
+      assert.equal(status, 404, path);
+      assert.equal(body?.errcode, 'M_UNRECOGNIZED');
+      assert.equal(typeof body?.error, 'string');
+    }
+  });
+
+  it('answers a known path with a wrong method with 405 M_UNRECOGNIZED', async () => {
+    const { status, body } = await get('/_matrix/identity/v2/pubkey/ed25519:0', { method: 'POST', body: '{}' });
+    assert.equal(status, 405);
+    assert.equal(body?.errcode, 'M_UNRECOGNIZED');
+    assert.equal((await get('/_matrix/identity/versions', { method: 'DELETE' })).status, 405);
+  });
+
+  it('answers preflights and puts CORS headers on every response, errors included', async () => {
+    const preflight = await get('/_matrix/identity/v2/pubkey/ed25519:0', { method: 'OPTIONS' });
+    assert.equal(preflight.status, 200);
+    for (const { res } of [preflight, await get('/nowhere'), await get('/_matrix/identity/v2')]) {
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.equal(res.headers.get('access-control-allow-methods'), 'GET, POST, PUT, DELETE, OPTIONS');
+      assert.equal(
+        res.headers.get('access-control-allow-headers'),
+        'Origin, X-Requested-With, Content-Type, Accept, Authorization',
+      );
+    }
+  });
+});
+
+describe('gateway pubkey routes', () => {
+  it('answers a key on both trees', async () => {
+    for (const tree of ['v2', 'api/v1']) {
+      const { status, body } = await get(`/_matrix/identity/${tree}/pubkey/ed25519:0`);
+      assert.equal(status, 200);
+      assert.deepEqual(body, { public_key: PUBLIC_KEY });
+    }
+  });
+
+  it('answers an unknown or malformed key id with 404 M_NOT_FOUND', async () => {
+    for (const keyId of ['ed25519:9', 'not a key', 'ed25519%3A0%2F..']) {
+      const { status, body } = await get(`/_matrix/identity/v2/pubkey/${encodeURIComponent(keyId)}`);
+      assert.equal(status, 404, keyId);
+      assert.equal(body?.errcode, 'M_NOT_FOUND');
+    }
+  });
+
+  it('tells whether a public key is valid, on both trees', async () => {
+    for (const tree of ['v2', 'api/v1']) {
+      const valid = await get(`/_matrix/identity/${tree}/pubkey/isvalid?public_key=${PUBLIC_KEY}`);
+      assert.deepEqual(valid.body, { valid: true });
+      const invalid = await get(`/_matrix/identity/${tree}/pubkey/isvalid?public_key=AAAA`);
+      assert.deepEqual(invalid.body, { valid: false });
+    }
+  });
+
+  it('asks for a missing public_key with 400 M_MISSING_PARAMS', async () => {
+    const { status, body } = await get('/_matrix/identity/v2/pubkey/isvalid');
+    assert.equal(status, 400);
+    assert.equal(body?.errcode, 'M_MISSING_PARAMS');
+  });
+
+  it('refuses a repeated public_key with 400 M_INVALID_PARAM', async () => {
+    const { status, body } = await get('/_matrix/identity/v2/pubkey/isvalid?public_key=a&public_key=b');
+    assert.equal(status, 400);
+    assert.equal(body?.errcode, 'M_INVALID_PARAM');
+  });
+
+  it('answers 503 with a Matrix error while the signing service is down', async () => {
+    signingDown = true;
+    try {
+      const { status, body } = await get('/_matrix/identity/v2/pubkey/ed25519:0');
+      assert.equal(status, 503);
+      assert.equal(body?.errcode, 'M_UNKNOWN');
+    } finally {
+      signingDown = false;
+    }
+  });
+});
+
+/** Sends a raw request and reads the whole answer; a reset connection rejects. */
+function rawPost(path: string, chunks: Buffer[], headers: Record<string, string | number>) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest(`${base}${path}`, { method: 'POST', headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
+
+describe('gateway request bodies', () => {
+  const echo = '/_matrix/identity/v2/echo';
+
+  it('reads a JSON object body', async () => {
+    const { status, body } = await get(echo, { method: 'POST', body: '{"a":1}' });
+    assert.equal(status, 200);
+    assert.deepEqual(body, { a: 1 });
+  });
+
+  it('answers malformed JSON with 400 M_NOT_JSON', async () => {
+    const { status, body } = await get(echo, { method: 'POST', body: '{"a":', headers: { 'content-type': 'application/json' } });
+    assert.equal(status, 400);
+    assert.equal(body?.errcode, 'M_NOT_JSON');
+  });
+
+  it('answers JSON that is not an object with 400 M_BAD_JSON', async () => {
+    for (const text of ['[1,2]', '"text"', 'null', '3']) {
+      const { status, body } = await get(echo, { method: 'POST', body: text });
+      assert.equal(status, 400, text);
+      assert.equal(body?.errcode, 'M_BAD_JSON', text);
+    }
+  });
+
+  it('answers a body over the limit with 413 M_TOO_LARGE instead of resetting the connection', async () => {
+    const big = Buffer.alloc(2 * 1024 * 1024, 0x20);
+    const declared = await rawPost(echo, [big], { 'content-type': 'application/json', 'content-length': big.length });
+    assert.equal(declared.status, 413);
+    assert.equal(JSON.parse(declared.body).errcode, 'M_TOO_LARGE');
+
+    const pieces = Array.from({ length: 32 }, () => Buffer.alloc(64 * 1024, 0x20));
+    const chunked = await rawPost(echo, pieces, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    assert.equal(chunked.status, 413);
+    assert.equal(JSON.parse(chunked.body).errcode, 'M_TOO_LARGE');
+  });
+});

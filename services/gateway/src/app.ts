@@ -1,0 +1,53 @@
+import express, { type ErrorRequestHandler, type Express, Router } from 'express';
+import { TesseraError } from '@tessera/errors';
+import type { Logger } from '@tessera/service-kit';
+import type { Registry } from 'prom-client';
+import { bodyErrors, jsonBody } from './body.js';
+import { cors } from './cors.js';
+import { httpMetrics } from './http-metrics.js';
+import type { Route } from './routes/route.js';
+import { sendError } from './send-error.js';
+
+export const API_PREFIX = '/_matrix/identity';
+
+export interface AppOptions {
+  routes: Route[];
+  maxBodyBytes: number;
+  log: Logger;
+  registry: Registry;
+}
+
+/**
+ * The HTTP API: CORS first, then the route table. A known path with another method is 405, an
+ * unknown path 404, both M_UNRECOGNIZED; every failure leaves through sendError.
+ */
+export function createApp({ routes, maxBodyBytes, log, registry }: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(httpMetrics(registry));
+  app.use(cors);
+
+  const api = Router({ strict: false });
+  const body = jsonBody(maxBodyBytes);
+  for (const route of routes) {
+    const handlers = route.body === 'json' ? [...body, route.handler] : [route.handler];
+    if (route.method === 'GET') api.get(route.path, ...handlers);
+    else api.post(route.path, ...handlers);
+  }
+  for (const path of new Set(routes.map((route) => route.path))) {
+    api.all(path, () => {
+      throw new TesseraError('M_UNRECOGNIZED', 'method not allowed on this path', { httpStatus: 405 });
+    });
+  }
+  app.use(API_PREFIX, api);
+
+  app.use(() => {
+    throw new TesseraError('M_UNRECOGNIZED', 'unrecognized request');
+  });
+  app.use(bodyErrors);
+  const lastResort: ErrorRequestHandler = (err, _req, res, _next) => sendError(res, err, log);
+  app.use(lastResort);
+  return app;
+}

@@ -1,0 +1,39 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+
+export interface RunningHttpServer {
+  server: Server;
+  port: number;
+  /** Stops accepting, lets requests in flight finish (up to graceMs), then closes what is left. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function listen(app: Express, host: string, port: number): Promise<RunningHttpServer> {
+  const server = createServer(app);
+  // Bounded waits for slow clients, so that a trickled request cannot hold a socket for minutes.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: (graceMs = 5_000) =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
