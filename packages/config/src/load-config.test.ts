@@ -91,10 +91,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses a public base URL that is not http(s) and drops a trailing slash', () => {
-    assert.match(
-      errorOf(() => loadConfig({ TESSERA_PUBLIC_BASE_URL: 'ftp://x' })).message,
-      /TESSERA_PUBLIC_BASE_URL/,
-    );
+    assert.match(errorOf(() => loadConfig({ TESSERA_PUBLIC_BASE_URL: 'ftp://x' })).message, /TESSERA_PUBLIC_BASE_URL/);
     assert.equal(
       loadConfig({ TESSERA_PUBLIC_BASE_URL: 'https://id.example.org/' }).TESSERA_PUBLIC_BASE_URL,
       'https://id.example.org',

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(1).max(65_535);
 const listenPort = z.coerce.number().int().min(0).max(65_535); // 0: pick a free port (tests)
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected host:port');
 const absoluteHttpUrl = z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, ''));
@@ -9,9 +8,19 @@ const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected postgr
 const smtpUrl = z.string().regex(/^smtps?:\/\/\S+$/, 'expected smtp://[user:pass@]host:port or smtps://...');
 const cidrList = z
   .string()
-  .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.union([z.cidrv4(), z.cidrv6()])));
-const nameList = z.string().transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean));
+const nameList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean),
+);
 
 /**
  * Every setting of every service, keyed by the names operators type (DESIGN.md's table first).
@@ -27,14 +36,22 @@ export const ConfigSchema = z.strictObject({
   TESSERA_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   TESSERA_HTTP_PORT: listenPort.default(8090),
   /** Largest request body the gateway reads; larger ones get 413 M_TOO_LARGE. */
-  TESSERA_HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  TESSERA_HTTP_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   TESSERA_DATA_DIR: z.string().min(1).default('./.tessera'),
   TESSERA_NATS_URL: natsUrl.optional(),
   TESSERA_DATABASE_URL: postgresUrl.optional(),
   TESSERA_SMTP_URL: smtpUrl.optional(),
   TESSERA_EMAIL_FROM: z.string().min(3).default('Tessera <noreply@localhost>'),
   TESSERA_TEMPLATES_DIR: z.string().min(1).optional(),
-  TESSERA_DEFAULT_BRAND: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a folder name').default('tessera'),
+  TESSERA_DEFAULT_BRAND: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'expected a folder name')
+    .default('tessera'),
   TESSERA_TERMS_FILE: z.string().min(1).optional(),
   TESSERA_OUTBOUND_ALLOW: cidrList.default([]),
   TESSERA_OUTBOUND_VERIFY_TLS: z.stringbool().default(true),

@@ -2,8 +2,8 @@ import { type ServerWritableStream, status } from '@grpc/grpc-js';
 import {
   type HealthCheckRequest,
   type HealthCheckResponse,
-  HealthCheckResponse_ServingStatus as ServingStatus,
   type HealthServer,
+  HealthCheckResponse_ServingStatus as ServingStatus,
 } from '@tessera/proto/grpc/health/v1/health';
 
 export { HealthCheckResponse_ServingStatus as ServingStatus } from '@tessera/proto/grpc/health/v1/health';

@@ -191,7 +191,11 @@ describe('gateway request bodies', () => {
   });
 
   it('answers malformed JSON with 400 M_NOT_JSON', async () => {
-    const { status, body } = await get(echo, { method: 'POST', body: '{"a":', headers: { 'content-type': 'application/json' } });
+    const { status, body } = await get(echo, {
+      method: 'POST',
+      body: '{"a":',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(status, 400);
     assert.equal(body?.errcode, 'M_NOT_JSON');
   });

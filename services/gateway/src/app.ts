@@ -1,6 +1,6 @@
-import express, { type ErrorRequestHandler, type Express, Router } from 'express';
 import { TesseraError } from '@tessera/errors';
 import type { Logger } from '@tessera/service-kit';
+import express, { type ErrorRequestHandler, type Express, Router } from 'express';
 import type { Registry } from 'prom-client';
 import { bodyErrors, jsonBody } from './body.js';
 import { cors } from './cors.js';

@@ -1,5 +1,5 @@
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { TesseraError } from '@tessera/errors';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 
 /**
  * Reads a JSON object body. Malformed JSON is M_NOT_JSON, JSON that is not an object M_BAD_JSON,

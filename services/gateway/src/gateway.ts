@@ -1,12 +1,6 @@
 import type { Config } from '@tessera/config';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
-import {
-  channelCredentials,
-  createDeadlineClient,
-  grpcTarget,
-  type Logger,
-  readTlsFiles,
-} from '@tessera/service-kit';
+import { channelCredentials, createDeadlineClient, grpcTarget, type Logger, readTlsFiles } from '@tessera/service-kit';
 import type { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { listen, type RunningHttpServer } from './http-server.js';

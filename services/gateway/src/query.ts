@@ -1,5 +1,5 @@
-import type { Request } from 'express';
 import { TesseraError } from '@tessera/errors';
+import type { Request } from 'express';
 
 /** A required query parameter given once: missing is M_MISSING_PARAMS, repeated M_INVALID_PARAM. */
 export function requiredQuery(req: Request, name: string): string {

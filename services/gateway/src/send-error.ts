@@ -1,6 +1,6 @@
-import type { Response } from 'express';
 import { isServiceError, type MatrixError, matrixErrorOf, TesseraError, toMatrixError } from '@tessera/errors';
 import type { Logger } from '@tessera/service-kit';
+import type { Response } from 'express';
 
 /** The one way the gateway answers a failure: a Matrix error body, never a stack or a bare status. */
 export function sendError(res: Response, err: unknown, log: Logger): void {
