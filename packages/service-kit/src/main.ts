@@ -27,6 +27,8 @@ export function runService(service: string, start: (ctx: ServiceStart) => Promis
   start({ config, log }).catch((err: unknown) => {
     if (err instanceof ConfigError) {
       log.fatal({ problem: err.message }, 'invalid configuration');
+      // Also where a configuration error from loadConfig goes: operators look at one place for both.
+      process.stderr.write(`tessera-${service}: ${err.message}\n`);
       process.exit(EXIT_CONFIG);
     }
     log.fatal({ err }, 'failed to start');

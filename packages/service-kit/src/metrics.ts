@@ -22,3 +22,14 @@ export function createMetrics(service: string) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * A counter of the service's own on the process registry, so that a service counts what matters to
+ * it (signatures made, mails sent) without depending on prom-client itself.
+ */
+export function createCounter<L extends string = never>(
+  metrics: Metrics,
+  options: { name: string; help: string; labelNames?: readonly L[] },
+): Counter<L> {
+  return new Counter<L>({ ...options, labelNames: options.labelNames ?? [], registers: [metrics.registry] });
+}

@@ -11,6 +11,13 @@ export interface UnaryContext {
 
 type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>;
 
+/** One async handler per RPC of a generated server interface (its string index signature left out). */
+export type UnaryHandlers<S extends UntypedServiceImplementation> = {
+  [K in keyof S as string extends K ? never : K]: S[K] extends handleUnaryCall<infer Req, infer Res>
+    ? UnaryHandler<Req, Res>
+    : never;
+};
+
 /**
  * Turns every async handler of a service into a grpc-js handler: errors go through
  * toServiceError (unexpected ones are logged with their cause, never sent), and each call is
@@ -18,7 +25,7 @@ type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) =>
  */
 export function unaryService<S extends UntypedServiceImplementation>(
   serviceName: string,
-  handlers: { [K in keyof S]: S[K] extends handleUnaryCall<infer Req, infer Res> ? UnaryHandler<Req, Res> : never },
+  handlers: UnaryHandlers<S>,
   { log, metrics }: UnaryContext,
 ): S {
   const wrapped: Record<string, handleUnaryCall<unknown, unknown>> = {};
