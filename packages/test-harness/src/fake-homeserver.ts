@@ -1,0 +1,190 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { localhostTls } from './localhost-tls.js';
+import { Recorder } from './recorder.js';
+
+export interface RecordedRequest {
+  method: string;
+  /** The path without the query string. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingMessage['headers'];
+  /** Parsed JSON if the body was JSON, else the text; undefined for an empty body. */
+  body: unknown;
+}
+
+export interface OnbindCall {
+  method: 'POST' | 'PUT';
+  body: unknown;
+  /** What the fake answered: 200, or the status of a failure set up with failOnbind(). */
+  status: number;
+}
+
+export interface FakeHomeserverOptions {
+  /** Default 'localhost:<port>'. */
+  serverName?: string;
+  /** Answer the first `times` onbind calls with `status` before answering 200. */
+  onbindFailures?: { status: number; times: number };
+}
+
+export interface FakeHomeserver {
+  /** https://127.0.0.1:PORT */
+  readonly url: string;
+  readonly port: number;
+  readonly serverName: string;
+  /** The CA that signed the server's certificate (for localhost and 127.0.0.1): trust it to connect. */
+  readonly caPem: string;
+  /** The key served at /_matrix/key/v2/server, id 'ed25519:a'. */
+  readonly verifyKey: { keyId: string; publicKeyBase64: string; privateKey: KeyObject };
+  /** Every request, oldest first. */
+  readonly requests: RecordedRequest[];
+  /** Every onbind call (POST or PUT /_matrix/federation/v1/3pid/onbind), failed ones included. */
+  readonly onbindCalls: OnbindCall[];
+  /** Makes GET /_matrix/federation/v1/openid/userinfo?access_token=<token> answer {sub: userId}. */
+  addOpenIdToken(token: string, userId: string): void;
+  /** The body of GET /.well-known/matrix/server; null answers 404 (the default). */
+  setWellKnown(body: object | null): void;
+  /** Answers the next `times` onbind calls with `status`. */
+  failOnbind(status: number, times: number): void;
+  waitForOnbind(predicate?: (call: OnbindCall) => boolean, timeoutMs?: number): Promise<OnbindCall>;
+  waitForRequest(predicate?: (request: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
+  close(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const KEY_ID = 'ed25519:a';
+const DAY_MS = 86_400_000;
+
+type Route = (request: RecordedRequest) => { status: number; body: unknown };
+
+/** An HTTPS server on 127.0.0.1 (a free port) that plays the parts of a homeserver Tessera talks to. */
+export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): Promise<FakeHomeserver> {
+  const tls = await localhostTls('Tessera fake homeserver CA');
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const publicKeyBase64 = unpaddedBase64(Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url'));
+  const requests = new Recorder<RecordedRequest>('request');
+  const onbindCalls = new Recorder<OnbindCall>('onbind call');
+  const openIdTokens = new Map<string, string>();
+  let wellKnown: object | null = null;
+  let failures = options.onbindFailures ? { ...options.onbindFailures } : { status: 200, times: 0 };
+  let serverName = options.serverName ?? '';
+
+  const onbind: Route = ({ method, body }) => {
+    let status = 200;
+    if (failures.times > 0) {
+      failures.times--;
+      status = failures.status;
+    }
+    onbindCalls.add({ method: method as OnbindCall['method'], body, status });
+    return status === 200 ? { status, body: {} } : { status, body: matrixError('M_UNKNOWN', 'onbind failure (test)') };
+  };
+  const routes: Record<string, Route> = {
+    'GET /_matrix/federation/v1/openid/userinfo': ({ query }) => {
+      const sub = openIdTokens.get(query.get('access_token') ?? '');
+      return sub === undefined
+        ? { status: 401, body: matrixError('M_UNKNOWN_TOKEN', 'Access Token unknown or expired') }
+        : { status: 200, body: { sub } };
+    },
+    'GET /_matrix/key/v2/server': () => ({
+      status: 200,
+      body: {
+        server_name: serverName,
+        verify_keys: { [KEY_ID]: { key: publicKeyBase64 } },
+        old_verify_keys: {},
+        valid_until_ts: Date.now() + DAY_MS,
+      },
+    }),
+    'POST /_matrix/federation/v1/3pid/onbind': onbind,
+    'PUT /_matrix/federation/v1/3pid/onbind': onbind,
+    'GET /.well-known/matrix/server': () =>
+      wellKnown === null
+        ? { status: 404, body: matrixError('M_NOT_FOUND', 'no .well-known') }
+        : { status: 200, body: wellKnown },
+  };
+
+  const server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, matrixError('M_UNKNOWN', String(err)));
+    });
+  });
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `https://${HOST}`);
+    const request: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body: parseBody(await readBody(req)),
+    };
+    requests.add(request);
+    const route = routes[`${request.method} ${request.path}`];
+    const { status, body } = route?.(request) ?? {
+      status: 404,
+      body: matrixError('M_UNRECOGNIZED', 'Unrecognized request'),
+    };
+    send(res, status, body);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  serverName ||= `localhost:${port}`;
+
+  return {
+    url: `https://${HOST}:${port}`,
+    port,
+    serverName,
+    caPem: tls.caPem,
+    verifyKey: { keyId: KEY_ID, publicKeyBase64, privateKey },
+    requests: requests.items,
+    onbindCalls: onbindCalls.items,
+    addOpenIdToken: (token, userId) => openIdTokens.set(token, userId),
+    setWellKnown: (body) => {
+      wellKnown = body;
+    },
+    failOnbind: (status, times) => {
+      failures = { status, times };
+    },
+    waitForOnbind: (predicate, timeoutMs) => onbindCalls.waitFor(predicate, timeoutMs),
+    waitForRequest: (predicate, timeoutMs) => requests.waitFor(predicate, timeoutMs),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections(); // keep-alive clients would otherwise hold close() open
+      }),
+  };
+}
+
+function matrixError(errcode: string, error: string) {
+  return { errcode, error };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Matrix writes keys and signatures in standard base64 without padding. */
+function unpaddedBase64(bytes: Buffer): string {
+  return bytes.toString('base64').replace(/=+$/, '');
+}

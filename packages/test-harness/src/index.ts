@@ -1,0 +1,10 @@
+export {
+  type FakeHomeserver,
+  type FakeHomeserverOptions,
+  type OnbindCall,
+  type RecordedRequest,
+  startFakeHomeserver,
+} from './fake-homeserver.js';
+export { startNats, type TestNats, type TestNatsOptions } from './nats.js';
+export { startPostgres, type TestPostgres, type TestPostgresOptions } from './postgres.js';
+export { type ReceivedMail, startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.js';
