@@ -13,7 +13,7 @@ export { type GrpcServiceBinding, type RunningGrpcServer, startGrpcServer } from
 export { HealthRegistry, ServingStatus } from './health.js';
 export { createLogger, type Logger } from './logger.js';
 export { EXIT_CONFIG, runService, type ServiceStart } from './main.js';
-export { createCounter, createMetrics, type Metrics } from './metrics.js';
+export { type Counter, createCounter, createMetrics, type Metrics } from './metrics.js';
 export { peerCertificateNames } from './peer.js';
 export { onShutdown, type ShutdownStep } from './shutdown.js';
 export { channelCredentials, readTlsFiles, serverCredentials, type TlsFiles } from './tls.js';

@@ -22,6 +22,7 @@ export function createMetrics(service: string) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+export type { Counter } from 'prom-client';
 
 /**
  * A counter of the service's own on the process registry, so that a service counts what matters to

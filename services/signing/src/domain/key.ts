@@ -1,0 +1,75 @@
+// The key aggregate (`tessera.key.<keyId>`): which public key a key id stands for, and whether it
+// was revoked. Public parts only: a seed never reaches a decider, an event or the stream.
+
+export type KeyEvent =
+  | { type: 'KeyCreated'; data: { keyId: string; algorithm: string; publicKey: string; at: Date } }
+  | { type: 'KeyRevoked'; data: { keyId: string; reason: string; at: Date } };
+
+export type KeyCommand = {
+  type: 'PublishKey';
+  keyId: string;
+  algorithm: string;
+  /** Unpadded standard base64 of the public key. */
+  publicKey: string;
+  now: Date;
+};
+
+export type Key =
+  | { status: 'none' }
+  | { status: 'active' | 'revoked'; algorithm: string; publicKey: string; createdAt: Date };
+
+export const initialState = (): Key => ({ status: 'none' });
+
+/**
+ * The stream holds a different public key for this key id than the key store: the store was
+ * replaced or regenerated. Signing on would publish signatures that verifiers check against the
+ * wrong key, so the service refuses to start; the operator revokes the old key first.
+ */
+export class KeyMismatch extends Error {
+  override readonly name = 'KeyMismatch';
+  constructor(readonly keyId: string) {
+    super(
+      `key ${keyId}: the event stream holds a different public key for this id than the key store; ` +
+        `restore the original key file, or revoke ${keyId} before putting a new key under that id`,
+    );
+  }
+}
+
+export function evolve(state: Key, event: KeyEvent): Key {
+  switch (event.type) {
+    case 'KeyCreated':
+      return {
+        status: 'active',
+        algorithm: event.data.algorithm,
+        publicKey: event.data.publicKey,
+        createdAt: event.data.at,
+      };
+    case 'KeyRevoked':
+      return state.status === 'none' ? state : { ...state, status: 'revoked' };
+  }
+}
+
+export function decide(command: KeyCommand, state: Key): KeyEvent[] {
+  switch (command.type) {
+    case 'PublishKey': {
+      const { keyId, algorithm, publicKey, now } = command;
+      const created: KeyEvent = { type: 'KeyCreated', data: { keyId, algorithm, publicKey, at: now } };
+      switch (state.status) {
+        case 'none':
+          return [created];
+        case 'active':
+          if (state.publicKey !== publicKey || state.algorithm !== algorithm) throw new KeyMismatch(keyId);
+          return []; // published by an earlier start: nothing new
+        case 'revoked':
+          // The same key stays revoked (the store may keep it, it is just no longer valid); a
+          // different key under the revoked id is a new key.
+          return state.publicKey === publicKey && state.algorithm === algorithm ? [] : [created];
+      }
+    }
+  }
+}
+
+/** Whether the key the command publishes is valid once the events it decided are applied. */
+export function isValidAfter(state: Key, publicKey: string): boolean {
+  return state.status === 'active' && state.publicKey === publicKey;
+}

@@ -1,0 +1,170 @@
+import type { ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  Base64Error,
+  CanonicalJsonError,
+  decodeBase64,
+  encodeBase64,
+  encodeBase64Url,
+  generateSeed,
+  keyPairFromSeed,
+  SEED_LENGTH,
+  signJson,
+} from '@tessera/canonical-json';
+import { TesseraError } from '@tessera/errors';
+import type {
+  GenerateEphemeralKeypairRequest,
+  GenerateEphemeralKeypairResponse,
+  GetPublicKeyRequest,
+  GetPublicKeyResponse,
+  IsValidRequest,
+  IsValidResponse,
+  ListKeysRequest,
+  ListKeysResponse,
+  PublicKey,
+  SigningServiceServer,
+  SignJsonRequest,
+  SignJsonResponse,
+  SignJsonWithSeedRequest,
+  SignJsonWithSeedResponse,
+} from '@tessera/proto/tessera/signing/v1/signing';
+import { type Logger, peerCertificateNames, type UnaryContext, unaryService } from '@tessera/service-kit';
+import type { KeyEntry, KeyRing } from '../key-ring.js';
+import type { SigningCounters } from '../metrics.js';
+
+export const SIGNING_SERVICE_NAME = 'tessera.signing.v1.SigningService';
+/** The id Sydent labels ephemeral-key signatures with (sign-ed25519), and our default for them. */
+const EPHEMERAL_KEY_ID = 'ed25519:0';
+const KEY_ID = /^ed25519:[A-Za-z0-9_]+$/;
+
+export interface SigningDeps {
+  /** The entity in `signatures`: TESSERA_SERVER_NAME. */
+  serverName: string;
+  keys: KeyRing;
+  /** Certificate names (CN or DNS SAN) that may call: TESSERA_SIGNING_ALLOWED_CLIENTS. */
+  allowedClients: readonly string[];
+  counters: SigningCounters;
+  log: Logger;
+}
+
+type Call = Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext'>;
+type Handler<Req, Res> = (request: Req, call: Call) => Promise<Res>;
+
+export interface SigningHandlers {
+  getPublicKey: Handler<GetPublicKeyRequest, GetPublicKeyResponse>;
+  listKeys: Handler<ListKeysRequest, ListKeysResponse>;
+  isValid: Handler<IsValidRequest, IsValidResponse>;
+  signJson: Handler<SignJsonRequest, SignJsonResponse>;
+  generateEphemeralKeypair: Handler<GenerateEphemeralKeypairRequest, GenerateEphemeralKeypairResponse>;
+  signJsonWithSeed: Handler<SignJsonWithSeedRequest, SignJsonWithSeedResponse>;
+}
+
+/** The grpc-js implementation: every handler behind the allow-list, errors through toServiceError. */
+export function signingService(deps: SigningDeps, context: UnaryContext): SigningServiceServer {
+  return unaryService<SigningServiceServer>(SIGNING_SERVICE_NAME, signingHandlers(deps), context);
+}
+
+/** The handlers as plain async functions (tests call them with a stand-in for the call). */
+export function signingHandlers({ serverName, keys, allowedClients, counters, log }: SigningDeps): SigningHandlers {
+  const allowed = new Set(allowedClients);
+  const authorize = (call: Call, method: string) => {
+    const names = peerCertificateNames(call);
+    if (names.some((name) => allowed.has(name))) return;
+    counters.refused.inc({ method });
+    log.warn({ method, peerNames: names }, 'refused a caller that is not on the allow-list');
+    throw new TesseraError('M_FORBIDDEN', 'this client may not call the signing service');
+  };
+
+  return {
+    getPublicKey: async ({ keyId }, call) => {
+      authorize(call, 'GetPublicKey');
+      const entry = keyId === '' ? keys.get(keys.current.keyId) : keys.get(keyId);
+      if (entry === undefined) throw new TesseraError('M_NOT_FOUND', 'no such key');
+      return { key: publicKeyOf(entry) };
+    },
+
+    listKeys: async (_request, call) => {
+      authorize(call, 'ListKeys');
+      return { keys: keys.entries.map(publicKeyOf) };
+    },
+
+    isValid: async ({ publicKey }, call) => {
+      authorize(call, 'IsValid');
+      const bytes = decodeOrNull(publicKey);
+      const valid =
+        bytes !== null && keys.entries.some((entry) => entry.valid && sameBytes(entry.key.publicKey, bytes));
+      return { valid };
+    },
+
+    signJson: async ({ json, keyId }, call) => {
+      authorize(call, 'SignJson');
+      const entry = keyId === '' ? keys.get(keys.current.keyId) : keys.get(keyId);
+      if (entry === undefined || !entry.valid) throw new TesseraError('M_NOT_FOUND', 'no valid key with this id');
+      const signed = signOrRefuse(() => entry.key.signJson(parseJsonObject(json), serverName));
+      counters.signatures.inc({ method: 'SignJson' });
+      return { json: JSON.stringify(signed) };
+    },
+
+    generateEphemeralKeypair: async (_request, call) => {
+      authorize(call, 'GenerateEphemeralKeypair');
+      const { publicKey, seed } = keyPairFromSeed(generateSeed());
+      counters.ephemeralKeypairs.inc();
+      return { publicKey: encodeBase64Url(publicKey), privateKey: encodeBase64(seed) };
+    },
+
+    signJsonWithSeed: async ({ json, seed: encodedSeed, keyId }, call) => {
+      authorize(call, 'SignJsonWithSeed');
+      const seed = decodeOrNull(encodedSeed);
+      if (seed === null || seed.length !== SEED_LENGTH)
+        throw new TesseraError('M_INVALID_PARAM', `seed must be base64 of ${SEED_LENGTH} bytes`);
+      const labelledKeyId = keyId === '' ? EPHEMERAL_KEY_ID : keyId;
+      if (!KEY_ID.test(labelledKeyId)) throw new TesseraError('M_INVALID_PARAM', 'key_id must be ed25519:<version>');
+      const obj = parseJsonObject(json);
+      const signed = signOrRefuse(() => signJson(obj, { entity: serverName, keyId: labelledKeyId, seed }));
+      seed.fill(0);
+      counters.signatures.inc({ method: 'SignJsonWithSeed' });
+      return { json: JSON.stringify(signed) };
+    },
+  };
+}
+
+function publicKeyOf({ key, valid }: KeyEntry): PublicKey {
+  return { keyId: key.keyId, publicKey: key.publicKeyBase64, valid };
+}
+
+function parseJsonObject(json: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new TesseraError('M_BAD_JSON', 'json is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new TesseraError('M_BAD_JSON', 'json must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+// What the content itself can get wrong: no canonical form (a float, an integer out of range),
+// `signatures` of the wrong shape, or nesting too deep to encode.
+function signOrRefuse<T>(sign: () => T): T {
+  try {
+    return sign();
+  } catch (err) {
+    if (err instanceof CanonicalJsonError) throw new TesseraError('M_BAD_JSON', err.message);
+    if (err instanceof TypeError) throw new TesseraError('M_BAD_JSON', err.message);
+    if (err instanceof RangeError) throw new TesseraError('M_BAD_JSON', 'json is nested too deeply');
+    throw err;
+  }
+}
+
+function decodeOrNull(text: string): Uint8Array | null {
+  try {
+    return decodeBase64(text);
+  } catch (err) {
+    if (err instanceof Base64Error) return null;
+    throw err;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
