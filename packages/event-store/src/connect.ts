@@ -1,0 +1,88 @@
+import { connect, type NatsConnection, type Status } from 'nats';
+import { type Logger, silentLogger } from './logger.js';
+
+export type ConnectNatsOptions = {
+  url: string;
+  /** Shown by the server's monitoring (connz): the service and replica. */
+  name: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+  log?: Logger;
+};
+
+// A service keeps trying for as long as it runs: a NATS restart or failover must not end it.
+const RECONNECT_WAIT_MS = 1_000;
+const RECONNECT_JITTER_MS = 500; // spreads the reconnects of many replicas after a server restart
+
+/**
+ * Connects with unlimited reconnects and logs every change of the connection's state. The first
+ * connect fails fast (the service exits and its supervisor restarts it) rather than hang.
+ */
+export async function connectNats({
+  url,
+  name,
+  user,
+  pass,
+  token,
+  log = silentLogger,
+}: ConnectNatsOptions): Promise<NatsConnection> {
+  const server = redactUrl(url);
+  const nc = await connect({
+    servers: url,
+    name,
+    ...(user !== undefined && { user }),
+    ...(pass !== undefined && { pass }),
+    ...(token !== undefined && { token }),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: RECONNECT_WAIT_MS,
+    reconnectJitter: RECONNECT_JITTER_MS,
+  });
+  log.info({ server, name }, 'connected to NATS');
+  void logStatus(nc, log);
+  nc.closed().then(
+    (err) =>
+      err
+        ? log.error({ err: describe(err) }, 'NATS connection closed on error')
+        : log.info({}, 'NATS connection closed'),
+    () => {},
+  );
+  return nc;
+}
+
+async function logStatus(nc: NatsConnection, log: Logger): Promise<void> {
+  for await (const status of nc.status()) {
+    switch (status.type) {
+      case 'disconnect':
+        log.warn({ server: dataOf(status) }, 'disconnected from NATS; reconnecting');
+        break;
+      case 'reconnect':
+        log.info({ server: dataOf(status) }, 'reconnected to NATS');
+        break;
+      case 'ldm':
+        log.warn({ server: dataOf(status) }, 'NATS server entering lame duck mode');
+        break;
+      case 'update':
+        log.info({ servers: status.data }, 'NATS cluster membership changed');
+        break;
+      case 'error':
+        log.error({ err: dataOf(status), permission: status.permissionContext }, 'NATS asynchronous error');
+        break;
+      // 'reconnecting' repeats every attempt; pings and staleness are followed by disconnect anyway.
+    }
+  }
+}
+
+// Status data is a host:port or an error text; strip anything that looks like user:pass@.
+function dataOf(status: Status): unknown {
+  return typeof status.data === 'string' ? redactUrl(status.data) : status.data;
+}
+
+/** Hides `user:pass@` in one URL or a comma-separated list of them. */
+export function redactUrl(url: string): string {
+  return url.replace(/(^|\/\/|,)[^/@\s,]+@/g, '$1***@');
+}
+
+function describe(err: Error): string {
+  return redactUrl(err.message);
+}

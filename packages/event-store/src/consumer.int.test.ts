@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { JetStreamManager, NatsConnection } from 'nats';
+import { connectNats } from './connect.js';
+import { type ConsumedMessage, type RunConsumerOptions, runConsumer } from './consumer.js';
+import { EventStore } from './event-store.js';
+import { keyCreated, keyRevoked, uniqueId } from './fixtures.js';
+import { silentLogger } from './logger.js';
+import { type NatsFixture, natsWithStreams } from './nats-fixture.js';
+import { subjectOf } from './subjects.js';
+
+const STREAM = 'TESSERA_EVENTS';
+const quickRetry = () => 50;
+
+/** Applies each stream sequence once: what every real handler does with its own checkpoint or keys. */
+class IdempotentApplier {
+  readonly applied: number[] = [];
+  repeats = 0;
+  apply(seq: number): void {
+    if (this.applied.includes(seq)) this.repeats++;
+    else this.applied.push(seq);
+  }
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('runConsumer on a real nats-server', () => {
+  let fx: NatsFixture;
+  let store: EventStore;
+  let jsm: JetStreamManager;
+  const connections: NatsConnection[] = [];
+  const connection = async () => {
+    const nc = await connectNats({ url: fx.nats.url, name: 'consumer-test' });
+    connections.push(nc);
+    return nc;
+  };
+  /** Appends one decision on each of `count` fresh subjects of one type; returns their sequences. */
+  const appendMany = async (type: 'onbind' | 'invite', count: number, events = () => [keyCreated()]) => {
+    const seqs: number[] = [];
+    for (let i = 0; i < count; i++)
+      seqs.push(await store.append(subjectOf(type, uniqueId()), events(), { expectedSeq: 0, correlationId: 'c' }));
+    return seqs;
+  };
+  const options = (durable: string, handler: RunConsumerOptions['handler']): RunConsumerOptions => ({
+    stream: STREAM,
+    durable,
+    filterSubjects: ['tessera.onbind.>'],
+    handler,
+    ackWaitMs: 1_000,
+    retryDelayMs: quickRetry,
+    stopTimeoutMs: 100,
+    log: silentLogger,
+  });
+
+  before(async () => {
+    fx = await natsWithStreams();
+    store = new EventStore(fx.nc);
+    jsm = await fx.nc.jetstreamManager();
+  });
+  after(async () => {
+    for (const nc of connections) if (!nc.isClosed()) await nc.close();
+    await fx?.close();
+  });
+
+  it('neither skips nor repeats a message across a failure, a stop with a hung handler, and a restart', async () => {
+    const durable = uniqueId('projector');
+    const seqs = await appendMany('onbind', 20);
+    const failOnce = seqs[4];
+    const hangOn = seqs[11];
+    const applier = new IdempotentApplier();
+    let failed = false;
+    let hung = false;
+
+    const first = await connection();
+    const running = await runConsumer(
+      first.jetstream(),
+      options(durable, async ({ seq }) => {
+        if (seq === failOnce && !failed) {
+          failed = true;
+          throw new Error('transient failure');
+        }
+        if (seq === hangOn) {
+          hung = true;
+          return new Promise<void>(() => {}); // never settles, like a call stuck on a dead socket
+        }
+        applier.apply(seq);
+      }),
+    );
+    await until(() => hung, 'the handler hangs');
+    await running.stop();
+    await first.close();
+    assert.deepEqual(applier.applied, seqs.slice(0, 11));
+
+    const second = await connection();
+    const restarted = await runConsumer(
+      second.jetstream(),
+      options(durable, async ({ seq }) => applier.apply(seq)),
+    );
+    await until(() => applier.applied.length === seqs.length, 'every message is applied');
+    await restarted.stop();
+    assert.deepEqual(applier.applied, seqs);
+    assert.equal(applier.repeats, 0);
+    const info = await jsm.consumers.info(STREAM, durable);
+    assert.equal(info.num_ack_pending + info.num_pending, 0);
+  });
+
+  it('hands over decoded envelopes, and skips unwanted event types without handling them', async () => {
+    const durable = uniqueId('reactor');
+    const created = await appendMany('onbind', 2, () => [keyCreated()]);
+    const revoked = await appendMany('onbind', 2, () => [keyCreated(), keyRevoked('r')]);
+    const seen: ConsumedMessage[] = [];
+    const running = await runConsumer(fx.nc.jetstream(), {
+      ...options(durable, async (message) => {
+        seen.push(message);
+      }),
+      eventTypes: ['KeyRevoked'],
+    });
+    await until(async () => (await jsm.consumers.info(STREAM, durable)).num_pending === 0, 'all is consumed');
+    await until(() => seen.length === 2, 'the wanted messages are handled');
+    await running.stop();
+    assert.ok(created.every((seq) => seen.every((m) => m.seq !== seq)));
+    assert.deepEqual(
+      seen.map((m) => m.seq),
+      revoked,
+    );
+    const [message] = seen;
+    assert.deepEqual(message?.eventTypes, ['KeyCreated', 'KeyRevoked']);
+    assert.equal(message?.envelope.events[1]?.payload?.$case, 'keyRevoked');
+    assert.match(message?.subject ?? '', /^tessera\.onbind\./);
+    assert.equal(message?.deliveryCount, 1);
+  });
+
+  it('gives up a message after maxDeliver failures and goes on with the next', async () => {
+    const durable = uniqueId('notifier');
+    const [poison, next] = await appendMany('onbind', 2);
+    const deliveries: number[] = [];
+    const handled: number[] = [];
+    const running = await runConsumer(fx.nc.jetstream(), {
+      ...options(durable, async ({ seq, deliveryCount }) => {
+        if (seq === poison) {
+          deliveries.push(deliveryCount);
+          throw new Error('permanent failure');
+        }
+        handled.push(seq);
+      }),
+      maxDeliver: 3,
+    });
+    await until(() => handled.includes(next ?? -1), 'the next message is handled');
+    await running.stop();
+    assert.deepEqual(deliveries, [1, 2, 3]);
+  });
+
+  it('creates its durable consumer once and updates it when its settings change', async () => {
+    const durable = uniqueId('config');
+    const actions: unknown[] = [];
+    const log = { ...silentLogger, info: (obj: Record<string, unknown>) => actions.push(obj.action) };
+    const unchanged = { ...options(durable, async () => {}), log };
+    const changed = { ...unchanged, ackWaitMs: 2_000, filterSubjects: ['tessera.onbind.>', 'tessera.invite.>'] };
+    for (const settings of [unchanged, unchanged, changed, changed])
+      await (await runConsumer(fx.nc.jetstream(), settings)).stop();
+    assert.deepEqual(actions, ['created', 'unchanged', 'updated', 'unchanged']);
+    const { config } = await jsm.consumers.info(STREAM, durable);
+    assert.equal(config.ack_wait, 2_000_000_000);
+    assert.deepEqual(config.filter_subjects?.sort(), ['tessera.invite.>', 'tessera.onbind.>']);
+    assert.equal(config.max_ack_pending, 1);
+    assert.equal(config.ack_policy, 'explicit');
+  });
+});

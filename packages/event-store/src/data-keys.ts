@@ -1,0 +1,70 @@
+import type { Sealed } from '@tessera/proto/tessera/events/v1/envelope';
+import { BoundedCache } from './bounded-cache.js';
+import { type DataKey, newDataKey, openWithKey, sealingContext, sealWithKey } from './sealing.js';
+
+/** Where data keys live: the `tessera_data_keys` bucket in production, a Map in unit tests. */
+export interface DataKeySource {
+  get(aggregate: string): Promise<DataKey | null>;
+  /** Stores `key` unless the aggregate has a key already; returns the key that is stored. */
+  create(aggregate: string, key: DataKey): Promise<DataKey>;
+  /** Removes the aggregate's key for good. */
+  erase(aggregate: string): Promise<void>;
+}
+
+export type DataKeysOptions = { cacheSize?: number; cacheTtlMs?: number; now?: () => number };
+
+/**
+ * Seals private fields with a data key per aggregate (AES-256-GCM), so that erasing the key
+ * erases every sealed field of that aggregate in the stream (crypto-shredding).
+ *
+ * Keys are cached in memory. `erase` drops this process's entry, but another replica may still
+ * hold the erased key in its cache until the entry expires: `cacheTtlMs` (60 s by default) bounds
+ * how long an erased aggregate stays readable anywhere.
+ */
+export class DataKeys {
+  readonly #source: DataKeySource;
+  readonly #cache: BoundedCache<string, DataKey>;
+
+  constructor(source: DataKeySource, { cacheSize = 1_000, cacheTtlMs = 60_000, now }: DataKeysOptions = {}) {
+    this.#source = source;
+    this.#cache = new BoundedCache(cacheSize, cacheTtlMs, now);
+  }
+
+  async sealField(aggregate: string, fieldName: string, plaintext: Uint8Array | string): Promise<Sealed> {
+    const context = sealingContext(aggregate, fieldName);
+    const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+    return sealWithKey(await this.#keyFor(aggregate), context, bytes);
+  }
+
+  /** The plaintext; null once the aggregate's key was erased. Throws when the value was tampered with. */
+  async openField(aggregate: string, fieldName: string, sealed: Sealed): Promise<Uint8Array | null> {
+    const context = sealingContext(aggregate, fieldName);
+    const cached = this.#cache.get(aggregate);
+    // A cached key with another id may be stale (erased and replaced elsewhere): ask the source.
+    const key = cached?.keyId === sealed.keyId ? cached : await this.#fetch(aggregate);
+    // A different key id: the sealing key was erased and the aggregate has a new one since.
+    if (key === null || key.keyId !== sealed.keyId) return null;
+    return openWithKey(key, context, sealed);
+  }
+
+  async erase(aggregate: string): Promise<void> {
+    this.#cache.delete(aggregate);
+    await this.#source.erase(aggregate);
+    this.#cache.delete(aggregate); // a seal that ran meanwhile may have cached it again
+  }
+
+  async #keyFor(aggregate: string): Promise<DataKey> {
+    const known = this.#cache.get(aggregate) ?? (await this.#fetch(aggregate));
+    if (known !== null) return known;
+    // Created atomically: when two replicas race, both end up with the key that was stored first.
+    const stored = await this.#source.create(aggregate, newDataKey());
+    this.#cache.set(aggregate, stored);
+    return stored;
+  }
+
+  async #fetch(aggregate: string): Promise<DataKey | null> {
+    const key = await this.#source.get(aggregate);
+    if (key !== null) this.#cache.set(aggregate, key);
+    return key;
+  }
+}

@@ -1,0 +1,52 @@
+export { type ConnectNatsOptions, connectNats, redactUrl } from './connect.js';
+export {
+  type ConsumedMessage,
+  type ConsumerHandler,
+  type RunConsumerOptions,
+  type RunningConsumer,
+  runConsumer,
+} from './consumer.js';
+export { type DataKeySource, DataKeys, type DataKeysOptions } from './data-keys.js';
+export {
+  announcedEventTypes,
+  decodeEnvelope,
+  encodeEnvelope,
+  eventTypesOf,
+  HEADER,
+  SCHEMA_VERSION,
+} from './envelope.js';
+export { ConcurrencyConflict, StoreUnavailable } from './errors.js';
+export {
+  type AppendOptions,
+  type Decide,
+  EventStore,
+  type EventStoreOptions,
+  type Handled,
+  type LoadedAggregate,
+} from './event-store.js';
+export { type EventPayload, type EventPayloadCase, eventTypeOf, newEvent } from './events.js';
+export {
+  DATA_KEY_BUCKET,
+  type DataKeyBucketOptions,
+  KvDataKeySource,
+  kvKeyOf,
+  openDataKeySource,
+} from './kv-key-source.js';
+export { type LogFn, type Logger, silentLogger } from './logger.js';
+export { type DataKey, SealedValueInvalid } from './sealing.js';
+export { desiredStreams, type EnsuredStream, ensureStreams, type StreamOptions } from './streams.js';
+export {
+  AGGREGATE_TYPES,
+  type AggregateType,
+  assertAggregateId,
+  InvalidSubject,
+  isAggregateType,
+  type ParsedSubject,
+  parseSubject,
+  STREAM_OF_AGGREGATE,
+  type StreamName,
+  SUBJECT_PREFIX,
+  streamOf,
+  subjectOf,
+  subjectsOfStream,
+} from './subjects.js';

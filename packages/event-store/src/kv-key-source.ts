@@ -1,0 +1,85 @@
+import type { JetStreamManager, KV, NatsConnection } from 'nats';
+import { StorageType } from 'nats';
+import type { DataKeySource } from './data-keys.js';
+import { isWrongLastSequence } from './errors.js';
+import { DATA_KEY_BYTES, type DataKey } from './sealing.js';
+import { parseSubject, SUBJECT_PREFIX } from './subjects.js';
+
+/**
+ * The bucket of data keys. Deployments must keep every credential but the services' own away from
+ * it: `$KV.tessera_data_keys.>` and `$JS.API.*.*.KV_tessera_data_keys.>` (analytics may read the
+ * event streams, never this).
+ */
+export const DATA_KEY_BUCKET = 'tessera_data_keys';
+const DATA_KEY_STREAM = `KV_${DATA_KEY_BUCKET}`;
+
+export type DataKeyBucketOptions = { replicas?: number };
+
+/** Opens (creating it if needed) the data-key bucket and returns it as a key source for DataKeys. */
+export async function openDataKeySource(
+  nc: NatsConnection,
+  { replicas = 1 }: DataKeyBucketOptions = {},
+): Promise<DataKeySource> {
+  const js = nc.jetstream();
+  const kv = await js.views.kv(DATA_KEY_BUCKET, { history: 1, storage: StorageType.File, replicas });
+  return new KvDataKeySource(kv, await js.jetstreamManager());
+}
+
+export class KvDataKeySource implements DataKeySource {
+  constructor(
+    private readonly kv: KV,
+    private readonly jsm: JetStreamManager,
+  ) {}
+
+  async get(aggregate: string): Promise<DataKey | null> {
+    const entry = await this.kv.get(kvKeyOf(aggregate));
+    return entry?.operation === 'PUT' ? decodeDataKey(entry.value) : null;
+  }
+
+  async create(aggregate: string, key: DataKey): Promise<DataKey> {
+    try {
+      await this.kv.create(kvKeyOf(aggregate), encodeDataKey(key));
+      return key;
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      const winner = await this.get(aggregate); // another replica created it first: use theirs
+      if (winner === null) throw new Error(`data key of ${aggregate} was erased while it was being created`);
+      return winner;
+    }
+  }
+
+  async erase(aggregate: string): Promise<void> {
+    const kvKey = kvKeyOf(aggregate);
+    const entry = await this.kv.get(kvKey);
+    // A purge only unlinks the message in the file store; an erase overwrites it on disk first.
+    if (entry?.operation === 'PUT') await this.jsm.streams.deleteMessage(DATA_KEY_STREAM, entry.revision, true);
+    await this.kv.purge(kvKey); // leaves a marker that also removes any key created meanwhile
+  }
+}
+
+// KV keys allow only [-/_=.A-Za-z0-9]; aggregate ids may hold more (`key.ed25519:0`), so every
+// other character becomes `=XX`, keeping the `<type>.` prefix readable.
+export function kvKeyOf(aggregate: string): string {
+  const { type, id } = parseSubject(`${SUBJECT_PREFIX}.${aggregate}`);
+  const escaped = id.replace(
+    /[^-A-Za-z0-9_]/g,
+    (c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+  return `${type}.${escaped}`;
+}
+
+function encodeDataKey({ keyId, key }: DataKey): Uint8Array {
+  return Buffer.from(JSON.stringify({ v: 1, keyId, key: Buffer.from(key).toString('base64') }));
+}
+
+function decodeDataKey(value: Uint8Array): DataKey {
+  const parsed: unknown = JSON.parse(Buffer.from(value).toString('utf8'));
+  if (typeof parsed === 'object' && parsed !== null && 'keyId' in parsed && 'key' in parsed) {
+    const { keyId, key } = parsed;
+    if (typeof keyId === 'string' && typeof key === 'string') {
+      const bytes = Buffer.from(key, 'base64');
+      if (bytes.length === DATA_KEY_BYTES) return { keyId, key: bytes };
+    }
+  }
+  throw new Error('malformed data key in the data-key bucket');
+}
