@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ConfigError, loadConfig, readSources } from '@tessera/config';
+import { builtServices, localUrl, type PlanInput, planRun, serviceMainPath } from './plan.js';
+import type { PortPlan } from './ports.js';
+import { SERVICES, type ServiceName } from './services.js';
+
+const DATA = '/srv/tessera-data';
+const ROOT = '/repo';
+const PORTS: PortPlan = {
+  signing: { grpcPort: 41001, metricsPort: 42001 },
+  session: { grpcPort: 41002, metricsPort: 42002 },
+  directory: { grpcPort: 41003, metricsPort: 42003 },
+  invite: { grpcPort: 41004, metricsPort: 42004 },
+  projector: { metricsPort: 42005 },
+  notifier: { metricsPort: 42006 },
+  gateway: { metricsPort: 42007 },
+};
+
+/** A plan for every service, from the runner environment `env` (TESSERA_* included). */
+function plan(env: NodeJS.ProcessEnv, overrides: Partial<PlanInput> = {}) {
+  return planRun({
+    env: { PATH: '/usr/bin:/bin', HOME: '/home/op', LANG: 'C.UTF-8', ...env },
+    settings: readSources(env),
+    config: loadConfig(env),
+    cwd: '/work/op',
+    dataDir: DATA,
+    repoRoot: ROOT,
+    services: SERVICES,
+    ports: PORTS,
+    http: { host: '127.0.0.1', port: 18090 },
+    natsUrl: 'nats://127.0.0.1:4333',
+    databaseUrl: 'postgres://postgres@127.0.0.1:5444/tessera',
+    tls: (name: ServiceName) => ({
+      caFile: `${DATA}/pki/ca.pem`,
+      certFile: `${DATA}/pki/${name}.pem`,
+      keyFile: `${DATA}/pki/${name}-key.pem`,
+    }),
+    node: { command: '/usr/bin/node', args: [] },
+    ...overrides,
+  });
+}
+
+function envOf(run: ReturnType<typeof plan>, name: ServiceName) {
+  const child = run.children.find((candidate) => candidate.name === name);
+  assert.ok(child, `no plan for ${name}`);
+  return child.env;
+}
+
+/** Every child's environment values and arguments, as one string per child. */
+function everythingOf(run: ReturnType<typeof plan>, name: ServiceName): string {
+  const child = run.children.find((candidate) => candidate.name === name);
+  assert.ok(child);
+  return JSON.stringify([child.env, child.args]);
+}
+
+describe('the run plan', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'runner-plan-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives the signing key file to the signing child only, under the data dir by default', () => {
+    const run = plan({});
+    const keyFile = `${DATA}/signing/signing.key`;
+    assert.equal(run.signingKeyFile, keyFile);
+    assert.equal(envOf(run, 'signing').TESSERA_SIGNING_KEY_FILE, keyFile);
+    for (const child of run.children.filter((candidate) => candidate.name !== 'signing')) {
+      assert.equal(child.env.TESSERA_SIGNING_KEY_FILE, undefined, child.name);
+      assert.ok(!everythingOf(run, child.name).includes(keyFile), child.name);
+      // Nor the data dir the default key file is derived from.
+      assert.equal(child.env.TESSERA_DATA_DIR, undefined, child.name);
+    }
+  });
+
+  it("strips the operator's key file setting from every child but signing, and makes it absolute", () => {
+    const run = plan({ TESSERA_SIGNING_KEY_FILE: 'keys/prod.key' });
+    assert.equal(envOf(run, 'signing').TESSERA_SIGNING_KEY_FILE, '/work/op/keys/prod.key');
+    for (const child of run.children.filter((candidate) => candidate.name !== 'signing')) {
+      assert.ok(!everythingOf(run, child.name).includes('prod.key'), child.name);
+    }
+  });
+
+  it('does not hand the YAML file on: its settings become variables, and the key file one reaches signing only', () => {
+    const file = join(dir, 'tessera.yaml');
+    writeFileSync(file, 'TESSERA_SIGNING_KEY_FILE: /secrets/signing.key\nTESSERA_SERVER_NAME: id.example.org\n');
+    const run = plan({ TESSERA_CONFIG: file });
+    for (const child of run.children) {
+      assert.equal(child.env.TESSERA_CONFIG, undefined, child.name);
+      assert.equal(child.env.TESSERA_SERVER_NAME, 'id.example.org', child.name);
+    }
+    assert.equal(envOf(run, 'signing').TESSERA_SIGNING_KEY_FILE, '/secrets/signing.key');
+    for (const child of run.children.filter((candidate) => candidate.name !== 'signing')) {
+      assert.ok(!everythingOf(run, child.name).includes('/secrets/signing.key'), child.name);
+    }
+  });
+
+  it('refuses a plan in which another setting names the key file', () => {
+    assert.throws(
+      () => plan({ TESSERA_SIGNING_KEY_FILE: '/secrets/signing.key', TESSERA_TERMS_FILE: '/secrets/signing.key' }),
+      (err: unknown) => err instanceof ConfigError && /TESSERA_TERMS_FILE \(given to \w+\)/.test(err.message),
+    );
+    assert.throws(() => plan({ TESSERA_TEMPLATES_DIR: `${DATA}/signing/../signing/signing.key` }), ConfigError);
+  });
+
+  it("passes the operator's other settings and the runner's own environment to every child", () => {
+    const run = plan({ TESSERA_RATE_LIMITS: 'off', TESSERA_SMTP_URL: 'smtp://127.0.0.1:2525' });
+    for (const child of run.children) {
+      assert.equal(child.env.TESSERA_RATE_LIMITS, 'off');
+      assert.equal(child.env.TESSERA_SMTP_URL, 'smtp://127.0.0.1:2525');
+      assert.equal(child.env.PATH, '/usr/bin:/bin');
+      assert.equal(child.env.HOME, '/home/op');
+      assert.equal(child.env.LANG, 'C.UTF-8');
+      assert.equal(child.env.TESSERA_NATS_URL, 'nats://127.0.0.1:4333');
+      assert.equal(child.env.TESSERA_DATABASE_URL, 'postgres://postgres@127.0.0.1:5444/tessera');
+      assert.equal(child.env.TESSERA_SERVER_NAME, 'localhost');
+      assert.equal(child.env.TESSERA_LOG_LEVEL, 'info');
+      assert.equal(child.env.TESSERA_HTTP_PORT, '18090');
+      assert.equal(child.env.TESSERA_SIGNING_ADDR, '127.0.0.1:41001');
+      assert.equal(child.env.TESSERA_SESSION_ADDR, '127.0.0.1:41002');
+      assert.equal(child.env.TESSERA_DIRECTORY_ADDR, '127.0.0.1:41003');
+      assert.equal(child.env.TESSERA_INVITE_ADDR, '127.0.0.1:41004');
+      assert.equal(child.env.TESSERA_OUTBOUND_ALLOW, '127.0.0.0/8,::1/128');
+    }
+  });
+
+  it('gives each child its own listen addresses and certificate', () => {
+    const run = plan({});
+    const signing = envOf(run, 'signing');
+    assert.equal(signing.TESSERA_GRPC_LISTEN, '127.0.0.1:41001');
+    assert.equal(signing.TESSERA_METRICS_LISTEN, '127.0.0.1:42001');
+    assert.equal(signing.TESSERA_TLS_CA_FILE, `${DATA}/pki/ca.pem`);
+    assert.equal(signing.TESSERA_TLS_CERT_FILE, `${DATA}/pki/signing.pem`);
+    assert.equal(signing.TESSERA_TLS_KEY_FILE, `${DATA}/pki/signing-key.pem`);
+    const gateway = envOf(run, 'gateway');
+    assert.equal(gateway.TESSERA_GRPC_LISTEN, undefined);
+    assert.equal(gateway.TESSERA_METRICS_LISTEN, '127.0.0.1:42007');
+    assert.equal(gateway.TESSERA_TLS_KEY_FILE, `${DATA}/pki/gateway-key.pem`);
+    assert.equal(envOf(run, 'projector').TESSERA_GRPC_LISTEN, undefined);
+  });
+
+  it("overrides the operator's per-service addresses, and says so", () => {
+    const run = plan({ TESSERA_GRPC_LISTEN: '0.0.0.0:50051', TESSERA_SIGNING_ADDR: '10.0.0.5:50051' });
+    assert.equal(envOf(run, 'session').TESSERA_GRPC_LISTEN, '127.0.0.1:41002');
+    assert.equal(envOf(run, 'gateway').TESSERA_GRPC_LISTEN, undefined);
+    assert.equal(envOf(run, 'gateway').TESSERA_SIGNING_ADDR, '127.0.0.1:41001');
+    assert.deepEqual(run.warnings, [
+      'TESSERA_GRPC_LISTEN is ignored: the runner assigns it to each service itself',
+      'TESSERA_SIGNING_ADDR is ignored: the runner assigns it to each service itself',
+    ]);
+  });
+
+  it('points the public base URL at the real HTTP port unless the operator set one', () => {
+    assert.equal(plan({}).publicBaseUrl, 'http://127.0.0.1:18090');
+    assert.equal(envOf(plan({}), 'notifier').TESSERA_PUBLIC_BASE_URL, 'http://127.0.0.1:18090');
+    const set = plan({ TESSERA_PUBLIC_BASE_URL: 'https://id.example.org/' });
+    assert.equal(envOf(set, 'notifier').TESSERA_PUBLIC_BASE_URL, 'https://id.example.org');
+  });
+
+  it('runs each service from services/<name>/dist/main.js and checks health the way the service serves it', () => {
+    const run = plan({});
+    const signing = run.children.find((child) => child.name === 'signing');
+    assert.deepEqual(signing?.args, ['/repo/services/signing/dist/main.js']);
+    assert.equal(signing?.cwd, '/work/op');
+    assert.deepEqual(
+      run.children.map((child) => [child.name, child.health, child.healthTarget]),
+      [
+        ['signing', 'grpc', '127.0.0.1:41001'],
+        ['session', 'grpc', '127.0.0.1:41002'],
+        ['directory', 'grpc', '127.0.0.1:41003'],
+        ['invite', 'grpc', '127.0.0.1:41004'],
+        ['projector', 'worker', 'http://127.0.0.1:42005/readyz'],
+        ['notifier', 'worker', 'http://127.0.0.1:42006/readyz'],
+        ['gateway', 'http-api', 'http://127.0.0.1:18090/_matrix/identity/v2'],
+      ],
+    );
+  });
+
+  it('starts only the services that are built, in start order', () => {
+    const built = new Set([serviceMainPath(ROOT, 'gateway'), serviceMainPath(ROOT, 'signing')]);
+    const services = builtServices(ROOT, SERVICES, (path) => built.has(path));
+    assert.deepEqual(
+      services.map((service) => service.name),
+      ['signing', 'gateway'],
+    );
+    assert.deepEqual(
+      plan({}, { services }).children.map((child) => child.name),
+      ['signing', 'gateway'],
+    );
+  });
+
+  it('reaches a wildcard listener through loopback', () => {
+    assert.equal(localUrl('0.0.0.0', 80), 'http://127.0.0.1:80');
+    assert.equal(localUrl('::', 80), 'http://[::1]:80');
+    assert.equal(localUrl('::1', 80), 'http://[::1]:80');
+    assert.equal(localUrl('localhost', 8090), 'http://localhost:8090');
+  });
+});

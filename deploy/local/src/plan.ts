@@ -1,0 +1,212 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Config, ConfigError } from '@tessera/config';
+import type { PortPlan } from './ports.js';
+import {
+  GRPC_ADDRESS_SETTINGS,
+  type HealthKind,
+  isGrpcService,
+  SERVICES,
+  type ServiceDef,
+  type ServiceName,
+} from './services.js';
+import type { ChildSpec } from './supervisor.js';
+
+export interface TlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+export interface PlanInput {
+  /** The runner's own environment: everything but TESSERA_* is passed on to every child (PATH, HOME, LANG...). */
+  env: NodeJS.ProcessEnv;
+  /** The operator's settings: TESSERA_CONFIG's file with the TESSERA_* variables over it (readSources()). */
+  settings: Readonly<Record<string, string>>;
+  config: Config;
+  /** The runner's working directory: the children's too, and the base of relative paths. */
+  cwd: string;
+  /** Absolute. */
+  dataDir: string;
+  repoRoot: string;
+  /** The services to start, in start order. */
+  services: readonly ServiceDef[];
+  /** Ports of every service in `services`, and a gRPC port for every gRPC service (started or not). */
+  ports: PortPlan;
+  /** Where the gateway listens (the port is never 0 here). */
+  http: { host: string; port: number };
+  natsUrl: string;
+  databaseUrl: string;
+  tls: (service: ServiceName) => TlsFiles;
+  /** The Node.js binary and its options; default: this one, with source maps on. */
+  node?: { command: string; args: readonly string[] };
+}
+
+export interface ChildPlan extends ChildSpec {
+  name: ServiceName;
+  health: HealthKind;
+  /** host:port for gRPC health, or the URL that must answer 200. */
+  healthTarget: string;
+  grpcPort?: number;
+  metricsPort: number;
+  env: Readonly<Record<string, string>>;
+}
+
+export interface RunPlan {
+  children: ChildPlan[];
+  /** Where the gateway is reached: http://127.0.0.1:8090. */
+  httpUrl: string;
+  publicBaseUrl: string;
+  /** Given to the signing child only. */
+  signingKeyFile: string;
+  /** Operator settings the runner overrides, worth a line in the log. */
+  warnings: string[];
+}
+
+/** Read by the runner only: the children get the file's settings as variables instead (see planRun). */
+const RUNNER_ONLY = ['TESSERA_CONFIG'];
+/** What leads to the signing key: only the signing child gets these. */
+export const SIGNING_ONLY = ['TESSERA_SIGNING_KEY_FILE', 'TESSERA_DATA_DIR'];
+/** Per child, chosen by the runner: an operator's value would make every child listen on one port. */
+const PER_CHILD = [
+  'TESSERA_GRPC_LISTEN',
+  'TESSERA_METRICS_LISTEN',
+  'TESSERA_TLS_CA_FILE',
+  'TESSERA_TLS_CERT_FILE',
+  'TESSERA_TLS_KEY_FILE',
+  ...Object.values(GRPC_ADDRESS_SETTINGS),
+];
+/** Outbound HTTP may reach loopback (a homeserver on this machine) unless the operator says otherwise. */
+const LOCAL_OUTBOUND_ALLOW = '127.0.0.0/8,::1/128';
+
+/** services/<name>/dist/main.js */
+export function serviceMainPath(repoRoot: string, name: ServiceName): string {
+  return join(repoRoot, 'services', name, 'dist', 'main.js');
+}
+
+/** The services of the table that are built, in start order. */
+export function builtServices(
+  repoRoot: string,
+  services: readonly ServiceDef[] = SERVICES,
+  exists: (path: string) => boolean = existsSync,
+): ServiceDef[] {
+  return services.filter((service) => exists(serviceMainPath(repoRoot, service.name)));
+}
+
+/** The URL a client on this machine uses for a listener on host:port (a wildcard host means loopback). */
+export function localUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' || host === '[::]' ? '::1' : host;
+  const literal = reachable.includes(':') && !reachable.startsWith('[') ? `[${reachable}]` : reachable;
+  return `http://${literal}:${port}`;
+}
+
+/** The operator's key file (made absolute), else <data>/signing/signing.key. */
+export function signingKeyFileFor(settings: Readonly<Record<string, string>>, dataDir: string, cwd: string): string {
+  const configured = settings.TESSERA_SIGNING_KEY_FILE;
+  return configured ? resolve(cwd, configured) : join(dataDir, 'signing', 'signing.key');
+}
+
+/** What every child runs with: the environment, the command, the ports and how its health is checked. */
+export function planRun(input: PlanInput): RunPlan {
+  const { settings, config, ports } = input;
+  const httpUrl = localUrl(input.http.host, input.http.port);
+  // The default public base (127.0.0.1:8090) is wrong for any other port: follow the real one.
+  const publicBaseUrl = settings.TESSERA_PUBLIC_BASE_URL ? config.TESSERA_PUBLIC_BASE_URL : httpUrl;
+  const signingKeyFile = signingKeyFileFor(settings, input.dataDir, input.cwd);
+  const warnings = PER_CHILD.filter((key) => settings[key] !== undefined).map(
+    (key) => `${key} is ignored: the runner assigns it to each service itself`,
+  );
+
+  const base: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input.env)) {
+    if (value !== undefined && !key.startsWith('TESSERA_')) base[key] = value;
+  }
+  const withheld = new Set([...RUNNER_ONLY, ...SIGNING_ONLY, ...PER_CHILD]);
+  const operator = Object.fromEntries(Object.entries(settings).filter(([key]) => !withheld.has(key)));
+  const addresses: Record<string, string> = {};
+  for (const [name, key] of Object.entries(GRPC_ADDRESS_SETTINGS)) {
+    const port = ports[name as ServiceName]?.grpcPort;
+    if (port === undefined) throw new Error(`no gRPC port was assigned to ${name}`);
+    addresses[key] = `127.0.0.1:${port}`;
+  }
+  const shared: Record<string, string> = {
+    ...base,
+    ...operator,
+    TESSERA_SERVER_NAME: config.TESSERA_SERVER_NAME,
+    TESSERA_PUBLIC_BASE_URL: publicBaseUrl,
+    TESSERA_HTTP_HOST: input.http.host,
+    TESSERA_HTTP_PORT: String(input.http.port),
+    TESSERA_LOG_LEVEL: config.TESSERA_LOG_LEVEL,
+    TESSERA_NATS_URL: input.natsUrl,
+    TESSERA_DATABASE_URL: input.databaseUrl,
+    TESSERA_OUTBOUND_ALLOW: settings.TESSERA_OUTBOUND_ALLOW ?? LOCAL_OUTBOUND_ALLOW,
+    ...addresses,
+  };
+
+  const node = input.node ?? { command: process.execPath, args: ['--enable-source-maps'] };
+  const children = input.services.map((service): ChildPlan => {
+    const servicePorts = ports[service.name];
+    if (servicePorts === undefined) throw new Error(`no ports were assigned to ${service.name}`);
+    const tls = input.tls(service.name);
+    const env: Record<string, string> = {
+      ...shared,
+      TESSERA_METRICS_LISTEN: `127.0.0.1:${servicePorts.metricsPort}`,
+      TESSERA_TLS_CA_FILE: tls.caFile,
+      TESSERA_TLS_CERT_FILE: tls.certFile,
+      TESSERA_TLS_KEY_FILE: tls.keyFile,
+    };
+    if (isGrpcService(service.name)) {
+      if (servicePorts.grpcPort === undefined) throw new Error(`no gRPC port was assigned to ${service.name}`);
+      env.TESSERA_GRPC_LISTEN = `127.0.0.1:${servicePorts.grpcPort}`;
+    }
+    if (service.name === 'signing') {
+      env.TESSERA_SIGNING_KEY_FILE = signingKeyFile;
+      env.TESSERA_DATA_DIR = input.dataDir;
+    }
+    return {
+      name: service.name,
+      command: node.command,
+      args: [...node.args, serviceMainPath(input.repoRoot, service.name)],
+      cwd: input.cwd,
+      env,
+      health: service.health,
+      healthTarget: healthTarget(service, servicePorts, httpUrl),
+      ...(servicePorts.grpcPort === undefined ? {} : { grpcPort: servicePorts.grpcPort }),
+      metricsPort: servicePorts.metricsPort,
+    };
+  });
+  assertKeyConfined(children, signingKeyFile, input.cwd);
+  return { children, httpUrl, publicBaseUrl, signingKeyFile, warnings };
+}
+
+function healthTarget(service: ServiceDef, ports: { grpcPort?: number; metricsPort: number }, httpUrl: string) {
+  switch (service.health) {
+    case 'grpc':
+      return `127.0.0.1:${ports.grpcPort}`;
+    case 'http-api':
+      return `${httpUrl}/_matrix/identity/v2`;
+    case 'worker':
+      return `http://127.0.0.1:${ports.metricsPort}/readyz`;
+  }
+}
+
+/**
+ * Refuses a plan in which a child other than signing could find the signing key through its
+ * environment or arguments (an operator setting such as TESSERA_TERMS_FILE naming the key file).
+ */
+export function assertKeyConfined(children: readonly ChildSpec[], keyFile: string, cwd: string): void {
+  for (const child of children) {
+    if (child.name === 'signing') continue;
+    const values = [
+      ...Object.entries(child.env).map(([key, value]) => [key, value] as const),
+      ...child.args.map((arg, i) => [`argument ${i + 1}`, arg] as const),
+    ];
+    for (const [where, value] of values) {
+      if (value.includes(keyFile) || (value !== '' && resolve(cwd, value) === keyFile)) {
+        throw new ConfigError(
+          `${where} (given to ${child.name}): names the signing key file, which only the signing service may read`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { assignPorts, canListen } from './ports.js';
+import { SERVICES } from './services.js';
+
+describe('port assignment', () => {
+  it('gives each gRPC service a gRPC port and every service a metrics port, all distinct', async () => {
+    const plan = await assignPorts(SERVICES, { reserved: [8090] });
+    const all: number[] = [];
+    for (const service of SERVICES) {
+      const ports = plan[service.name];
+      assert.ok(ports, service.name);
+      assert.equal(ports.grpcPort !== undefined, ['signing', 'session', 'directory', 'invite'].includes(service.name));
+      all.push(ports.metricsPort, ...(ports.grpcPort === undefined ? [] : [ports.grpcPort]));
+    }
+    assert.equal(all.length, 11);
+    assert.equal(new Set(all).size, all.length);
+    assert.ok(!all.includes(8090));
+  });
+
+  it('throws back a port handed out twice or reserved', async () => {
+    const handedOut = [5000, 5000, 8090, 5001, 5001, 5002, 5003];
+    const pick = async () => handedOut.shift() ?? assert.fail('asked for too many ports');
+    const plan = await assignPorts(
+      SERVICES.filter((service) => service.name === 'signing' || service.name === 'gateway'),
+      { reserved: [8090], pick },
+    );
+    assert.deepEqual(plan, { signing: { grpcPort: 5000, metricsPort: 5001 }, gateway: { metricsPort: 5002 } });
+  });
+
+  it('gives up when no new port comes', async () => {
+    await assert.rejects(assignPorts(SERVICES, { pick: async () => 5000 }), /could not find a free port/);
+  });
+
+  it('tells a port in use from a free one', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    assert.ok(address !== null && typeof address === 'object');
+    assert.equal(await canListen('127.0.0.1', address.port), false);
+    await new Promise((resolve) => server.close(resolve));
+    assert.equal(await canListen('127.0.0.1', address.port), true);
+  });
+});

@@ -1,0 +1,41 @@
+/** The gRPC services, each with the setting that tells the others where it is. */
+export const GRPC_ADDRESS_SETTINGS = {
+  signing: 'TESSERA_SIGNING_ADDR',
+  session: 'TESSERA_SESSION_ADDR',
+  directory: 'TESSERA_DIRECTORY_ADDR',
+  invite: 'TESSERA_INVITE_ADDR',
+} as const;
+
+export type GrpcServiceName = keyof typeof GRPC_ADDRESS_SETTINGS;
+export type ServiceName = GrpcServiceName | 'projector' | 'notifier' | 'gateway';
+
+/**
+ * How the runner knows a service is up:
+ * - grpc: the standard gRPC health Check (service "") over mTLS with the runner's certificate;
+ * - http-api: the gateway answers 200 on GET /_matrix/identity/v2;
+ * - worker: the service's admin port answers 200 on GET /readyz.
+ */
+export type HealthKind = 'grpc' | 'http-api' | 'worker';
+
+export interface ServiceDef {
+  name: ServiceName;
+  health: HealthKind;
+}
+
+/** Every service, in start order: a service starts once those before it are healthy. Stopped in reverse. */
+export const SERVICES: readonly ServiceDef[] = [
+  { name: 'signing', health: 'grpc' },
+  { name: 'session', health: 'grpc' },
+  { name: 'directory', health: 'grpc' },
+  { name: 'invite', health: 'grpc' },
+  { name: 'projector', health: 'worker' },
+  { name: 'notifier', health: 'worker' },
+  { name: 'gateway', health: 'http-api' },
+];
+
+export function isGrpcService(name: ServiceName): name is GrpcServiceName {
+  return Object.hasOwn(GRPC_ADDRESS_SETTINGS, name);
+}
+
+/** The certificate the runner presents to gRPC health checks. */
+export const RUNNER_CERT_NAME = 'runner';

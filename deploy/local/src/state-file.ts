@@ -1,0 +1,54 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export type RunnerStatus = 'starting' | 'ready' | 'running-without-gateway' | 'stopping' | 'stopped';
+
+export interface ServiceState {
+  /** null while it is down (waiting for a restart, or stopped). */
+  pid: number | null;
+  grpcPort?: number;
+  metricsPort: number;
+  restarts: number;
+}
+
+/** <data>/run/state.json: what runs where, for tests and operators. */
+export interface RunnerState {
+  /** The runner's pid; null once it has stopped. */
+  pid: number | null;
+  status: RunnerStatus;
+  dataDir: string;
+  /** Where the gateway is reached. */
+  httpUrl: string;
+  natsUrl: string | null;
+  databaseUrl: string | null;
+  /** The runner's own servers: null when TESSERA_NATS_URL / TESSERA_DATABASE_URL name outside ones. */
+  nats: { pid: number | null } | null;
+  postgres: { pid: number | null; dataDir: string } | null;
+  /** The started services, in start order. */
+  services: Record<string, ServiceState>;
+}
+
+export function stateFilePath(dataDir: string): string {
+  return join(dataDir, 'run', 'state.json');
+}
+
+/** Writes the whole state each time, atomically (a reader never sees half a file). */
+export class StateFile {
+  constructor(readonly path: string) {}
+
+  write(state: RunnerState): void {
+    mkdirSync(dirname(this.path), { recursive: true });
+    const temporary = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+    renameSync(temporary, this.path);
+  }
+}
+
+/** The state file's content, or null if there is none (or it cannot be read as JSON). */
+export function readStateFile(path: string): RunnerState | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunnerState;
+  } catch {
+    return null;
+  }
+}
