@@ -68,7 +68,12 @@ case "${1:-}" in
   test)
     setup test
     pnpm run lint
-    pnpm run test
+    find packages services deploy test proto -maxdepth 2 -name test-results.tap -delete
+    status=0
+    pnpm run test || status=$?
+    # The closing line adds up every package's results; it fails the run on its own if some are missing.
+    if ! node scripts/test-summary.mjs && [ "$status" -eq 0 ]; then status=1; fi
+    exit "$status"
     ;;
   *)
     echo "usage: scripts/dev.sh start|test" >&2

@@ -94,6 +94,9 @@ async function launch(
   const output = new OutputLines(o.log);
   o.log(`[local-infra] starting ${o.binary} -c ${configFile}`);
   const child = spawn(...withParentDeathSignal(o.binary, ['-c', configFile], 'SIGTERM'), {
+    // Its own process group: a terminal's Ctrl-C reaches the runner, which stops the services before
+    // the servers they use. The parent-death signal and the exit hook still end it with its parent.
+    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   killOnExit(child, 'SIGTERM');

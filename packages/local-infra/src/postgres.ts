@@ -104,6 +104,9 @@ async function launch(c: Cluster & { port: number }, options: PostgresOptions): 
   const output = new OutputLines(c.log);
   c.log(`[local-infra] starting postgres on ${HOST}:${c.port} (data ${c.dataDir}${c.fsync ? '' : ', fsync off'})`);
   const child = spawn(...withParentDeathSignal(join(c.binDir, 'postgres'), args, 'SIGINT'), {
+    // Its own process group: a terminal's Ctrl-C reaches the runner, which stops the services before
+    // the servers they use. The parent-death signal and the exit hook still end it with its parent.
+    detached: true,
     cwd: '/',
     env: cleanPgEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],

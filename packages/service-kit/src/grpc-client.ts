@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { CallOptions, ChannelCredentials, Client, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
 
@@ -24,17 +25,27 @@ type ClientConstructor<C extends Client> = new (
   options?: Record<string, unknown>,
 ) => C;
 
+export interface DeadlineClientOptions {
+  /**
+   * The name the server's certificate must carry when the target is an IP address (TLS names
+   * cannot be IPs): the service's name, which every service certificate of ours holds.
+   */
+  serviceName?: string;
+}
+
 export function createDeadlineClient<C extends Client>(
   Ctor: ClientConstructor<C> & { service: Record<string, unknown> },
   target: string,
   credentials: ChannelCredentials,
   defaultDeadlineMs: number,
+  { serviceName }: DeadlineClientOptions = {},
 ): DeadlineClient<C> {
   const client = new Ctor(target, credentials, {
     // Reconnect quickly after the service restarts, so callers see it back within a second or two.
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 2_000,
     'grpc.keepalive_time_ms': 30_000,
+    ...(serviceName && isIp(hostOf(target)) ? { 'grpc.ssl_target_name_override': serviceName } : {}),
   });
   const view: Record<string, unknown> = { close: () => client.close() };
   for (const name of Object.keys(Ctor.service)) {
@@ -50,3 +61,10 @@ export function createDeadlineClient<C extends Client>(
   }
   return view as DeadlineClient<C>;
 }
+
+function hostOf(target: string): string {
+  const at = target.lastIndexOf(':');
+  return (at === -1 ? target : target.slice(0, at)).replace(/^\[(.*)\]$/, '$1');
+}
+
+const isIp = (host: string): boolean => isIP(host) !== 0;

@@ -8,7 +8,7 @@ export {
   type ServiceName,
 } from './addresses.js';
 export { type AdminServer, startAdminServer } from './admin-server.js';
-export { createDeadlineClient, type DeadlineClient } from './grpc-client.js';
+export { createDeadlineClient, type DeadlineClient, type DeadlineClientOptions } from './grpc-client.js';
 export { type GrpcServiceBinding, type RunningGrpcServer, startGrpcServer } from './grpc-server.js';
 export { HealthRegistry, ServingStatus } from './health.js';
 export { createLogger, type Logger } from './logger.js';

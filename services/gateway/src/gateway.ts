@@ -16,7 +16,9 @@ export interface RunningGateway {
 export async function startGateway(config: Config, log: Logger, registry: Registry): Promise<RunningGateway> {
   const credentials = channelCredentials(readTlsFiles(config));
   const deadlineMs = config.TESSERA_GRPC_DEADLINE_MS;
-  const signing = createDeadlineClient(SigningServiceClient, grpcTarget(config, 'signing'), credentials, deadlineMs);
+  const signing = createDeadlineClient(SigningServiceClient, grpcTarget(config, 'signing'), credentials, deadlineMs, {
+    serviceName: 'signing',
+  });
 
   const app = createApp({
     routes: [...statusRoutes(), ...pubkeyRoutes(signing)],
