@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KeptServer, type ServerHandle } from './infra.js';
+import { until } from './until.js';
 
 /** A stand-in for nats-server: a TCP listener on `port` (0: any), up once it prints its port. */
 async function launchListener(port: number | undefined): Promise<ServerHandle> {
@@ -21,14 +22,6 @@ async function launchListener(port: number | undefined): Promise<ServerHandle> {
       await once(child, 'exit');
     },
   };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const FAST = { initialMs: 30, maxMs: 300, resetAfterMs: 30_000 };

@@ -16,6 +16,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isPidAlive as isAlive } from './pids.js';
 
 type Watched = { signal: NodeJS.Signals; group: boolean };
 
@@ -78,14 +79,5 @@ function send(pid: number, how: Watched, signal: NodeJS.Signals): void {
     } catch {
       // already gone
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '@tessera/config';
 import { HealthTimeout } from './health.js';
+import { isPidAlive as isAlive } from './pids.js';
 import { LocalRunner } from './runner.js';
 import { type RunnerState, readStateFile } from './state-file.js';
+import { until } from './until.js';
 
 const GRPC_URL = import.meta.resolve('@grpc/grpc-js');
 const HEALTH_URL = import.meta.resolve('@tessera/proto/grpc/health/v1/health');
@@ -81,23 +82,6 @@ function collect(): { out: PassThrough; lines: () => string[] } {
     text += chunk.toString();
   });
   return { out, lines: () => text.split('\n').filter(Boolean) };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** What a fake service recorded at its start: pid → {env, argv}. */

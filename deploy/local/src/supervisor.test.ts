@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isPidAlive as isAlive } from './pids.js';
 import { ChildSupervisor, type SupervisorEvent } from './supervisor.js';
+import { until } from './until.js';
 
 const FAST = { initialMs: 40, maxMs: 1_000, resetAfterMs: 30_000 };
 
@@ -22,23 +24,6 @@ function supervise(name: string, script: string, o: { env?: Record<string, strin
     },
   );
   return { supervisor, events, lines };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('the child supervisor', () => {

@@ -1,0 +1,9 @@
+/** True while a process with this pid exists (EPERM: it exists, it is just not ours to signal). */
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
