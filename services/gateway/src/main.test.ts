@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env } });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('gateway main', () => {
+  it('stops at start with exit code 78 and the key name when a setting is wrong', async () => {
+    const { code, stderr } = await run({ TESSERA_HTTP_PORT: 'eighty' });
+    assert.equal(code, 78);
+    assert.match(stderr, /TESSERA_HTTP_PORT/);
+  });
+
+  it('stops when one TLS file is given without the others', async () => {
+    const { code, stderr } = await run({ TESSERA_TLS_CA_FILE: '/nonexistent/ca.pem', TESSERA_HTTP_PORT: '0' });
+    assert.equal(code, 78);
+    assert.match(stderr, /TESSERA_TLS_CERT_FILE, TESSERA_TLS_KEY_FILE: required/);
+  });
+
+  it('exits 0 on SIGTERM once it is listening', { timeout: 15_000 }, async () => {
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', TESSERA_HTTP_PORT: '0', TESSERA_METRICS_LISTEN: '127.0.0.1:0' },
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    while (!stdout.includes('gateway listening')) await new Promise((ok) => setTimeout(ok, 20));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.match(stdout, /"msg":"stopped"/);
+  });
+});
