@@ -44,7 +44,10 @@ ensure_postgres() {
 
 ensure_nats() {
   if [ -z "${TESSERA_NATS_URL:-}" ] || [ "${1:-}" = test ]; then
-    TESSERA_NATS_SERVER_BIN=$(scripts/ensure-nats-server.sh)
+    # Fetching it needs root (apt); finding one already there does not.
+    if [ "$(id -u)" -eq 0 ]; then TESSERA_NATS_SERVER_BIN=$(scripts/ensure-nats-server.sh)
+    else TESSERA_NATS_SERVER_BIN=$(scripts/ensure-nats-server.sh 2>/dev/null || as_root scripts/ensure-nats-server.sh)
+    fi
     export TESSERA_NATS_SERVER_BIN
   fi
 }
