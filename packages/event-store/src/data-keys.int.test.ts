@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Sealed } from '@tessera/proto/tessera/events/v1/envelope';
+import { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 import { DataKeys } from './data-keys.js';
 import { EventStore } from './event-store.js';
 import { newEvent } from './events.js';

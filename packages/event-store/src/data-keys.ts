@@ -1,4 +1,4 @@
-import type { Sealed } from '@tessera/proto/tessera/events/v1/envelope';
+import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 import { BoundedCache } from './bounded-cache.js';
 import { type DataKey, newDataKey, openWithKey, sealingContext, sealWithKey } from './sealing.js';
 

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Sealed } from '@tessera/proto/tessera/events/v1/envelope';
+import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 
 const ALGORITHM = 'aes-256-gcm';
 export const DATA_KEY_BYTES = 32;
