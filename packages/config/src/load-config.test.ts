@@ -98,6 +98,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads rate limits as a count per window and names a malformed one', () => {
+    assert.deepEqual(loadConfig({ TESSERA_RATE_LIMIT_IP: '3/60s' }).TESSERA_RATE_LIMIT_IP, {
+      count: 3,
+      windowMs: 60_000,
+    });
+    assert.match(errorOf(() => loadConfig({ TESSERA_RATE_LIMIT_IP: 'lots' })).message, /TESSERA_RATE_LIMIT_IP: /);
+    assert.match(errorOf(() => loadConfig({ TESSERA_RATE_LIMIT_USER: '0/60s' })).message, /TESSERA_RATE_LIMIT_USER: /);
+  });
+
   it('returns a frozen object', () => {
     assert.ok(Object.isFrozen(loadConfig({})));
   });

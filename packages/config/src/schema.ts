@@ -15,6 +15,15 @@ const cidrList = z
       .filter(Boolean),
   )
   .pipe(z.array(z.union([z.cidrv4(), z.cidrv6()])));
+/** `<count>/<seconds>s`: at most count events in any fixed window of that many seconds. */
+const rate = z
+  .string()
+  .regex(/^\d+\/\d+s$/, 'expected <count>/<seconds>s, e.g. 60/3600s')
+  .transform((value) => {
+    const [count, seconds] = value.slice(0, -1).split('/').map(Number) as [number, number];
+    return { count, windowMs: seconds * 1000 };
+  })
+  .refine((limit) => limit.count > 0 && limit.windowMs > 0, 'count and seconds must be positive');
 const nameList = z.string().transform((value) =>
   value
     .split(',')
@@ -77,6 +86,42 @@ export const ConfigSchema = z.strictObject({
   TESSERA_SIGNING_ALLOWED_CLIENTS: nameList.default(['gateway', 'session', 'directory', 'invite']),
   /** The signing key store: Sydent/Synapse format, one `ed25519 <id> <seed>` line per key. Unset: under the data dir. */
   TESSERA_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * The server secret (32+ random bytes, base64, in a file): the HMAC key of address keys, session
+   * ids and token digests. Given to the services that need it; never to signing's key store.
+   */
+  TESSERA_SECRET_KEY_FILE: z.string().min(1).optional(),
+  /** How long requestToken waits for the notifier to report the message sent or refused. */
+  TESSERA_DELIVERY_WAIT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Wrong tokens a validation session takes before it is locked. */
+  TESSERA_TOKEN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
+  /** SMS provider: `none` refuses to send (M_SEND_ERROR), `twilio` or `openmarket` speak those APIs. */
+  TESSERA_SMS_PROVIDER: z.enum(['none', 'twilio', 'openmarket']).default('none'),
+  /** The provider's API base URL (a compatible service or a test double may stand in). */
+  TESSERA_SMS_URL: absoluteHttpUrl.optional(),
+  /** Twilio: account SID; OpenMarket: user name. */
+  TESSERA_SMS_USERNAME: z.string().min(1).optional(),
+  /** Twilio: auth token; OpenMarket: password. */
+  TESSERA_SMS_PASSWORD: z.string().min(1).optional(),
+  /** The sender: a phone number (E.164) or an alphanumeric originator. */
+  TESSERA_SMS_FROM: z.string().min(1).optional(),
+  /** Homeserver names whose OpenID tokens may register accounts; empty: any. */
+  TESSERA_HOMESERVER_ALLOW: nameList.default([]),
+  /** Proxies (CIDRs) whose X-Forwarded-For the gateway believes for the client's IP address. */
+  TESSERA_TRUSTED_PROXIES: cidrList.default([]),
+  /** requestToken per client IP address (v1 and unauthenticated callers): `<count>/<seconds>s`. */
+  TESSERA_RATE_LIMIT_IP: rate.prefault('60/3600s'),
+  /** requestToken per v2 user. */
+  TESSERA_RATE_LIMIT_USER: rate.prefault('60/3600s'),
+  /** SMS per phone number. */
+  TESSERA_RATE_LIMIT_MSISDN: rate.prefault('5/3600s'),
+  /** SMS per country the numbers are dialled from. */
+  TESSERA_RATE_LIMIT_COUNTRY: rate.prefault('500/3600s'),
+  /**
+   * Testing only: a file holding a number of milliseconds that the services add to the real
+   * clock (re-read on every use), so tests can move time forward in a running system.
+   */
+  TESSERA_CLOCK_OFFSET_FILE: z.string().min(1).optional(),
   /** A nats-server binary for the local runner and tests (2.10 or newer). */
   TESSERA_NATS_SERVER_BIN: z.string().min(1).optional(),
 });
