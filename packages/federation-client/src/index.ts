@@ -1,0 +1,11 @@
+export type { SrvResolver } from './discovery.js';
+export {
+  createFederationClient,
+  type FederationClient,
+  type FederationClientOptions,
+  type OutboundResolver,
+} from './federation-client.js';
+export type { HttpsTarget, LookupAll } from './guarded-request.js';
+export type { FederationLogger, LogFn } from './logger.js';
+export { OutboundGuard } from './outbound-guard.js';
+export { parseServerName, type ServerName } from './server-name.js';

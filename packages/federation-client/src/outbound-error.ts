@@ -1,0 +1,26 @@
+import { TesseraError } from '@tessera/errors';
+
+/** Why an outbound request failed; the federation client turns these into the errors clients see. */
+export type OutboundFailure =
+  | 'refused' // every address of the host is in a range the guard refuses
+  | 'unresolvable' // no address at all
+  | 'timeout'
+  | 'tls' // handshake or certificate failure
+  | 'connect' // refused, reset, unreachable network
+  | 'too-large' // the body exceeds the size limit
+  | 'not-json'
+  | 'unexpected-reply' // a status or body the protocol does not allow
+  | 'redirect'; // a redirect we do not follow (too many, or not to https)
+
+/**
+ * A failed request to another server: 502, the fault is upstream, never ours (500).
+ * Messages name the host and port, never the path: query strings carry access tokens.
+ */
+export class OutboundError extends TesseraError {
+  readonly failure: OutboundFailure;
+
+  constructor(failure: OutboundFailure, message: string, options: { cause?: unknown } = {}) {
+    super('M_UNKNOWN', message, { httpStatus: 502, cause: options.cause });
+    this.failure = failure;
+  }
+}
