@@ -104,6 +104,91 @@ describe('the run plan', () => {
     assert.throws(() => plan({ TESSERA_TEMPLATES_DIR: `${DATA}/signing/../signing/signing.key` }), ConfigError);
   });
 
+  it('gives the server secret to session, directory, invite and gateway, and to no other service', () => {
+    const run = plan({});
+    const secretFile = `${DATA}/secrets/server.key`;
+    assert.equal(run.secretKeyFile, secretFile);
+    const holders = run.children.filter((child) => child.env.TESSERA_SECRET_KEY_FILE !== undefined);
+    assert.deepEqual(
+      holders.map((child) => [child.name, child.env.TESSERA_SECRET_KEY_FILE]),
+      [
+        ['session', secretFile],
+        ['directory', secretFile],
+        ['invite', secretFile],
+        ['gateway', secretFile],
+      ],
+    );
+    for (const name of ['signing', 'projector', 'notifier'] as const) {
+      assert.ok(!everythingOf(run, name).includes(secretFile), name);
+    }
+  });
+
+  it("gives the operator's secret file, made absolute, to the same services only", () => {
+    const run = plan({ TESSERA_SECRET_KEY_FILE: 'secrets/prod-server.key' });
+    assert.equal(run.secretKeyFile, '/work/op/secrets/prod-server.key');
+    assert.deepEqual(
+      run.children.filter((child) => child.env.TESSERA_SECRET_KEY_FILE !== undefined).map((child) => child.name),
+      ['session', 'directory', 'invite', 'gateway'],
+    );
+    assert.equal(envOf(run, 'gateway').TESSERA_SECRET_KEY_FILE, '/work/op/secrets/prod-server.key');
+    for (const name of ['signing', 'projector', 'notifier'] as const) {
+      assert.ok(!everythingOf(run, name).includes('prod-server.key'), name);
+    }
+  });
+
+  it('refuses a secret file that is the signing key, and a setting that hands the secret to another service', () => {
+    assert.throws(
+      () => plan({ TESSERA_SIGNING_KEY_FILE: '/secrets/signing.key', TESSERA_SECRET_KEY_FILE: '/secrets/signing.key' }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /^TESSERA_SECRET_KEY_FILE \(given to session\): names the signing key file/.test(err.message),
+    );
+    assert.throws(
+      () => plan({ TESSERA_TERMS_FILE: `${DATA}/secrets/server.key` }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /^TESSERA_TERMS_FILE \(given to signing\): names the server secret file, which only session, directory, invite, gateway may read$/.test(
+          err.message,
+        ),
+    );
+  });
+
+  it("gives the mail catcher's URL to the notifier, and the operator's SMTP server to it otherwise", () => {
+    const caught = plan({}, { mailCatcherUrl: 'smtp://127.0.0.1:40025' });
+    assert.deepEqual(
+      caught.children.filter((child) => child.env.TESSERA_SMTP_URL !== undefined).map((child) => child.name),
+      ['notifier'],
+    );
+    assert.equal(envOf(caught, 'notifier').TESSERA_SMTP_URL, 'smtp://127.0.0.1:40025');
+    const operator = plan({ TESSERA_SMTP_URL: 'smtps://mailer:pw@smtp.example.org:465' });
+    assert.equal(envOf(operator, 'notifier').TESSERA_SMTP_URL, 'smtps://mailer:pw@smtp.example.org:465');
+  });
+
+  it('passes the settings the end-to-end tests give the runner through to every child, as the operator wrote them', () => {
+    const settings = {
+      TESSERA_RATE_LIMITS: 'off',
+      TESSERA_CLOCK_OFFSET_FILE: '/tmp/e2e/clock-offset',
+      TESSERA_TERMS_FILE: 'fixtures/terms.yaml',
+      TESSERA_TEMPLATES_DIR: '/tmp/e2e/templates',
+      TESSERA_DEFAULT_BRAND: 'vector-im',
+      TESSERA_OUTBOUND_VERIFY_TLS: 'false',
+      TESSERA_SMS_PROVIDER: 'twilio',
+      TESSERA_SMS_URL: 'http://127.0.0.1:45111',
+      TESSERA_SMS_USERNAME: 'AC123',
+      TESSERA_SMS_PASSWORD: 'sms-password',
+      TESSERA_SMS_FROM: '+15550001111',
+      TESSERA_DELIVERY_WAIT_MS: '3000',
+      TESSERA_TOKEN_MAX_FAILURES: '3',
+      TESSERA_HOMESERVER_ALLOW: 'hs.localhost',
+      TESSERA_RATE_LIMIT_IP: '5/60s',
+    };
+    const run = plan(settings);
+    for (const child of run.children) {
+      for (const [key, value] of Object.entries(settings))
+        assert.equal(child.env[key], value, `${key} for ${child.name}`);
+    }
+  });
+
   it("passes the operator's other settings and the runner's own environment to every child", () => {
     const run = plan({ TESSERA_RATE_LIMITS: 'off', TESSERA_SMTP_URL: 'smtp://127.0.0.1:2525' });
     for (const child of run.children) {

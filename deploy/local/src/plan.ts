@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Config, ConfigError } from '@tessera/config';
 import type { PortPlan } from './ports.js';
+import { serverSecretFileFor } from './server-secret.js';
 import {
   GRPC_ADDRESS_SETTINGS,
   type HealthKind,
   isGrpcService,
+  SERVER_SECRET_HOLDERS,
   SERVICES,
   type ServiceDef,
   type ServiceName,
@@ -38,6 +40,11 @@ export interface PlanInput {
   natsUrl: string;
   databaseUrl: string;
   tls: (service: ServiceName) => TlsFiles;
+  /**
+   * smtp://127.0.0.1:<port> of the runner's mail catcher, given to the notifier as
+   * TESSERA_SMTP_URL. Unset when the operator's TESSERA_SMTP_URL is used (it passes through).
+   */
+  mailCatcherUrl?: string;
   /** The Node.js binary and its options; default: this one, with source maps on. */
   node?: { command: string; args: readonly string[] };
 }
@@ -59,6 +66,8 @@ export interface RunPlan {
   publicBaseUrl: string;
   /** Given to the signing child only. */
   signingKeyFile: string;
+  /** The server secret, given to SERVER_SECRET_HOLDERS only. */
+  secretKeyFile: string;
   /** Operator settings the runner overrides, worth a line in the log. */
   warnings: string[];
 }
@@ -67,6 +76,8 @@ export interface RunPlan {
 const RUNNER_ONLY = ['TESSERA_CONFIG'];
 /** What leads to the signing key: only the signing child gets these. */
 export const SIGNING_ONLY = ['TESSERA_SIGNING_KEY_FILE', 'TESSERA_DATA_DIR'];
+/** Handed to SERVER_SECRET_HOLDERS only (made absolute), never passed on as the operator wrote it. */
+const SECRET_HOLDERS_ONLY = ['TESSERA_SECRET_KEY_FILE'];
 /** Per child, chosen by the runner: an operator's value would make every child listen on one port. */
 const PER_CHILD = [
   'TESSERA_GRPC_LISTEN',
@@ -113,6 +124,7 @@ export function planRun(input: PlanInput): RunPlan {
   // The default public base (127.0.0.1:8090) is wrong for any other port: follow the real one.
   const publicBaseUrl = settings.TESSERA_PUBLIC_BASE_URL ? config.TESSERA_PUBLIC_BASE_URL : httpUrl;
   const signingKeyFile = signingKeyFileFor(settings, input.dataDir, input.cwd);
+  const secretKeyFile = serverSecretFileFor(settings, input.dataDir, input.cwd);
   const warnings = PER_CHILD.filter((key) => settings[key] !== undefined).map(
     (key) => `${key} is ignored: the runner assigns it to each service itself`,
   );
@@ -121,7 +133,7 @@ export function planRun(input: PlanInput): RunPlan {
   for (const [key, value] of Object.entries(input.env)) {
     if (value !== undefined && !key.startsWith('TESSERA_')) base[key] = value;
   }
-  const withheld = new Set([...RUNNER_ONLY, ...SIGNING_ONLY, ...PER_CHILD]);
+  const withheld = new Set([...RUNNER_ONLY, ...SIGNING_ONLY, ...SECRET_HOLDERS_ONLY, ...PER_CHILD]);
   const operator = Object.fromEntries(Object.entries(settings).filter(([key]) => !withheld.has(key)));
   const addresses: Record<string, string> = {};
   for (const [name, key] of Object.entries(GRPC_ADDRESS_SETTINGS)) {
@@ -163,6 +175,8 @@ export function planRun(input: PlanInput): RunPlan {
       env.TESSERA_SIGNING_KEY_FILE = signingKeyFile;
       env.TESSERA_DATA_DIR = input.dataDir;
     }
+    if (SERVER_SECRET_HOLDERS.includes(service.name)) env.TESSERA_SECRET_KEY_FILE = secretKeyFile;
+    if (service.name === 'notifier' && input.mailCatcherUrl) env.TESSERA_SMTP_URL = input.mailCatcherUrl;
     return {
       name: service.name,
       command: node.command,
@@ -176,7 +190,11 @@ export function planRun(input: PlanInput): RunPlan {
     };
   });
   assertKeyConfined(children, signingKeyFile, input.cwd);
-  return { children, httpUrl, publicBaseUrl, signingKeyFile, warnings };
+  assertConfined(children, secretKeyFile, input.cwd, {
+    holders: SERVER_SECRET_HOLDERS,
+    what: `the server secret file, which only ${SERVER_SECRET_HOLDERS.join(', ')} may read`,
+  });
+  return { children, httpUrl, publicBaseUrl, signingKeyFile, secretKeyFile, warnings };
 }
 
 function healthTarget(service: ServiceDef, ports: { grpcPort?: number; metricsPort: number }, httpUrl: string) {
@@ -195,17 +213,31 @@ function healthTarget(service: ServiceDef, ports: { grpcPort?: number; metricsPo
  * environment or arguments (an operator setting such as TESSERA_TERMS_FILE naming the key file).
  */
 export function assertKeyConfined(children: readonly ChildSpec[], keyFile: string, cwd: string): void {
+  assertConfined(children, keyFile, cwd, {
+    holders: ['signing'],
+    what: 'the signing key file, which only the signing service may read',
+  });
+}
+
+/**
+ * Refuses a plan in which a child outside `holders` finds `file` named in its environment or
+ * arguments. `what` completes "names ..." in the message.
+ */
+export function assertConfined(
+  children: readonly ChildSpec[],
+  file: string,
+  cwd: string,
+  o: { holders: readonly string[]; what: string },
+): void {
   for (const child of children) {
-    if (child.name === 'signing') continue;
+    if (o.holders.includes(child.name)) continue;
     const values = [
       ...Object.entries(child.env).map(([key, value]) => [key, value] as const),
       ...child.args.map((arg, i) => [`argument ${i + 1}`, arg] as const),
     ];
     for (const [where, value] of values) {
-      if (value.includes(keyFile) || (value !== '' && resolve(cwd, value) === keyFile)) {
-        throw new ConfigError(
-          `${where} (given to ${child.name}): names the signing key file, which only the signing service may read`,
-        );
+      if (value.includes(file) || (value !== '' && resolve(cwd, value) === file)) {
+        throw new ConfigError(`${where} (given to ${child.name}): names ${o.what}`);
       }
     }
   }

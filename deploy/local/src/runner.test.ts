@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -9,6 +18,7 @@ import { loadConfig } from '@tessera/config';
 import { HealthTimeout } from './health.js';
 import { isPidAlive as isAlive } from './pids.js';
 import { LocalRunner } from './runner.js';
+import { sendMail } from './smtp-dialogue.js';
 import { type RunnerState, readStateFile } from './state-file.js';
 import { until } from './until.js';
 
@@ -62,6 +72,13 @@ const server = createServer((req, res) => {
   res.writeHead(req.url === '/_matrix/identity/v2' && mode !== '503' ? 200 : 503).end('{}');
 });
 server.listen(Number(process.env.TESSERA_HTTP_PORT), process.env.TESSERA_HTTP_HOST, () => console.log('listening'));
+stop = () => server.close();
+`;
+const FAKE_WORKER = `
+import { createServer } from 'node:http';
+const [host, port] = process.env.TESSERA_METRICS_LISTEN.split(':');
+const server = createServer((req, res) => res.writeHead(req.url === '/readyz' ? 200 : 404).end());
+server.listen(Number(port), host, () => console.log('ready'));
 stop = () => server.close();
 `;
 
@@ -197,6 +214,83 @@ describe('the local runner (fake services, outside NATS and Postgres)', () => {
     assert.equal(await local.finished, 0);
   });
 
+  it('makes the server secret for the services that need it and catches their mail', async () => {
+    const full = join(base, 'full-repo');
+    mkdirSync(full);
+    fakeCheckout(full, {
+      signing: FAKE_GRPC_SERVICE,
+      session: FAKE_GRPC_SERVICE,
+      notifier: FAKE_WORKER,
+      gateway: FAKE_GATEWAY,
+    });
+    const outDir = join(base, 'full-out');
+    mkdirSync(outDir);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      FAKE_OUT: outDir,
+      TESSERA_DATA_DIR: 'full',
+      TESSERA_HTTP_PORT: '0',
+      TESSERA_NATS_URL: 'nats://127.0.0.1:4999',
+      TESSERA_DATABASE_URL: 'postgres://postgres@127.0.0.1:5999/tessera',
+      TESSERA_RATE_LIMITS: 'off',
+    };
+    const dataDir = join(base, 'full');
+    const state = () => readStateFile(join(dataDir, 'run', 'state.json')) as RunnerState;
+    const MAIL = 'Subject: hello\r\n\r\nbody\r\n';
+    const { out, lines } = collect();
+    const local = new LocalRunner({ config: loadConfig(env), env, cwd: base, out, repoRoot: full, stopGraceMs: 2_000 });
+    try {
+      await local.start();
+
+      const secretFile = join(dataDir, 'secrets', 'server.key');
+      assert.match(readFileSync(secretFile, 'utf8'), /^[A-Za-z0-9+/]{43}=\n$/, '32 bytes, base64, one line');
+      assert.equal(statSync(secretFile).mode & 0o777, 0o600);
+      assert.equal(statSync(join(dataDir, 'secrets')).mode & 0o777, 0o700);
+      assert.ok(lines().includes(`runner   | made a new server secret in ${secretFile}`));
+      const started = Object.fromEntries(
+        ['signing', 'session', 'notifier', 'gateway'].map((name) => [name, recordedStarts(outDir, name)[0]?.env]),
+      );
+      assert.equal(started.session?.TESSERA_SECRET_KEY_FILE, secretFile);
+      assert.equal(started.gateway?.TESSERA_SECRET_KEY_FILE, secretFile);
+      assert.equal(started.signing?.TESSERA_SECRET_KEY_FILE, undefined);
+      assert.equal(started.notifier?.TESSERA_SECRET_KEY_FILE, undefined);
+      assert.equal(started.gateway?.TESSERA_RATE_LIMITS, 'off');
+
+      const { mail } = state();
+      assert.ok(mail);
+      assert.equal(mail.dir, join(dataDir, 'mail'));
+      assert.match(mail.url, /^smtp:\/\/127\.0\.0\.1:\d+$/);
+      assert.equal(started.notifier?.TESSERA_SMTP_URL, mail.url);
+      assert.equal(started.gateway?.TESSERA_SMTP_URL, undefined);
+      const port = Number(new URL(mail.url).port);
+      const replies = await sendMail({
+        host: '127.0.0.1',
+        port,
+        from: 'noreply@localhost',
+        to: 'carol@example.org',
+        message: MAIL,
+      });
+      assert.equal(replies.at(-1)?.code, 221);
+      const files = readdirSync(mail.dir);
+      assert.equal(files.length, 1);
+      const saved = files[0] as string;
+      assert.match(saved, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z-000001\.eml$/);
+      assert.equal(readFileSync(join(mail.dir, saved), 'utf8'), MAIL);
+      assert.ok(lines().includes(`mail     | saved ${saved} (${MAIL.length} bytes)`));
+      assert.ok(!lines().some((line) => line.includes('carol@')));
+    } finally {
+      await local.stop('test over');
+    }
+    // Stopped after the services: nothing listens any more, and state.json still says where the mail is.
+    const { mail } = state();
+    assert.ok(mail);
+    await assert.rejects(
+      sendMail({ host: '127.0.0.1', port: Number(new URL(mail.url).port), from: 'a@x', to: 'b@x', message: 'x' }),
+      /ECONNREFUSED/,
+    );
+    assert.equal(await local.finished, 0);
+  });
+
   it('stops everything with exit code 1 when a service exits with 78, without restarting it', async () => {
     const { local, lines, outDir } = runner('config78');
     writeFileSync(join(outDir, 'signing.mode'), '78');
@@ -243,6 +337,8 @@ describe('the local runner (fake services, outside NATS and Postgres)', () => {
       TESSERA_HTTP_PORT: '0',
       TESSERA_NATS_URL: 'nats://127.0.0.1:4999',
       TESSERA_DATABASE_URL: 'postgres://postgres@127.0.0.1:5999/tessera',
+      // An outside mail server, too: the runner starts no mail catcher of its own.
+      TESSERA_SMTP_URL: 'smtp://mailer:secret-pw@127.0.0.1:4998',
     };
     const { out, lines } = collect();
     const local = new LocalRunner({ config: loadConfig(env), env, cwd: base, out, repoRoot: partial });
@@ -258,6 +354,9 @@ describe('the local runner (fake services, outside NATS and Postgres)', () => {
       (readStateFile(join(base, 'partial', 'run', 'state.json')) as RunnerState).status,
       'running-without-gateway',
     );
+    assert.equal((readStateFile(join(base, 'partial', 'run', 'state.json')) as RunnerState).mail, null);
+    assert.ok(!existsSync(join(base, 'partial', 'mail')));
+    assert.ok(!lines().some((line) => line.includes('secret-pw')), 'the SMTP password stays out of the log');
     assert.equal(await local.stop('test over'), 0);
   });
 

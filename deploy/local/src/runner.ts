@@ -15,9 +15,11 @@ import type { BackoffPolicy } from './backoff.js';
 import { formatSeconds, grpcHealthProbe, type HealthProbe, httpOkProbe, waitUntilHealthy } from './health.js';
 import { KeptServer } from './infra.js';
 import { type LineSink, prefixedWriter } from './log-prefix.js';
+import { type MailCatcher, startMailCatcher } from './mail-catcher.js';
 import { builtServices, type ChildPlan, planRun, type RunPlan, serviceMainPath } from './plan.js';
 import { assignPorts, canListen } from './ports.js';
 import { Reaper } from './reaper-client.js';
+import { ensureServerSecret } from './server-secret.js';
 import { RUNNER_CERT_NAME, SERVICES } from './services.js';
 import { type RunnerState, type RunnerStatus, readStateFile, StateFile, stateFilePath } from './state-file.js';
 import { ChildSupervisor, describeExit, type SupervisorEvent } from './supervisor.js';
@@ -62,6 +64,8 @@ export class LocalRunner {
   #status: RunnerStatus = 'starting';
   #reaper: Reaper | null = null;
   #credentials: ChannelCredentials | null = null;
+  /** The runner's own SMTP listener; null when the operator's TESSERA_SMTP_URL is used. */
+  #mail: MailCatcher | null = null;
   /** False until we know no other live runner uses the data dir: until then its state file is not ours. */
   #ownsState = false;
   readonly #reaped = new Map<string, number>();
@@ -163,6 +167,7 @@ export class LocalRunner {
         natsUrl,
         databaseUrl,
         tls,
+        ...(this.#mail ? { mailCatcherUrl: this.#mail.url } : {}),
       });
     // Plan once before NATS and Postgres start, so that a plan the runner refuses fails fast.
     const draft = planFor(
@@ -173,7 +178,22 @@ export class LocalRunner {
     this.#httpUrl = draft.httpUrl;
     if (!settings.TESSERA_SIGNING_KEY_FILE)
       await mkdir(dirname(draft.signingKeyFile), { recursive: true, mode: 0o700 });
+    // The operator's secret is theirs to make; the runner never reads or checks it.
+    if (!settings.TESSERA_SECRET_KEY_FILE && ensureServerSecret(draft.secretKeyFile))
+      this.#say(`made a new server secret in ${draft.secretKeyFile}`);
     this.#saveState();
+
+    if (settings.TESSERA_SMTP_URL) {
+      this.#say('sending mail through the SMTP server of TESSERA_SMTP_URL'); // not the URL: it may hold a password
+    } else {
+      this.#mail = await startMailCatcher({
+        dir: join(this.dataDir, 'mail'),
+        log: prefixedWriter(this.#o.out, 'mail'),
+      });
+      this.#say(`mail catcher on ${this.#mail.url}: every mail is saved in ${this.#mail.dir}`);
+      this.#saveState();
+    }
+    signal.throwIfAborted();
 
     const [natsUrl, databaseUrl] = await this.#startInfra(config);
     signal.throwIfAborted();
@@ -329,6 +349,8 @@ export class LocalRunner {
     await this.#starting?.catch(() => {});
     this.#saveState();
     for (const child of [...this.#children].reverse()) await child.stop();
+    // After the notifier: a mail it is sending while it stops still arrives.
+    await this.#mail?.stop().catch((err: Error) => this.#say(`could not stop the mail catcher: ${err.message}`));
     for (const kept of [this.#infra.postgres, this.#infra.nats]) {
       if (!kept) continue;
       try {
@@ -380,6 +402,7 @@ export class LocalRunner {
       postgres: postgres
         ? { pid: stopped ? null : postgres.pid, dataDir: postgres.handle?.dataDir ?? join(this.dataDir, 'postgres') }
         : null,
+      mail: this.#mail ? { url: this.#mail.url, dir: this.#mail.dir } : null,
       services,
     };
   }

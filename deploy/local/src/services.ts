@@ -39,3 +39,10 @@ export function isGrpcService(name: ServiceName): name is GrpcServiceName {
 
 /** The certificate the runner presents to gRPC health checks. */
 export const RUNNER_CERT_NAME = 'runner';
+
+/**
+ * The services given the server secret (TESSERA_SECRET_KEY_FILE): session (session ids, token
+ * digests), directory and invite (address keys), gateway (the keys of its rate-limit counters).
+ * Signing has its own keys, and projector and notifier derive nothing from it.
+ */
+export const SERVER_SECRET_HOLDERS: readonly ServiceName[] = ['session', 'directory', 'invite', 'gateway'];

@@ -21,6 +21,7 @@ describe('state file', () => {
       databaseUrl: null,
       nats: { pid: 43 },
       postgres: null,
+      mail: { url: 'smtp://127.0.0.1:2525', dir: join(dir, 'mail') },
       services: { signing: { pid: 44, grpcPort: 5000, metricsPort: 5001, restarts: 1 } },
     };
     const file = new StateFile(path);

@@ -24,6 +24,11 @@ export interface RunnerState {
   /** The runner's own servers: null when TESSERA_NATS_URL / TESSERA_DATABASE_URL name outside ones. */
   nats: { pid: number | null } | null;
   postgres: { pid: number | null; dataDir: string } | null;
+  /**
+   * The runner's mail catcher: its TESSERA_SMTP_URL and the directory of the .eml files it
+   * saves. null when the operator's TESSERA_SMTP_URL is used.
+   */
+  mail: { url: string; dir: string } | null;
   /** The started services, in start order. */
   services: Record<string, ServiceState>;
 }
