@@ -1,0 +1,22 @@
+import { createHash } from 'node:crypto';
+import { subjectOf } from '@tessera/event-store';
+
+// Where each aggregate of the session service lives. Ids are single subject tokens: sids are
+// base64url already; tokens and user ids are hashed, so neither appears in a subject.
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('base64url');
+
+/** `tessera.session.<sid>` */
+export const sessionSubject = (sid: string) => subjectOf('session', sid);
+/** The aggregate name a session's fields are sealed under (and its data key is kept by). */
+export const sessionAggregate = (sid: string) => `session.${sid}`;
+/** `tessera.account.<base64url sha256(access token)>`: a plain hash is enough for 64 random characters. */
+export const accountSubject = (accessToken: string) => subjectOf('account', sha256(accessToken));
+/** `tessera.terms.<base64url sha256(user id)>` */
+export const termsSubject = (userId: string) => subjectOf('terms', sha256(userId));
+/** `tessera.delivery.<delivery id>`: written by the notifier. */
+export const deliverySubject = (deliveryId: string) => subjectOf('delivery', deliveryId);
+
+/** Session ids this service makes (22 base64url characters), or anything else a subject token can be. */
+const SID = /^[A-Za-z0-9_-]{1,255}$/;
+export const isStorableSid = (sid: string) => SID.test(sid);

@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TesseraError } from '@tessera/errors';
+import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import {
+  decide,
+  evolve,
+  type Issue,
+  initialState,
+  LIFETIME_MS,
+  type Opening,
+  refusalOf,
+  type SessionCommand,
+  type SessionEvent,
+  validatedThreepid,
+} from './session.js';
+
+const stateOf = (history: SessionEvent[]) => history.reduce(evolve, initialState());
+const errcodeOf = (err: unknown) => (err instanceof TesseraError ? err.errcode : String(err));
+
+// given(history).when(command).then(events): the history folded with evolve, then decide.
+function given(history: SessionEvent[]) {
+  const state = stateOf(history);
+  return {
+    when: (command: SessionCommand) => ({
+      // biome-ignore lint/suspicious/noThenProperty: given/when/then is the decider tests' vocabulary (STYLE.md §2); never awaited
+      then: (expected: SessionEvent[]) => assert.deepEqual(decide(command, state), expected),
+      thenThrows: (errcode: string) =>
+        assert.throws(
+          () => decide(command, state),
+          (err: unknown) => errcodeOf(err) === errcode,
+        ),
+    }),
+    thenValidated: (clientSecretDigest: string, now: Date) => validatedThreepid(state, clientSecretDigest, now),
+  };
+}
+
+const T0 = new Date('2025-01-15T10:00:00Z');
+const later = (ms: number) => new Date(T0.getTime() + ms);
+const hoursLater = (hours: number) => later(hours * 3_600_000);
+const SID = 'c2Vzc2lvbi1pZC1vZi0yMg';
+const SECRET = 'digest-of-the-client-secret';
+const sealed = (label: string): Sealed => ({
+  keyId: 'k1',
+  nonce: Buffer.from(label.padEnd(12, '.')),
+  ciphertext: Buffer.from(`sealed ${label}`),
+});
+const opening: Opening = {
+  sid: SID,
+  medium: 'email',
+  addrKey: 'addr-key',
+  clientSecretDigest: SECRET,
+  sealedAddress: sealed('address'),
+  sealedNextLink: sealed('next_link'),
+};
+const issue = (sendAttempt: number, token: string): Issue => ({
+  sendAttempt,
+  tokenDigest: `digest:${token}`,
+  sealedToken: sealed(token),
+  sealedClientIp: null,
+  sealedClientSecret: sealed('client_secret'),
+  deliveryId: `${SID}-${sendAttempt}-${token}`,
+  brand: '',
+  country: '',
+});
+
+const started = (at = T0): SessionEvent => ({ type: 'SessionStarted', data: { ...opening, at } });
+const issued = (sendAttempt: number, token: string, at = T0): SessionEvent => ({
+  type: 'TokenIssued',
+  data: { ...issue(sendAttempt, token), sid: SID, at },
+});
+const validated = (at: Date): SessionEvent => ({ type: 'SessionValidated', data: { sid: SID, at } });
+const rejected = (failedAttempts: number, at: Date): SessionEvent => ({
+  type: 'TokenRejected',
+  data: { sid: SID, failedAttempts, at },
+});
+const locked = (at: Date): SessionEvent => ({ type: 'SessionLocked', data: { sid: SID, at } });
+
+const request = (sendAttempt: number, token: string, now = T0): SessionCommand => ({
+  type: 'RequestToken',
+  opening,
+  issue: issue(sendAttempt, token),
+  now,
+});
+const submit = (token: string, now: Date, clientSecretDigest = SECRET): SessionCommand => ({
+  type: 'SubmitToken',
+  clientSecretDigest,
+  tokenDigest: `digest:${token}`,
+  maxFailures: 5,
+  now,
+});
+const wrongTokens = (count: number, now: Date) => Array.from({ length: count }, (_, i) => rejected(i + 1, now));
+
+describe('requesting a token', () => {
+  it('starts a session and issues a token on the first request', () =>
+    given([])
+      .when(request(1, 't1'))
+      .then([started(), issued(1, 't1')]));
+
+  it('issues a new token when send_attempt is higher than any seen', () =>
+    given([started(), issued(1, 't1')])
+      .when(request(2, 't2', hoursLater(1)))
+      .then([issued(2, 't2', hoursLater(1))]));
+
+  it('sends nothing when send_attempt is equal or lower', () => {
+    given([started(), issued(3, 't1')])
+      .when(request(3, 't2'))
+      .then([]);
+    given([started(), issued(3, 't1')])
+      .when(request(2, 't2'))
+      .then([]);
+  });
+
+  it('takes send_attempt 0 on a new session (the initial attempt seen is -1)', () =>
+    given([])
+      .when(request(0, 't1'))
+      .then([started(), issued(0, 't1')]));
+
+  it('starts over after expiry with any send_attempt, forgetting the old attempts', () =>
+    given([started(), issued(5, 't1')])
+      .when(request(1, 't2', hoursLater(25)))
+      .then([started(hoursLater(25)), issued(1, 't2', hoursLater(25))]));
+
+  it('starts over after a lockout, even within the 24 h', () =>
+    given([started(), issued(1, 't1'), ...wrongTokens(5, hoursLater(1)), locked(hoursLater(1))])
+      .when(request(1, 't2', hoursLater(2)))
+      .then([started(hoursLater(2)), issued(1, 't2', hoursLater(2))]));
+
+  it('issues a token for a higher attempt on a validated session, which stays validated', () => {
+    const history = [started(), issued(1, 't1'), validated(hoursLater(1))];
+    given(history)
+      .when(request(2, 't2', hoursLater(2)))
+      .then([issued(2, 't2', hoursLater(2))]);
+    const state = stateOf([...history, issued(2, 't2', hoursLater(2))]);
+    assert.equal(state.status, 'validated');
+  });
+});
+
+describe('submitting a token', () => {
+  it('is validated by the token it was sent', () =>
+    given([started(), issued(1, 't1')])
+      .when(submit('t1', hoursLater(1)))
+      .then([validated(hoursLater(1))]));
+
+  it('is validated by the token of an earlier attempt of the same generation', () =>
+    given([started(), issued(1, 't1'), issued(2, 't2')])
+      .when(submit('t1', hoursLater(1)))
+      .then([validated(hoursLater(1))]));
+
+  it('accepts the right token twice, appending nothing the second time', () =>
+    given([started(), issued(1, 't1'), validated(hoursLater(1))])
+      .when(submit('t1', hoursLater(2)))
+      .then([]));
+
+  it('answers an unknown sid like a wrong secret: M_NO_VALID_SESSION, same message', () => {
+    given([]).when(submit('t1', T0)).thenThrows('M_NO_VALID_SESSION');
+    given([started(), issued(1, 't1')])
+      .when(submit('t1', T0, 'another-secret'))
+      .thenThrows('M_NO_VALID_SESSION');
+    const messageOf = (history: SessionEvent[], secret: string) => {
+      try {
+        decide(submit('t1', T0, secret), stateOf(history));
+      } catch (err) {
+        return (err as Error).message;
+      }
+      assert.fail('expected a refusal');
+    };
+    assert.equal(messageOf([], SECRET), messageOf([started(), issued(1, 't1')], 'another-secret'));
+  });
+
+  it('remembers a wrong token as TokenRejected, answered with M_TOKEN_INCORRECT', () => {
+    const events = decide(submit('nope', hoursLater(1)), stateOf([started(), issued(1, 't1')]));
+    assert.deepEqual(events, [rejected(1, hoursLater(1))]);
+    assert.equal(refusalOf(events)?.errcode, 'M_TOKEN_INCORRECT');
+    assert.equal(refusalOf([validated(T0)]), null);
+  });
+
+  it('locks after the fifth wrong token, with TokenRejected and SessionLocked', () =>
+    given([started(), issued(1, 't1'), ...wrongTokens(4, hoursLater(1))])
+      .when(submit('nope', hoursLater(2)))
+      .then([rejected(5, hoursLater(2)), locked(hoursLater(2))]));
+
+  it('answers M_SESSION_EXPIRED once locked, even to the right token', () =>
+    given([started(), issued(1, 't1'), ...wrongTokens(5, hoursLater(1)), locked(hoursLater(1))])
+      .when(submit('t1', hoursLater(2)))
+      .thenThrows('M_SESSION_EXPIRED'));
+
+  it('expires 24 h after its last change', () => {
+    given([started(), issued(1, 't1')])
+      .when(submit('t1', later(LIFETIME_MS)))
+      .then([validated(later(LIFETIME_MS))]);
+    given([started(), issued(1, 't1')])
+      .when(submit('t1', later(LIFETIME_MS + 1)))
+      .thenThrows('M_SESSION_EXPIRED');
+  });
+
+  it('counts the 24 h from the last token issued', () =>
+    given([started(), issued(1, 't1'), issued(2, 't2', hoursLater(20))])
+      .when(submit('t1', hoursLater(30)))
+      .then([validated(hoursLater(30))]));
+
+  it('does not refresh the 24 h on a wrong token', () =>
+    given([started(), issued(1, 't1'), rejected(1, hoursLater(23))])
+      .when(submit('t1', hoursLater(25)))
+      .thenThrows('M_SESSION_EXPIRED'));
+
+  it('refuses the token of an earlier generation after starting over', () =>
+    given([started(), issued(1, 't1'), started(hoursLater(25)), issued(1, 't2', hoursLater(25))])
+      .when(submit('t1', hoursLater(26)))
+      .then([rejected(1, hoursLater(26))]));
+
+  it('refuses a wrong token on a validated session without counting it', () =>
+    given([started(), issued(1, 't1'), validated(hoursLater(1))])
+      .when(submit('nope', hoursLater(2)))
+      .thenThrows('M_TOKEN_INCORRECT'));
+});
+
+describe('checking a validated session (getValidated3pid)', () => {
+  it('gives the medium, the sealed address and validated_at', () =>
+    assert.deepEqual(
+      given([started(), issued(1, 't1'), validated(hoursLater(1))]).thenValidated(SECRET, hoursLater(2)),
+      { medium: 'email', sealedAddress: sealed('address'), validatedAt: hoursLater(1) },
+    ));
+
+  it('answers M_SESSION_NOT_VALIDATED before the token was submitted', () =>
+    assert.throws(
+      () => given([started(), issued(1, 't1')]).thenValidated(SECRET, hoursLater(1)),
+      (err) => errcodeOf(err) === 'M_SESSION_NOT_VALIDATED',
+    ));
+
+  it('answers M_SESSION_EXPIRED 24 h after validation', () =>
+    assert.throws(
+      () => given([started(), issued(1, 't1'), validated(hoursLater(1))]).thenValidated(SECRET, hoursLater(25.01)),
+      (err) => errcodeOf(err) === 'M_SESSION_EXPIRED',
+    ));
+
+  it('answers M_SESSION_EXPIRED when locked', () =>
+    assert.throws(
+      () => given([started(), issued(1, 't1'), locked(T0)]).thenValidated(SECRET, hoursLater(1)),
+      (err) => errcodeOf(err) === 'M_SESSION_EXPIRED',
+    ));
+
+  it('answers M_NO_VALID_SESSION for a wrong secret and for no session', () => {
+    for (const [history, secret] of [
+      [[started(), issued(1, 't1'), validated(T0)], 'another-secret'],
+      [[], SECRET],
+    ] as const)
+      assert.throws(
+        () => given([...history]).thenValidated(secret, hoursLater(1)),
+        (err) => errcodeOf(err) === 'M_NO_VALID_SESSION',
+      );
+  });
+});

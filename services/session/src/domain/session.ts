@@ -1,0 +1,165 @@
+// The validation session (`tessera.session.<sid>`): proves that whoever holds the client secret
+// also received the token sent to an address. Pure: the clock comes in the command, digests
+// stand in for secrets, and what must be read back later (the address, the next_link) arrives
+// already sealed.
+import { TesseraError } from '@tessera/errors';
+import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import { sameDigest } from './same-digest.js';
+
+/** Spec: a session may be validated and checked for 24 h after its last modification. */
+export const LIFETIME_MS = 24 * 3_600_000;
+
+export type Medium = 'email' | 'msisdn';
+
+/** What a session generation starts with. */
+export type Opening = {
+  sid: string;
+  medium: Medium;
+  addrKey: string;
+  clientSecretDigest: string;
+  sealedAddress: Sealed;
+  sealedNextLink: Sealed | null;
+};
+
+/** One token, made for one send attempt, and what the notifier needs to deliver it. */
+export type Issue = {
+  sendAttempt: number;
+  tokenDigest: string;
+  sealedToken: Sealed;
+  sealedClientIp: Sealed | null;
+  sealedClientSecret: Sealed;
+  deliveryId: string;
+  brand: string;
+  country: string;
+};
+
+export type SessionEvent =
+  | { type: 'SessionStarted'; data: Opening & { at: Date } }
+  | { type: 'TokenIssued'; data: Issue & { sid: string; at: Date } }
+  | { type: 'TokenRejected'; data: { sid: string; failedAttempts: number; at: Date } }
+  | { type: 'SessionLocked'; data: { sid: string; at: Date } }
+  | { type: 'SessionValidated'; data: { sid: string; at: Date } };
+
+export type SessionCommand =
+  | { type: 'RequestToken'; opening: Opening; issue: Issue; now: Date }
+  | { type: 'SubmitToken'; clientSecretDigest: string; tokenDigest: string; maxFailures: number; now: Date };
+
+export type OpenSession = {
+  status: 'pending' | 'validated' | 'locked';
+  sid: string;
+  medium: Medium;
+  clientSecretDigest: string;
+  sealedAddress: Sealed;
+  sealedNextLink: Sealed | null;
+  /** Every token of this generation: a resend makes a new token, and the older mails stay good. */
+  tokenDigests: string[];
+  lastSendAttempt: number;
+  failedAttempts: number;
+  /** Started, a token issued, validated: the 24 h run from here. */
+  modifiedAt: Date;
+  validatedAt: Date | null;
+};
+export type Session = { status: 'none' } | OpenSession;
+
+export const initialState = (): Session => ({ status: 'none' });
+
+/** One answer for an unknown sid and a wrong secret alike, so session ids cannot be probed. */
+export const noValidSession = () =>
+  new TesseraError('M_NO_VALID_SESSION', 'No valid session was found matching that sid and client secret');
+const tokenIncorrect = () => new TesseraError('M_TOKEN_INCORRECT', 'The token is incorrect');
+
+export function evolve(state: Session, event: SessionEvent): Session {
+  switch (event.type) {
+    case 'SessionStarted': {
+      const { sid, medium, clientSecretDigest, sealedAddress, sealedNextLink, at } = event.data;
+      // A new generation: whatever the previous one had (tokens, attempts, failures) is gone.
+      return {
+        status: 'pending',
+        sid,
+        medium,
+        clientSecretDigest,
+        sealedAddress,
+        sealedNextLink,
+        tokenDigests: [],
+        lastSendAttempt: -1, // Sydent's initial value: attempt 0 is higher
+        failedAttempts: 0,
+        modifiedAt: at,
+        validatedAt: null,
+      };
+    }
+    case 'TokenIssued':
+      if (state.status === 'none') return state;
+      return {
+        ...state,
+        tokenDigests: [...state.tokenDigests, event.data.tokenDigest],
+        lastSendAttempt: Math.max(state.lastSendAttempt, event.data.sendAttempt),
+        modifiedAt: event.data.at,
+      };
+    case 'TokenRejected':
+      return state.status === 'none' ? state : { ...state, failedAttempts: event.data.failedAttempts };
+    case 'SessionLocked':
+      return state.status === 'none' ? state : { ...state, status: 'locked' };
+    case 'SessionValidated':
+      if (state.status === 'none') return state;
+      return { ...state, status: 'validated', modifiedAt: event.data.at, validatedAt: event.data.at };
+  }
+}
+
+export function decide(command: SessionCommand, state: Session): SessionEvent[] {
+  const at = command.now;
+  switch (command.type) {
+    case 'RequestToken': {
+      const { opening, issue } = command;
+      const issued: SessionEvent = { type: 'TokenIssued', data: { ...issue, sid: opening.sid, at } };
+      // A dead session (never started, expired, locked) starts over with any send_attempt: its
+      // tokens are useless, and refusing would leave the client a sid it can never validate.
+      if (state.status === 'none' || state.status === 'locked' || isExpired(state, at))
+        return [{ type: 'SessionStarted', data: { ...opening, at } }, issued];
+      return issue.sendAttempt > state.lastSendAttempt ? [issued] : []; // not higher: same sid, nothing sent
+    }
+    case 'SubmitToken': {
+      const session = liveSession(state, command.clientSecretDigest, at);
+      const { sid } = session;
+      if (session.tokenDigests.some((digest) => sameDigest(digest, command.tokenDigest)))
+        return session.status === 'validated' ? [] : [{ type: 'SessionValidated', data: { sid, at } }];
+      // Once validated there is nothing left to guess: refuse, but do not count towards a lockout.
+      if (session.status === 'validated') throw tokenIncorrect();
+      const failedAttempts = session.failedAttempts + 1;
+      const rejected: SessionEvent = { type: 'TokenRejected', data: { sid, failedAttempts, at } };
+      return failedAttempts >= command.maxFailures
+        ? [rejected, { type: 'SessionLocked', data: { sid, at } }]
+        : [rejected];
+    }
+  }
+}
+
+/**
+ * The refusal a decision stands for, once its events are appended: a wrong token is remembered
+ * (it counts towards the lockout) and still answered with M_TOKEN_INCORRECT.
+ */
+export function refusalOf(events: readonly SessionEvent[]): TesseraError | null {
+  return events.some((event) => event.type === 'TokenRejected') ? tokenIncorrect() : null;
+}
+
+export function isExpired(session: OpenSession, now: Date): boolean {
+  return now.getTime() - session.modifiedAt.getTime() > LIFETIME_MS;
+}
+
+/** The session, if the client secret is its own and it can still be used; throws the Matrix error otherwise. */
+export function liveSession(state: Session, clientSecretDigest: string, now: Date): OpenSession {
+  if (state.status === 'none' || !sameDigest(state.clientSecretDigest, clientSecretDigest)) throw noValidSession();
+  if (state.status === 'locked')
+    throw new TesseraError('M_SESSION_EXPIRED', 'This session was locked after too many wrong tokens');
+  if (isExpired(state, now)) throw new TesseraError('M_SESSION_EXPIRED', 'This validation session has expired');
+  return state;
+}
+
+export type ValidatedThreepid = { medium: Medium; sealedAddress: Sealed; validatedAt: Date };
+
+/** getValidated3pid, bind and unbind by session: what the session proves, or why it proves nothing. */
+export function validatedThreepid(state: Session, clientSecretDigest: string, now: Date): ValidatedThreepid {
+  const session = liveSession(state, clientSecretDigest, now);
+  if (session.status !== 'validated' || session.validatedAt === null)
+    throw new TesseraError('M_SESSION_NOT_VALIDATED', 'This validation session has not been validated');
+  return { medium: session.medium, sealedAddress: session.sealedAddress, validatedAt: session.validatedAt };
+}

@@ -1,0 +1,55 @@
+// The policies a user accepted (`tessera.terms.<base64url sha256(user_id)>`). Acceptances only
+// add up: a client posts the URLs the user accepted now, never necessarily the full set.
+import { TesseraError } from '@tessera/errors';
+
+/** A current policy: its version and the URLs of its documents, one per language. */
+export type Policy = { id: string; version: string; urls: readonly string[] };
+
+export type TermsEvent = { type: 'TermsAccepted'; data: { userId: string; urls: string[]; at: Date } };
+
+export type TermsCommand = {
+  type: 'AcceptTerms';
+  userId: string;
+  urls: readonly string[];
+  policies: readonly Policy[];
+  now: Date;
+};
+
+export type Terms = { acceptedUrls: ReadonlySet<string> };
+
+export const initialState = (): Terms => ({ acceptedUrls: new Set() });
+
+// An unknown URL is named in the answer (it is what the client sent), cut short and quoted.
+const MAX_URL_IN_MESSAGE = 200;
+
+export function evolve(state: Terms, event: TermsEvent): Terms {
+  switch (event.type) {
+    case 'TermsAccepted':
+      return { acceptedUrls: new Set([...state.acceptedUrls, ...event.data.urls]) };
+  }
+}
+
+export function decide(command: TermsCommand, state: Terms): TermsEvent[] {
+  switch (command.type) {
+    case 'AcceptTerms': {
+      const known = new Set(command.policies.flatMap((policy) => policy.urls));
+      const unknown = command.urls.find((url) => !known.has(url));
+      if (unknown !== undefined)
+        throw new TesseraError(
+          'M_INVALID_PARAM',
+          `not the URL of a current policy: ${JSON.stringify(unknown.slice(0, MAX_URL_IN_MESSAGE))}`,
+        );
+      const added = [...new Set(command.urls)].filter((url) => !state.acceptedUrls.has(url));
+      if (added.length === 0) return [];
+      return [{ type: 'TermsAccepted', data: { userId: command.userId, urls: added, at: command.now } }];
+    }
+  }
+}
+
+/**
+ * Whether every current policy is accepted: one accepted URL of its current documents (any
+ * language) is enough. A new version comes with new URLs, so older acceptances do not count for it.
+ */
+export function allAccepted(state: Terms, policies: readonly Policy[]): boolean {
+  return policies.every((policy) => policy.urls.some((url) => state.acceptedUrls.has(url)));
+}

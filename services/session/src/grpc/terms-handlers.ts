@@ -1,0 +1,53 @@
+import type { Metadata } from '@grpc/grpc-js';
+import type { EventStore } from '@tessera/event-store';
+import type {
+  AcceptTermsRequest,
+  AcceptTermsResponse,
+  GetTermsRequest,
+  GetTermsResponse,
+} from '@tessera/proto/tessera/session/v1/session';
+import { termsSubject } from '../aggregates.js';
+import type { Clock } from '../clock.js';
+import { correlationIdOf } from '../correlation.js';
+import * as terms from '../domain/terms.js';
+import * as termsEvents from '../events/terms-events.js';
+import { storedDecider } from '../stored-decider.js';
+import type { TermsDocument } from '../terms-file.js';
+import { checkUserId } from './request-checks.js';
+
+export interface TermsDeps {
+  store: EventStore;
+  terms: TermsDocument;
+  now: Clock;
+}
+
+type Call = { metadata?: Metadata };
+type Handler<Req, Res> = (request: Req, call: Call) => Promise<Res>;
+
+export interface TermsHandlers {
+  getTerms: Handler<GetTermsRequest, GetTermsResponse>;
+  acceptTerms: Handler<AcceptTermsRequest, AcceptTermsResponse>;
+}
+
+const acceptances = storedDecider(terms, termsEvents);
+
+export function termsHandlers({ store, terms: document, now }: TermsDeps): TermsHandlers {
+  return {
+    getTerms: async () => ({ policiesJson: document.policiesJson }),
+
+    // The user is the gateway's authenticated account holder; POST /terms has no terms check.
+    acceptTerms: async ({ userId, userAccepts }, call) => {
+      const command: terms.TermsCommand = {
+        type: 'AcceptTerms',
+        userId: checkUserId(userId),
+        urls: userAccepts,
+        policies: document.policies,
+        now: now(),
+      };
+      await store.handle(termsSubject(userId), (history) => acceptances.decide(command, history), {
+        correlationId: correlationIdOf(call.metadata),
+      });
+      return {};
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { TesseraError } from '@tessera/errors';
+import type { DataKeys, EventStore } from '@tessera/event-store';
+import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
+import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import type {
+  GetValidated3pidRequest,
+  GetValidated3pidResponse,
+  RequestTokenRequest,
+  RequestTokenResponse,
+  SubmitTokenRequest,
+  SubmitTokenResponse,
+} from '@tessera/proto/tessera/session/v1/session';
+import type { Logger } from '@tessera/service-kit';
+import { isStorableSid, sessionAggregate, sessionSubject } from '../aggregates.js';
+import type { Clock } from '../clock.js';
+import { correlationIdOf } from '../correlation.js';
+import type { WatchDelivery } from '../delivery-wait.js';
+import {
+  decide,
+  evolve,
+  initialState,
+  type Medium,
+  noValidSession,
+  refusalOf,
+  type SessionCommand,
+  validatedThreepid,
+} from '../domain/session.js';
+import { fromStoredEvents, toStoredEvent } from '../events/session-events.js';
+import type { Secrets } from '../secrets.js';
+import { storedDecider } from '../stored-decider.js';
+import { checkClientSecret, checkSid, checkToken, mediumToWire } from './request-checks.js';
+import { requestTokenCommand } from './request-token-command.js';
+
+export interface ValidationDeps {
+  store: EventStore;
+  dataKeys: DataKeys;
+  secrets: Secrets;
+  now: Clock;
+  watchDelivery: WatchDelivery;
+  /** TESSERA_DELIVERY_WAIT_MS */
+  deliveryWaitMs: number;
+  /** TESSERA_TOKEN_MAX_FAILURES */
+  maxFailures: number;
+  log: Logger;
+}
+
+type Call = { metadata?: Metadata };
+type Handler<Req, Res> = (request: Req, call: Call) => Promise<Res>;
+
+export interface ValidationHandlers {
+  requestToken: Handler<RequestTokenRequest, RequestTokenResponse>;
+  submitToken: Handler<SubmitTokenRequest, SubmitTokenResponse>;
+  getValidated3Pid: Handler<GetValidated3pidRequest, GetValidated3pidResponse>;
+}
+
+const sessions = storedDecider({ decide, evolve, initialState }, { toStoredEvent, fromStoredEvents });
+
+export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
+  const { store, dataKeys, secrets, now, watchDelivery, deliveryWaitMs, maxFailures, log } = deps;
+  const text = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes).toString('utf8'));
+
+  return {
+    requestToken: async (request, call) => {
+      const { command, medium } = await requestTokenCommand(request, deps);
+      const { sid } = command.opening;
+      const { deliveryId } = command.issue;
+      const correlationId = correlationIdOf(call.metadata);
+      const watch = watchDelivery(deliveryId); // before the append: the outcome may follow at once
+      let issued: boolean;
+      try {
+        const decide = (history: Event[]) => sessions.decide(command, history);
+        const handled = await store.handle(sessionSubject(sid), decide, { correlationId });
+        issued = handled.events.some((event) => event.payload?.$case === 'tokenIssued');
+      } catch (err) {
+        watch.stop();
+        throw err;
+      }
+      if (!issued) {
+        watch.stop();
+        log.debug({ sid, correlationId }, 'send_attempt not higher: nothing sent');
+        return { sid };
+      }
+
+      const outcome = await watch.outcome(deliveryWaitMs);
+      switch (outcome.status) {
+        case 'sent':
+          return { sid };
+        case 'failed':
+          log.warn({ sid, deliveryId, refused: outcome.refused, correlationId }, 'the notifier could not deliver');
+          throw sendError(medium, outcome.reason);
+        case 'pending':
+          // The token is issued and the notifier may still deliver it: the client gets its sid.
+          log.warn({ sid, deliveryId, waitMs: deliveryWaitMs, correlationId }, 'no delivery outcome in time');
+          return { sid };
+      }
+    },
+
+    submitToken: async (request, call) => {
+      const sid = checkSid(request.sid);
+      const clientSecretDigest = secrets.digest('client_secret', checkClientSecret(request.clientSecret));
+      const tokenDigest = secrets.digest('token', checkToken(request.token));
+      // A spec-valid sid this service cannot have made matches no session, like an unknown one.
+      if (!isStorableSid(sid)) throw noValidSession();
+      const command: SessionCommand = { type: 'SubmitToken', clientSecretDigest, tokenDigest, maxFailures, now: now() };
+      const seen: { nextLink: Sealed | null } = { nextLink: null };
+      const handled = await store.handle(
+        sessionSubject(sid),
+        (history) => {
+          const state = sessions.stateOf(history);
+          seen.nextLink = state.status === 'none' ? null : state.sealedNextLink;
+          return sessions.decide(command, history);
+        },
+        { correlationId: correlationIdOf(call.metadata) },
+      );
+      const refusal = refusalOf(fromStoredEvents(handled.events));
+      if (refusal !== null) throw refusal; // remembered first: it counts towards the lockout
+      const nextLink = seen.nextLink && (await dataKeys.openField(sessionAggregate(sid), 'next_link', seen.nextLink));
+      return { success: true, nextLink: text(nextLink ?? null) ?? '' };
+    },
+
+    getValidated3Pid: async (request) => {
+      const sid = checkSid(request.sid);
+      const clientSecretDigest = secrets.digest('client_secret', checkClientSecret(request.clientSecret));
+      if (!isStorableSid(sid)) throw noValidSession();
+      const state = sessions.stateOf((await store.load(sessionSubject(sid))).events);
+      const { medium, sealedAddress, validatedAt } = validatedThreepid(state, clientSecretDigest, now());
+      const address = text(await dataKeys.openField(sessionAggregate(sid), 'address', sealedAddress));
+      if (address === null) throw noValidSession(); // its data key was erased: it proves nothing any more
+      return { medium: mediumToWire(medium), address, validatedAt: validatedAt.getTime() };
+    },
+  };
+}
+
+/** The notifier's reason is safe to show (it names no address or token). */
+function sendError(medium: Medium, reason: string): TesseraError {
+  const because = reason === '' ? '' : `: ${reason}`;
+  return medium === 'email'
+    ? new TesseraError('M_EMAIL_SEND_ERROR', `Failed to send the email${because}`)
+    : new TesseraError('M_SEND_ERROR', `Failed to send the SMS${because}`);
+}

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ChannelCredentials } from '@grpc/grpc-js';
+import { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
+import { createDeadlineClient } from '@tessera/service-kit';
+import { startNats, type TestNats } from '@tessera/test-harness';
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+const EX_CONFIG = 78;
+
+type Run = { child: ChildProcess; lines: string[]; exited: Promise<number | null> };
+
+let dir: string;
+let nats: TestNats;
+let secretFile: string;
+
+function run(env: Record<string, string>): Run {
+  const child = spawn(process.execPath, [MAIN], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', TESSERA_DATA_DIR: join(dir, 'data'), ...env },
+  });
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr])
+    if (stream) createInterface({ input: stream }).on('line', (line) => lines.push(line));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, lines, exited };
+}
+
+async function waitForLine(service: Run, text: string, timeoutMs = 15_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const found = service.lines.find((line) => line.includes(text));
+    if (found) return found;
+    if (service.child.exitCode !== null || Date.now() > until)
+      throw new Error(`no "${text}" in:\n${service.lines.join('\n')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tessera-session-main-'));
+  nats = await startNats();
+  secretFile = join(dir, 'server.key');
+  await writeFile(secretFile, `${randomBytes(32).toString('base64')}\n`);
+});
+
+after(async () => {
+  await nats?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the session service process', () => {
+  it('exits with EX_CONFIG naming TESSERA_SECRET_KEY_FILE when it is unset', async () => {
+    const service = run({ TESSERA_NATS_URL: nats.url });
+    assert.equal(await service.exited, EX_CONFIG);
+    assert.ok(service.lines.some((line) => line.includes('TESSERA_SECRET_KEY_FILE')));
+  });
+
+  it('exits with EX_CONFIG naming TESSERA_TERMS_FILE when the terms file is malformed', async () => {
+    const termsFile = join(dir, 'bad-terms.yaml');
+    await writeFile(termsFile, 'docs:\n  tos: "no version"\n');
+    const service = run({
+      TESSERA_NATS_URL: nats.url,
+      TESSERA_SECRET_KEY_FILE: secretFile,
+      TESSERA_TERMS_FILE: termsFile,
+    });
+    assert.equal(await service.exited, EX_CONFIG);
+    assert.ok(service.lines.some((line) => line.includes('TESSERA_TERMS_FILE')));
+  });
+
+  it('exits with EX_CONFIG naming TESSERA_NATS_URL when it is unset', async () => {
+    const service = run({ TESSERA_SECRET_KEY_FILE: secretFile });
+    assert.equal(await service.exited, EX_CONFIG);
+    assert.ok(service.lines.some((line) => line.includes('TESSERA_NATS_URL')));
+  });
+
+  it('serves gRPC once ready, warns about a test clock, and exits 0 on SIGTERM', async () => {
+    const service = run({
+      TESSERA_NATS_URL: nats.url,
+      TESSERA_SECRET_KEY_FILE: secretFile,
+      TESSERA_GRPC_LISTEN: '127.0.0.1:0',
+      TESSERA_METRICS_LISTEN: '127.0.0.1:0',
+      TESSERA_CLOCK_OFFSET_FILE: join(dir, 'clock-offset'),
+    });
+    try {
+      const ready = JSON.parse(await waitForLine(service, 'session service ready')) as { port: number };
+      assert.ok(service.lines.some((line) => line.includes('test clock in use')));
+      const client = createDeadlineClient(
+        SessionServiceClient,
+        `127.0.0.1:${ready.port}`,
+        ChannelCredentials.createInsecure(),
+        5_000,
+      );
+      try {
+        assert.equal((await client.getTerms({})).policiesJson, '{}');
+      } finally {
+        client.close();
+      }
+      service.child.kill('SIGTERM');
+      assert.equal(await service.exited, 0);
+    } finally {
+      if (service.child.exitCode === null) service.child.kill('SIGKILL');
+    }
+  });
+});

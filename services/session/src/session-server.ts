@@ -1,0 +1,106 @@
+import type { Config } from '@tessera/config';
+import { DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
+import { createFederationClient } from '@tessera/federation-client';
+import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
+import {
+  createMetrics,
+  grpcListenAddress,
+  type Logger,
+  type Metrics,
+  type RunningGrpcServer,
+  readTlsFiles,
+  startGrpcServer,
+  type TlsFiles,
+} from '@tessera/service-kit';
+import type { NatsConnection } from 'nats';
+import { type Clock, createClock } from './clock.js';
+import { deliveryWatcher } from './delivery-wait.js';
+import type { OpenIdVerifier } from './grpc/account-handlers.js';
+import { SESSION_SERVICE_NAME, sessionService } from './grpc/session-service.js';
+import { createSecrets, readServerSecret, type Secrets } from './secrets.js';
+import { readTermsFile, type TermsDocument } from './terms-file.js';
+
+/** What the service reads from files at start; a bad file stops it before anything opens. */
+export type SessionSettings = { secrets: Secrets; terms: TermsDocument };
+
+/** TESSERA_SECRET_KEY_FILE (required) and TESSERA_TERMS_FILE (optional); throws ConfigError naming the key. */
+export function loadSessionSettings(config: Config): SessionSettings {
+  return {
+    secrets: createSecrets(readServerSecret(config.TESSERA_SECRET_KEY_FILE)),
+    terms: readTermsFile(config.TESSERA_TERMS_FILE),
+  };
+}
+
+export interface SessionServerOptions {
+  config: Config;
+  log: Logger;
+  /** Connected, with the streams ensured. */
+  nc: NatsConnection;
+  /** Default: loadSessionSettings(config). */
+  settings?: SessionSettings;
+  metrics?: Metrics;
+  /** Default: the TESSERA_TLS_* files of the configuration (mutual TLS when set). */
+  tls?: TlsFiles | null;
+  /** Default: real time plus TESSERA_CLOCK_OFFSET_FILE. */
+  now?: Clock;
+  /** Default: the federation client, guarded by TESSERA_OUTBOUND_ALLOW and TESSERA_OUTBOUND_VERIFY_TLS. */
+  openId?: OpenIdVerifier;
+}
+
+export interface SessionServer {
+  port: number;
+  grpc: RunningGrpcServer;
+  /** Stops accepting calls and lets calls in flight finish (up to graceMs). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Serves SessionService and the gRPC health service on TESSERA_GRPC_LISTEN (port 0 picks a free port). */
+export async function startSessionServer(options: SessionServerOptions): Promise<SessionServer> {
+  const { config, log, nc } = options;
+  const { secrets, terms } = options.settings ?? loadSessionSettings(config);
+  const metrics = options.metrics ?? createMetrics('session');
+  const tls = options.tls === undefined ? readTlsFiles(config) : options.tls;
+  const store = new EventStore(nc);
+  const deps = {
+    store,
+    dataKeys: new DataKeys(await openDataKeySource(nc)),
+    secrets,
+    now: options.now ?? createClock(config.TESSERA_CLOCK_OFFSET_FILE, log),
+    watchDelivery: deliveryWatcher(nc, store),
+    deliveryWaitMs: config.TESSERA_DELIVERY_WAIT_MS,
+    maxFailures: config.TESSERA_TOKEN_MAX_FAILURES,
+    openId:
+      options.openId ??
+      createFederationClient({
+        allowCidrs: config.TESSERA_OUTBOUND_ALLOW,
+        verifyTls: config.TESSERA_OUTBOUND_VERIFY_TLS,
+        log,
+      }),
+    homeserverAllow: config.TESSERA_HOMESERVER_ALLOW,
+    terms,
+    log,
+  };
+  const grpc = await startGrpcServer({
+    listen: grpcListenAddress(config, 'session'),
+    services: [
+      {
+        name: SESSION_SERVICE_NAME,
+        definition: SessionServiceService,
+        implementation: sessionService(deps, { log, metrics }),
+      },
+    ],
+    tls,
+    log,
+  });
+  log.info(
+    {
+      port: grpc.port,
+      policies: terms.policies.map(({ id, version }) => ({ id, version })),
+      deliveryWaitMs: deps.deliveryWaitMs,
+      maxFailures: deps.maxFailures,
+      homeserverAllow: deps.homeserverAllow,
+    },
+    'session service ready',
+  );
+  return { port: grpc.port, grpc, stop: (graceMs) => grpc.stop(graceMs) };
+}
