@@ -2,7 +2,7 @@ import { TesseraError } from '@tessera/errors';
 import type { Logger } from '@tessera/service-kit';
 import express, { type ErrorRequestHandler, type Express, Router } from 'express';
 import type { Registry } from 'prom-client';
-import { bodyErrors, jsonBody } from './body.js';
+import { bodyErrors, bodyReaders } from './body.js';
 import { cors } from './cors.js';
 import { httpMetrics } from './http-metrics.js';
 import type { Route } from './routes/route.js';
@@ -30,9 +30,9 @@ export function createApp({ routes, maxBodyBytes, log, registry }: AppOptions): 
   app.use(cors);
 
   const api = Router({ strict: false });
-  const body = jsonBody(maxBodyBytes);
+  const readers = bodyReaders(maxBodyBytes);
   for (const route of routes) {
-    const handlers = route.body === 'json' ? [...body, route.handler] : [route.handler];
+    const handlers = route.body === undefined ? [route.handler] : [...readers[route.body], route.handler];
     if (route.method === 'GET') api.get(route.path, ...handlers);
     else api.post(route.path, ...handlers);
   }

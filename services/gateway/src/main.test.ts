@@ -29,16 +29,30 @@ describe('gateway main', () => {
     assert.match(stderr, /TESSERA_TLS_CERT_FILE, TESSERA_TLS_KEY_FILE: required/);
   });
 
+  it('stops at start naming TESSERA_NATS_URL when rate limits are on and NATS is not given', async () => {
+    const { code, stderr } = await run({ TESSERA_HTTP_PORT: '0', TESSERA_METRICS_LISTEN: '127.0.0.1:0' });
+    assert.equal(code, 78);
+    assert.match(stderr, /TESSERA_NATS_URL: required while TESSERA_RATE_LIMITS is on/);
+  });
+
   it('exits 0 on SIGTERM once it is listening', { timeout: 15_000 }, async () => {
     const child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH ?? '', TESSERA_HTTP_PORT: '0', TESSERA_METRICS_LISTEN: '127.0.0.1:0' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        TESSERA_HTTP_PORT: '0',
+        TESSERA_METRICS_LISTEN: '127.0.0.1:0',
+        TESSERA_RATE_LIMITS: 'off',
+      },
     });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    while (!stdout.includes('gateway listening')) await new Promise((ok) => setTimeout(ok, 20));
+    while (!stdout.includes('gateway listening')) {
+      if (child.exitCode !== null) assert.fail(`exited with ${child.exitCode} before listening: ${stdout}`);
+      await new Promise((ok) => setTimeout(ok, 20));
+    }
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.match(stdout, /"msg":"stopped"/);

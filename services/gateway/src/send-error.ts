@@ -4,12 +4,16 @@ import type { Response } from 'express';
 
 /** The one way the gateway answers a failure: a Matrix error body, never a stack or a bare status. */
 export function sendError(res: Response, err: unknown, log: Logger): void {
-  const { status, body } = describe(err, log);
+  const { status, body } = matrixErrorFor(err, log);
   if (res.headersSent) return;
   res.status(status).json(body);
 }
 
-function describe(err: unknown, log: Logger): MatrixError {
+/**
+ * The status and Matrix body for any failure, in one place (GET submitToken renders the same
+ * thing as HTML). Unexpected errors are logged here and hidden from the client.
+ */
+export function matrixErrorFor(err: unknown, log: Logger): MatrixError {
   if (err instanceof TesseraError) return matrixErrorOf(err);
   if (isServiceError(err)) {
     const mapped = toMatrixError(err);

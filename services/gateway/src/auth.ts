@@ -1,0 +1,44 @@
+import { TesseraError } from '@tessera/errors';
+import type { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
+import type { DeadlineClient } from '@tessera/service-kit';
+import type { Request } from 'express';
+
+const BEARER = /^Bearer +(\S+) *$/i;
+
+/**
+ * The v2 access token: `Authorization: Bearer` first, else the `access_token` query parameter,
+ * which the spec deprecated (v1.11) but older clients and homeservers still send.
+ */
+export function accessTokenOf(req: Request): string | undefined {
+  const header = BEARER.exec(req.get('authorization') ?? '');
+  if (header?.[1]) return header[1];
+  const query = req.query.access_token;
+  return typeof query === 'string' && query !== '' ? query : undefined;
+}
+
+export function requireAccessToken(req: Request): string {
+  const token = accessTokenOf(req);
+  if (token === undefined) throw new TesseraError('M_UNAUTHORIZED', 'an access token is required');
+  return token;
+}
+
+export interface AuthOptions {
+  /** Refuse with 403 M_TERMS_NOT_SIGNED while the user has not accepted every current policy. */
+  terms: boolean;
+}
+
+export type Authenticator = (req: Request, options: AuthOptions) => Promise<{ userId: string }>;
+
+/**
+ * Who holds the request's token (401 M_UNAUTHORIZED when none is given or the session service
+ * does not know it). The terms check applies to every authenticated endpoint but POST /terms
+ * (accepting them) and logout (a user must always be able to leave).
+ */
+export function authenticator(session: Pick<DeadlineClient<SessionServiceClient>, 'authenticate'>): Authenticator {
+  return async (req, { terms }) => {
+    const { userId, termsAccepted } = await session.authenticate({ token: requireAccessToken(req) });
+    if (terms && !termsAccepted)
+      throw new TesseraError('M_TERMS_NOT_SIGNED', 'please accept the terms of service before continuing');
+    return { userId };
+  };
+}

@@ -1,0 +1,93 @@
+import { TesseraError } from '@tessera/errors';
+import type { Request } from 'express';
+import type { Tree } from './routes/route.js';
+
+const DIGITS = /^[0-9]{1,15}$/;
+
+/**
+ * The named parameters of one request, read with the spec's errors: a missing one is
+ * M_MISSING_PARAMS naming it, a value of the wrong type M_INVALID_PARAM naming it. `null` counts
+ * as missing (homeservers send absent optional fields as null).
+ */
+export class Params {
+  constructor(
+    private readonly values: Readonly<Record<string, unknown>>,
+    private readonly tree: Tree,
+  ) {}
+
+  requiredString(name: string): string {
+    const value = this.present(name);
+    if (value === undefined) throw missing(name);
+    return asString(name, value);
+  }
+
+  optionalString(name: string): string | undefined {
+    const value = this.present(name);
+    return value === undefined ? undefined : asString(name, value);
+  }
+
+  /**
+   * `send_attempt`: an integer ≥ 0. v2 takes a JSON number only; v1 also a string of digits, as
+   * form bodies carry nothing else and Sydent's clients send it that way in JSON too.
+   */
+  sendAttempt(name = 'send_attempt'): number {
+    const value = this.present(name);
+    if (value === undefined) throw missing(name);
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+    if (this.tree === 'v1' && typeof value === 'string' && DIGITS.test(value)) return Number(value);
+    throw invalid(name, this.tree === 'v1' ? 'a whole number' : 'a JSON integer');
+  }
+
+  /** A JSON integer ≥ 0 (v2 only: account/register's expires_in). */
+  requiredCount(name: string): number {
+    const value = this.present(name);
+    if (value === undefined) throw missing(name);
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+    throw invalid(name, 'a JSON integer');
+  }
+
+  requiredStringArray(name: string): string[] {
+    const value = this.present(name);
+    if (value === undefined) throw missing(name);
+    if (!Array.isArray(value) || !value.every((item): item is string => typeof item === 'string'))
+      throw invalid(name, 'an array of strings');
+    return value;
+  }
+
+  private present(name: string): unknown {
+    const value = Object.hasOwn(this.values, name) ? this.values[name] : undefined;
+    return value === null ? undefined : value;
+  }
+}
+
+/**
+ * The parameters of a POST: its body. On v1 the query string fills in whatever the body lacks,
+ * as Sydent reads v1 arguments from the body or the query alike (old clients sent some that way);
+ * the body wins where both give a field. v2 reads the JSON body only.
+ */
+export function bodyParams(req: Request, tree: Tree): Params {
+  const body = req.body as Record<string, unknown>;
+  return new Params(tree === 'v1' ? { ...queryValues(req), ...body } : body, tree);
+}
+
+/**
+ * The parameters of a GET: its query string, the same on both trees (every value is a string).
+ * An empty value counts as missing.
+ */
+export function queryParams(req: Request): Params {
+  const values = Object.fromEntries(Object.entries(queryValues(req)).filter(([, value]) => value !== ''));
+  return new Params(values, 'v1');
+}
+
+function queryValues(req: Request): Record<string, unknown> {
+  return { ...(req.query as Record<string, unknown>) };
+}
+
+function asString(name: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  throw invalid(name, Array.isArray(value) ? 'given once' : 'a string');
+}
+
+const missing = (name: string) => new TesseraError('M_MISSING_PARAMS', `missing parameter: ${name}`);
+const invalid = (name: string, expected: string) =>
+  new TesseraError('M_INVALID_PARAM', `invalid parameter: ${name} must be ${expected}`);

@@ -1,0 +1,47 @@
+import { type Config, ConfigError } from '@tessera/config';
+import { createRateLimiter } from '@tessera/rate-limit';
+import type { Logger } from '@tessera/service-kit';
+import { connect } from 'nats';
+import {
+  noRequestTokenGate,
+  type RequestTokenGate,
+  type RequestTokenLimits,
+  requestTokenGate,
+} from './request-limits.js';
+import { purposeKey, readServerSecret } from './server-secret.js';
+
+export interface RunningRateLimits {
+  gate: RequestTokenGate;
+  close(): Promise<void>;
+}
+
+/**
+ * The requestToken rate limits from the configuration. They are counted in NATS so that every
+ * gateway replica shares them; TESSERA_RATE_LIMITS=off (tests) skips them and NATS altogether.
+ */
+export async function startRateLimits(config: Config, log: Logger): Promise<RunningRateLimits> {
+  if (config.TESSERA_RATE_LIMITS === 'off') return { gate: noRequestTokenGate, close: async () => {} };
+  const url = config.TESSERA_NATS_URL;
+  if (url === undefined)
+    throw new ConfigError('TESSERA_NATS_URL: required while TESSERA_RATE_LIMITS is on (the limits are kept in NATS)');
+  const limits: RequestTokenLimits = {
+    ip: config.TESSERA_RATE_LIMIT_IP,
+    user: config.TESSERA_RATE_LIMIT_USER,
+    msisdn: config.TESSERA_RATE_LIMIT_MSISDN,
+    country: config.TESSERA_RATE_LIMIT_COUNTRY,
+  };
+  const secret = config.TESSERA_SECRET_KEY_FILE
+    ? purposeKey(await readServerSecret(config.TESSERA_SECRET_KEY_FILE), 'rate-limit')
+    : undefined;
+  // Like every service: reconnect for as long as it runs; the first connect fails fast.
+  const nc = await connect({ servers: url, name: 'gateway', maxReconnectAttempts: -1, reconnectTimeWait: 1_000 });
+  try {
+    const longestWindowMs = Math.max(...Object.values(limits).map((limit) => limit.windowMs));
+    const limiter = await createRateLimiter(nc, { ...(secret ? { secret } : {}), longestWindowMs });
+    log.info({ keyed: secret !== undefined }, 'rate limits shared through NATS');
+    return { gate: requestTokenGate(limiter, limits, log), close: () => nc.drain() };
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+}

@@ -1,0 +1,68 @@
+import { normalizeEmail, normalizeMsisdn } from '@tessera/addresses';
+import { Medium, type RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
+import type { Request, Response } from 'express';
+import { rateLimitSubjectOf } from '../client-ip.js';
+import { bodyParams, type Params } from '../params.js';
+import type { RequestTokenKeys } from '../request-limits.js';
+import { brandOf, validClientSecret, validNextLink } from '../validate.js';
+import type { Route, Tree } from './route.js';
+import { onEachTree } from './route.js';
+import type { SessionRouteDeps } from './session-deps.js';
+
+type Attempt = Omit<RequestTokenRequest, 'brand' | 'clientIp'>;
+
+/** send_attempt and the optional next_link (http(s) only; empty or absent: none). */
+function attemptFields(params: Params): Pick<Attempt, 'sendAttempt' | 'nextLink'> {
+  const sendAttempt = params.sendAttempt();
+  const nextLink = params.optionalString('next_link');
+  return { sendAttempt, nextLink: nextLink === undefined || nextLink === '' ? '' : validNextLink(nextLink) };
+}
+
+/**
+ * POST validate/{email,msisdn}/requestToken on both trees. v2 needs a token and accepted terms;
+ * the address is normalised here (the session service receives only normalised addresses); the
+ * request is counted against the rate limits (v1 per client IP, v2 per user; SMS also per number
+ * and per country) before the session service sends anything.
+ */
+export function requestTokenRoutes({
+  session,
+  auth,
+  clientIpOf,
+  gate,
+  requestTokenDeadlineMs,
+}: SessionRouteDeps): Route[] {
+  const send = async (req: Request, res: Response, caller: RequestTokenKeys, attempt: Attempt) => {
+    const clientIp = clientIpOf(req);
+    const byNumber =
+      attempt.medium === Medium.MEDIUM_MSISDN ? { msisdn: attempt.address, country: attempt.country } : {};
+    // v1 callers are known by their address only; v2 callers by their user, wherever they are.
+    const who = caller.user === undefined ? { ip: rateLimitSubjectOf(clientIp) } : caller;
+    await gate(res, { ...who, ...byNumber });
+    const brand = brandOf(req.query.brand) ?? '';
+    const { sid } = await session.requestToken({ ...attempt, brand, clientIp }, { deadlineMs: requestTokenDeadlineMs });
+    res.json({ sid });
+  };
+  const callerOf = async (req: Request, tree: Tree): Promise<RequestTokenKeys> =>
+    tree === 'v2' ? { user: (await auth(req, { terms: true })).userId } : {};
+
+  return [
+    ...onEachTree('POST', '/validate/email/requestToken', (tree) => async (req, res) => {
+      const caller = await callerOf(req, tree);
+      const params = bodyParams(req, tree);
+      const clientSecret = validClientSecret(params.requiredString('client_secret'));
+      const address = normalizeEmail(params.requiredString('email'));
+      const attempt = { medium: Medium.MEDIUM_EMAIL, address, country: '', clientSecret, ...attemptFields(params) };
+      await send(req, res, caller, attempt);
+    }),
+    ...onEachTree('POST', '/validate/msisdn/requestToken', (tree) => async (req, res) => {
+      const caller = await callerOf(req, tree);
+      const params = bodyParams(req, tree);
+      const clientSecret = validClientSecret(params.requiredString('client_secret'));
+      const country = params.requiredString('country');
+      const phoneNumber = params.requiredString('phone_number');
+      const { msisdn, country: region } = normalizeMsisdn({ phoneNumber, country });
+      const attempt = { medium: Medium.MEDIUM_MSISDN, address: msisdn, country: region, clientSecret };
+      await send(req, res, caller, { ...attempt, ...attemptFields(params) });
+    }),
+  ];
+}
