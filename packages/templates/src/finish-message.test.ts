@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { finishMessage, MalformedMessage } from './finish-message.js';
+import { decodeEncodedWords, parseMessage } from './mime-fixture.js';
+
+describe('finishMessage', () => {
+  it('makes every line end in CRLF and the message end in one', () => {
+    const finished = finishMessage('Subject: hi\nX-A: 1\r\n\nline 1\rline 2');
+    assert.equal(finished, 'Subject: hi\r\nX-A: 1\r\n\r\nline 1\r\nline 2\r\n');
+    assert.ok(!/[^\r]\n/.test(finished));
+  });
+
+  it('drops blank lines before the first header, left by template tags', () => {
+    assert.equal(finishMessage('\n  \nSubject: hi\n\nbody\n'), 'Subject: hi\r\n\r\nbody\r\n');
+  });
+
+  it('encodes a non-ASCII Subject and display name, unfolding them first', () => {
+    const finished = finishMessage('From: Zoë <zoe@example.org>\nSubject: Bestätigen\n Sie\nDate: x\n\nGrüße\n');
+    const { headers, body } = parseMessage(finished);
+    assert.match(finished, /^[\x20-\x7e\r\n]*\r\n\r\n/);
+    assert.equal(decodeEncodedWords(headers.get('subject') ?? ''), 'Bestätigen Sie');
+    assert.equal(decodeEncodedWords(headers.get('from') ?? ''), 'Zoë <zoe@example.org>');
+    assert.equal(body, 'Grüße\r\n', 'the body keeps its own encoding');
+  });
+
+  it('leaves ASCII headers, folding included, exactly as they were', () => {
+    const head = 'Content-Type: multipart/alternative;\r\n\tboundary="b"\r\nSubject: plain';
+    assert.ok(finishMessage(`${head}\r\n\r\nbody`).startsWith(`${head}\r\n\r\n`));
+  });
+
+  it('refuses a message with no blank line after its headers', () => {
+    assert.throws(() => finishMessage('Subject: hi\nno body'), MalformedMessage);
+  });
+});

@@ -1,0 +1,14 @@
+export { BRAND, isBrand, TEMPLATE_FILES, type TemplateKind } from './brand-folders.js';
+export { type CreateTemplatesOptions, createTemplates, type Templates } from './create-templates.js';
+export {
+  newBoundary,
+  newMessageId,
+  rfc2822Date,
+  UNKNOWN_LOCATION,
+  type VerificationEmailVars,
+} from './email-variables.js';
+export { TemplateRenderFailed, TemplatesUnusable } from './errors.js';
+export { MalformedMessage } from './finish-message.js';
+export { encodeAddressHeader, encodeHeaderText } from './mime-header.js';
+export { encodeQuotedPrintable } from './quoted-printable.js';
+export { SHIPPED_BRAND, SHIPPED_TEMPLATES_DIR } from './shipped-templates.js';

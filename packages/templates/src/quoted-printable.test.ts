@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeQuotedPrintable } from './mime-fixture.js';
+import { encodeQuotedPrintable } from './quoted-printable.js';
+
+const linesOf = (encoded: string) => encoded.split('\r\n');
+
+describe('encodeQuotedPrintable', () => {
+  it('gives back the same text once decoded, non-ASCII and long lines included', () => {
+    const text = `Grüße, Zoë! 🎉 = 100%\n${'https://example.org/?a=1&b=2 '.repeat(12)}end\n\ttabbed`;
+    assert.equal(decodeQuotedPrintable(encodeQuotedPrintable(text)), text.replace(/\n/g, '\r\n'));
+  });
+
+  it('keeps every encoded line within 76 characters and 7-bit ASCII', () => {
+    const encoded = encodeQuotedPrintable(`${'é'.repeat(100)}\n${'x'.repeat(500)}\n${'a='.repeat(90)}`);
+    for (const line of linesOf(encoded)) {
+      assert.ok(line.length <= 76, `line of ${line.length}: ${line}`);
+      assert.match(line, /^[\x20-\x7e]*$/);
+    }
+  });
+
+  it('encodes `=` and a space or tab at the end of a line, and never splits an =XX triplet', () => {
+    assert.equal(encodeQuotedPrintable('a=b '), 'a=3Db=20');
+    assert.equal(encodeQuotedPrintable('tab\t\nnext'), 'tab=09\r\nnext');
+    const encoded = encodeQuotedPrintable(`${'x'.repeat(73)}é`);
+    assert.deepEqual(linesOf(encoded), [`${'x'.repeat(73)}=`, '=C3=A9']);
+  });
+
+  it('turns LF, CR and CRLF line breaks into CRLF', () => {
+    assert.equal(encodeQuotedPrintable('a\nb\r\nc\rd'), 'a\r\nb\r\nc\r\nd');
+  });
+});

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { connectNats, DataKeys, EventStore, ensureStreams, openDataKeySource } from '@tessera/event-store';
+import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
+import type { NatsConnection } from 'nats';
+import { requestToken } from './session-fixture.js';
+
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
+
+describe('the notifier process', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let smtp: TestSmtpServer;
+  let child: ChildProcess;
+  let stdout = '';
+
+  before(async () => {
+    nats = await startNats();
+    nc = await connectNats({ url: nats.url, name: 'notifier-main-test' });
+    await ensureStreams(await nc.jetstreamManager());
+    smtp = await startSmtpServer();
+  });
+  after(async () => {
+    if (child?.exitCode === null) child.kill('SIGKILL');
+    await nc?.close();
+    await nats?.stop();
+    await smtp?.close();
+  });
+
+  it('becomes ready, mails a token, and stops cleanly on SIGTERM', async () => {
+    child = spawn(process.execPath, [MAIN], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        TESSERA_NATS_URL: nats.url,
+        TESSERA_SMTP_URL: smtp.url,
+        TESSERA_METRICS_LISTEN: '127.0.0.1:0',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout?.on('data', (chunk) => {
+      stdout += String(chunk);
+    });
+    const port = await until('the admin server listens', () => {
+      const line = stdout.split('\n').find((l) => l.includes('admin server listening'));
+      return line ? Number(JSON.parse(line).port) : undefined;
+    });
+    await until('/readyz answers 200', async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+      return response?.status === 200 ? true : undefined;
+    });
+
+    const store = new EventStore(nc);
+    const dataKeys = new DataKeys(await openDataKeySource(nc));
+    const issued = await requestToken({ store, dataKeys }, { medium: 'email', address: 'frank@example.org' });
+    const mail = await smtp.waitForMessage((m) => m.to.includes('frank@example.org'), 10_000);
+    assert.ok(mail.parsed.text?.includes(issued.token));
+    // Counted once the outcome is recorded, just after the mail went out.
+    await until('/metrics counts the mail', async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return (
+        /tessera_notifier_messages_sent_total\{channel="email",service="notifier"\} 1\n/.test(metrics) || undefined
+      );
+    });
+
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    assert.ok(stdout.includes('"msg":"stopped"'));
+  });
+});
+
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

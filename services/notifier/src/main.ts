@@ -1,0 +1,44 @@
+import { hostname } from 'node:os';
+import { type Config, ConfigError } from '@tessera/config';
+import { connectNats, ensureStreams } from '@tessera/event-store';
+import { createMetrics, metricsListenAddress, onShutdown, runService, startAdminServer } from '@tessera/service-kit';
+import { createTemplates, type Templates, TemplatesUnusable } from '@tessera/templates';
+import { createSmtpMailer } from './email/smtp-mailer.js';
+import { startNotifier } from './notifier.js';
+import { readNotifierSettings } from './settings.js';
+import { createSmsProvider } from './sms/create-sms-provider.js';
+
+runService('notifier', async ({ config, log }) => {
+  // Every setting is checked before anything is opened: a bad one stops the start with its name.
+  const settings = readNotifierSettings(config);
+  const templates = loadTemplates(config);
+  const sms = createSmsProvider(config);
+
+  const metrics = createMetrics('notifier');
+  let ready = false;
+  const admin = await startAdminServer(metricsListenAddress(config, 'notifier'), metrics.registry, () => ready);
+  log.info({ port: admin.port }, 'admin server listening (/metrics, /healthz, /readyz)');
+
+  const nc = await connectNats({ url: settings.natsUrl, name: `tessera-notifier@${hostname()}`, log });
+  await ensureStreams(await nc.jetstreamManager());
+  const mailer = createSmtpMailer(settings.smtpUrl);
+  const notifier = await startNotifier({ config, log, nc, metrics, templates, mailer, sms });
+  ready = true;
+
+  onShutdown(log, [
+    { name: 'consumer', run: () => notifier.stop() },
+    { name: 'SMTP connections', run: async () => mailer.close() },
+    { name: 'NATS', run: () => nc.drain() },
+    { name: 'admin server', run: () => admin.close() },
+  ]);
+});
+
+/** A templates directory without the default brand's templates, or with a broken one, is a configuration error. */
+function loadTemplates(config: Config): Templates {
+  try {
+    return createTemplates({ dir: config.TESSERA_TEMPLATES_DIR, defaultBrand: config.TESSERA_DEFAULT_BRAND });
+  } catch (err) {
+    if (!(err instanceof TemplatesUnusable)) throw err;
+    throw new ConfigError(`TESSERA_TEMPLATES_DIR / TESSERA_DEFAULT_BRAND: ${err.message}`);
+  }
+}

@@ -1,0 +1,37 @@
+import { type Counter, createCounter, type Metrics } from '@tessera/service-kit';
+
+export type NotifierCounters = {
+  /** Messages a provider accepted, by channel (email, sms). */
+  sent: Counter<'channel'>;
+  /** Deliveries that ended without a message, by channel and whether the provider refused. */
+  failed: Counter<'channel' | 'refused'>;
+  /** TokenIssued events whose delivery was taken on already: redeliveries, nothing sent. */
+  repeated: Counter;
+};
+
+/** The counters on the process registry; a notifier started again in the same process finds them there. */
+export function createNotifierCounters(metrics: Metrics): NotifierCounters {
+  return {
+    sent: counter(metrics, {
+      name: 'tessera_notifier_messages_sent_total',
+      help: 'Validation messages handed to the mail server or SMS provider, by channel',
+      labelNames: ['channel'] as const,
+    }),
+    failed: counter(metrics, {
+      name: 'tessera_notifier_messages_failed_total',
+      help: 'Validation messages not sent, by channel and whether the provider refused (true) or was unreachable (false)',
+      labelNames: ['channel', 'refused'] as const,
+    }),
+    repeated: counter(metrics, {
+      name: 'tessera_notifier_deliveries_repeated_total',
+      help: 'TokenIssued events seen again after their delivery was taken on; nothing is sent for them',
+    }),
+  };
+}
+
+function counter<L extends string = never>(
+  metrics: Metrics,
+  options: { name: string; help: string; labelNames?: readonly L[] },
+): Counter<L> {
+  return (metrics.registry.getSingleMetric(options.name) as Counter<L> | undefined) ?? createCounter(metrics, options);
+}

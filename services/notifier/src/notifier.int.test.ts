@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '@tessera/config';
+import { connectNats, DataKeys, EventStore, ensureStreams, openDataKeySource, subjectOf } from '@tessera/event-store';
+import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
+import { createLogger, createMetrics } from '@tessera/service-kit';
+import { SHIPPED_TEMPLATES_DIR } from '@tessera/templates';
+import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
+import type { NatsConnection } from 'nats';
+import { type RunningNotifier, startNotifier, TOKENS_DURABLE } from './notifier.js';
+import { type RequestedToken, requestToken, requestTokenAgain } from './session-fixture.js';
+import { type FakeSmsProvider, startFakeSmsProvider } from './sms/fake-sms-provider.js';
+
+const BASE_URL = 'https://id.example.org';
+const OUTCOMES = new Set(['TokenSent', 'TokenSendFailed']);
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('the notifier on a real nats-server, SMTP listener and SMS provider double', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let smtp: TestSmtpServer;
+  let sms: FakeSmsProvider;
+  let store: EventStore;
+  let dataKeys: DataKeys;
+  let templatesDir: string;
+  let notifier: RunningNotifier;
+  let logOutput = '';
+  const requested: RequestedToken[] = [];
+  const metrics = createMetrics('notifier');
+
+  const config = () =>
+    loadConfig({
+      TESSERA_NATS_URL: nats.url,
+      TESSERA_SMTP_URL: smtp.url,
+      TESSERA_PUBLIC_BASE_URL: BASE_URL,
+      TESSERA_EMAIL_FROM: 'Tessera <noreply@id.example.org>',
+      TESSERA_TEMPLATES_DIR: templatesDir,
+      TESSERA_SMS_PROVIDER: 'twilio',
+      TESSERA_SMS_URL: sms.url,
+      TESSERA_SMS_USERNAME: 'AC0123',
+      TESSERA_SMS_PASSWORD: 'auth-token',
+      TESSERA_SMS_FROM: '+15005550006',
+    });
+  const log = createLogger(
+    'notifier',
+    'debug',
+    new Writable({
+      write(chunk, _encoding, callback) {
+        logOutput += String(chunk);
+        callback();
+      },
+    }),
+  );
+  const start = async () => {
+    notifier = await startNotifier({ config: config(), log, nc, metrics, concurrency: 4 });
+  };
+  const request = async (options: Parameters<typeof requestToken>[1]) => {
+    const token = await requestToken({ store, dataKeys }, options);
+    requested.push(token);
+    return token;
+  };
+  const deliveryEvents = async (deliveryId: string): Promise<Event[]> =>
+    (await store.load(subjectOf('delivery', deliveryId))).events;
+  const outcomeOf = (deliveryId: string) =>
+    until(`delivery ${deliveryId} has an outcome`, async () => {
+      const events = await deliveryEvents(deliveryId);
+      return events.some((event) => OUTCOMES.has(event.type)) ? events : undefined;
+    });
+  const consumerIdle = () =>
+    until('the consumer has handled everything', async () => {
+      const info = await (await nc.jetstreamManager()).consumers.info('TESSERA_SHORT', TOKENS_DURABLE);
+      return info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
+    });
+
+  before(async () => {
+    nats = await startNats();
+    nc = await connectNats({ url: nats.url, name: 'notifier-test' });
+    await ensureStreams(await nc.jetstreamManager());
+    store = new EventStore(nc);
+    dataKeys = new DataKeys(await openDataKeySource(nc));
+    smtp = await startSmtpServer({ rejectRecipient: (address) => address.startsWith('rejected-') });
+    sms = await startFakeSmsProvider();
+    // An operator's directory: the shipped brand as the default, and a brand of their own.
+    templatesDir = await mkdtemp(join(tmpdir(), 'tessera-notifier-templates-'));
+    await symlink(join(SHIPPED_TEMPLATES_DIR, 'tessera'), join(templatesDir, 'tessera'));
+    await mkdir(join(templatesDir, 'acme'));
+    await writeFile(
+      join(templatesDir, 'acme', 'verification_template.eml.j2'),
+      'From: {{ from|safe }}\nTo: {{ to|safe }}\nMessage-ID: {{ messageid|safe }}\nSubject: Acme check\n\n' +
+        'Acme: {{ link|safe }}\n',
+    );
+    await start();
+  });
+  after(async () => {
+    await notifier?.stop();
+    await nc?.close();
+    await nats?.stop();
+    await smtp?.close();
+    await sms?.close();
+    if (templatesDir) await rm(templatesDir, { recursive: true, force: true });
+  });
+
+  it('mails the token and a link with sid, client_secret and token, and records TokenSent on the delivery', async () => {
+    const issued = await request({ medium: 'email', address: 'alice@example.org' });
+    const mail = await smtp.waitForMessage((m) => m.to.includes('alice@example.org'));
+    assert.equal(mail.from, 'noreply@id.example.org');
+    assert.deepEqual(mail.to, ['alice@example.org']);
+    assert.equal(mail.parsed.subject, 'Confirm your email address');
+    const link = new URL(/https:\/\/id\.example\.org\/\S+/.exec(mail.parsed.text ?? '')?.[0] ?? '');
+    assert.equal(link.pathname, '/_matrix/identity/api/v1/validate/email/submitToken');
+    assert.deepEqual(Object.fromEntries(link.searchParams), {
+      token: issued.token,
+      client_secret: issued.clientSecret,
+      sid: issued.sid,
+    });
+    assert.ok(mail.parsed.text?.includes(issued.token));
+    assert.ok(mail.parsed.text?.includes(issued.clientIp), 'the requester IP is shown');
+    assert.ok(typeof mail.parsed.html === 'string' && mail.parsed.html.includes(link.href.replace(/&/g, '&amp;')));
+
+    const events = await outcomeOf(issued.deliveryId);
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['DeliveryStarted', 'TokenSent'],
+    );
+    const [startedEvent, sentEvent] = events;
+    assert.equal(
+      startedEvent?.payload?.$case === 'deliveryStarted' && startedEvent.payload.value.source,
+      `session.${issued.sid}`,
+    );
+    assert.equal(
+      sentEvent?.payload?.$case === 'tokenSent' && sentEvent.payload.value.providerMessageId,
+      mail.parsed.messageId,
+    );
+  });
+
+  it('mails the new token of a resend, whose session started in an earlier decision', async () => {
+    const first = await request({ medium: 'email', address: 'resend-grace@example.org' });
+    await outcomeOf(first.deliveryId);
+    const again = await requestTokenAgain({ store, dataKeys }, first);
+    requested.push(again);
+    const mail = await smtp.waitForMessage(
+      (m) => m.to.includes(first.address) && !!m.parsed.text?.includes(again.token),
+    );
+    assert.ok(mail.parsed.text?.includes(`sid=${first.sid}`));
+    assert.equal((await outcomeOf(again.deliveryId)).at(-1)?.type, 'TokenSent');
+    assert.equal(smtp.messages.filter((m) => m.to.includes(first.address)).length, 2);
+  });
+
+  it("renders the brand the request named, and the default brand's template for an unknown one", async () => {
+    const branded = await request({ medium: 'email', address: 'brand-acme@example.org', brand: 'acme' });
+    const unknown = await request({ medium: 'email', address: 'brand-unknown@example.org', brand: 'nobody' });
+    const acmeMail = await smtp.waitForMessage((m) => m.to.includes(branded.address));
+    assert.equal(acmeMail.parsed.subject, 'Acme check');
+    assert.ok(acmeMail.parsed.text?.includes(`sid=${branded.sid}`));
+    assert.equal(
+      (await smtp.waitForMessage((m) => m.to.includes(unknown.address))).parsed.subject,
+      'Confirm your email address',
+    );
+  });
+
+  it('records TokenSendFailed, refused, without the address, when the server rejects the recipient', async () => {
+    const issued = await request({ medium: 'email', address: 'rejected-bob@example.org' });
+    const events = await outcomeOf(issued.deliveryId);
+    const failed = events.at(-1)?.payload;
+    assert.equal(failed?.$case, 'tokenSendFailed');
+    assert.ok(failed?.$case === 'tokenSendFailed');
+    assert.equal(failed.value.refused, true);
+    assert.match(failed.value.reason, /550/);
+    assert.ok(!failed.value.reason.includes('rejected-bob'));
+    assert.ok(smtp.messages.every((m) => !m.to.includes(issued.address)));
+  });
+
+  it("records a refused failure and sends nothing when the session's data key was erased", async () => {
+    const issued = await request({ medium: 'email', address: 'erased-carol@example.org', erase: true });
+    const stored = await until('the delivery is recorded', async () => {
+      const { events, lastSeq } = await store.load(subjectOf('delivery', issued.deliveryId));
+      return events.length > 0 ? { events, lastSeq } : undefined;
+    });
+    assert.deepEqual(
+      stored.events.map((event) => event.type),
+      ['DeliveryStarted', 'TokenSendFailed'],
+    );
+    const failed = stored.events[1]?.payload;
+    assert.ok(failed?.$case === 'tokenSendFailed');
+    assert.deepEqual(
+      { reason: failed.value.reason, refused: failed.value.refused },
+      { reason: 'erased', refused: true },
+    );
+    // Both events in one decision: the subject holds one message.
+    const info = await (await nc.jetstreamManager()).streams.info('TESSERA_SHORT', {
+      subjects_filter: subjectOf('delivery', issued.deliveryId),
+    });
+    assert.equal(info.state.subjects?.[subjectOf('delivery', issued.deliveryId)], 1);
+    assert.ok(smtp.messages.every((m) => !m.to.includes(issued.address)));
+  });
+
+  it('sends an SMS session through a Twilio-compatible provider on loopback and records its sid', async () => {
+    sms.answer({ status: 201, body: { sid: 'SMabc123', status: 'queued' } });
+    const issued = await request({ medium: 'msisdn', address: '447700900123', country: 'GB' });
+    const events = await outcomeOf(issued.deliveryId);
+    const sent = events.at(-1)?.payload;
+    assert.ok(sent?.$case === 'tokenSent');
+    assert.equal(sent.value.providerMessageId, 'SMabc123');
+    const form = new URLSearchParams(sms.requests.at(-1)?.body);
+    assert.equal(sms.requests.at(-1)?.path, '/2010-04-01/Accounts/AC0123/Messages.json');
+    assert.equal(form.get('To'), '+447700900123');
+    assert.equal(form.get('From'), '+15005550006');
+    assert.equal(form.get('Body'), `Your code is ${issued.token}`);
+  });
+
+  it('records an SMS the provider refuses as refused', async () => {
+    sms.answer({ status: 400, body: { code: 21211, message: 'invalid number' } });
+    const issued = await request({ medium: 'msisdn', address: '447700900999', country: 'GB' });
+    const failed = (await outcomeOf(issued.deliveryId)).at(-1)?.payload;
+    assert.ok(failed?.$case === 'tokenSendFailed');
+    assert.equal(failed.value.refused, true);
+    assert.match(failed.value.reason, /HTTP 400.*21211/);
+    sms.answer({ status: 201, body: { sid: 'SM2' } });
+  });
+
+  it('sends nothing a second time when TokenIssued comes again', async () => {
+    const issued = await request({ medium: 'email', address: 'dave@example.org' });
+    await outcomeOf(issued.deliveryId);
+    await consumerIdle();
+    const mails = smtp.messages.length;
+    const texts = sms.requests.length;
+    const deliveries = await Promise.all(requested.map((r) => deliveryEvents(r.deliveryId)));
+
+    // The same decision appended again, as a session service retrying after a lost ack might.
+    await store.append(subjectOf('session', issued.sid), [issued.issued], {
+      expectedSeq: (await store.load(subjectOf('session', issued.sid))).lastSeq,
+      correlationId: 'again',
+    });
+    // And every TokenIssued of the stream delivered again: a new consumer replays them all.
+    await notifier.stop();
+    await (await nc.jetstreamManager()).consumers.delete('TESSERA_SHORT', TOKENS_DURABLE);
+    await start();
+    await consumerIdle();
+
+    assert.equal(smtp.messages.length, mails, 'no second mail');
+    assert.equal(sms.requests.length, texts, 'no second SMS');
+    assert.deepEqual(await Promise.all(requested.map((r) => deliveryEvents(r.deliveryId))), deliveries);
+    const metricsText = await metrics.registry.metrics();
+    assert.match(metricsText, /tessera_notifier_deliveries_repeated_total\{service="notifier"\} ([1-9]\d*)/);
+  });
+
+  it('counts messages sent and failed by channel', async () => {
+    const text = await metrics.registry.metrics();
+    assert.match(text, /tessera_notifier_messages_sent_total\{channel="email",service="notifier"\} [1-9]/);
+    assert.match(text, /tessera_notifier_messages_sent_total\{channel="sms",service="notifier"\} [1-9]/);
+    assert.match(
+      text,
+      /tessera_notifier_messages_failed_total\{channel="email",refused="true",service="notifier"\} [1-9]/,
+    );
+  });
+
+  it('writes no address, token or client secret to the stream, to disk or to the log', async () => {
+    const secrets = requested.flatMap((r) => [r.address, r.token, r.clientSecret, r.clientIp]);
+    const jsm = await nc.jetstreamManager();
+    const { state } = await jsm.streams.info('TESSERA_SHORT');
+    const raw: Buffer[] = [];
+    for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+      const message = await jsm.streams.getMessage('TESSERA_SHORT', { seq });
+      const headers = message.header;
+      for (const key of headers?.keys() ?? []) raw.push(Buffer.from(`${key}: ${headers?.values(key).join(',')}`));
+      raw.push(Buffer.from(message.data));
+    }
+    const streamBytes = Buffer.concat(raw);
+    const entries = await readdir(nats.dataDir, { recursive: true, withFileTypes: true });
+    const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
+    const diskBytes = Buffer.concat(await Promise.all(files.map((file) => readFile(file))));
+    assert.ok(logOutput.includes('validation message sent'), 'the log was captured');
+    for (const secret of secrets) {
+      assert.ok(!streamBytes.includes(secret), `a stream message holds ${secret}`);
+      assert.ok(!diskBytes.includes(secret), `the server's files hold ${secret}`);
+      assert.ok(!logOutput.includes(secret), `the log holds ${secret}`);
+    }
+  });
+});

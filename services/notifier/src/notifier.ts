@@ -1,0 +1,131 @@
+import type { Config } from '@tessera/config';
+import {
+  type ConsumedMessage,
+  DataKeys,
+  EventStore,
+  InvalidSubject,
+  openDataKeySource,
+  parseSubject,
+  type RunConsumerOptions,
+  type RunningConsumer,
+  runConsumer,
+} from '@tessera/event-store';
+import { createMetrics, type Logger, type Metrics } from '@tessera/service-kit';
+import { createTemplates, type Templates } from '@tessera/templates';
+import type { NatsConnection } from 'nats';
+import { type DeliveryDeps, deliverToken } from './deliver-token.js';
+import { createSmtpMailer, type Mailer } from './email/smtp-mailer.js';
+import { createNotifierCounters } from './metrics.js';
+import { readEmailSettings } from './settings.js';
+import { createSmsProvider } from './sms/create-sms-provider.js';
+import { SMS_BODY_TEMPLATE } from './sms/sms-body.js';
+import type { SmsProvider } from './sms/sms-provider.js';
+
+export const TOKENS_DURABLE = 'notifier-tokens';
+const STREAM = 'TESSERA_SHORT';
+const SESSION_SUBJECTS = 'tessera.session.>';
+// Longer than any one delivery (the SMTP and SMS timeouts are 10 to 20 s); a delivery held longer
+// is offered again, which sends nothing once it was taken on.
+const ACK_WAIT_MS = 60_000;
+
+export type StartNotifierOptions = {
+  /** TESSERA_PUBLIC_BASE_URL, TESSERA_EMAIL_FROM, TESSERA_SMTP_URL, TESSERA_TEMPLATES_DIR, TESSERA_DEFAULT_BRAND, TESSERA_SMS_*. */
+  config: Config;
+  log: Logger;
+  nc: NatsConnection;
+  metrics?: Metrics;
+  /** Made from the configuration when absent. */
+  templates?: Templates;
+  /** Made from TESSERA_SMTP_URL when absent, and then closed by stop(); one passed in is the caller's to close. */
+  mailer?: Mailer;
+  sms?: SmsProvider;
+  dataKeys?: DataKeys;
+  now?: () => Date;
+  durable?: string;
+  /**
+   * Deliveries in progress at once. Each waits on the mail server or SMS API most of its time,
+   * so many in parallel are what lets one notifier send hundreds a second; order does not matter
+   * between deliveries.
+   */
+  concurrency?: number;
+  /** The SMS text; `{token}` stands for the token. */
+  smsBodyTemplate?: string;
+};
+
+export type RunningNotifier = {
+  /** Stops taking deliveries, lets those in progress finish (bounded), closes the SMTP connections. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Consumes TokenIssued from TESSERA_SHORT (`tessera.session.>`, durable `notifier-tokens`) and
+ * delivers each token by mail or SMS, recording the outcome on `tessera.delivery.<id>`.
+ */
+export async function startNotifier(options: StartNotifierOptions): Promise<RunningNotifier> {
+  const { config, log, nc, durable = TOKENS_DURABLE, concurrency = 16 } = options;
+  const email = readEmailSettings(config);
+  const templates =
+    options.templates ??
+    createTemplates({ dir: config.TESSERA_TEMPLATES_DIR, defaultBrand: config.TESSERA_DEFAULT_BRAND });
+  const sms = options.sms ?? createSmsProvider(config);
+  const mailer = options.mailer ?? createSmtpMailer(email.smtpUrl, { maxConnections: Math.min(concurrency, 10) });
+  const deps: DeliveryDeps = {
+    store: new EventStore(nc),
+    dataKeys: options.dataKeys ?? new DataKeys(await openDataKeySource(nc)),
+    templates,
+    mailer,
+    sms,
+    emailFrom: email.emailFrom,
+    envelopeFrom: email.envelopeFrom,
+    publicBaseUrl: config.TESSERA_PUBLIC_BASE_URL,
+    smsBodyTemplate: options.smsBodyTemplate ?? SMS_BODY_TEMPLATE,
+    now: options.now ?? (() => new Date()),
+    log,
+    counters: createNotifierCounters(options.metrics ?? createMetrics('notifier')),
+  };
+
+  const handler = async ({ subject, envelope }: ConsumedMessage) => {
+    const { aggregate } = parseSubject(subject);
+    for (const event of envelope.events) {
+      if (event.payload?.$case !== 'tokenIssued') continue;
+      const issued = event.payload.value;
+      const context = {
+        aggregate,
+        issuedEventId: event.eventId,
+        decision: envelope.events,
+        correlationId: envelope.correlationId,
+      };
+      try {
+        await deliverToken(deps, issued, context);
+      } catch (err) {
+        // A delivery id that cannot be a subject will not become one on a later try.
+        if (!(err instanceof InvalidSubject)) throw err;
+        log.error({ sid: issued.sid, err: err.message }, 'TokenIssued with an unusable delivery id skipped');
+      }
+    }
+  };
+  const consumerOptions: RunConsumerOptions = {
+    stream: STREAM,
+    durable,
+    filterSubjects: [SESSION_SUBJECTS],
+    eventTypes: ['TokenIssued'],
+    ackWaitMs: ACK_WAIT_MS,
+    maxAckPending: concurrency,
+    log,
+    handler,
+  };
+  // Several pulls on one durable consumer: NATS hands each message to one of them, up to
+  // `concurrency` unacknowledged at once. The first creates the consumer, the others find it.
+  const js = nc.jetstream();
+  const consumers: RunningConsumer[] = [await runConsumer(js, consumerOptions)];
+  const quiet = { ...consumerOptions, log: { info: () => {}, warn: log.warn.bind(log), error: log.error.bind(log) } };
+  consumers.push(...(await Promise.all(Array.from({ length: concurrency - 1 }, () => runConsumer(js, quiet)))));
+  log.info({ durable, concurrency }, 'notifier consuming TokenIssued');
+
+  return {
+    async stop() {
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+      if (options.mailer === undefined) mailer.close();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { type DataKeys, type EventStore, SealedValueInvalid, SUBJECT_PREFIX } from '@tessera/event-store';
+import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
+import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import { type SessionStarted, ThreepidMedium, type TokenIssued } from '@tessera/proto/tessera/events/v1/session';
+
+/**
+ * The names under which the session service seals the fields of `session.<sid>`: the sealing
+ * binds each value to its aggregate and field name, so both services must use exactly these.
+ */
+export const SEALED_FIELDS = {
+  address: 'address',
+  token: 'token',
+  clientIp: 'client_ip',
+  clientSecret: 'client_secret',
+  nextLink: 'next_link',
+} as const;
+
+export type Medium = 'email' | 'msisdn';
+
+/** What a delivery needs to know, in plaintext: kept in memory for one delivery, never logged. */
+export type SessionSecrets = {
+  medium: Medium;
+  /** The normalised email address, or the MSISDN (E.164 digits without `+`). */
+  address: string;
+  token: string;
+  /** Null for SMS: its message carries no link. */
+  clientSecret: string | null;
+  /** Null when the session service did not know it (it then leaves TokenIssued.client_ip unset). */
+  clientIp: string | null;
+};
+
+export type OpenedSession =
+  | { status: 'open'; secrets: SessionSecrets }
+  /** Nothing can be sent, whatever is tried later; `reason` names no secret. */
+  | { status: 'unusable'; medium: Medium | null; reason: string };
+
+export type UnusableSession = Extract<OpenedSession, { status: 'unusable' }>;
+
+/**
+ * Loads `session.<sid>` for the SessionStarted that the TokenIssued belongs to, and opens the
+ * sealed fields a delivery needs. Throws only what a later try may cure (NATS unreachable).
+ */
+export async function openSession(
+  deps: { store: EventStore; dataKeys: DataKeys },
+  context: { aggregate: string; issued: TokenIssued; issuedEventId: string; decision: readonly Event[] },
+): Promise<OpenedSession> {
+  const { aggregate, issued } = context;
+  const started = await sessionStartedFor(deps.store, context);
+  if (started === undefined) return { status: 'unusable', medium: null, reason: 'no session was started' };
+  const medium = mediumOf(started.medium);
+  if (medium === null) return { status: 'unusable', medium: null, reason: 'the session has an unsupported medium' };
+
+  const open = openerFor(deps.dataKeys, aggregate, medium);
+  try {
+    const address = await open(SEALED_FIELDS.address, started.address);
+    const token = await open(SEALED_FIELDS.token, issued.token);
+    const clientSecret = medium === 'email' ? await open(SEALED_FIELDS.clientSecret, issued.clientSecret) : null;
+    const clientIp = issued.clientIp === undefined ? null : await open(SEALED_FIELDS.clientIp, issued.clientIp);
+    return { status: 'open', secrets: { medium, address, token, clientSecret, clientIp } };
+  } catch (err) {
+    if (err instanceof Unopenable) return err.outcome;
+    throw err;
+  }
+}
+
+/**
+ * The SessionStarted the token belongs to: the last one before it, in its own decision when the
+ * session started with it (no read needed), else on the session's subject (a resend on a later
+ * send_attempt). A session may have started again on the same subject, hence "before it".
+ */
+async function sessionStartedFor(
+  store: EventStore,
+  { aggregate, issuedEventId, decision }: { aggregate: string; issuedEventId: string; decision: readonly Event[] },
+): Promise<SessionStarted | undefined> {
+  const inDecision = startedBefore(decision, issuedEventId);
+  if (inDecision !== undefined) return inDecision;
+  return startedBefore((await store.load(`${SUBJECT_PREFIX}.${aggregate}`)).events, issuedEventId);
+}
+
+function startedBefore(events: readonly Event[], issuedEventId: string): SessionStarted | undefined {
+  const issuedAt = events.findIndex((event) => event.eventId === issuedEventId);
+  const before = issuedAt < 0 ? events : events.slice(0, issuedAt);
+  const started = before.findLast((event) => event.payload?.$case === 'sessionStarted')?.payload;
+  return started?.$case === 'sessionStarted' ? started.value : undefined;
+}
+
+function mediumOf(medium: ThreepidMedium): Medium | null {
+  switch (medium) {
+    case ThreepidMedium.THREEPID_MEDIUM_EMAIL:
+      return 'email';
+    case ThreepidMedium.THREEPID_MEDIUM_MSISDN:
+      return 'msisdn';
+    default:
+      return null;
+  }
+}
+
+class Unopenable extends Error {
+  constructor(readonly outcome: UnusableSession) {
+    super(outcome.reason);
+  }
+}
+
+function openerFor(dataKeys: DataKeys, aggregate: string, medium: Medium) {
+  const unusable = (reason: string) => new Unopenable({ status: 'unusable', medium, reason });
+  return async (field: string, sealed: Sealed | undefined): Promise<string> => {
+    if (sealed === undefined) throw unusable(`the session has no sealed ${field}`);
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await dataKeys.openField(aggregate, field, sealed);
+    } catch (err) {
+      if (err instanceof SealedValueInvalid) throw unusable(`the sealed ${field} does not open`);
+      throw err;
+    }
+    // The aggregate's data key was erased (crypto-shredding): the data is gone for good.
+    if (bytes === null) throw unusable('erased');
+    return Buffer.from(bytes).toString('utf8');
+  };
+}
