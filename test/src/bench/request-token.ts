@@ -1,0 +1,198 @@
+// Benchmark of issue 3's targets on the whole running system (run on demand, not a test):
+//   1. requestToken with a fast SMTP server: requests per second, each mail sent once;
+//   2. with an SMTP server that takes 100 ms per mail: GET pubkey latency during a requestToken load.
+// Usage: pnpm build && node test/dist/bench/request-token.js [requests] [concurrency]
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { startFakeHomeserver } from '@tessera/test-harness';
+import { type RunningSystem, removeDataDir, startSystem } from '../system/running-system.js';
+import { startSmtpSink } from './smtp-sink.js';
+
+const REQUESTS = Number(process.argv[2] ?? 3000);
+const CONCURRENCY = Number(process.argv[3] ?? 64);
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+function send(base: string, method: string, path: string, body?: unknown, token?: string) {
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      `${base}${path}`,
+      {
+        method,
+        agent,
+        headers: {
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+
+async function accountOn(system: RunningSystem, homeserver: Awaited<ReturnType<typeof startFakeHomeserver>>) {
+  homeserver.addOpenIdToken('bench-openid', `@bench:${homeserver.serverName}`);
+  const res = await send(system.baseUrl, 'POST', '/_matrix/identity/v2/account/register', {
+    access_token: 'bench-openid',
+    token_type: 'Bearer',
+    matrix_server_name: homeserver.serverName,
+    expires_in: 3600,
+  });
+  if (res.status !== 200) throw new Error(`register: ${res.status} ${res.text}`);
+  return (JSON.parse(res.text) as { token: string }).token;
+}
+
+/** Runs `total` requestTokens with `concurrency` in flight; returns timings and failures. */
+async function requestTokenLoad(base: string, token: string, total: number, concurrency: number, tag: string) {
+  const latencies: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        const t0 = performance.now();
+        const res = await send(
+          base,
+          'POST',
+          '/_matrix/identity/v2/validate/email/requestToken',
+          { client_secret: `bench-${tag}-${i}`, email: `user${i}-${tag}@bench.example.org`, send_attempt: 1 },
+          token,
+        );
+        latencies.push(performance.now() - t0);
+        if (res.status !== 200) failures += 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    seconds,
+    perSecond: total / seconds,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    failures,
+  };
+}
+
+async function pubkeyLatencies(base: string, until: () => boolean) {
+  const latencies: number[] = [];
+  while (until()) {
+    const t0 = performance.now();
+    const res = await send(base, 'GET', '/_matrix/identity/v2/pubkey/ed25519:0');
+    if (res.status === 200) latencies.push(performance.now() - t0);
+    await new Promise((ok) => setTimeout(ok, 5));
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+async function withSystem<T>(
+  smtpDelayMs: number,
+  run: (system: RunningSystem, token: string, sink: Awaited<ReturnType<typeof startSmtpSink>>) => Promise<T>,
+) {
+  const sink = await startSmtpSink({ delayMs: smtpDelayMs });
+  const homeserver = await startFakeHomeserver();
+  const system = await startSystem({
+    env: {
+      TESSERA_SMTP_URL: sink.url,
+      TESSERA_RATE_LIMITS: 'off',
+      TESSERA_OUTBOUND_ALLOW: '127.0.0.0/8',
+      TESSERA_OUTBOUND_VERIFY_TLS: 'false',
+      TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_DELIVERY_WAIT_MS: '30000',
+      ...(process.env.BENCH_NATS_URL ? { TESSERA_NATS_URL: process.env.BENCH_NATS_URL } : {}),
+    },
+  });
+  try {
+    return await run(system, await accountOn(system, homeserver), sink);
+  } finally {
+    await system.stop();
+    removeDataDir(system.dataDir);
+    await homeserver.close();
+    await sink.close();
+  }
+}
+
+// BENCH_SCENARIO=fast or slow runs one of the two; BENCH_NATS_URL points every run at an outside NATS.
+const scenario = process.env.BENCH_SCENARIO ?? 'all';
+
+const fast =
+  scenario === 'slow'
+    ? undefined
+    : await withSystem(0, async (system, token, sink) => {
+        await requestTokenLoad(system.baseUrl, token, 200, 16, 'warmup');
+        const result = await requestTokenLoad(system.baseUrl, token, REQUESTS, CONCURRENCY, 'fast');
+        await new Promise((ok) => setTimeout(ok, 1_000));
+        const benchMails = [...sink.received].filter(([to]) => to.endsWith('-fast@bench.example.org'));
+        return {
+          ...result,
+          mails: benchMails.reduce((sum, [, n]) => sum + n, 0),
+          repeated: benchMails.filter(([, n]) => n > 1).length,
+        };
+      });
+
+const slow =
+  scenario === 'fast'
+    ? undefined
+    : await withSystem(100, async (system, token) => {
+        const idle = await (async () => {
+          const stopAt = performance.now() + 3_000;
+          return pubkeyLatencies(system.baseUrl, () => performance.now() < stopAt);
+        })();
+        let loading = true;
+        const during = pubkeyLatencies(system.baseUrl, () => loading);
+        const load = await requestTokenLoad(system.baseUrl, token, 600, CONCURRENCY, 'slow');
+        loading = false;
+        const busy = await during;
+        return { idle, busy, load };
+      });
+
+if (fast) {
+  console.log(`\nrequestToken with a fast SMTP server (${REQUESTS} requests, ${CONCURRENCY} in flight)`);
+  console.table([
+    {
+      'requests/s': Math.round(fast.perSecond),
+      'p50 ms': fast.p50.toFixed(1),
+      'p99 ms': fast.p99.toFixed(1),
+      failed: fast.failures,
+      'mails received': fast.mails,
+      'addresses mailed twice': fast.repeated,
+    },
+  ]);
+}
+if (slow) {
+  console.log(
+    `\nGET pubkey while requestToken runs against an SMTP server taking 100 ms per mail (${CONCURRENCY} in flight)`,
+  );
+  console.table([
+    {
+      phase: 'idle',
+      samples: slow.idle.length,
+      'p50 ms': percentile(slow.idle, 0.5).toFixed(2),
+      'p99 ms': percentile(slow.idle, 0.99).toFixed(2),
+    },
+    {
+      phase: 'during load',
+      samples: slow.busy.length,
+      'p50 ms': percentile(slow.busy, 0.5).toFixed(2),
+      'p99 ms': percentile(slow.busy, 0.99).toFixed(2),
+    },
+  ]);
+  console.log(
+    `requestToken under the slow server: ${Math.round(slow.load.perSecond)}/s, p50 ${slow.load.p50.toFixed(0)} ms, failed ${slow.load.failures}`,
+  );
+}
+agent.destroy();
