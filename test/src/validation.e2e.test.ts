@@ -311,7 +311,10 @@ describe('privacy', () => {
     const stream = Buffer.concat(files.map((file) => readFileSync(file)));
     const logs = system.output.join('\n');
     assert.ok(secretsUsed.size > 10, 'the tests above used secrets worth looking for');
-    assert.ok(stream.includes('TokenIssued'), 'the store files hold the session events (the search reads the right files)');
+    assert.ok(
+      stream.includes('TokenIssued'),
+      'the store files hold the session events (the search reads the right files)',
+    );
     assert.match(logs, /session {2}\| /, 'the services logged');
     for (const secret of secretsUsed) {
       assert.equal(stream.includes(secret), false, `the stream holds ${secret}`);
