@@ -164,6 +164,22 @@ describe('the run plan', () => {
     assert.equal(envOf(operator, 'notifier').TESSERA_SMTP_URL, 'smtps://mailer:pw@smtp.example.org:465');
   });
 
+  it('gives the mail server and the SMS provider account to the notifier only', () => {
+    const settings = {
+      TESSERA_SMTP_URL: 'smtps://mailer:pw@smtp.example.org:465',
+      TESSERA_SMS_PROVIDER: 'twilio',
+      TESSERA_SMS_URL: 'http://127.0.0.1:45111',
+      TESSERA_SMS_USERNAME: 'AC123',
+      TESSERA_SMS_PASSWORD: 'sms-password',
+      TESSERA_SMS_FROM: '+15550001111',
+    };
+    const run = plan(settings);
+    for (const child of run.children) {
+      for (const [key, value] of Object.entries(settings))
+        assert.equal(child.env[key], child.name === 'notifier' ? value : undefined, `${key} for ${child.name}`);
+    }
+  });
+
   it('passes the settings the end-to-end tests give the runner through to every child, as the operator wrote them', () => {
     const settings = {
       TESSERA_RATE_LIMITS: 'off',
@@ -172,11 +188,6 @@ describe('the run plan', () => {
       TESSERA_TEMPLATES_DIR: '/tmp/e2e/templates',
       TESSERA_DEFAULT_BRAND: 'vector-im',
       TESSERA_OUTBOUND_VERIFY_TLS: 'false',
-      TESSERA_SMS_PROVIDER: 'twilio',
-      TESSERA_SMS_URL: 'http://127.0.0.1:45111',
-      TESSERA_SMS_USERNAME: 'AC123',
-      TESSERA_SMS_PASSWORD: 'sms-password',
-      TESSERA_SMS_FROM: '+15550001111',
       TESSERA_DELIVERY_WAIT_MS: '3000',
       TESSERA_TOKEN_MAX_FAILURES: '3',
       TESSERA_HOMESERVER_ALLOW: 'hs.localhost',
@@ -190,10 +201,9 @@ describe('the run plan', () => {
   });
 
   it("passes the operator's other settings and the runner's own environment to every child", () => {
-    const run = plan({ TESSERA_RATE_LIMITS: 'off', TESSERA_SMTP_URL: 'smtp://127.0.0.1:2525' });
+    const run = plan({ TESSERA_RATE_LIMITS: 'off' });
     for (const child of run.children) {
       assert.equal(child.env.TESSERA_RATE_LIMITS, 'off');
-      assert.equal(child.env.TESSERA_SMTP_URL, 'smtp://127.0.0.1:2525');
       assert.equal(child.env.PATH, '/usr/bin:/bin');
       assert.equal(child.env.HOME, '/home/op');
       assert.equal(child.env.LANG, 'C.UTF-8');

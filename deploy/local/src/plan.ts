@@ -76,6 +76,15 @@ export interface RunPlan {
 const RUNNER_ONLY = ['TESSERA_CONFIG'];
 /** What leads to the signing key: only the signing child gets these. */
 export const SIGNING_ONLY = ['TESSERA_SIGNING_KEY_FILE', 'TESSERA_DATA_DIR'];
+/** The mail server's URL (it may hold a password) and the SMS provider's account: only the notifier talks to them. */
+export const NOTIFIER_ONLY = [
+  'TESSERA_SMTP_URL',
+  'TESSERA_SMS_PROVIDER',
+  'TESSERA_SMS_URL',
+  'TESSERA_SMS_USERNAME',
+  'TESSERA_SMS_PASSWORD',
+  'TESSERA_SMS_FROM',
+];
 /** Handed to SERVER_SECRET_HOLDERS only (made absolute), never passed on as the operator wrote it. */
 const SECRET_HOLDERS_ONLY = ['TESSERA_SECRET_KEY_FILE'];
 /** Per child, chosen by the runner: an operator's value would make every child listen on one port. */
@@ -133,8 +142,9 @@ export function planRun(input: PlanInput): RunPlan {
   for (const [key, value] of Object.entries(input.env)) {
     if (value !== undefined && !key.startsWith('TESSERA_')) base[key] = value;
   }
-  const withheld = new Set([...RUNNER_ONLY, ...SIGNING_ONLY, ...SECRET_HOLDERS_ONLY, ...PER_CHILD]);
+  const withheld = new Set([...RUNNER_ONLY, ...SIGNING_ONLY, ...SECRET_HOLDERS_ONLY, ...PER_CHILD, ...NOTIFIER_ONLY]);
   const operator = Object.fromEntries(Object.entries(settings).filter(([key]) => !withheld.has(key)));
+  const notifierOnly = Object.fromEntries(Object.entries(settings).filter(([key]) => NOTIFIER_ONLY.includes(key)));
   const addresses: Record<string, string> = {};
   for (const [name, key] of Object.entries(GRPC_ADDRESS_SETTINGS)) {
     const port = ports[name as ServiceName]?.grpcPort;
@@ -176,7 +186,10 @@ export function planRun(input: PlanInput): RunPlan {
       env.TESSERA_DATA_DIR = input.dataDir;
     }
     if (SERVER_SECRET_HOLDERS.includes(service.name)) env.TESSERA_SECRET_KEY_FILE = secretKeyFile;
-    if (service.name === 'notifier' && input.mailCatcherUrl) env.TESSERA_SMTP_URL = input.mailCatcherUrl;
+    if (service.name === 'notifier') {
+      Object.assign(env, notifierOnly);
+      if (input.mailCatcherUrl) env.TESSERA_SMTP_URL = input.mailCatcherUrl;
+    }
     return {
       name: service.name,
       command: node.command,

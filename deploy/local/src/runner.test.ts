@@ -306,13 +306,14 @@ describe('the local runner (fake services, outside NATS and Postgres)', () => {
   });
 
   it('names the service that never became healthy, stops everything and exits 1', async () => {
-    const { local, lines, outDir, state } = runner('unhealthy', { healthTimeoutMs: 1_000 });
+    // Long enough for the healthy fake signing to start on a loaded machine; the gateway never will.
+    const { local, lines, outDir, state } = runner('unhealthy', { healthTimeoutMs: 3_000 });
     writeFileSync(join(outDir, 'gateway.mode'), '503');
     await assert.rejects(local.start(), (err: unknown) => err instanceof HealthTimeout && err.service === 'gateway');
     assert.equal(await local.finished, 1);
     assert.ok(
       lines().some((line) =>
-        /^runner {3}\| gateway did not become healthy within 1 s \(GET http:.*; last: HTTP 503\)$/.test(line),
+        /^runner {3}\| gateway did not become healthy within 3 s \(GET http:.*; last: HTTP 503\)$/.test(line),
       ),
     );
     const signingPid = recordedStarts(outDir, 'signing').length;
