@@ -48,7 +48,18 @@ export type RunConsumerOptions = {
   maxAckPending?: number;
   /** Delay before a failed message is delivered again, by delivery count; 1 s doubling up to 60 s by default. */
   retryDelayMs?: (deliveryCount: number) => number;
-  /** How long stop() waits for a handler call in progress. */
+  /**
+   * Handler calls in progress at once, on messages of one pull subscription (default 1: one at a
+   * time, in order). More gives up the order between messages; keep `maxAckPending` at least as high.
+   */
+  concurrency?: number;
+  /**
+   * Wait for the server to confirm each ack (a request/reply per message; the default). Without
+   * it an ack is a plain publish: a lost ack means one redelivery after `ackWaitMs`, which the
+   * idempotent handler absorbs anyway.
+   */
+  confirmAcks?: boolean;
+  /** How long stop() waits for the handler calls in progress. */
   stopTimeoutMs?: number;
   log: Logger;
 };
@@ -62,24 +73,49 @@ export type RunningConsumer = {
 
 const defaultRetryDelayMs = (deliveryCount: number) => Math.min(1_000 * 2 ** (deliveryCount - 1), 60_000);
 
-/** Runs a durable pull consumer: one message at a time, acked after its handler resolves. */
+/**
+ * Runs a durable pull consumer: one message at a time by default (`concurrency` for more), each
+ * acked after its handler resolves.
+ */
 export async function runConsumer(js: JetStreamClient, options: RunConsumerOptions): Promise<RunningConsumer> {
-  const { stream, durable, log, stopTimeoutMs = 5_000 } = options;
+  const { stream, durable, log, stopTimeoutMs = 5_000, concurrency = 1 } = options;
   const action = await ensureConsumer(await js.jetstreamManager(), options);
   log.info({ stream, durable, action }, 'durable consumer ready');
-  const messages = await (await js.consumers.get(stream, durable)).consume({ max_messages: 100 });
+  const messages = await (await js.consumers.get(stream, durable)).consume({
+    max_messages: Math.max(100, concurrency),
+  });
   let stopping = false;
+  const inProgress = new Set<Promise<void>>();
+  // A failure outside the handler (which processMessage answers itself) leaves the message
+  // unacked: NATS delivers it again after ackWaitMs.
+  const start = (msg: JsMsg) => {
+    const call: Promise<void> = processMessage(msg, options)
+      .catch((err: unknown) => {
+        log.error(
+          { stream, durable, seq: msg.seq, err: (err as Error)?.message ?? String(err) },
+          'message not settled',
+        );
+      })
+      .finally(() => inProgress.delete(call));
+    inProgress.add(call);
+    return call;
+  };
 
   const done = (async () => {
     try {
       for await (const msg of messages) {
         // Messages still buffered after stop() go back at once, for the next instance.
         if (stopping) msg.nak();
-        else await processMessage(msg, options);
+        else if (concurrency <= 1) await processMessage(msg, options);
+        else {
+          start(msg);
+          if (inProgress.size >= concurrency) await Promise.race(inProgress);
+        }
       }
     } catch (err) {
       log.error({ stream, durable, err: (err as Error).message }, 'consumer ended on error');
     }
+    await Promise.all(inProgress);
     if (!stopping) log.warn({ stream, durable }, 'consumer subscription ended');
   })();
 
@@ -93,7 +129,7 @@ export async function runConsumer(js: JetStreamClient, options: RunConsumerOptio
     });
     const outcome = await Promise.race([done, timedOut]);
     clearTimeout(timer);
-    // The message in hand stays unacked; NATS delivers it again after ackWaitMs.
+    // The messages in hand stay unacked; NATS delivers them again after ackWaitMs.
     if (outcome === 'timeout') log.warn({ stream, durable }, 'consumer stopped with a handler call still running');
   };
   return {
@@ -135,9 +171,13 @@ async function processMessage(msg: JsMsg, options: RunConsumerOptions): Promise<
   return ack(msg, options);
 }
 
-// Waits for the server to confirm the ack, so that a consumer stopped right after a message
-// does not see it again; if the confirmation is lost, the idempotent handler absorbs the repeat.
-async function ack(msg: JsMsg, { log, stream, durable }: RunConsumerOptions): Promise<void> {
+// By default waits for the server to confirm the ack, so that a consumer stopped right after a
+// message does not see it again; if the confirmation is lost, the idempotent handler absorbs the repeat.
+async function ack(msg: JsMsg, { log, stream, durable, confirmAcks = true }: RunConsumerOptions): Promise<void> {
+  if (!confirmAcks) {
+    msg.ack();
+    return;
+  }
   try {
     await msg.ackAck();
   } catch (err) {

@@ -110,6 +110,19 @@ describe('DataKeys', () => {
     assert.equal(text(await reader.openField('assoc.a1', 'address', b)), 'y');
   });
 
+  it('creates a key without reading first, and keeps the key another replica stored first', async () => {
+    const source = new MapKeySource();
+    const keys = new DataKeys(source);
+    await keys.createKey('session.new');
+    const sealed = await keys.sealField('session.new', 'address', 'a');
+    assert.equal(source.reads, 0);
+    assert.equal(sealed.keyId, source.keys.get('session.new')?.keyId);
+    const other = new DataKeys(source);
+    await other.createKey('session.new'); // it has one already: that one stays
+    assert.equal(text(await other.openField('session.new', 'address', sealed)), 'a');
+    assert.equal(source.reads, 0);
+  });
+
   it('reads a key from its source once while cached, again after the cache lifetime', async () => {
     let now = 0;
     const source = new MapKeySource();

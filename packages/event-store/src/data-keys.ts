@@ -36,6 +36,15 @@ export class DataKeys {
     return sealWithKey(await this.#keyFor(aggregate), context, bytes);
   }
 
+  /**
+   * Makes the aggregate's key unless it has one, without looking for it first: for an aggregate
+   * that has no events yet (most likely no key either), one request where sealField's first makes two.
+   */
+  async createKey(aggregate: string): Promise<void> {
+    if (this.#cache.get(aggregate) !== undefined) return;
+    this.#cache.set(aggregate, await this.#source.create(aggregate, newDataKey()));
+  }
+
   /** The plaintext; null once the aggregate's key was erased. Throws when the value was tampered with. */
   async openField(aggregate: string, fieldName: string, sealed: Sealed): Promise<Uint8Array | null> {
     const context = sealingContext(aggregate, fieldName);

@@ -6,8 +6,6 @@ import {
   InvalidSubject,
   openDataKeySource,
   parseSubject,
-  type RunConsumerOptions,
-  type RunningConsumer,
   runConsumer,
 } from '@tessera/event-store';
 import { createMetrics, type Logger, type Metrics } from '@tessera/service-kit';
@@ -104,27 +102,28 @@ export async function startNotifier(options: StartNotifierOptions): Promise<Runn
       }
     }
   };
-  const consumerOptions: RunConsumerOptions = {
+  // One pull subscription on the durable consumer, up to `concurrency` deliveries in progress at
+  // once (and as many unacknowledged on the server). Acks are plain publishes, not confirmed by a
+  // request/reply each: what keeps a delivery to one message is DeliveryStarted, appended expecting
+  // a new `tessera.delivery.<id>`, not the ack. A lost ack only brings the TokenIssued back after
+  // ACK_WAIT_MS, and that repeat finds the delivery taken on and sends nothing.
+  const consumer = await runConsumer(nc.jetstream(), {
     stream: STREAM,
     durable,
     filterSubjects: [SESSION_SUBJECTS],
     eventTypes: ['TokenIssued'],
     ackWaitMs: ACK_WAIT_MS,
     maxAckPending: concurrency,
+    concurrency,
+    confirmAcks: false,
     log,
     handler,
-  };
-  // Several pulls on one durable consumer: NATS hands each message to one of them, up to
-  // `concurrency` unacknowledged at once. The first creates the consumer, the others find it.
-  const js = nc.jetstream();
-  const consumers: RunningConsumer[] = [await runConsumer(js, consumerOptions)];
-  const quiet = { ...consumerOptions, log: { info: () => {}, warn: log.warn.bind(log), error: log.error.bind(log) } };
-  consumers.push(...(await Promise.all(Array.from({ length: concurrency - 1 }, () => runConsumer(js, quiet)))));
+  });
   log.info({ durable, concurrency }, 'notifier consuming TokenIssued');
 
   return {
     async stop() {
-      await Promise.all(consumers.map((consumer) => consumer.stop()));
+      await consumer.stop();
       if (options.mailer === undefined) mailer.close();
     },
   };

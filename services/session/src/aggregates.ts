@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { subjectOf } from '@tessera/event-store';
+import { SUBJECT_PREFIX, subjectOf } from '@tessera/event-store';
 
 // Where each aggregate of the session service lives. Ids are single subject tokens: sids are
 // base64url already; tokens and user ids are hashed, so neither appears in a subject.
@@ -16,6 +16,8 @@ export const accountSubject = (accessToken: string) => subjectOf('account', sha2
 export const termsSubject = (userId: string) => subjectOf('terms', sha256(userId));
 /** `tessera.delivery.<delivery id>`: written by the notifier. */
 export const deliverySubject = (deliveryId: string) => subjectOf('delivery', deliveryId);
+/** Every subject of an aggregate type, for a core subscription: `tessera.<type>.>`. */
+export const everySubjectOf = (type: 'account' | 'terms' | 'delivery') => `${SUBJECT_PREFIX}.${type}.>`;
 
 /** Session ids this service makes (22 base64url characters), or anything else a subject token can be. */
 const SID = /^[A-Za-z0-9_-]{1,255}$/;

@@ -1,7 +1,7 @@
 import { decodeEnvelope, type EventStore } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { NatsConnection } from 'nats';
-import { deliverySubject } from './aggregates.js';
+import { deliverySubject, everySubjectOf } from './aggregates.js';
 
 /** What the notifier reported for one delivery, or 'pending' when it has not reported yet. */
 export type DeliveryOutcome =
@@ -30,30 +30,39 @@ export interface DeliveryWatch {
 
 export type WatchDelivery = (deliveryId: string) => DeliveryWatch;
 
+/** Watches deliveries for one process; `close` ends its subscription. */
+export type DeliveryWatcher = WatchDelivery & { close(): void };
+
 /**
- * Listens on `tessera.delivery.<id>` with a core subscription: the notifier's JetStream publishes
- * reach core subscribers too. Start it before appending TokenIssued, so no outcome can come first.
+ * Listens on `tessera.delivery.>` with ONE core subscription per process (the notifier's JetStream
+ * publishes reach core subscribers too) and hands each outcome to the request waiting for that
+ * delivery. Start a watch before appending TokenIssued, so no outcome can come first.
  */
-export function deliveryWatcher(nc: NatsConnection, store: EventStore): WatchDelivery {
-  return (deliveryId) => {
+export function deliveryWatcher(nc: NatsConnection, store: EventStore): DeliveryWatcher {
+  const waiting = new Map<string, (outcome: DeliveryOutcome) => void>(); // by delivery subject
+  const subscription = nc.subscribe(everySubjectOf('delivery'), {
+    callback: (err, msg) => {
+      if (err !== null) return; // every wait then ends with the stored delivery
+      const report = waiting.get(msg.subject);
+      if (report === undefined) return; // another replica's delivery, or one nobody waits for any more
+      try {
+        const outcome = outcomeOf(decodeEnvelope(msg.data).events);
+        if (outcome.status !== 'pending') report(outcome);
+      } catch {
+        // Not an envelope: not the notifier's; the stored delivery is looked at after the wait.
+      }
+    },
+  });
+
+  const watch: WatchDelivery = (deliveryId) => {
     const subject = deliverySubject(deliveryId);
     let report: (outcome: DeliveryOutcome) => void = () => {};
     const reported = new Promise<DeliveryOutcome>((resolve) => {
       report = resolve;
     });
-    const subscription = nc.subscribe(subject, {
-      callback: (err, msg) => {
-        if (err !== null) return;
-        try {
-          const outcome = outcomeOf(decodeEnvelope(msg.data).events);
-          if (outcome.status !== 'pending') report(outcome);
-        } catch {
-          // Not an envelope: not the notifier's; the stored delivery is looked at after the wait.
-        }
-      },
-    });
+    waiting.set(subject, report);
     const stop = () => {
-      if (!subscription.isClosed()) subscription.unsubscribe();
+      if (waiting.get(subject) === report) waiting.delete(subject);
     };
     return {
       stop,
@@ -75,4 +84,9 @@ export function deliveryWatcher(nc: NatsConnection, store: EventStore): WatchDel
       },
     };
   };
+  return Object.assign(watch, {
+    close() {
+      if (!subscription.isClosed()) subscription.unsubscribe();
+    },
+  });
 }

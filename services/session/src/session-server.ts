@@ -13,8 +13,12 @@ import {
   type TlsFiles,
 } from '@tessera/service-kit';
 import type { NatsConnection } from 'nats';
+import { watchAggregates } from './aggregate-cache.js';
+import { everySubjectOf } from './aggregates.js';
 import { type Clock, createClock } from './clock.js';
 import { deliveryWatcher } from './delivery-wait.js';
+import type { Account } from './domain/account.js';
+import type { Terms } from './domain/terms.js';
 import type { OpenIdVerifier } from './grpc/account-handlers.js';
 import { SESSION_SERVICE_NAME, sessionService } from './grpc/session-service.js';
 import { createSecrets, readServerSecret, type Secrets } from './secrets.js';
@@ -61,12 +65,22 @@ export async function startSessionServer(options: SessionServerOptions): Promise
   const metrics = options.metrics ?? createMetrics('session');
   const tls = options.tls === undefined ? readTlsFiles(config) : options.tls;
   const store = new EventStore(nc);
+  const watchDelivery = deliveryWatcher(nc, store);
+  const accountStates = await watchAggregates<Account>(nc, everySubjectOf('account'));
+  const termsStates = await watchAggregates<Terms>(nc, everySubjectOf('terms'));
+  const closeWatches = () => {
+    watchDelivery.close();
+    accountStates.close();
+    termsStates.close();
+  };
   const deps = {
     store,
     dataKeys: new DataKeys(await openDataKeySource(nc)),
     secrets,
     now: options.now ?? createClock(config.TESSERA_CLOCK_OFFSET_FILE, log),
-    watchDelivery: deliveryWatcher(nc, store),
+    watchDelivery,
+    accountStates,
+    termsStates,
     deliveryWaitMs: config.TESSERA_DELIVERY_WAIT_MS,
     maxFailures: config.TESSERA_TOKEN_MAX_FAILURES,
     openId:
@@ -91,6 +105,9 @@ export async function startSessionServer(options: SessionServerOptions): Promise
     ],
     tls,
     log,
+  }).catch((err: unknown) => {
+    closeWatches();
+    throw err;
   });
   log.info(
     {
@@ -102,5 +119,12 @@ export async function startSessionServer(options: SessionServerOptions): Promise
     },
     'session service ready',
   );
-  return { port: grpc.port, grpc, stop: (graceMs) => grpc.stop(graceMs) };
+  return {
+    port: grpc.port,
+    grpc,
+    stop: async (graceMs) => {
+      await grpc.stop(graceMs);
+      closeWatches();
+    },
+  };
 }

@@ -362,6 +362,39 @@ describe('accounts and terms', () => {
     assert.deepEqual([unknown.errcode, unknown.status], ['M_UNKNOWN_TOKEN', 401]);
   });
 
+  it('sees a Logout and an acceptance made by another replica at once, though it answered from its cache', async () => {
+    const otherNc = await connectNats({ url: nats.url, name: 'session-int-test-replica' });
+    const replica = await startSessionServer({ config, log, nc: otherNc, tls: null });
+    const other = createDeadlineClient(
+      SessionServiceClient,
+      `127.0.0.1:${replica.port}`,
+      ChannelCredentials.createInsecure(),
+      10_000,
+    );
+    try {
+      const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
+      const userId = `@frank:${homeserver.serverName}`;
+      homeserver.addOpenIdToken(openIdToken, userId);
+      const { token } = await register(openIdToken);
+      remember(token);
+      for (let i = 0; i < 2; i++) {
+        assert.deepEqual(await session.authenticate({ token }), { userId, termsAccepted: false });
+        assert.deepEqual(await other.authenticate({ token }), { userId, termsAccepted: false });
+      }
+      await other.acceptTerms({ userId, userAccepts: [TOS_EN, PRIVACY_EN] });
+      assert.deepEqual(await session.authenticate({ token }), { userId, termsAccepted: true });
+      assert.deepEqual(await other.authenticate({ token }), { userId, termsAccepted: true });
+      await session.logout({ token });
+      const unauthorized = await rejection(other.authenticate({ token }));
+      assert.deepEqual([unauthorized.errcode, unauthorized.status], ['M_UNAUTHORIZED', 401]);
+      assert.equal((await rejection(session.authenticate({ token }))).errcode, 'M_UNAUTHORIZED');
+    } finally {
+      other.close();
+      await replica.stop(1_000);
+      await otherNc.drain();
+    }
+  });
+
   it('answers 401 M_UNAUTHORIZED to a token it never issued', async () => {
     const unknown = await rejection(session.authenticate({ token: remember('x'.repeat(64)) }));
     assert.deepEqual([unknown.errcode, unknown.status], ['M_UNAUTHORIZED', 401]);

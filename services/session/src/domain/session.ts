@@ -111,11 +111,9 @@ export function decide(command: SessionCommand, state: Session): SessionEvent[] 
     case 'RequestToken': {
       const { opening, issue } = command;
       const issued: SessionEvent = { type: 'TokenIssued', data: { ...issue, sid: opening.sid, at } };
-      // A dead session (never started, expired, locked) starts over with any send_attempt: its
-      // tokens are useless, and refusing would leave the client a sid it can never validate.
-      if (state.status === 'none' || state.status === 'locked' || isExpired(state, at))
-        return [{ type: 'SessionStarted', data: { ...opening, at } }, issued];
-      return issue.sendAttempt > state.lastSendAttempt ? [issued] : []; // not higher: same sid, nothing sent
+      const effect = requestTokenEffect(state, issue.sendAttempt, at);
+      if (effect === 'start') return [{ type: 'SessionStarted', data: { ...opening, at } }, issued];
+      return effect === 'issue' ? [issued] : []; // nothing: not higher, same sid, nothing sent
     }
     case 'SubmitToken': {
       const session = liveSession(state, command.clientSecretDigest, at);
@@ -139,6 +137,16 @@ export function decide(command: SessionCommand, state: Session): SessionEvent[] 
  */
 export function refusalOf(events: readonly SessionEvent[]): TesseraError | null {
   return events.some((event) => event.type === 'TokenRejected') ? tokenIncorrect() : null;
+}
+
+/**
+ * What RequestToken does to a session: a dead one (never started, expired, locked) starts over with
+ * any send_attempt (its tokens are useless, and refusing would leave the client a sid it can never
+ * validate); a live one issues a token only for a send_attempt higher than any seen.
+ */
+export function requestTokenEffect(state: Session, sendAttempt: number, now: Date): 'start' | 'issue' | 'nothing' {
+  if (state.status === 'none' || state.status === 'locked' || isExpired(state, now)) return 'start';
+  return sendAttempt > state.lastSendAttempt ? 'issue' : 'nothing';
 }
 
 export function isExpired(session: OpenSession, now: Date): boolean {

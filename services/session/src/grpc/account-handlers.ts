@@ -10,10 +10,11 @@ import type {
   RegisterAccountResponse,
 } from '@tessera/proto/tessera/session/v1/session';
 import type { Logger } from '@tessera/service-kit';
+import type { AggregateCache } from '../aggregate-cache.js';
 import { accountSubject, termsSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
 import { correlationIdOf } from '../correlation.js';
-import { accountHolder, decide, evolve, initialState } from '../domain/account.js';
+import { type Account, accountHolder, decide, evolve, initialState } from '../domain/account.js';
 import * as terms from '../domain/terms.js';
 import { fromStoredEvents, toStoredEvent } from '../events/account-events.js';
 import * as termsEvents from '../events/terms-events.js';
@@ -35,6 +36,10 @@ export interface AccountDeps {
   terms: TermsDocument;
   now: Clock;
   log: Logger;
+  /** Account states by subject, kept current by every replica's appends (Authenticate runs per request). */
+  accountStates: AggregateCache<Account>;
+  /** Terms states by subject, likewise. */
+  termsStates: AggregateCache<terms.Terms>;
 }
 
 type Call = { metadata?: Metadata };
@@ -60,8 +65,12 @@ export function accountHandlers({
   terms: document,
   now,
   log,
+  accountStates,
+  termsStates,
 }: AccountDeps): AccountHandlers {
   const allowed = new Set(homeserverAllow.map((name) => name.toLowerCase()));
+  const loadAccount = async (subject: string) => accounts.stateOf((await store.load(subject)).events);
+  const loadTerms = async (subject: string) => acceptances.stateOf((await store.load(subject)).events);
 
   return {
     registerAccount: async (request, call) => {
@@ -84,17 +93,22 @@ export function accountHandlers({
 
     authenticate: async ({ token }) => {
       if (token === '') throw new TesseraError('M_UNAUTHORIZED', 'Missing access token');
-      const userId = accountHolder(accounts.stateOf((await store.load(accountSubject(token))).events));
+      const userId = accountHolder(await accountStates.get(accountSubject(token), loadAccount));
       if (document.policies.length === 0) return { userId, termsAccepted: true };
-      const accepted = acceptances.stateOf((await store.load(termsSubject(userId))).events);
+      const accepted = await termsStates.get(termsSubject(userId), loadTerms);
       return { userId, termsAccepted: terms.allAccepted(accepted, document.policies) };
     },
 
     logout: async ({ token }, call) => {
       if (token === '') throw new TesseraError('M_UNKNOWN_TOKEN', 'Missing access token');
-      await store.handle(accountSubject(token), (history) => accounts.decide({ type: 'Logout', now: now() }, history), {
-        correlationId: correlationIdOf(call.metadata),
-      });
+      const subject = accountSubject(token);
+      try {
+        await store.handle(subject, (history) => accounts.decide({ type: 'Logout', now: now() }, history), {
+          correlationId: correlationIdOf(call.metadata),
+        });
+      } finally {
+        accountStates.invalidate(subject); // at once here; other replicas drop it when the append reaches them
+      }
       return {};
     },
   };

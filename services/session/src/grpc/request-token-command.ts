@@ -18,14 +18,24 @@ import {
 export type RequestTokenCommand = Extract<SessionCommand, { type: 'RequestToken' }>;
 
 /**
- * A checked RequestToken, turned into the command: a fresh token, the digests, and every private
- * field sealed under `session.<sid>` with the names the notifier opens (address, next_link,
- * token, client_ip, client_secret). Nothing is stored yet.
+ * A checked RequestToken: the sid, the delivery id and the clock are fixed; `command` then makes a
+ * fresh token, the digests, and seals every private field under `session.<sid>` with the names the
+ * notifier opens (address, next_link, token, client_ip, client_secret). Nothing is stored yet.
  */
-export async function requestTokenCommand(
+export type RequestTokenPlan = {
+  medium: Medium;
+  sid: string;
+  sendAttempt: number;
+  deliveryId: string;
+  now: Date;
+  /** `fresh`: the session has no events, so its data key is made without looking for one first. */
+  command(fresh: boolean): Promise<RequestTokenCommand>;
+};
+
+export function planRequestToken(
   request: RequestTokenRequest,
   { secrets, dataKeys, now }: { secrets: Secrets; dataKeys: DataKeys; now: () => Date },
-): Promise<{ command: RequestTokenCommand; medium: Medium }> {
+): RequestTokenPlan {
   const medium = checkMedium(request.medium);
   const address = checkAddress(medium, request.address);
   const clientSecret = checkClientSecret(request.clientSecret);
@@ -35,31 +45,43 @@ export async function requestTokenCommand(
   const clientIp = cleanClientIp(request.clientIp);
 
   const sid = secrets.sid(medium, address, clientSecret);
-  const token = newValidationToken(medium);
-  const seal = (field: string, plaintext: string) => dataKeys.sealField(sessionAggregate(sid), field, plaintext);
-  const command: RequestTokenCommand = {
-    type: 'RequestToken',
-    opening: {
-      sid,
-      medium,
-      addrKey: secrets.addrKey(medium, address),
-      clientSecretDigest: secrets.digest('client_secret', clientSecret),
-      sealedAddress: await seal('address', address),
-      sealedNextLink: nextLink === null ? null : await seal('next_link', nextLink),
+  const aggregate = sessionAggregate(sid);
+  // Unique per decision: a session that starts over may see the same send_attempt again, and
+  // the notifier sends at most once per delivery id.
+  const deliveryId = `${sid}-${sendAttempt}-${newDeliveryNonce()}`;
+  const at = now();
+  const seal = (field: string, plaintext: string) => dataKeys.sealField(aggregate, field, plaintext);
+  return {
+    medium,
+    sid,
+    sendAttempt,
+    deliveryId,
+    now: at,
+    async command(fresh) {
+      if (fresh) await dataKeys.createKey(aggregate);
+      const token = newValidationToken(medium);
+      return {
+        type: 'RequestToken',
+        opening: {
+          sid,
+          medium,
+          addrKey: secrets.addrKey(medium, address),
+          clientSecretDigest: secrets.digest('client_secret', clientSecret),
+          sealedAddress: await seal('address', address),
+          sealedNextLink: nextLink === null ? null : await seal('next_link', nextLink),
+        },
+        issue: {
+          sendAttempt,
+          tokenDigest: secrets.digest('token', token),
+          sealedToken: await seal('token', token),
+          sealedClientIp: clientIp === '' ? null : await seal('client_ip', clientIp),
+          sealedClientSecret: await seal('client_secret', clientSecret),
+          deliveryId,
+          brand: cleanBrand(request.brand),
+          country,
+        },
+        now: at,
+      };
     },
-    issue: {
-      sendAttempt,
-      tokenDigest: secrets.digest('token', token),
-      sealedToken: await seal('token', token),
-      sealedClientIp: clientIp === '' ? null : await seal('client_ip', clientIp),
-      sealedClientSecret: await seal('client_secret', clientSecret),
-      // Unique per decision: a session that starts over may see the same send_attempt again, and
-      // the notifier sends at most once per delivery id.
-      deliveryId: `${sid}-${sendAttempt}-${newDeliveryNonce()}`,
-      brand: cleanBrand(request.brand),
-      country,
-    },
-    now: now(),
   };
-  return { command, medium };
 }

@@ -6,6 +6,7 @@ import type {
   GetTermsRequest,
   GetTermsResponse,
 } from '@tessera/proto/tessera/session/v1/session';
+import type { AggregateCache } from '../aggregate-cache.js';
 import { termsSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
 import { correlationIdOf } from '../correlation.js';
@@ -19,6 +20,8 @@ export interface TermsDeps {
   store: EventStore;
   terms: TermsDocument;
   now: Clock;
+  /** What Authenticate reads; an acceptance drops the user's entry. */
+  termsStates: AggregateCache<terms.Terms>;
 }
 
 type Call = { metadata?: Metadata };
@@ -31,7 +34,7 @@ export interface TermsHandlers {
 
 const acceptances = storedDecider(terms, termsEvents);
 
-export function termsHandlers({ store, terms: document, now }: TermsDeps): TermsHandlers {
+export function termsHandlers({ store, terms: document, now, termsStates }: TermsDeps): TermsHandlers {
   return {
     getTerms: async () => ({ policiesJson: document.policiesJson }),
 
@@ -44,9 +47,14 @@ export function termsHandlers({ store, terms: document, now }: TermsDeps): Terms
         policies: document.policies,
         now: now(),
       };
-      await store.handle(termsSubject(userId), (history) => acceptances.decide(command, history), {
-        correlationId: correlationIdOf(call.metadata),
-      });
+      const subject = termsSubject(userId);
+      try {
+        await store.handle(subject, (history) => acceptances.decide(command, history), {
+          correlationId: correlationIdOf(call.metadata),
+        });
+      } finally {
+        termsStates.invalidate(subject); // at once here; other replicas drop it when the append reaches them
+      }
       return {};
     },
   };

@@ -23,6 +23,7 @@ import {
   type Medium,
   noValidSession,
   refusalOf,
+  requestTokenEffect,
   type SessionCommand,
   validatedThreepid,
 } from '../domain/session.js';
@@ -30,7 +31,7 @@ import { fromStoredEvents, toStoredEvent } from '../events/session-events.js';
 import type { Secrets } from '../secrets.js';
 import { storedDecider } from '../stored-decider.js';
 import { checkClientSecret, checkSid, checkToken, mediumToWire } from './request-checks.js';
-import { requestTokenCommand } from './request-token-command.js';
+import { planRequestToken, type RequestTokenCommand } from './request-token-command.js';
 
 export interface ValidationDeps {
   store: EventStore;
@@ -54,7 +55,8 @@ export interface ValidationHandlers {
   getValidated3Pid: Handler<GetValidated3pidRequest, GetValidated3pidResponse>;
 }
 
-const sessions = storedDecider({ decide, evolve, initialState }, { toStoredEvent, fromStoredEvents });
+const sessionDecider = { decide, evolve, initialState };
+const sessions = storedDecider(sessionDecider, { toStoredEvent, fromStoredEvents });
 
 export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
   const { store, dataKeys, secrets, now, watchDelivery, deliveryWaitMs, maxFailures, log } = deps;
@@ -62,14 +64,21 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
 
   return {
     requestToken: async (request, call) => {
-      const { command, medium } = await requestTokenCommand(request, deps);
-      const { sid } = command.opening;
-      const { deliveryId } = command.issue;
+      const plan = planRequestToken(request, deps);
+      const { sid, deliveryId, medium } = plan;
       const correlationId = correlationIdOf(call.metadata);
       const watch = watchDelivery(deliveryId); // before the append: the outcome may follow at once
       let issued: boolean;
       try {
-        const decide = (history: Event[]) => sessions.decide(command, history);
+        // Made once, when a decision first needs it (a repeated send_attempt seals nothing); a
+        // decision taken again after a conflict uses the same token and sealed fields.
+        let command: Promise<RequestTokenCommand> | undefined;
+        const decide = async (history: Event[]) => {
+          const state = sessions.stateOf(history);
+          if (requestTokenEffect(state, plan.sendAttempt, plan.now) === 'nothing') return [];
+          command ??= plan.command(history.length === 0);
+          return sessionDecider.decide(await command, state).map(toStoredEvent);
+        };
         const handled = await store.handle(sessionSubject(sid), decide, { correlationId });
         issued = handled.events.some((event) => event.payload?.$case === 'tokenIssued');
       } catch (err) {
