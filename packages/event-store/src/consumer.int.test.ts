@@ -171,4 +171,50 @@ describe('runConsumer on a real nats-server', () => {
     assert.equal(config.max_ack_pending, 1);
     assert.equal(config.ack_policy, 'explicit');
   });
+  it('handles up to `concurrency` messages at once, each exactly once', async () => {
+    const durable = uniqueId('parallel');
+    const seqs = await appendMany('onbind', 24);
+    const applier = new IdempotentApplier();
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const running = await runConsumer(fx.nc.jetstream(), {
+      ...options(durable, async ({ seq }) => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        applier.apply(seq);
+        inFlight--;
+      }),
+      concurrency: 4,
+      maxAckPending: 4,
+      confirmAcks: false,
+    });
+    // The durable starts at the stream's beginning: earlier tests' messages come too.
+    await until(() => seqs.every((seq) => applier.applied.includes(seq)), 'every message is handled');
+    await running.stop();
+    assert.equal(mostInFlight, 4, 'four at once, never more');
+    assert.equal(applier.repeats, 0, 'none handled twice');
+  });
+
+  it('lets the calls in progress finish before stop() resolves', async () => {
+    const durable = uniqueId('draining');
+    await appendMany('onbind', 8);
+    let inFlight = 0;
+    let finished = 0;
+    const running = await runConsumer(fx.nc.jetstream(), {
+      ...options(durable, async () => {
+        inFlight++;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        inFlight--;
+        finished++;
+      }),
+      concurrency: 3,
+      maxAckPending: 3,
+      stopTimeoutMs: 2_000,
+    });
+    await until(() => inFlight === 3, 'three calls are in progress');
+    await running.stop();
+    assert.equal(inFlight, 0, 'no call is still running when stop() resolves');
+    assert.ok(finished >= 3);
+  });
 });
