@@ -21,6 +21,10 @@ export async function startSmtpSink({ delayMs = 0 }: { delayMs?: number } = {}):
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
+    // Replies to pipelined commands go out as separate small writes: without this, Nagle's
+    // algorithm holds each back until the client's delayed ACK (40 ms), and the sink, not
+    // Tessera, sets the pace (44 ms a mail on one connection instead of under 2 ms).
+    socket.setNoDelay(true);
     socket.setEncoding('latin1');
     let buffer = '';
     let inData = false;
