@@ -7,4 +7,5 @@ export {
 } from './fake-homeserver.js';
 export { startNats, type TestNats, type TestNatsOptions } from './nats.js';
 export { startPostgres, type TestPostgres, type TestPostgresOptions } from './postgres.js';
+export { type Exited, runToExit } from './run-to-exit.js';
 export { type ReceivedMail, startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.js';

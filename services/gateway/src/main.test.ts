@@ -2,19 +2,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runToExit } from '@tessera/test-harness';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
-function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env } });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('exit', (code) => resolve({ code, stderr }));
-  });
-}
+const run = (env: Record<string, string>) => runToExit(MAIN, env);
 
 describe('gateway main', () => {
   it('stops at start with exit code 78 and the key name when a setting is wrong', async () => {
