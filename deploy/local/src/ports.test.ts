@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
-import { assignPorts, canListen } from './ports.js';
+import { assignPorts, canListen, PortAllocator } from './ports.js';
 import { SERVICES } from './services.js';
 
 describe('port assignment', () => {
   it('gives each gRPC service a gRPC port and every service a metrics port, all distinct', async () => {
-    const plan = await assignPorts(SERVICES, { reserved: [8090] });
+    const plan = await assignPorts(SERVICES, new PortAllocator({ reserved: [8090] }));
     const all: number[] = [];
     for (const service of SERVICES) {
       const ports = plan[service.name];
@@ -24,13 +24,26 @@ describe('port assignment', () => {
     const pick = async () => handedOut.shift() ?? assert.fail('asked for too many ports');
     const plan = await assignPorts(
       SERVICES.filter((service) => service.name === 'signing' || service.name === 'gateway'),
-      { reserved: [8090], pick },
+      new PortAllocator({ reserved: [8090], pick }),
     );
     assert.deepEqual(plan, { signing: { grpcPort: 5000, metricsPort: 5001 }, gateway: { metricsPort: 5002 } });
   });
 
   it('gives up when no new port comes', async () => {
-    await assert.rejects(assignPorts(SERVICES, { pick: async () => 5000 }), /could not find a free port/);
+    await assert.rejects(assignPorts(SERVICES, new PortAllocator({ pick: async () => 5000 })), /could not find/);
+  });
+
+  it('keeps the ports planned for services from the servers started after the plan', async () => {
+    // The kernel hands a just-released port out again: after the plan, its next picks are the
+    // services' ports, and NATS, Postgres or the mail catcher would take one of them.
+    const kernel = [5000, 5001, 5002, 5000, 5001, 5002, 5003];
+    const ports = new PortAllocator({ pick: async () => kernel.shift() ?? assert.fail('asked for too many ports') });
+    const plan = await assignPorts(
+      SERVICES.filter((service) => service.name === 'signing' || service.name === 'gateway'),
+      ports,
+    );
+    assert.deepEqual(plan, { signing: { grpcPort: 5000, metricsPort: 5001 }, gateway: { metricsPort: 5002 } });
+    assert.equal(await ports.next(), 5003);
   });
 
   it('tells a port in use from a free one', async () => {

@@ -14,30 +14,40 @@ export type PortPlan = Partial<Record<ServiceName, ServicePorts>>;
 const MAX_PICKS = 100;
 
 /**
- * A gRPC port for each gRPC service and a metrics port for each service, all distinct and none
- * in `reserved`. Ports come from `pick` (default: one the kernel just gave out on 127.0.0.1);
- * a port it hands out twice is thrown back.
+ * Every port the runner chooses itself, all distinct. A port is only promised, not held, until its
+ * server binds it, and the kernel readily hands a port it just gave out to the next caller: so the
+ * services' ports, NATS, Postgres and the mail catcher must all come from one allocator, or one of
+ * them takes a port planned for a service that starts later (or is not built, whose clients then
+ * reach the wrong server). Ports come from `pick` (default: one the kernel just gave out on
+ * 127.0.0.1); one handed out before or in `reserved` is thrown back.
  */
-export async function assignPorts(
-  services: readonly ServiceDef[],
-  o: { reserved?: readonly number[]; pick?: () => Promise<number> } = {},
-): Promise<PortPlan> {
-  const pick = o.pick ?? (() => freePort('127.0.0.1'));
-  const taken = new Set<number>(o.reserved ?? []);
-  const next = async (): Promise<number> => {
+export class PortAllocator {
+  readonly #taken: Set<number>;
+  readonly #pick: () => Promise<number>;
+
+  constructor(o: { reserved?: readonly number[]; pick?: () => Promise<number> } = {}) {
+    this.#taken = new Set(o.reserved ?? []);
+    this.#pick = o.pick ?? (() => freePort('127.0.0.1'));
+  }
+
+  async next(): Promise<number> {
     for (let attempt = 0; attempt < MAX_PICKS; attempt++) {
-      const port = await pick();
-      if (!taken.has(port)) {
-        taken.add(port);
+      const port = await this.#pick();
+      if (!this.#taken.has(port)) {
+        this.#taken.add(port);
         return port;
       }
     }
     throw new Error(`could not find a free port after ${MAX_PICKS} tries`);
-  };
+  }
+}
+
+/** A gRPC port for each gRPC service and a metrics port for each service, from `ports`. */
+export async function assignPorts(services: readonly ServiceDef[], ports: PortAllocator): Promise<PortPlan> {
   const plan: PortPlan = {};
   for (const service of services) {
-    const grpcPort = isGrpcService(service.name) ? await next() : undefined;
-    const metricsPort = await next();
+    const grpcPort = isGrpcService(service.name) ? await ports.next() : undefined;
+    const metricsPort = await ports.next();
     plan[service.name] = grpcPort === undefined ? { metricsPort } : { grpcPort, metricsPort };
   }
   return plan;

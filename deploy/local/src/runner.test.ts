@@ -263,6 +263,11 @@ describe('the local runner (fake services, outside NATS and Postgres)', () => {
       assert.equal(started.notifier?.TESSERA_SMTP_URL, mail.url);
       assert.equal(started.gateway?.TESSERA_SMTP_URL, undefined);
       const port = Number(new URL(mail.url).port);
+      const servicePorts = Object.values(state().services).flatMap((service) => [
+        service.metricsPort,
+        service.grpcPort,
+      ]);
+      assert.ok(!servicePorts.includes(port), 'the mail catcher took a port planned for a service');
       const replies = await sendMail({
         host: '127.0.0.1',
         port,

@@ -17,7 +17,7 @@ import { KeptServer } from './infra.js';
 import { type LineSink, prefixedWriter } from './log-prefix.js';
 import { type MailCatcher, startMailCatcher } from './mail-catcher.js';
 import { builtServices, type ChildPlan, planRun, type RunPlan, serviceMainPath } from './plan.js';
-import { assignPorts, canListen } from './ports.js';
+import { assignPorts, canListen, PortAllocator } from './ports.js';
 import { Reaper } from './reaper-client.js';
 import { ensureServerSecret } from './server-secret.js';
 import { RUNNER_CERT_NAME, SERVICES } from './services.js';
@@ -144,7 +144,9 @@ export class LocalRunner {
     const services = builtServices(repoRoot);
     // Every gRPC service gets a port even when it is not built, so that no client falls back to a
     // default port that another instance on this machine may be using.
-    const ports = await assignPorts(SERVICES, { reserved: [httpPort] });
+    // NATS, Postgres and the mail catcher pick their ports from the same allocator, after the plan.
+    const portAllocator = new PortAllocator({ reserved: [httpPort] });
+    const ports = await assignPorts(SERVICES, portAllocator);
     const pki = await ensureDevPki(join(this.dataDir, 'pki'), {
       services: [...SERVICES.map((service) => service.name), RUNNER_CERT_NAME],
     });
@@ -187,6 +189,7 @@ export class LocalRunner {
       this.#say('sending mail through the SMTP server of TESSERA_SMTP_URL'); // not the URL: it may hold a password
     } else {
       this.#mail = await startMailCatcher({
+        port: await portAllocator.next(),
         dir: join(this.dataDir, 'mail'),
         log: prefixedWriter(this.#o.out, 'mail'),
       });
@@ -195,7 +198,7 @@ export class LocalRunner {
     }
     signal.throwIfAborted();
 
-    const [natsUrl, databaseUrl] = await this.#startInfra(config);
+    const [natsUrl, databaseUrl] = await this.#startInfra(config, () => portAllocator.next());
     signal.throwIfAborted();
     const plan = planFor(natsUrl, databaseUrl);
     this.#plan = plan;
@@ -232,7 +235,7 @@ export class LocalRunner {
     }
   }
 
-  async #startInfra(config: Config): Promise<[string, string]> {
+  async #startInfra(config: Config, pickPort: () => Promise<number>): Promise<[string, string]> {
     const onChange = () => this.#saveState();
     const backoff = this.#o.backoff;
     const nats = config.TESSERA_NATS_URL
@@ -243,6 +246,7 @@ export class LocalRunner {
             startNatsServer({
               dataDir: join(this.dataDir, 'nats'),
               ...(port === undefined ? {} : { port }),
+              pickPort,
               log: prefixedWriter(this.#o.out, 'nats'),
             }),
           { log: this.#say, onChange, ...(backoff ? { backoff } : {}) },
@@ -255,6 +259,7 @@ export class LocalRunner {
             startPostgres({
               dataDir: join(this.dataDir, 'postgres'),
               ...(port === undefined ? {} : { port }),
+              pickPort,
               fsync: true, // the runner is the real thing: a crash of the machine must not corrupt the cluster
               database: 'tessera',
               log: prefixedWriter(this.#o.out, 'postgres'),

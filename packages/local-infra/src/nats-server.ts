@@ -15,6 +15,8 @@ export interface NatsServerOptions {
   port?: number;
   /** HTTP monitoring port; 0 or unset picks a free one. */
   monitorPort?: number;
+  /** How a free port is picked (default: one the kernel just gave out); a caller that has promised ports to others avoids them here. */
+  pickPort?: () => Promise<number>;
   host?: string;
   serverName?: string;
   /** Receives every line the server prints, and a few of our own. */
@@ -77,8 +79,9 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const binary = options.binary ?? (await findNatsServerBinary());
   await mkdir(dataDir, { recursive: true });
   return retryOnPortClash(!options.port || !options.monitorPort, options.log, async () => {
-    const port = options.port || (await freePort(host));
-    const monitorPort = options.monitorPort || (await freePort(host));
+    const pick = options.pickPort ?? (() => freePort(host));
+    const port = options.port || (await pick());
+    const monitorPort = options.monitorPort || (await pick());
     return launch({ ...options, dataDir, host, binary, port, monitorPort });
   });
 }

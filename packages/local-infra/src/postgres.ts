@@ -15,6 +15,8 @@ export interface PostgresOptions {
   dataDir: string;
   /** 0 or unset picks a free port. */
   port?: number;
+  /** How a free port is picked (default: one the kernel just gave out); a caller that has promised ports to others avoids them here. */
+  pickPort?: () => Promise<number>;
   /** Receives every line initdb and the server print, and a few of our own. */
   log: LogFn;
   /**
@@ -58,7 +60,17 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await initCluster({ binDir, dataDir, runAs, fsync, log: options.log });
 
   const handle = await retryOnPortClash(!options.port, options.log, async () =>
-    launch({ binDir, dataDir, runAs, fsync, log: options.log, port: options.port || (await freePort(HOST)) }, options),
+    launch(
+      {
+        binDir,
+        dataDir,
+        runAs,
+        fsync,
+        log: options.log,
+        port: options.port || (await (options.pickPort ?? (() => freePort(HOST)))()),
+      },
+      options,
+    ),
   );
   try {
     if (handle.database !== 'postgres') await createDatabase(handle);
