@@ -55,6 +55,8 @@ export const ConfigSchema = z.strictObject({
   TESSERA_NATS_URL: natsUrl.optional(),
   TESSERA_DATABASE_URL: postgresUrl.optional(),
   TESSERA_SMTP_URL: smtpUrl.optional(),
+  /** Connections the notifier keeps open to the mail server; each carries one message at a time. */
+  TESSERA_SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000).default(10),
   TESSERA_EMAIL_FROM: z.string().min(3).default('Tessera <noreply@localhost>'),
   TESSERA_TEMPLATES_DIR: z.string().min(1).optional(),
   TESSERA_DEFAULT_BRAND: z
@@ -93,6 +95,12 @@ export const ConfigSchema = z.strictObject({
   TESSERA_SECRET_KEY_FILE: z.string().min(1).optional(),
   /** How long requestToken waits for the notifier to report the message sent or refused. */
   TESSERA_DELIVERY_WAIT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /**
+   * Deliveries one notifier works on at once (and leaves unacknowledged on the server). Each
+   * mostly waits (on the store's fsyncs, the mail server, the SMS provider), so many in progress
+   * keep a replica busy; messages beyond TESSERA_SMTP_MAX_CONNECTIONS queue for a connection.
+   */
+  TESSERA_NOTIFIER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(64),
   /** Wrong tokens a validation session takes before it is locked. */
   TESSERA_TOKEN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
   /** SMS provider: `none` refuses to send (M_SEND_ERROR), `twilio` or `openmarket` speak those APIs. */

@@ -21,7 +21,7 @@ runService('notifier', async ({ config, log }) => {
 
   const nc = await connectNats({ url: settings.natsUrl, name: `tessera-notifier@${hostname()}`, log });
   await ensureStreams(await nc.jetstreamManager());
-  const mailer = createSmtpMailer(settings.smtpUrl);
+  const mailer = createSmtpMailer(settings.smtpUrl, { maxConnections: config.TESSERA_SMTP_MAX_CONNECTIONS });
   const notifier = await startNotifier({ config, log, nc, metrics, templates, mailer, sms });
   ready = true;
 

@@ -53,6 +53,7 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
       TESSERA_SMS_USERNAME: 'AC0123',
       TESSERA_SMS_PASSWORD: 'auth-token',
       TESSERA_SMS_FROM: '+15005550006',
+      TESSERA_NOTIFIER_CONCURRENCY: '4',
     });
   const log = createLogger(
     'notifier',
@@ -65,7 +66,7 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
     }),
   );
   const start = async () => {
-    notifier = await startNotifier({ config: config(), log, nc, metrics, concurrency: 4 });
+    notifier = await startNotifier({ config: config(), log, nc, metrics });
   };
   const request = async (options: Parameters<typeof requestToken>[1]) => {
     const token = await requestToken({ store, dataKeys }, options);
@@ -255,6 +256,11 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
     assert.deepEqual(await Promise.all(requested.map((r) => deliveryEvents(r.deliveryId))), deliveries);
     const metricsText = await metrics.registry.metrics();
     assert.match(metricsText, /tessera_notifier_deliveries_repeated_total\{service="notifier"\} ([1-9]\d*)/);
+  });
+
+  it('works on TESSERA_NOTIFIER_CONCURRENCY deliveries at once, as many as the server leaves unacknowledged', async () => {
+    const info = await (await nc.jetstreamManager()).consumers.info('TESSERA_SHORT', TOKENS_DURABLE);
+    assert.equal(info.config.max_ack_pending, 4);
   });
 
   it('counts messages sent and failed by channel', async () => {

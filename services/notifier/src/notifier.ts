@@ -41,9 +41,9 @@ export type StartNotifierOptions = {
   now?: () => Date;
   durable?: string;
   /**
-   * Deliveries in progress at once. Each waits on the mail server or SMS API most of its time,
-   * so many in parallel are what lets one notifier send hundreds a second; order does not matter
-   * between deliveries.
+   * Deliveries in progress at once (TESSERA_NOTIFIER_CONCURRENCY unless given). Each waits on the
+   * store, the mail server or the SMS API most of its time, so many in parallel are what lets one
+   * notifier send hundreds a second; order does not matter between deliveries.
    */
   concurrency?: number;
   /** The SMS text; `{token}` stands for the token. */
@@ -60,13 +60,14 @@ export type RunningNotifier = {
  * delivers each token by mail or SMS, recording the outcome on `tessera.delivery.<id>`.
  */
 export async function startNotifier(options: StartNotifierOptions): Promise<RunningNotifier> {
-  const { config, log, nc, durable = TOKENS_DURABLE, concurrency = 16 } = options;
+  const { config, log, nc, durable = TOKENS_DURABLE, concurrency = config.TESSERA_NOTIFIER_CONCURRENCY } = options;
   const email = readEmailSettings(config);
   const templates =
     options.templates ??
     createTemplates({ dir: config.TESSERA_TEMPLATES_DIR, defaultBrand: config.TESSERA_DEFAULT_BRAND });
   const sms = options.sms ?? createSmsProvider(config);
-  const mailer = options.mailer ?? createSmtpMailer(email.smtpUrl, { maxConnections: Math.min(concurrency, 10) });
+  const mailer =
+    options.mailer ?? createSmtpMailer(email.smtpUrl, { maxConnections: config.TESSERA_SMTP_MAX_CONNECTIONS });
   const deps: DeliveryDeps = {
     store: new EventStore(nc),
     dataKeys: options.dataKeys ?? new DataKeys(await openDataKeySource(nc)),
