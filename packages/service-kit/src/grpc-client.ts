@@ -45,6 +45,10 @@ export function createDeadlineClient<C extends Client>(
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 2_000,
     'grpc.keepalive_time_ms': 30_000,
+    // Per-call bookkeeping nobody reads: channelz (we export our own metrics) and the retry layer
+    // (our callers decide themselves what may be repeated; an idempotency key makes appends safe).
+    'grpc.enable_channelz': 0,
+    'grpc.enable_retries': 0,
     ...(serviceName && isIp(hostOf(target)) ? { 'grpc.ssl_target_name_override': serviceName } : {}),
   });
   const view: Record<string, unknown> = { close: () => client.close() };
