@@ -6,6 +6,8 @@ import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { startFakeHomeserver } from '@tessera/test-harness';
 import { type RunningSystem, removeDataDir, startSystem } from '../system/running-system.js';
+import { openLeanConnection } from './lean-http.js';
+import { cpuByProcess, cpuPerRequest, machineCpu } from './process-cpu.js';
 import { startSmtpSink } from './smtp-sink.js';
 
 const REQUESTS = Number(process.argv[2] ?? 3000);
@@ -56,25 +58,32 @@ async function accountOn(system: RunningSystem, homeserver: Awaited<ReturnType<t
 
 /** Runs `total` requestTokens with `concurrency` in flight; returns timings and failures. */
 async function requestTokenLoad(base: string, token: string, total: number, concurrency: number, tag: string) {
+  const connections = await Promise.all(Array.from({ length: concurrency }, () => openLeanConnection(base)));
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   const latencies: number[] = [];
   let failures = 0;
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    connections.map(async (connection) => {
       while (next < total) {
         const i = next++;
         const t0 = performance.now();
-        const res = await send(
-          base,
+        const body = {
+          client_secret: `bench-${tag}-${i}`,
+          email: `user${i}-${tag}@bench.example.org`,
+          send_attempt: 1,
+        };
+        const res = await connection.request(
           'POST',
           '/_matrix/identity/v2/validate/email/requestToken',
-          { client_secret: `bench-${tag}-${i}`, email: `user${i}-${tag}@bench.example.org`, send_attempt: 1 },
-          token,
+          headers,
+          JSON.stringify(body),
         );
         latencies.push(performance.now() - t0);
         if (res.status !== 200) failures += 1;
       }
+      connection.close();
     }),
   );
   const seconds = (performance.now() - started) / 1000;
@@ -134,11 +143,32 @@ const fast =
     ? undefined
     : await withSystem(0, async (system, token, sink) => {
         await requestTokenLoad(system.baseUrl, token, 200, 16, 'warmup');
+        const cpuBefore = {
+          system: cpuByProcess(system.runner.pid ?? 0),
+          bench: process.cpuUsage(),
+          machine: machineCpu(),
+        };
         const result = await requestTokenLoad(system.baseUrl, token, REQUESTS, CONCURRENCY, 'fast');
+        const cpuAfter = {
+          system: cpuByProcess(system.runner.pid ?? 0),
+          bench: process.cpuUsage(),
+          machine: machineCpu(),
+        };
+        const benchMs =
+          (cpuAfter.bench.user + cpuAfter.bench.system - cpuBefore.bench.user - cpuBefore.bench.system) / 1000;
+        const busy = cpuAfter.machine.busy - cpuBefore.machine.busy;
+        const idle = cpuAfter.machine.idle - cpuBefore.machine.idle;
+        const cpu = [
+          ...cpuPerRequest(cpuBefore.system, cpuAfter.system, REQUESTS),
+          { name: 'load generator + SMTP sink', ms: benchMs / REQUESTS },
+          { name: 'whole machine', ms: (busy * 1000) / REQUESTS },
+        ];
         await new Promise((ok) => setTimeout(ok, 1_000));
         const benchMails = [...sink.received].filter(([to]) => to.endsWith('-fast@bench.example.org'));
         return {
           ...result,
+          cpu,
+          idlePercent: (100 * idle) / (busy + idle),
           mails: benchMails.reduce((sum, [, n]) => sum + n, 0),
           repeated: benchMails.filter(([, n]) => n > 1).length,
         };
@@ -172,6 +202,8 @@ if (fast) {
       'addresses mailed twice': fast.repeated,
     },
   ]);
+  console.log(`CPU per request (ms), machine ${fast.idlePercent.toFixed(0)} % idle during the run`);
+  console.table(Object.fromEntries(fast.cpu.map(({ name, ms }) => [name, { 'CPU ms': ms.toFixed(2) }])));
 }
 if (slow) {
   console.log(
