@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import { randomBytes } from '@tessera/secure-random';
 
 const ALGORITHM = 'aes-256-gcm';
 export const DATA_KEY_BYTES = 32;

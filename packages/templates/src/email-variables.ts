@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '@tessera/secure-random';
 
 /**
  * The variables of Sydent's `verification_template.eml.j2`, under Sydent's names, so that its

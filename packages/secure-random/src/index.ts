@@ -1,0 +1,1 @@
+export { randomBytes } from './random-bytes.js';
