@@ -29,4 +29,30 @@ describe('encodeQuotedPrintable', () => {
   it('turns LF, CR and CRLF line breaks into CRLF', () => {
     assert.equal(encodeQuotedPrintable('a\nb\r\nc\rd'), 'a\r\nb\r\nc\r\nd');
   });
+
+  it('leaves a line that needs no encoding as it is, up to 76 characters', () => {
+    const indented = `    <a href="https://id.example.org/verify?sid=x">Verify</a>`.replaceAll('=', '');
+    assert.equal(encodeQuotedPrintable(indented), indented);
+    assert.equal(encodeQuotedPrintable('y'.repeat(76)), 'y'.repeat(76));
+    assert.deepEqual(linesOf(encodeQuotedPrintable('y'.repeat(77))), [`${'y'.repeat(75)}=`, 'yy']);
+    assert.equal(encodeQuotedPrintable('plain but for the end '), 'plain but for the end=20');
+  });
+
+  it('round-trips random text of every kind of character within the line limits', () => {
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = ['a', 'Z', '=', ' ', '\t', '\n', '\r\n', 'é', '€', '🎉', '~', '.', '\u0000', '\u007f'];
+    for (let round = 0; round < 300; round++) {
+      const text = Array.from({ length: random(200) }, () => alphabet[random(alphabet.length)]).join('');
+      const encoded = encodeQuotedPrintable(text);
+      assert.equal(decodeQuotedPrintable(encoded), text.replace(/\r\n|\r|\n/g, '\r\n'), JSON.stringify(text));
+      for (const line of linesOf(encoded)) {
+        assert.ok(line.length <= 76, `line of ${line.length}`);
+        assert.match(line, /^(?:[\t\x20-\x7e]*[\x21-\x7e])?$/, 'printable, no space or tab at the end');
+      }
+    }
+  });
 });
