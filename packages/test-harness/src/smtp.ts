@@ -26,6 +26,8 @@ export interface TestSmtpOptions {
   auth?: { username: string; password: string };
   /** Offer STARTTLS with a certificate for localhost/127.0.0.1 from a fresh dev CA (see caPem). */
   starttls?: boolean;
+  /** Speak TLS from the first byte (smtps://, port 465 style), with such a certificate. */
+  implicitTls?: boolean;
   /** Wait this long after each DATA before answering 250 (a slow mail server, for benchmarks). */
   delayMs?: number;
   /** Recipients for which this returns true get 550 at RCPT TO. */
@@ -37,7 +39,7 @@ export interface TestSmtpServer {
   readonly port: number;
   /** smtp://[user:pass@]127.0.0.1:PORT, as TESSERA_SMTP_URL takes it. */
   readonly url: string;
-  /** The CA that signed the STARTTLS certificate; null without starttls. */
+  /** The CA that signed the TLS certificate; null without starttls or implicitTls. */
   readonly caPem: string | null;
   /** Every accepted message, oldest first. */
   readonly messages: ReceivedMail[];
@@ -53,7 +55,8 @@ const HOST = '127.0.0.1';
 /** An SMTP server on 127.0.0.1 (a free port) that accepts mail and records it. */
 export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<TestSmtpServer> {
   const received = new Recorder<ReceivedMail>('mail');
-  const tls = options.starttls ? await localhostTls('Tessera test SMTP CA') : null;
+  const tls = options.starttls || options.implicitTls ? await localhostTls('Tessera test SMTP CA') : null;
+  const implicitTls = options.implicitTls === true;
   const { auth } = options;
 
   const config: SMTPServerOptions = {
@@ -64,7 +67,8 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     authOptional: auth === undefined,
     authMethods: ['PLAIN', 'LOGIN'],
     allowInsecureAuth: true, // loopback only: AUTH need not wait for STARTTLS
-    disabledCommands: [...(tls === null ? ['STARTTLS'] : []), ...(auth === undefined ? ['AUTH'] : [])],
+    secure: implicitTls,
+    disabledCommands: [...(tls === null || implicitTls ? ['STARTTLS'] : []), ...(auth === undefined ? ['AUTH'] : [])],
     ...(tls === null ? {} : { key: tls.keyPem, cert: tls.certPem }),
     onAuth(attempt, _session, callback) {
       if (auth !== undefined && attempt.username === auth.username && attempt.password === auth.password) {
@@ -113,7 +117,7 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
   return {
     host: HOST,
     port,
-    url: `smtp://${credentials}${HOST}:${port}`,
+    url: `${implicitTls ? 'smtps' : 'smtp'}://${credentials}${HOST}:${port}`,
     caPem: tls?.caPem ?? null,
     messages: received.items,
     waitForMessage: (predicate, timeoutMs) => received.waitFor(predicate, timeoutMs),

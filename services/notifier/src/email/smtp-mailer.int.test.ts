@@ -32,6 +32,22 @@ describe('the SMTP mailer against the harness SMTP listener', () => {
     }
   });
 
+  it('speaks TLS from the first byte for an smtps:// URL', async () => {
+    const smtps = await startSmtpServer({ implicitTls: true });
+    const mailer = createSmtpMailer(smtps.url, { ca: smtps.caPem ?? undefined });
+    try {
+      assert.match(smtps.url, /^smtps:\/\//);
+      const outcome = await mailer.send(mail('frank@example.org'));
+      assert.equal(outcome.sent, true);
+      const received = await smtps.waitForMessage((m) => m.to.includes('frank@example.org'));
+      assert.equal(received.secure, true);
+      assert.equal(received.raw, mail('frank@example.org').raw);
+    } finally {
+      mailer.close();
+      await smtps.close();
+    }
+  });
+
   it('reports wrong credentials as refused (535)', async () => {
     const url = tls.url.replace('p%40ss%20word', 'wrong');
     const mailer = createSmtpMailer(url, { ca: tls.caPem ?? undefined });
