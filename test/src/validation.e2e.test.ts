@@ -99,9 +99,20 @@ describe('accounts and terms', () => {
     secretsUsed.add(other.token);
     const viaQuery = await call(`/_matrix/identity/v2/account?access_token=${other.token}`);
     assert.equal(viaQuery.status, 200);
+    // The gateway has seen the token on requestToken (and remembers its user for the limits) ...
+    const requestToken = (clientSecret: string) =>
+      call(
+        '/_matrix/identity/v2/validate/email/requestToken',
+        json({ client_secret: clientSecret, email: 'logout.check@example.org', send_attempt: 1 }, bearer(other.token)),
+      );
+    secretsUsed.add('logout.check@example.org').add('logout-check-1').add('logout-check-2');
+    assert.equal((await requestToken('logout-check-1')).status, 200);
     const logout = await call('/_matrix/identity/v2/account/logout', { method: 'POST', headers: bearer(other.token) });
     assert.deepEqual([logout.status, logout.body], [200, {}]);
     assert.equal((await call('/_matrix/identity/v2/account', { headers: bearer(other.token) })).status, 401);
+    // ... and still, once logged out, the token starts nothing.
+    const refused = await requestToken('logout-check-2');
+    assert.deepEqual([refused.status, (refused.body as { errcode?: string }).errcode], [401, 'M_UNAUTHORIZED']);
   });
 });
 

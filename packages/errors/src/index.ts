@@ -1,5 +1,5 @@
 export { ERRCODES, type ErrCode, isErrCode } from './errcodes.js';
-export { type ErrorExtra, TesseraError, type TesseraErrorOptions } from './tessera-error.js';
+export { type ErrorExtra, TesseraError, type TesseraErrorOptions, termsNotSigned } from './tessera-error.js';
 export {
   isServiceError,
   type MatrixError,

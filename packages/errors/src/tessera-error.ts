@@ -24,3 +24,11 @@ export class TesseraError extends Error {
     this.httpStatus = options.httpStatus;
   }
 }
+
+/**
+ * 403 M_TERMS_NOT_SIGNED: the caller has not accepted every current policy. Said by whichever
+ * service checks the caller (the gateway after Authenticate, the session service inline).
+ */
+export function termsNotSigned(): TesseraError {
+  return new TesseraError('M_TERMS_NOT_SIGNED', 'please accept the terms of service before continuing');
+}

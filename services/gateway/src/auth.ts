@@ -1,4 +1,4 @@
-import { TesseraError } from '@tessera/errors';
+import { TesseraError, termsNotSigned } from '@tessera/errors';
 import type { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import type { DeadlineClient } from '@tessera/service-kit';
 import type { Request } from 'express';
@@ -37,8 +37,7 @@ export type Authenticator = (req: Request, options: AuthOptions) => Promise<{ us
 export function authenticator(session: Pick<DeadlineClient<SessionServiceClient>, 'authenticate'>): Authenticator {
   return async (req, { terms }) => {
     const { userId, termsAccepted } = await session.authenticate({ token: requireAccessToken(req) });
-    if (terms && !termsAccepted)
-      throw new TesseraError('M_TERMS_NOT_SIGNED', 'please accept the terms of service before continuing');
+    if (terms && !termsAccepted) throw termsNotSigned();
     return { userId };
   };
 }

@@ -5,9 +5,9 @@ import { channelCredentials, createDeadlineClient, grpcTarget, type Logger, read
 import { createTemplates, type Templates, TemplatesUnusable } from '@tessera/templates';
 import type { Registry } from 'prom-client';
 import { createApp } from './app.js';
-import { authenticator } from './auth.js';
 import { clientIpResolver } from './client-ip.js';
 import { listen, type RunningHttpServer } from './http-server.js';
+import { sessionCallers } from './known-users.js';
 import { startRateLimits } from './rate-limits.js';
 import { pubkeyRoutes } from './routes/pubkey.js';
 import { sessionRoutes } from './routes/session-routes.js';
@@ -41,7 +41,7 @@ export async function startGateway(config: Config, log: Logger, registry: Regist
       ...pubkeyRoutes(signing),
       ...sessionRoutes({
         session,
-        auth: authenticator(session),
+        ...sessionCallers(session),
         clientIpOf: clientIpResolver(config.TESSERA_TRUSTED_PROXIES),
         gate: rateLimits.gate,
         // RequestToken answers once the notifier reports the mail or SMS sent or refused.

@@ -12,9 +12,9 @@ import { createLogger } from '@tessera/service-kit';
 import { createTemplates, SHIPPED_BRAND } from '@tessera/templates';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
-import { authenticator } from './auth.js';
 import { clientIpResolver } from './client-ip.js';
 import { listen } from './http-server.js';
+import { sessionCallers } from './known-users.js';
 import { type RequestTokenLimits, requestTokenGate } from './request-limits.js';
 import type { SessionPort } from './routes/session-deps.js';
 import { sessionRoutes } from './routes/session-routes.js';
@@ -165,7 +165,7 @@ export async function startSessionApp(options: SessionAppOptions = {}) {
   const app = createApp({
     routes: sessionRoutes({
       session: session.port,
-      auth: authenticator(session.port),
+      ...sessionCallers(session.port),
       clientIpOf: clientIpResolver(options.trustedProxies ?? []),
       gate: requestTokenGate(limits.limiter, TEST_LIMITS, log),
       requestTokenDeadlineMs: REQUEST_TOKEN_DEADLINE_MS,

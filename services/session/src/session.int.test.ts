@@ -86,6 +86,7 @@ const requestEmailToken = (address: string, clientSecret: string, sendAttempt = 
     brand: '',
     clientIp: CLIENT_IP,
     country: '',
+    accessToken: '',
   });
 
 const eventTypesOf = async (sid: string) =>
@@ -186,6 +187,7 @@ describe('requestToken', () => {
           brand: '',
           clientIp: '',
           country: 'gb',
+          accessToken: '',
         }),
       );
       assert.equal(refused.errcode, 'M_SEND_ERROR');
@@ -334,6 +336,43 @@ describe('accounts and terms', () => {
     assert.equal((await session.authenticate({ token })).termsAccepted, false);
     await session.acceptTerms({ userId, userAccepts: [PRIVACY_EN] });
     assert.equal((await session.authenticate({ token })).termsAccepted, true);
+  });
+
+  it('checks the access token RequestToken carries as Authenticate does, and issues nothing when it refuses', async () => {
+    const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
+    const userId = `@erin:${homeserver.serverName}`;
+    homeserver.addOpenIdToken(openIdToken, userId);
+    const token = remember((await register(openIdToken)).token);
+    const asUser = (accessToken: string, clientSecret: string) =>
+      session.requestToken({
+        medium: Medium.MEDIUM_EMAIL,
+        address: newEmail(),
+        clientSecret,
+        sendAttempt: 1,
+        nextLink: '',
+        brand: '',
+        clientIp: CLIENT_IP,
+        country: '',
+        accessToken,
+      });
+    const refusedSecrets = [newClientSecret(), newClientSecret(), newClientSecret()];
+
+    const unknown = await rejection(asUser(remember('y'.repeat(64)), refusedSecrets[0] as string));
+    assert.deepEqual([unknown.errcode, unknown.status], ['M_UNAUTHORIZED', 401]);
+    const unsigned = await rejection(asUser(token, refusedSecrets[1] as string));
+    assert.deepEqual([unsigned.errcode, unsigned.status], ['M_TERMS_NOT_SIGNED', 403]);
+
+    await session.acceptTerms({ userId, userAccepts: [TOS_FR, PRIVACY_EN] });
+    const accepted = newClientSecret();
+    const { sid } = await asUser(token, accepted);
+    await notifier.waitFor((delivery) => delivery.sid === sid);
+
+    await session.logout({ token });
+    const loggedOut = await rejection(asUser(token, refusedSecrets[2] as string));
+    assert.deepEqual([loggedOut.errcode, loggedOut.status], ['M_UNAUTHORIZED', 401]);
+    const issuedFor = new Set(notifier.delivered.map((delivery) => delivery.clientSecret));
+    assert.ok(issuedFor.has(accepted));
+    for (const secret of refusedSecrets) assert.ok(!issuedFor.has(secret), 'a refused caller got a token');
   });
 
   it('lists the policies of the terms file', async () => {

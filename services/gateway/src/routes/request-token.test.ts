@@ -41,7 +41,8 @@ describe('POST validate/email/requestToken', () => {
     const calls = app.session.callsOf('requestToken');
     assert.equal(calls.length, 2);
     for (const { request, deadlineMs } of calls) {
-      assert.deepEqual(request, {
+      const { accessToken, ...rest } = request;
+      assert.deepEqual(rest, {
         medium: Medium.MEDIUM_EMAIL,
         address: 'strauss@example.com',
         country: '',
@@ -53,6 +54,61 @@ describe('POST validate/email/requestToken', () => {
       });
       assert.equal(deadlineMs, REQUEST_TOKEN_DEADLINE_MS);
     }
+    // v2 hands over the caller's token, for the session service to check; v1 has none.
+    assert.deepEqual(calls.map(({ request }) => request.accessToken).sort(), ['', ALICE_TOKEN]);
+  });
+
+  it('asks Authenticate once for a v2 token, then only the session service checks it, on every call', async () => {
+    const CAROL = 'carol-token';
+    app.session.script.authenticate = async ({ token }) => {
+      if (token !== CAROL) throw asReceived(new TesseraError('M_UNAUTHORIZED', 'unrecognised access token'));
+      return { userId: '@carol:example.org', termsAccepted: true };
+    };
+    for (let i = 0; i < 3; i++) {
+      const res = await app.call(`/v2${EMAIL}`, { json: emailBody, token: CAROL });
+      assert.equal(res.status, 200, res.text);
+    }
+    assert.equal(app.session.callsOf('authenticate').length, 1);
+    const calls = app.session.callsOf('requestToken');
+    assert.deepEqual(
+      calls.map(({ request }) => request.accessToken),
+      [CAROL, CAROL, CAROL],
+    );
+    // Still counted against Carol, not against an address.
+    assert.deepEqual(
+      app.limits.consumed.filter(({ scope }) => scope === 'user'),
+      Array(3).fill({ scope: 'user', subject: '@carol:example.org' }),
+    );
+  });
+
+  it('answers 401 when the session service no longer knows a token it has seen, and asks Authenticate again next time', async () => {
+    const DAVE = 'dave-token';
+    let loggedOut = false;
+    app.session.script.authenticate = async () => {
+      if (loggedOut) throw asReceived(new TesseraError('M_UNAUTHORIZED', 'unrecognised access token'));
+      return { userId: '@dave:example.org', termsAccepted: true };
+    };
+    assert.equal((await app.call(`/v2${EMAIL}`, { json: emailBody, token: DAVE })).status, 200);
+    loggedOut = true; // by a logout on another replica, say
+    app.session.script.requestToken = async () => {
+      throw asReceived(new TesseraError('M_UNAUTHORIZED', 'unrecognised access token'));
+    };
+    const refused = await app.call(`/v2${EMAIL}`, { json: emailBody, token: DAVE });
+    assert.deepEqual([refused.status, refused.body?.errcode], [401, 'M_UNAUTHORIZED']);
+    const again = await app.call(`/v2${EMAIL}`, { json: emailBody, token: DAVE });
+    assert.deepEqual([again.status, again.body?.errcode], [401, 'M_UNAUTHORIZED']);
+    assert.equal(app.session.callsOf('authenticate').length, 2, 'asked again once the token was refused');
+    assert.equal(app.session.callsOf('requestToken').length, 2, 'the last one stopped at Authenticate');
+  });
+
+  it('passes on 403 M_TERMS_NOT_SIGNED from the session service for a known token', async () => {
+    app.session.script.authenticate = async () => ({ userId: '@erin:example.org', termsAccepted: true });
+    assert.equal((await app.call(`/v2${EMAIL}`, { json: emailBody, token: 'erin-token' })).status, 200);
+    app.session.script.requestToken = async () => {
+      throw asReceived(new TesseraError('M_TERMS_NOT_SIGNED', 'please accept the terms of service before continuing'));
+    };
+    const refused = await app.call(`/v2${EMAIL}`, { json: emailBody, token: 'erin-token' });
+    assert.deepEqual([refused.status, refused.body?.errcode], [403, 'M_TERMS_NOT_SIGNED']);
   });
 
   it('takes a form body with a numeric-string send_attempt on v1, and the query for what the body lacks', async () => {

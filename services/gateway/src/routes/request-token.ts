@@ -1,4 +1,5 @@
 import { normalizeEmail, normalizeMsisdn } from '@tessera/addresses';
+import { isServiceError, toMatrixError } from '@tessera/errors';
 import { Medium, type RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
 import type { Request, Response } from 'express';
 import { rateLimitSubjectOf } from '../client-ip.js';
@@ -9,7 +10,9 @@ import type { Route, Tree } from './route.js';
 import { onEachTree } from './route.js';
 import type { SessionRouteDeps } from './session-deps.js';
 
-type Attempt = Omit<RequestTokenRequest, 'brand' | 'clientIp'>;
+type Attempt = Omit<RequestTokenRequest, 'brand' | 'clientIp' | 'accessToken'>;
+/** v1 callers are anonymous; v2 callers are a user, with the token the session service checks. */
+type Caller = { tree: 'v1' } | { tree: 'v2'; userId: string; accessToken: string };
 
 /** send_attempt and the optional next_link (http(s) only; empty or absent: none). */
 function attemptFields(params: Params): Pick<Attempt, 'sendAttempt' | 'nextLink'> {
@@ -26,24 +29,32 @@ function attemptFields(params: Params): Pick<Attempt, 'sendAttempt' | 'nextLink'
  */
 export function requestTokenRoutes({
   session,
-  auth,
+  users,
   clientIpOf,
   gate,
   requestTokenDeadlineMs,
 }: SessionRouteDeps): Route[] {
-  const send = async (req: Request, res: Response, caller: RequestTokenKeys, attempt: Attempt) => {
+  const send = async (req: Request, res: Response, caller: Caller, attempt: Attempt) => {
     const clientIp = clientIpOf(req);
     const byNumber =
       attempt.medium === Medium.MEDIUM_MSISDN ? { msisdn: attempt.address, country: attempt.country } : {};
     // v1 callers are known by their address only; v2 callers by their user, wherever they are.
-    const who = caller.user === undefined ? { ip: rateLimitSubjectOf(clientIp) } : caller;
+    const who: RequestTokenKeys = caller.tree === 'v1' ? { ip: rateLimitSubjectOf(clientIp) } : { user: caller.userId };
     await gate(res, { ...who, ...byNumber });
     const brand = brandOf(req.query.brand) ?? '';
-    const { sid } = await session.requestToken({ ...attempt, brand, clientIp }, { deadlineMs: requestTokenDeadlineMs });
-    res.json({ sid });
+    const accessToken = caller.tree === 'v2' ? caller.accessToken : '';
+    try {
+      const request = { ...attempt, brand, clientIp, accessToken };
+      const { sid } = await session.requestToken(request, { deadlineMs: requestTokenDeadlineMs });
+      res.json({ sid });
+    } catch (err) {
+      if (caller.tree === 'v2' && isServiceError(err) && toMatrixError(err).body.errcode === 'M_UNAUTHORIZED')
+        users.forget(accessToken);
+      throw err;
+    }
   };
-  const callerOf = async (req: Request, tree: Tree): Promise<RequestTokenKeys> =>
-    tree === 'v2' ? { user: (await auth(req, { terms: true })).userId } : {};
+  const callerOf = async (req: Request, tree: Tree): Promise<Caller> =>
+    tree === 'v2' ? { tree, ...(await users.callerOf(req)) } : { tree };
 
   return [
     ...onEachTree('POST', '/validate/email/requestToken', (tree) => async (req, res) => {

@@ -2,6 +2,7 @@ import type { SessionServiceClient } from '@tessera/proto/tessera/session/v1/ses
 import type { DeadlineClient, Logger } from '@tessera/service-kit';
 import type { Authenticator } from '../auth.js';
 import type { ClientIpOf } from '../client-ip.js';
+import type { KnownUsers } from '../known-users.js';
 import type { RequestTokenGate } from '../request-limits.js';
 import type { VerifyPages } from '../verify-page.js';
 
@@ -11,6 +12,8 @@ export type SessionPort = DeadlineClient<SessionServiceClient>;
 export interface SessionRouteDeps {
   session: SessionPort;
   auth: Authenticator;
+  /** requestToken's v2 callers (see known-users.ts). */
+  users: KnownUsers;
   clientIpOf: ClientIpOf;
   gate: RequestTokenGate;
   /** requestToken waits for the mail's or SMS's outcome: the delivery wait plus the usual deadline. */

@@ -6,13 +6,16 @@ import { type ValidationDeps, validationHandlers } from './validation-handlers.j
 
 export const SESSION_SERVICE_NAME = 'tessera.session.v1.SessionService';
 
-export type SessionDeps = ValidationDeps & AccountDeps & TermsDeps;
+export type SessionDeps = Omit<ValidationDeps, 'authenticate'> & AccountDeps & TermsDeps;
 
 /** The grpc-js implementation: every handler's errors go through toServiceError. */
 export function sessionService(deps: SessionDeps, context: UnaryContext): SessionServiceServer {
+  const accounts = accountHandlers(deps);
+  // RequestToken checks a v2 caller itself, exactly as Authenticate does.
+  const authenticate = (token: string) => accounts.authenticate({ token }, {});
   return unaryService<SessionServiceServer>(
     SESSION_SERVICE_NAME,
-    { ...validationHandlers(deps), ...accountHandlers(deps), ...termsHandlers(deps) },
+    { ...validationHandlers({ ...deps, authenticate }), ...accounts, ...termsHandlers(deps) },
     context,
   );
 }

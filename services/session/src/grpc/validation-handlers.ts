@@ -1,9 +1,10 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { TesseraError } from '@tessera/errors';
+import { TesseraError, termsNotSigned } from '@tessera/errors';
 import type { DataKeys, EventStore } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 import type {
+  AuthenticateResponse,
   GetValidated3pidRequest,
   GetValidated3pidResponse,
   RequestTokenRequest,
@@ -44,6 +45,8 @@ export interface ValidationDeps {
   /** TESSERA_TOKEN_MAX_FAILURES */
   maxFailures: number;
   log: Logger;
+  /** Who holds a v2 access token, as the Authenticate call answers (M_UNAUTHORIZED when nobody). */
+  authenticate: (token: string) => Promise<AuthenticateResponse>;
 }
 
 type Call = { metadata?: Metadata };
@@ -59,11 +62,14 @@ const sessionDecider = { decide, evolve, initialState };
 const sessions = storedDecider(sessionDecider, { toStoredEvent, fromStoredEvents });
 
 export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
-  const { store, dataKeys, secrets, now, watchDelivery, deliveryWaitMs, maxFailures, log } = deps;
+  const { store, dataKeys, secrets, now, watchDelivery, deliveryWaitMs, maxFailures, log, authenticate } = deps;
   const text = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes).toString('utf8'));
 
   return {
     requestToken: async (request, call) => {
+      // v2: the gateway sends the caller's token along instead of asking Authenticate first.
+      if (request.accessToken !== '' && !(await authenticate(request.accessToken)).termsAccepted)
+        throw termsNotSigned();
       const plan = planRequestToken(request, deps);
       const { sid, deliveryId, medium } = plan;
       const correlationId = correlationIdOf(call.metadata);
