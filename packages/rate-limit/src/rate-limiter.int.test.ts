@@ -59,6 +59,25 @@ describe('rate limiter on a real nats-server', () => {
     assert.equal(results.filter((r) => r.allowed).length, limit.count);
   });
 
+  it('counts a burst on one counter in a few updates, exactly, refusing what passes the limit', async () => {
+    const a = await createRateLimiter(ncA, { secret: SECRET });
+    const b = await createRateLimiter(ncB, { secret: SECRET });
+    const subject = freshSubject();
+    const limit = { count: 150, windowMs: 60_000 };
+    const writes = async () =>
+      (await (await ncA.jetstreamManager()).streams.info(`KV_${RATE_LIMIT_BUCKET}`)).state.last_seq;
+    const before = await writes();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).consume('country', subject, limit)),
+    );
+    assert.equal(results.filter((r) => r.allowed).length, limit.count);
+    assert.ok(results.every((r) => r.allowed || r.retryAfterMs > 0));
+    // One update in flight per counter and replica, carrying every event that came meanwhile:
+    // a storm of single increments would write at least 150 times.
+    const written = (await writes()) - before;
+    assert.ok(written <= 30, `${written} writes for 200 events`);
+  });
+
   it('allows again in the next window', async () => {
     const clock = { ms: 2_000_000 * 60_000 };
     const limiter = await createRateLimiter(ncA, { secret: SECRET, now: () => clock.ms });
