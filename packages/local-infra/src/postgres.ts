@@ -59,18 +59,9 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresH
   const fsync = options.fsync ?? true;
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await initCluster({ binDir, dataDir, runAs, fsync, log: options.log });
 
+  const pick = options.pickPort ?? (() => freePort(HOST));
   const handle = await retryOnPortClash(!options.port, options.log, async () =>
-    launch(
-      {
-        binDir,
-        dataDir,
-        runAs,
-        fsync,
-        log: options.log,
-        port: options.port || (await (options.pickPort ?? (() => freePort(HOST)))()),
-      },
-      options,
-    ),
+    launch({ binDir, dataDir, runAs, fsync, log: options.log, port: options.port || (await pick()) }, options),
   );
   try {
     if (handle.database !== 'postgres') await createDatabase(handle);

@@ -12,8 +12,8 @@ import { openLeanConnection } from './lean-http.js';
 import { cpuByProcess, cpuPerRequest, machineCpu } from './process-cpu.js';
 import { startSmtpSink } from './smtp-sink.js';
 
-const REQUESTS = Number(process.argv[2] ?? 3000);
-const CONCURRENCY = Number(process.argv[3] ?? 64);
+const REQUESTS = Number(process.argv[2] ?? 10_000);
+const CONCURRENCY = Number(process.argv[3] ?? 96);
 const WARMUP = Number(process.argv[4] ?? 5000);
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
