@@ -64,7 +64,7 @@ export async function createRateLimiter(nc: NatsConnection, options: RateLimiter
         try {
           const added = await addUpTo(kv, key, batch.length, count);
           for (const [i, event] of batch.entries())
-            event.resolve(i < added ? { allowed: true } : { allowed: false, retryAfterMs: event.retryAfterMs() });
+            event.resolve(i < added ? { allowed: true } : { allowed: false, retryAfterMs: event.retryAfterMs });
         } catch (err) {
           for (const event of batch) event.reject(err);
         }
@@ -75,14 +75,14 @@ export async function createRateLimiter(nc: NatsConnection, options: RateLimiter
   };
 
   return {
-    consume(scope, subject, { count, windowMs }) {
+    async consume(scope, subject, { count, windowMs }) {
       if (!SCOPE.test(scope)) throw new RangeError(`rate limit scope must match ${SCOPE}`);
       if (windowMs > longestWindowMs) throw new RangeError(`window of ${windowMs} ms is longer than the bucket keeps`);
       const window = fixedWindow(now(), windowMs);
       const key = `${scope}.${window.index}.${digest(subject)}`;
       return new Promise<RateLimitDecision>((resolve, reject) => {
         // The window's end as seen when the event came, like a refusal on its own would say.
-        const event = { resolve, reject, retryAfterMs: () => window.remainingMs };
+        const event = { resolve, reject, retryAfterMs: window.remainingMs };
         const waiting = lanes.get(key);
         if (waiting !== undefined) waiting.push(event);
         else {
@@ -98,7 +98,7 @@ export async function createRateLimiter(nc: NatsConnection, options: RateLimiter
 type Waiting = {
   resolve: (decision: RateLimitDecision) => void;
   reject: (err: unknown) => void;
-  retryAfterMs: () => number;
+  retryAfterMs: number;
 };
 
 /** Adds up to `wanted` to the counter at `key` without passing `count`; returns how many it added. */
