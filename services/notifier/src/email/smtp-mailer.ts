@@ -77,7 +77,7 @@ function asPoolMessage({ envelopeFrom, to, raw, messageId }: OutgoingMail): Pool
     getEnvelope: () => envelope,
     messageId: () => messageId,
     getHeader: (name: string) => (name.toLowerCase() === 'message-id' ? messageId : undefined),
-    createReadStream: () => Readable.from([Buffer.from(raw, 'utf8')]),
+    createReadStream: () => Readable.from([Buffer.from(raw, 'utf8')], { objectMode: false }),
   };
   return { data: {}, message } as unknown as PoolMessage;
 }
