@@ -2,6 +2,7 @@ export { type ConnectNatsOptions, connectNats, redactUrl } from './connect.js';
 export {
   type ConsumedMessage,
   type ConsumerHandler,
+  type RetryLater,
   type RunConsumerOptions,
   type RunningConsumer,
   runConsumer,
