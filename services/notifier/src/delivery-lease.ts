@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConcurrencyConflict, type EventStore, StoreUnavailable } from '@tessera/event-store';
+import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { Logger } from '@tessera/service-kit';
 import { fromStoredEvents, toStoredEvent } from './delivery-events.js';
 import {
@@ -70,9 +71,9 @@ export async function takeOn(
     { correlationId },
   );
   if (handled.events.length > 0) return heldBy(decided, handled.seq);
-  const now = availability(seen, command.now);
+  const found = availability(seen, command.now);
   // Open but nothing decided cannot happen: both commands take an open delivery.
-  return now.status === 'leased' ? now : { status: 'finished' };
+  return found.status === 'leased' ? found : { status: 'finished' };
 }
 
 export type LeaseKeeper = {
@@ -197,11 +198,6 @@ async function appendOutcome(
     if (!(err instanceof ConcurrencyConflict)) throw err;
   }
   // Taken over meanwhile, or recorded by an earlier try whose answer was lost: decide on what is there.
-  await deps.store.handle(
-    subject,
-    (history) => decide(command, stateOf(fromStoredEvents(history))).map(toStoredEvent),
-    {
-      correlationId,
-    },
-  );
+  const decideOnStored = (history: Event[]) => decide(command, stateOf(fromStoredEvents(history))).map(toStoredEvent);
+  await deps.store.handle(subject, decideOnStored, { correlationId });
 }
