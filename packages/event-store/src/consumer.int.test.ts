@@ -269,25 +269,25 @@ describe('runConsumer on a real nats-server', () => {
 
   it('reports itself detached when its durable is deleted, says so once, and creates it again', async () => {
     const durable = uniqueId('deleted');
-    const lost: string[] = [];
-    const log = {
-      ...silentLogger,
-      error: (_: Record<string, unknown>, msg: string) => lost.push(msg),
-      warn: (_: Record<string, unknown>, msg: string) => lost.push(msg),
-    };
+    const lost: { msg: string; attached: boolean }[] = [];
+    let running: Awaited<ReturnType<typeof runConsumer>> | undefined;
+    // Whether it reports itself attached at the moment it says it lost the consumer.
+    const note = (_: Record<string, unknown>, msg: string) => lost.push({ msg, attached: running?.attached() ?? true });
     const handled: number[] = [];
-    const running = await runConsumer(fx.nc.jetstream(), {
+    running = await runConsumer(fx.nc.jetstream(), {
       ...options(durable, async ({ seq }) => {
         handled.push(seq);
       }),
       reattachDelayMs: 50,
-      log,
+      log: { ...silentLogger, error: note, warn: note },
     });
     assert.equal(running.attached(), true);
     await jsm.consumers.delete(STREAM, durable);
-    await until(() => !running.attached(), 'it reports itself detached', 40_000);
+    await until(() => lost.length > 0, 'it says the consumer is lost', 40_000);
     await until(() => running.attached(), 'it is attached again');
-    assert.equal(lost.filter((msg) => msg.startsWith('consumer lost')).length, 1);
+    assert.deepEqual(lost, [{ msg: lost[0]?.msg ?? '', attached: false }]);
+    assert.match(lost[0]?.msg ?? '', /^consumer lost/);
+    await jsm.consumers.info(STREAM, durable);
     const [seq] = await appendMany('onbind', 1);
     await until(() => handled.includes(seq ?? -1), 'a new message reaches the handler');
     await running.stop();

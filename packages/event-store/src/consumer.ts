@@ -82,7 +82,7 @@ export type RunConsumerOptions = {
   confirmAcks?: boolean;
   /** How long stop() waits for the handler calls in progress. */
   stopTimeoutMs?: number;
-  /** First wait before attaching again to a consumer that went away; it doubles up to 5 s. */
+  /** First wait before attaching again to a consumer that went away (1 s by default); it doubles up to 5 s. */
   reattachDelayMs?: number;
   log: Logger;
 };
@@ -101,6 +101,10 @@ export type RunningConsumer = {
 
 const defaultRetryDelayMs = (deliveryCount: number) => Math.min(1_000 * 2 ** (deliveryCount - 1), 60_000);
 const MAX_REATTACH_DELAY_MS = 5_000;
+// How long each pull request waits on the server; the client expects idle heartbeats at half of
+// it. A consumer deleted while a pull waits is reported at once (409); one deleted between two
+// pulls only by two missed heartbeats, so this bounds how long a lost consumer goes unnoticed.
+const PULL_EXPIRES_MS = 10_000;
 
 /**
  * Runs a durable pull consumer: one message at a time by default (`concurrency` for more), each
@@ -205,6 +209,7 @@ async function attach(js: JetStreamClient, jsm: JetStreamManager, options: RunCo
   log.info({ stream, durable, action }, 'durable consumer ready');
   return (await js.consumers.get(stream, durable)).consume({
     max_messages: Math.max(100, concurrency),
+    expires: PULL_EXPIRES_MS,
     abort_on_missing_resource: true,
   });
 }
@@ -219,7 +224,7 @@ async function reattach(
   options: RunConsumerOptions,
   stopped: AbortSignal,
 ): Promise<ConsumerMessages | null> {
-  const { stream, durable, log, reattachDelayMs = 250 } = options;
+  const { stream, durable, log, reattachDelayMs = 1_000 } = options;
   let lastReason = '';
   for (let delay = reattachDelayMs; ; delay = Math.min(delay * 2, MAX_REATTACH_DELAY_MS)) {
     try {

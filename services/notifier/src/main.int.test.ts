@@ -72,7 +72,8 @@ describe('the notifier process', () => {
     const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status;
     const jsm = await nc.jetstreamManager();
     await jsm.consumers.delete('TESSERA_SHORT', TOKENS_DURABLE);
-    await until('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined));
+    // At once when a pull was waiting on the server (409), else after two missed heartbeats (~15 s).
+    await until('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined), 40_000);
     await until('/readyz answers 200 again', async () => ((await readyz()) === 200 ? true : undefined));
     assert.equal(linesSaying('consumer lost'), 1);
     await jsm.consumers.info('TESSERA_SHORT', TOKENS_DURABLE);
@@ -80,7 +81,7 @@ describe('the notifier process', () => {
     // Its stream deleted: not ready until provisioning makes it again; the notifier never does.
     const { config: streamConfig } = await jsm.streams.info('TESSERA_SHORT');
     await jsm.streams.delete('TESSERA_SHORT');
-    await until('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined));
+    await until('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined), 40_000);
     await until('a try to attach again fails', () => (linesSaying('cannot attach') > 0 ? true : undefined));
     await assert.rejects(jsm.streams.info('TESSERA_SHORT'), /stream not found/);
     assert.equal(await readyz(), 503);
