@@ -114,14 +114,16 @@ const PULL_EXPIRES_MS = 10_000;
  * The first attach is not retried: a consumer that cannot start throws.
  */
 export async function runConsumer(js: JetStreamClient, options: RunConsumerOptions): Promise<RunningConsumer> {
-  const { stream, durable, log, stopTimeoutMs = 5_000, concurrency = 1 } = options;
+  const { stream, durable, log, stopTimeoutMs = 5_000, concurrency = 1, progressHeartbeatMs } = options;
+  if (progressHeartbeatMs !== undefined && !(progressHeartbeatMs > 0 && progressHeartbeatMs < options.ackWaitMs))
+    throw new RangeError('progressHeartbeatMs must be positive and shorter than ackWaitMs');
   const jsm = await js.jetstreamManager();
   let messages = await attach(js, jsm, options);
   let attached = true;
   let stopping = false;
   const stopSignal = new AbortController();
   const inProgress = new Set<Promise<void>>();
-  const heartbeats = progressHeartbeats(options.progressHeartbeatMs);
+  const heartbeats = progressHeartbeats(progressHeartbeatMs);
   const handle = (msg: JsMsg) => heartbeats.during(msg, () => processMessage(msg, options));
   // A failure outside the handler (which processMessage answers itself) leaves the message
   // unacked: NATS delivers it again after ackWaitMs.
