@@ -3,6 +3,7 @@ import { DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import { createFederationClient } from '@tessera/federation-client';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
 import {
+  allowedClientsOf,
   createMetrics,
   grpcListenAddress,
   type Logger,
@@ -43,7 +44,10 @@ export interface SessionServerOptions {
   /** Default: loadSessionSettings(config). */
   settings?: SessionSettings;
   metrics?: Metrics;
-  /** Default: the TESSERA_TLS_* files of the configuration (mutual TLS when set). */
+  /**
+   * Default: the TESSERA_TLS_* files of the configuration. With TLS only the callers of
+   * TESSERA_SESSION_ALLOWED_CLIENTS get in; null (tests of something else) checks no caller.
+   */
   tls?: TlsFiles | null;
   /** Default: real time plus TESSERA_CLOCK_OFFSET_FILE. */
   now?: Clock;
@@ -104,7 +108,9 @@ export async function startSessionServer(options: SessionServerOptions): Promise
       },
     ],
     tls,
+    allowedClients: allowedClientsOf(config, 'session'),
     log,
+    metrics,
   }).catch((err: unknown) => {
     closeWatches();
     throw err;

@@ -5,18 +5,15 @@ import {
   createMetrics,
   metricsListenAddress,
   onShutdown,
-  readTlsFiles,
+  requireTlsFiles,
   runService,
   startAdminServer,
-  type TlsFiles,
 } from '@tessera/service-kit';
 import { keyFilePath, openKeyStore } from './key-store.js';
 import { startSigningServer } from './signing-server.js';
 
-const TLS_SETTINGS = 'TESSERA_TLS_CA_FILE, TESSERA_TLS_CERT_FILE, TESSERA_TLS_KEY_FILE';
-
 runService('signing', async ({ config, log }) => {
-  const tls = requireTls(config);
+  const tls = requireTlsFiles(config, 'signing');
   const natsUrl = requireNatsUrl(config);
   const keyStore = await openKeyStore(keyFilePath(config), log);
 
@@ -36,14 +33,6 @@ runService('signing', async ({ config, log }) => {
     { name: 'admin server', run: () => admin.close() },
   ]);
 });
-
-/** The signing service never runs without mTLS: its allow-list is made of client certificate names. */
-function requireTls(config: Config): TlsFiles {
-  const tls = readTlsFiles(config);
-  if (tls === null)
-    throw new ConfigError(`${TLS_SETTINGS}: required by the signing service, which only serves mutual TLS`);
-  return tls;
-}
 
 function requireNatsUrl(config: Config): string {
   if (config.TESSERA_NATS_URL === undefined)
