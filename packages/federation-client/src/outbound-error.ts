@@ -24,3 +24,31 @@ export class OutboundError extends TesseraError {
     this.failure = failure;
   }
 }
+
+/**
+ * The homeserver could not vouch for a token, through no fault of the request: unreachable,
+ * refused by the guard, or its reply unusable. A 502 to the client, with a message that names
+ * nothing; `failure` and `reason` (host and port, never a path) are for the caller's log.
+ */
+export class HomeserverFailure extends TesseraError {
+  readonly serverName: string;
+  readonly failure: OutboundFailure | 'internal';
+  readonly reason: string;
+
+  constructor(serverName: string, err: unknown) {
+    const failure = err instanceof OutboundError ? err.failure : 'internal';
+    super(
+      'M_UNKNOWN',
+      BAD_REPLY_FAILURES.has(failure) ? 'invalid reply from the homeserver' : 'homeserver unreachable',
+      {
+        httpStatus: 502,
+        cause: err,
+      },
+    );
+    this.serverName = serverName;
+    this.failure = failure;
+    this.reason = err instanceof Error ? err.message : String(err);
+  }
+}
+
+const BAD_REPLY_FAILURES: ReadonlySet<string> = new Set(['too-large', 'not-json', 'unexpected-reply']);

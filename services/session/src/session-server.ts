@@ -18,9 +18,8 @@ import { watchAggregates } from './aggregate-cache.js';
 import { everySubjectOf } from './aggregates.js';
 import { type Clock, createClock } from './clock.js';
 import { deliveryWatcher } from './delivery-wait.js';
-import type { Account } from './domain/account.js';
 import type { Terms } from './domain/terms.js';
-import type { OpenIdVerifier } from './grpc/account-handlers.js';
+import type { AccountUser, OpenIdVerifier } from './grpc/account-handlers.js';
 import { SESSION_SERVICE_NAME, sessionService } from './grpc/session-service.js';
 import { createSecrets, readServerSecret, type Secrets } from './secrets.js';
 import { readTermsFile, type TermsDocument } from './terms-file.js';
@@ -70,7 +69,7 @@ export async function startSessionServer(options: SessionServerOptions): Promise
   const tls = options.tls === undefined ? readTlsFiles(config) : options.tls;
   const store = new EventStore(nc);
   const watchDelivery = deliveryWatcher(nc, store);
-  const accountStates = await watchAggregates<Account>(nc, everySubjectOf('account'));
+  const accountStates = await watchAggregates<AccountUser | null>(nc, everySubjectOf('account'));
   const termsStates = await watchAggregates<Terms>(nc, everySubjectOf('terms'));
   const closeWatches = () => {
     watchDelivery.close();
@@ -92,7 +91,6 @@ export async function startSessionServer(options: SessionServerOptions): Promise
       createFederationClient({
         allowCidrs: config.TESSERA_OUTBOUND_ALLOW,
         verifyTls: config.TESSERA_OUTBOUND_VERIFY_TLS,
-        log,
       }),
     homeserverAllow: config.TESSERA_HOMESERVER_ALLOW,
     terms,
