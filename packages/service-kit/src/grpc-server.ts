@@ -59,7 +59,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   );
   health.set('', ServingStatus.SERVING);
   for (const service of options.services) health.set(service.name, ServingStatus.SERVING);
-  if (tls === null) log.warn({ port, tls: false }, 'gRPC server listening; no TLS, so no caller is checked (tests only)');
+  if (tls === null)
+    log.warn({ port, tls: false }, 'gRPC server listening; no TLS, so no caller is checked (tests only)');
   else log.info({ port, tls: true, allowedClients }, 'gRPC server listening');
 
   return {
