@@ -18,7 +18,7 @@ export interface CallerCheckOptions {
   /** Certificate names (CN or DNS SAN) that may call; a caller needs one of them. */
   allowedClients: readonly string[];
   metrics: Pick<Metrics, 'grpcRefused'>;
-  /** Where refusals go: one line per caller and method, then a count (callers may retry in a loop). */
+  /** Where refusals go: one line per caller, then a count. */
   refusals: LogThrottle;
 }
 
@@ -41,13 +41,9 @@ export function callerCheck({ allowedClients, metrics, refusals }: CallerCheckOp
               return;
             }
             metrics.grpcRefused.inc({ method: method.path });
-            const peerNames = names.join(',');
-            refusals.log(
-              'warn',
-              `${method.path} ${peerNames}`,
-              { method: method.path, peerNames: names },
-              'refused a caller that is not on the allow-list',
-            );
+            // One line per caller (by its certificate names), then a count: a refused client tends to retry.
+            const fields = { peerNames: names, method: method.path };
+            refusals.log('warn', names.join(','), fields, 'refused a caller that is not on the allow-list');
             call.sendStatus(toServiceError(new TesseraError('M_FORBIDDEN', 'this client may not call this service')));
           },
         }),
