@@ -6,15 +6,25 @@ import { requireProvisioned } from './check-provisioned.js';
 import { CredentialsUnusable, readCredentialsFile } from './credentials.js';
 import type { ServiceIdentity } from './identities.js';
 
+/** How one service reaches NATS: checked settings, nothing opened yet. */
+export type NatsAccess = { identity: ServiceIdentity; url: string; authenticator: Authenticator | undefined };
+
 /**
- * Connects a service to NATS as its own identity (TESSERA_NATS_URL, TESSERA_NATS_CREDENTIALS_FILE),
- * with its own reply prefix, and checks that the streams and buckets it needs exist. Settings that
- * cannot work stop the start with a ConfigError naming the key.
+ * TESSERA_NATS_URL and TESSERA_NATS_CREDENTIALS_FILE for `identity`, checked before anything
+ * opens: a missing URL or unusable credentials stop the start with a ConfigError naming the key
+ * (`why` completes "required …").
  */
-export async function connectAs(config: Config, identity: ServiceIdentity, log: Logger): Promise<NatsConnection> {
-  const authenticator = natsCredentials(config, identity);
+export function natsAccessOf(config: Config, identity: ServiceIdentity, why = `by ${identity}`): NatsAccess {
   const url = config.TESSERA_NATS_URL;
-  if (url === undefined) throw new ConfigError(`TESSERA_NATS_URL: required by ${identity}`);
+  if (url === undefined) throw new ConfigError(`TESSERA_NATS_URL: required ${why}`);
+  return { identity, url, authenticator: natsCredentials(config, identity) };
+}
+
+/**
+ * Connects as the service's own identity, with its own reply prefix, and checks (never creates)
+ * that the streams and buckets it needs exist.
+ */
+export async function connectAs({ identity, url, authenticator }: NatsAccess, log: Logger): Promise<NatsConnection> {
   let nc: NatsConnection;
   try {
     nc = await connectNats({
@@ -27,7 +37,8 @@ export async function connectAs(config: Config, identity: ServiceIdentity, log: 
   } catch (err) {
     if (err instanceof NatsError && err.code === ErrorCode.AuthorizationViolation)
       throw new ConfigError(
-        `TESSERA_NATS_CREDENTIALS_FILE: ${redactUrl(url)} refused ${authenticator ? 'these credentials' : 'a connection without credentials'} for ${identity}`,
+        `TESSERA_NATS_CREDENTIALS_FILE: ${redactUrl(url)} refused ` +
+          `${authenticator ? `the credentials given to ${identity}` : `${identity}, which has no credentials`}`,
       );
     throw err;
   }

@@ -1,5 +1,5 @@
 export { NotProvisioned, requirementsOf, requireProvisioned } from './check-provisioned.js';
-export { connectAs, natsCredentials } from './connect-as.js';
+export { connectAs, type NatsAccess, natsAccessOf, natsCredentials } from './connect-as.js';
 export { CredentialsUnusable, readCredentialsFile } from './credentials.js';
 export {
   DURABLES,

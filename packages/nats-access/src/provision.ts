@@ -1,4 +1,4 @@
-import type { Config } from '@tessera/config';
+import { type Config, loadConfig } from '@tessera/config';
 import {
   DATA_KEY_BUCKET,
   DATA_KEY_BUCKET_OPTIONS,
@@ -33,8 +33,12 @@ export function provisionSettingsOf(config: Config): ProvisionSettings {
  * Creates, or brings up to date, every stream and bucket Tessera uses: the two event streams (the
  * lasting one denying delete and purge), the data-key bucket and the rate-limit bucket. Needs the
  * admin identity; safe to run again (what is right is left alone). Services only check these exist.
+ * Without settings, those of the default configuration (one replica, hour-long rate-limit windows).
  */
-export async function provision(nc: NatsConnection, settings: ProvisionSettings): Promise<Provisioned[]> {
+export async function provision(
+  nc: NatsConnection,
+  settings: ProvisionSettings = provisionSettingsOf(loadConfig({})),
+): Promise<Provisioned[]> {
   const js = nc.jetstream();
   const jsm = await nc.jetstreamManager();
   const { replicas } = settings;

@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { type Config, loadConfig } from '@tessera/config';
 import { toMatrixError } from '@tessera/errors';
-import { connectNats, EventStore, ensureStreams, subjectOf } from '@tessera/event-store';
+import { connectNats, EventStore, subjectOf } from '@tessera/event-store';
+import { provision } from '@tessera/nats-access';
 import { Medium, SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import { createDeadlineClient, createLogger, type DeadlineClient } from '@tessera/service-kit';
 import { type FakeHomeserver, startFakeHomeserver, startNats, type TestNats } from '@tessera/test-harness';
@@ -106,7 +107,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-session-int-'));
   nats = await startNats();
   nc = await connectNats({ url: nats.url, name: 'session-int-test' });
-  await ensureStreams(await nc.jetstreamManager());
+  await provision(nc);
   store = new EventStore(nc);
   homeserver = await startFakeHomeserver();
   const secretFile = join(dir, 'server.key');

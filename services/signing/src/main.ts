@@ -1,6 +1,6 @@
-import { hostname } from 'node:os';
 import { type Config, ConfigError } from '@tessera/config';
-import { connectNats, EventStore, ensureStreams } from '@tessera/event-store';
+import { EventStore } from '@tessera/event-store';
+import { connectAs, natsAccessOf } from '@tessera/nats-access';
 import {
   createMetrics,
   metricsListenAddress,
@@ -17,7 +17,7 @@ const TLS_SETTINGS = 'TESSERA_TLS_CA_FILE, TESSERA_TLS_CERT_FILE, TESSERA_TLS_KE
 
 runService('signing', async ({ config, log }) => {
   const tls = requireTls(config);
-  const natsUrl = requireNatsUrl(config);
+  const nats = natsAccessOf(config, 'signing');
   const keyStore = await openKeyStore(keyFilePath(config), log);
 
   const metrics = createMetrics('signing');
@@ -25,8 +25,7 @@ runService('signing', async ({ config, log }) => {
   const admin = await startAdminServer(metricsListenAddress(config, 'signing'), metrics.registry, () => ready);
   log.info({ port: admin.port }, 'admin server listening (/metrics, /healthz, /readyz)');
 
-  const nc = await connectNats({ url: natsUrl, name: `tessera-signing@${hostname()}`, log });
-  await ensureStreams(await nc.jetstreamManager());
+  const nc = await connectAs(nats, log);
   const server = await startSigningServer({ config, log, keyStore, eventStore: new EventStore(nc), metrics, tls });
   ready = true;
 
@@ -43,10 +42,4 @@ function requireTls(config: Config): TlsFiles {
   if (tls === null)
     throw new ConfigError(`${TLS_SETTINGS}: required by the signing service, which only serves mutual TLS`);
   return tls;
-}
-
-function requireNatsUrl(config: Config): string {
-  if (config.TESSERA_NATS_URL === undefined)
-    throw new ConfigError('TESSERA_NATS_URL: required by the signing service (it publishes its public keys)');
-  return config.TESSERA_NATS_URL;
 }
