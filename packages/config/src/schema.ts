@@ -53,6 +53,18 @@ export const ConfigSchema = z.strictObject({
     .default(1024 * 1024),
   TESSERA_DATA_DIR: z.string().min(1).default('./.tessera'),
   TESSERA_NATS_URL: natsUrl.optional(),
+  /**
+   * This process's NATS credentials: an nkey user seed (`SU…`) or a `.creds` file (JWT and seed).
+   * Each service has its own identity; unset: connect without credentials (a server without auth).
+   */
+  TESSERA_NATS_CREDENTIALS_FILE: z.string().min(1).optional(),
+  /**
+   * The local runner's NATS identities: `<identity>.nk` or `<identity>.creds` per service, plus
+   * `admin` for provisioning. Unset: the runner makes nkeys for its own NATS in `<data>/nats/identities`.
+   */
+  TESSERA_NATS_IDENTITIES_DIR: z.string().min(1).optional(),
+  /** JetStream replicas of every stream and bucket that provisioning makes (3 in a cluster). */
+  TESSERA_NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   TESSERA_DATABASE_URL: postgresUrl.optional(),
   TESSERA_SMTP_URL: smtpUrl.optional(),
   /** Connections the notifier keeps open to the mail server; each carries one message at a time. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
 import { loadConfig } from '@tessera/config';
+import { provision } from '@tessera/nats-access';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
 import { RATE_LIMIT_BUCKET } from '@tessera/rate-limit';
 import { createLogger } from '@tessera/service-kit';
@@ -51,6 +52,10 @@ async function startFakeSession(): Promise<{ server: Server; port: number }> {
 
 before(async () => {
   nats = await startNats();
+  const admin = await connect({ servers: nats.url });
+  // Windows of WINDOW_S seconds: the bucket provisioning makes keeps counters that long, and more.
+  await provision(admin, { replicas: 1, longestRateLimitWindowMs: WINDOW_S * 1000 });
+  await admin.close();
   const session = await startFakeSession();
   grpc = session.server;
   secretDir = await mkdtemp(join(tmpdir(), 'tessera-gateway-secret-'));

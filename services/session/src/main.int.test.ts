@@ -9,9 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ChannelCredentials, type ServiceError, status } from '@grpc/grpc-js';
 import { type DevPkiFiles, ensureDevPki } from '@tessera/dev-pki';
+import { provision } from '@tessera/nats-access';
 import { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import { createDeadlineClient } from '@tessera/service-kit';
 import { startNats, type TestNats } from '@tessera/test-harness';
+import { connect } from 'nats';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 const EX_CONFIG = 78;
@@ -65,10 +67,18 @@ async function waitForLine(service: Run, text: string, timeoutMs = 15_000): Prom
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-session-main-'));
   nats = await startNats();
+  await provisioned(nats);
   secretFile = join(dir, 'server.key');
   await writeFile(secretFile, `${randomBytes(32).toString('base64')}\n`);
   pki = await ensureDevPki(join(dir, 'pki'), { services: ['session', 'gateway', 'notifier'] });
 });
+
+/** What an operator's `tessera provision` (or the runner) does before the services start. */
+async function provisioned(server: TestNats): Promise<void> {
+  const nc = await connect({ servers: server.url });
+  await provision(nc);
+  await nc.close();
+}
 
 after(async () => {
   await nats?.stop();
@@ -104,6 +114,25 @@ describe('the session service process', () => {
     const service = run({ TESSERA_NATS_URL: nats.url, TESSERA_SECRET_KEY_FILE: secretFile });
     assert.equal(await service.exited, EX_CONFIG);
     assert.ok(service.lines.some((line) => line.includes('TESSERA_TLS_CA_FILE')));
+  });
+
+  it('refuses to start on a NATS whose streams and buckets were never provisioned, and creates nothing', async () => {
+    const bare = await startNats();
+    try {
+      const service = run({ TESSERA_NATS_URL: bare.url, TESSERA_SECRET_KEY_FILE: secretFile, ...tlsOf('session') });
+      assert.equal(await service.exited, 1);
+      const said = service.lines.join('\n');
+      assert.match(said, /NATS has no stream TESSERA_SHORT, stream TESSERA_EVENTS, bucket tessera_data_keys/);
+      assert.match(said, /tessera provision/);
+      const nc = await connect({ servers: bare.url });
+      try {
+        assert.equal((await (await nc.jetstreamManager()).getAccountInfo()).streams, 0);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await bare.stop();
+    }
   });
 
   it('serves the callers of its allow-list once ready, warns about a test clock, and exits 0 on SIGTERM', async () => {

@@ -8,15 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { type Config, loadConfig } from '@tessera/config';
 import { toMatrixError } from '@tessera/errors';
-import {
-  connectNats,
-  DataKeys,
-  EventStore,
-  ensureStreams,
-  newEvent,
-  openDataKeySource,
-  subjectOf,
-} from '@tessera/event-store';
+import { connectNats, DataKeys, EventStore, newEvent, openDataKeySource, subjectOf } from '@tessera/event-store';
+import { provision } from '@tessera/nats-access';
 import { Medium, SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import { createDeadlineClient, createLogger, type DeadlineClient } from '@tessera/service-kit';
 import { type FakeHomeserver, startFakeHomeserver, startNats, type TestNats } from '@tessera/test-harness';
@@ -115,7 +108,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-session-int-'));
   nats = await startNats();
   nc = await connectNats({ url: nats.url, name: 'session-int-test' });
-  await ensureStreams(await nc.jetstreamManager());
+  await provision(nc);
   store = new EventStore(nc);
   homeserver = await startFakeHomeserver();
   const secretFile = join(dir, 'server.key');

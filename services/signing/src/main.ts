@@ -1,6 +1,5 @@
-import { hostname } from 'node:os';
-import { type Config, ConfigError } from '@tessera/config';
-import { connectNats, EventStore, ensureStreams } from '@tessera/event-store';
+import { EventStore } from '@tessera/event-store';
+import { connectAs, natsAccessOf } from '@tessera/nats-access';
 import {
   createMetrics,
   metricsListenAddress,
@@ -14,7 +13,7 @@ import { startSigningServer } from './signing-server.js';
 
 runService('signing', async ({ config, log }) => {
   const tls = requireTlsFiles(config, 'signing');
-  const natsUrl = requireNatsUrl(config);
+  const nats = natsAccessOf(config, 'signing');
   const keyStore = await openKeyStore(keyFilePath(config), log);
 
   const metrics = createMetrics('signing');
@@ -22,8 +21,7 @@ runService('signing', async ({ config, log }) => {
   const admin = await startAdminServer(metricsListenAddress(config, 'signing'), metrics.registry, () => ready);
   log.info({ port: admin.port }, 'admin server listening (/metrics, /healthz, /readyz)');
 
-  const nc = await connectNats({ url: natsUrl, name: `tessera-signing@${hostname()}`, log });
-  await ensureStreams(await nc.jetstreamManager());
+  const nc = await connectAs(nats, log);
   const server = await startSigningServer({ config, log, keyStore, eventStore: new EventStore(nc), metrics, tls });
   ready = true;
 
@@ -33,9 +31,3 @@ runService('signing', async ({ config, log }) => {
     { name: 'admin server', run: () => admin.close() },
   ]);
 });
-
-function requireNatsUrl(config: Config): string {
-  if (config.TESSERA_NATS_URL === undefined)
-    throw new ConfigError('TESSERA_NATS_URL: required by the signing service (it publishes its public keys)');
-  return config.TESSERA_NATS_URL;
-}
