@@ -33,7 +33,8 @@ export interface FederationClientOptions {
 export interface FederationClient {
   /**
    * The user an OpenID access token belongs to, asked of the homeserver that issued it.
-   * Throws 400 M_INVALID_PARAM (bad server name), 401 M_UNAUTHORIZED (token rejected),
+   * Throws 400 M_INVALID_PARAM (bad server name, or one whose addresses the guard refuses), 401
+   * M_UNAUTHORIZED (token rejected),
    * 502 M_UNKNOWN (homeserver unreachable, or its reply unusable). Checking that `sub` belongs to
    * `serverName` is the caller's business.
    */
@@ -63,9 +64,20 @@ export function createFederationClient(options: FederationClientOptions): Federa
     now: options.now ?? Date.now,
   });
 
-  /** Every failure on the way is a 502 to our client; the details go to the log, where an operator reads them. */
+  /**
+   * A server name that leads only to addresses the guard refuses (loopback, private ranges) is the
+   * caller's bad input: 400, and the same answer whatever the name, so that it tells nothing about
+   * the network behind us. Every other failure on the way is a 502 (the fault is upstream); the
+   * details go to the log, where an operator reads them.
+   */
   function homeserverFailure(serverName: string, err: unknown): TesseraError {
     const failure = err instanceof OutboundError ? err.failure : 'internal';
+    if (failure === 'refused') {
+      log.info({ serverName, failure }, 'homeserver name refused by the outbound guard');
+      return new TesseraError('M_INVALID_PARAM', 'matrix_server_name does not name a reachable public homeserver', {
+        cause: err,
+      });
+    }
     const message = BAD_REPLY_FAILURES.has(failure) ? 'invalid reply from the homeserver' : 'homeserver unreachable';
     log.warn({ serverName, failure, reason: err instanceof Error ? err.message : String(err) }, message);
     return new TesseraError('M_UNKNOWN', message, { httpStatus: 502, cause: err });
