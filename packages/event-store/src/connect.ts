@@ -93,9 +93,20 @@ export function inboxPrefixOf(identity: string): string {
   return `_INBOX_${identity}`;
 }
 
-/** Hides `user:pass@` in one URL or a comma-separated list of them. */
+/**
+ * Hides the secret of each URL in `url` (one, or a comma-separated list): the password of
+ * `user:pass@`, or the whole `token@` of a NATS URL. A PostgreSQL URL's bare user name stays.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/(^|\/\/|,)[^/@\s,]+@/g, '$1***@');
+  return url
+    .split(',')
+    .map((one) =>
+      one.replace(/^((?:([a-z][a-z0-9+.-]*):\/\/)?)([^/@\s:]*)(:[^/\s]*)?@/i, (whole, prefix, scheme, user, pass) => {
+        if (pass !== undefined) return `${prefix}${user}:***@`;
+        return /^postgres(ql)?$/i.test(scheme ?? '') ? whole : `${prefix}***@`;
+      }),
+    )
+    .join(',');
 }
 
 function describe(err: Error): string {

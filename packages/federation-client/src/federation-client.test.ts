@@ -34,6 +34,7 @@ const isError = (errcode: string, status: number, message?: string) => (err: unk
   matrixErrorOf(err).status === status &&
   (message === undefined || err.message === message);
 const unreachable = isError('M_UNKNOWN', 502, 'homeserver unreachable');
+const refused = isError('M_INVALID_PARAM', 400, 'matrix_server_name does not name a reachable public homeserver');
 
 describe('createFederationClient: OpenID userinfo on a loopback homeserver', () => {
   let hs: FakeHomeserver;
@@ -79,14 +80,11 @@ describe('createFederationClient: OpenID userinfo on a loopback homeserver', () 
     assert.equal(hs.requests.at(-1)?.headers.host, serverName);
   });
 
-  it('refuses loopback when the allow-list is empty, sending nothing', async () => {
+  it('refuses loopback when the allow-list is empty, sending nothing, as bad input', async () => {
     hs.addOpenIdToken('tok-guard', '@carol:localhost');
     const before = hs.requests.length;
-    await assert.rejects(client({ allowCidrs: [] }).getOpenIdUserInfo(hs.serverName, 'tok-guard'), unreachable);
-    await assert.rejects(
-      client({ allowCidrs: [] }).getOpenIdUserInfo(`127.0.0.1:${hs.port}`, 'tok-guard'),
-      unreachable,
-    );
+    await assert.rejects(client({ allowCidrs: [] }).getOpenIdUserInfo(hs.serverName, 'tok-guard'), refused);
+    await assert.rejects(client({ allowCidrs: [] }).getOpenIdUserInfo(`127.0.0.1:${hs.port}`, 'tok-guard'), refused);
     assert.equal(hs.requests.length, before);
   });
 

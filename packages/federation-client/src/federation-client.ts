@@ -31,10 +31,11 @@ export interface FederationClientOptions {
 export interface FederationClient {
   /**
    * The user an OpenID access token belongs to, asked of the homeserver that issued it.
-   * Throws 400 M_INVALID_PARAM (bad server name), 401 M_UNAUTHORIZED (token rejected),
-   * HomeserverFailure, a 502 M_UNKNOWN (homeserver unreachable, or its reply unusable). Checking
-   * that `sub` belongs to `serverName` is the caller's business, and so is logging: anyone can
-   * make these fail at will, so the caller decides how much of it to write down.
+   * Throws 400 M_INVALID_PARAM (a bad server name, or one whose addresses the guard refuses),
+   * 401 M_UNAUTHORIZED (token rejected), or HomeserverFailure: 400 M_INVALID_PARAM for a name the
+   * guard refuses, else 502 M_UNKNOWN (homeserver unreachable, or its reply unusable). Checking
+   * that `sub` belongs to `serverName` is the caller's business, and so is logging: anyone can make
+   * these fail at will, so the caller decides how much of it to write down.
    */
   getOpenIdUserInfo(serverName: string, accessToken: string): Promise<{ sub: string }>;
   /** Where requests for `serverName` go (server discovery, cached). */

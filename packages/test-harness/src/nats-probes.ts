@@ -53,8 +53,10 @@ export async function outcomeOf(attempt: () => Promise<unknown>): Promise<Outcom
 }
 
 /** A JetStream publish (the way every event is appended). */
-export const appendProbe = (nc: NatsConnection, subject: string, payload = 'probe') =>
-  outcomeOf(() => nc.jetstream({ timeout: 3_000 }).publish(subject, sc.encode(payload)));
+export const appendProbe = (nc: NatsConnection, subject: string, payload: string | Uint8Array = 'probe') =>
+  outcomeOf(() =>
+    nc.jetstream({ timeout: 3_000 }).publish(subject, typeof payload === 'string' ? sc.encode(payload) : payload),
+  );
 
 /** The last message of `subject` in `stream`, by direct get (the subject in the request's subject). */
 export const directGetProbe = (nc: NatsConnection, stream: string, subject: string) =>

@@ -166,7 +166,9 @@ async function userInfo(openId: OpenIdVerifier, serverName: string, accessToken:
     return await openId.getOpenIdUserInfo(serverName, accessToken);
   } catch (err) {
     const fields = { matrixServerName: serverName };
-    if (err instanceof HomeserverFailure) {
+    if (err instanceof HomeserverFailure && err.failure === 'refused') {
+      refusals.log('info', `${serverName} refused`, fields, 'homeserver name refused by the outbound guard');
+    } else if (err instanceof HomeserverFailure) {
       const { failure, reason } = err;
       refusals.log('warn', `${serverName} ${failure}`, { ...fields, failure, reason }, err.message);
     } else if (err instanceof TesseraError && err.errcode === 'M_UNAUTHORIZED') {
