@@ -98,6 +98,12 @@ export const ConfigSchema = z.strictObject({
   TESSERA_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Certificate names (CN or DNS SAN) that may call the signing service. */
   TESSERA_SIGNING_ALLOWED_CLIENTS: nameList.default(['gateway', 'session', 'directory', 'invite']),
+  /** Certificate names that may call the session service (directory: bind's proof of validation). */
+  TESSERA_SESSION_ALLOWED_CLIENTS: nameList.default(['gateway', 'directory', 'invite']),
+  /** Certificate names that may call the directory service (invite: whether a 3PID is bound). */
+  TESSERA_DIRECTORY_ALLOWED_CLIENTS: nameList.default(['gateway', 'invite']),
+  /** Certificate names that may call the invite service (directory: pending invites on bind). */
+  TESSERA_INVITE_ALLOWED_CLIENTS: nameList.default(['gateway', 'directory']),
   /** The signing key store: Sydent/Synapse format, one `ed25519 <id> <seed>` line per key. Unset: under the data dir. */
   TESSERA_SIGNING_KEY_FILE: z.string().min(1).optional(),
   /**

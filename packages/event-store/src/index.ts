@@ -16,7 +16,7 @@ export {
   HEADER,
   SCHEMA_VERSION,
 } from './envelope.js';
-export { ConcurrencyConflict, StoreUnavailable } from './errors.js';
+export { asStoreError, ConcurrencyConflict, StoreUnavailable } from './errors.js';
 export {
   type AppendOptions,
   type Decide,

@@ -1,12 +1,22 @@
-import { createMetrics, metricsListenAddress, onShutdown, runService, startAdminServer } from '@tessera/service-kit';
+import {
+  createMetrics,
+  metricsListenAddress,
+  notStarted,
+  onShutdown,
+  type ReadinessReport,
+  runService,
+  startAdminServer,
+} from '@tessera/service-kit';
 import { startGateway } from './gateway.js';
 
 runService('gateway', async ({ config, log }) => {
   const { registry } = createMetrics('gateway');
-  const admin = await startAdminServer(metricsListenAddress(config, 'gateway'), registry, () => true);
+  let readiness: () => ReadinessReport = notStarted;
+  const admin = await startAdminServer(metricsListenAddress(config, 'gateway'), registry, () => readiness());
   // The shutdown steps are registered in the same turn as "gateway listening" is logged, so a
   // SIGTERM sent on seeing that line always finds them.
   const gateway = await startGateway(config, log, registry);
+  readiness = gateway.readiness.report;
   onShutdown(log, [
     { name: 'http', run: () => gateway.close() },
     { name: 'admin', run: () => admin.close() },

@@ -3,7 +3,7 @@ import {
   createMetrics,
   metricsListenAddress,
   onShutdown,
-  readTlsFiles,
+  requireTlsFiles,
   runService,
   startAdminServer,
 } from '@tessera/service-kit';
@@ -13,7 +13,7 @@ runService('session', async ({ config, log }) => {
   // Every file is read, and every setting checked, before anything opens.
   const nats = natsAccessOf(config, 'session');
   const settings = loadSessionSettings(config);
-  const tls = readTlsFiles(config);
+  const tls = requireTlsFiles(config, 'session');
 
   const metrics = createMetrics('session');
   let ready = false;

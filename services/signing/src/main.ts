@@ -1,22 +1,18 @@
-import { type Config, ConfigError } from '@tessera/config';
 import { EventStore } from '@tessera/event-store';
 import { connectAs, natsAccessOf } from '@tessera/nats-access';
 import {
   createMetrics,
   metricsListenAddress,
   onShutdown,
-  readTlsFiles,
+  requireTlsFiles,
   runService,
   startAdminServer,
-  type TlsFiles,
 } from '@tessera/service-kit';
 import { keyFilePath, openKeyStore } from './key-store.js';
 import { startSigningServer } from './signing-server.js';
 
-const TLS_SETTINGS = 'TESSERA_TLS_CA_FILE, TESSERA_TLS_CERT_FILE, TESSERA_TLS_KEY_FILE';
-
 runService('signing', async ({ config, log }) => {
-  const tls = requireTls(config);
+  const tls = requireTlsFiles(config, 'signing');
   const nats = natsAccessOf(config, 'signing');
   const keyStore = await openKeyStore(keyFilePath(config), log);
 
@@ -35,11 +31,3 @@ runService('signing', async ({ config, log }) => {
     { name: 'admin server', run: () => admin.close() },
   ]);
 });
-
-/** The signing service never runs without mTLS: its allow-list is made of client certificate names. */
-function requireTls(config: Config): TlsFiles {
-  const tls = readTlsFiles(config);
-  if (tls === null)
-    throw new ConfigError(`${TLS_SETTINGS}: required by the signing service, which only serves mutual TLS`);
-  return tls;
-}
