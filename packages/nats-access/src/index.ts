@@ -1,5 +1,6 @@
 export { NotProvisioned, requirementsOf, requireProvisioned } from './check-provisioned.js';
 export { connectAs, type NatsAccess, natsAccessOf, natsCredentials } from './connect-as.js';
+export { type NatsReadiness, natsReadiness } from './connection-readiness.js';
 export { CredentialsUnusable, readCredentialsFile } from './credentials.js';
 export {
   DURABLES,

@@ -37,7 +37,7 @@ export async function startGateway(config: Config, log: Logger, registry: Regist
     session.close();
     throw err;
   });
-  const readiness = gatewayReadiness(config, credentials, log);
+  const readiness = gatewayReadiness(config, credentials, log, rateLimits.readiness);
 
   const app = createApp({
     routes: [

@@ -111,6 +111,14 @@ const phoneBody = (phone_number: string, country: string) => ({
   send_attempt: 1,
 });
 
+async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 function assertLimited(res: Awaited<ReturnType<typeof post>>) {
   assert.equal(res.status, 429);
   assert.equal(res.body.errcode, 'M_LIMIT_EXCEEDED');
@@ -192,5 +200,17 @@ describe('requestToken rate limits shared by two gateway replicas on real NATS',
     } finally {
       await nc.close();
     }
+  });
+
+  it('is not ready while the NATS of its counters is down, and ready again once it is back', async () => {
+    const [gateway] = gateways;
+    assert.ok(gateway);
+    // The backends of this test are a bare gRPC server without health: only the NATS check counts here.
+    const natsFails = () => gateway.readiness.report().failing.includes('nats');
+    assert.equal(natsFails(), false);
+    nats.kill();
+    await until(natsFails, 'not ready');
+    await nats.restart();
+    await until(() => !natsFails(), 'ready again');
   });
 });

@@ -24,8 +24,8 @@ export interface GatewayReadiness {
 
 /**
  * The gateway's readiness as a list of named checks: one per backend (its gRPC health, asked in
- * the background with a short deadline), then `more` (the rate-limit store's NATS connection
- * belongs here, as one more ReadinessCheck named `nats`).
+ * the background with a short deadline), then `more` (the rate limits' NATS connection, when
+ * they are on: requestToken cannot be counted without it).
  */
 export function gatewayReadiness(
   config: Config,
