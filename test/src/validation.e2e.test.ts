@@ -22,7 +22,7 @@ const refuseOnce = (address: string) => {
   refusedOnce.add(address);
   return true;
 };
-// Every secret value a test uses, searched for in the stream and the logs at the end.
+// Every secret value a test uses (Matrix user IDs included), searched for in the stream and the logs at the end.
 const secretsUsed = new Set<string>();
 
 before(async () => {
@@ -32,7 +32,7 @@ before(async () => {
   system = await startSystem({ env: world.env });
   call = observedFetch(spec, { baseUrl: system.baseUrl });
   user = await registerUser(call, world);
-  secretsUsed.add(user.token);
+  secretsUsed.add(user.token).add(user.userId);
 });
 after(async () => {
   await system?.stop();
@@ -58,7 +58,7 @@ async function requestEmailToken(
 describe('accounts and terms', () => {
   it('registers through OpenID and refuses with 403 M_TERMS_NOT_SIGNED until every policy is accepted', async () => {
     const fresh = await registerUser(call, world, { acceptTerms: false });
-    secretsUsed.add(fresh.token);
+    secretsUsed.add(fresh.token).add(fresh.userId);
     const refused = await call<{ errcode: string }>('/_matrix/identity/v2/account', { headers: bearer(fresh.token) });
     assert.deepEqual([refused.status, refused.body.errcode], [403, 'M_TERMS_NOT_SIGNED']);
 
@@ -105,7 +105,7 @@ describe('accounts and terms', () => {
 
   it('accepts the token in the access_token query parameter, and logs out', async () => {
     const other = await registerUser(call, world);
-    secretsUsed.add(other.token);
+    secretsUsed.add(other.token).add(other.userId);
     const viaQuery = await call(`/_matrix/identity/v2/account?access_token=${other.token}`);
     assert.equal(viaQuery.status, 200);
     // The gateway has seen the token on requestToken (and remembers its user for the limits) ...
@@ -342,7 +342,7 @@ describe('phone validation', () => {
 });
 
 describe('privacy', () => {
-  it('writes no address, token, client secret or access token to the event stream or the logs', () => {
+  it('writes no address, token, client secret, access token or user ID to the event stream or the logs', () => {
     const natsDir = join(system.dataDir, 'nats');
     const files = readdirSync(natsDir, { recursive: true, encoding: 'utf8' })
       .map((name) => join(natsDir, name))
@@ -354,6 +354,11 @@ describe('privacy', () => {
       stream.includes('TokenIssued'),
       'the store files hold the session events (the search reads the right files)',
     );
+    assert.ok(
+      stream.includes('AccountRegistered') && stream.includes('TermsAccepted'),
+      'the store files hold registrations and terms acceptances',
+    );
+    assert.ok([...secretsUsed].filter((value) => value.startsWith('@')).length >= 3, 'user IDs are looked for');
     assert.match(logs, /session {2}\| /, 'the services logged');
     for (const secret of secretsUsed) {
       assert.equal(stream.includes(secret), false, `the stream holds ${secret}`);

@@ -216,8 +216,37 @@ describe('the run plan', () => {
       assert.equal(child.env.TESSERA_SESSION_ADDR, '127.0.0.1:41002');
       assert.equal(child.env.TESSERA_DIRECTORY_ADDR, '127.0.0.1:41003');
       assert.equal(child.env.TESSERA_INVITE_ADDR, '127.0.0.1:41004');
-      assert.equal(child.env.TESSERA_OUTBOUND_ALLOW, '127.0.0.0/8,::1/128');
+      // Outbound HTTP reaches no private or loopback address unless the operator allows it.
+      assert.equal(child.env.TESSERA_OUTBOUND_ALLOW, undefined);
     }
+    for (const child of plan({ TESSERA_OUTBOUND_ALLOW: '127.0.0.0/8' }).children)
+      assert.equal(child.env.TESSERA_OUTBOUND_ALLOW, '127.0.0.0/8');
+  });
+
+  it("gives each service its own NATS credentials, never the directory of all of them, and admin's to none", () => {
+    const dir = `${DATA}/nats/identities`;
+    const files = new Map(
+      (
+        ['admin', 'signing', 'session', 'notifier', 'gateway', 'directory', 'invite', 'projector', 'analytics'] as const
+      ).map((identity) => [identity, `${dir}/${identity}.nk`] as const),
+    );
+    const natsIdentities = { dir, files, fileOf: (identity: string) => files.get(identity as 'admin') };
+    const run = plan(
+      { TESSERA_NATS_IDENTITIES_DIR: dir, TESSERA_NATS_CREDENTIALS_FILE: '/x/op.nk' },
+      { natsIdentities },
+    );
+    for (const child of run.children) {
+      assert.equal(child.env.TESSERA_NATS_CREDENTIALS_FILE, `${dir}/${child.name}.nk`, child.name);
+      assert.equal(child.env.TESSERA_NATS_IDENTITIES_DIR, undefined, child.name);
+      for (const [identity, file] of files)
+        if (identity !== child.name)
+          assert.ok(!everythingOf(run, child.name).includes(file), `${child.name} has ${identity}'s`);
+    }
+    assert.ok(run.warnings.some((warning) => warning.startsWith('TESSERA_NATS_CREDENTIALS_FILE is ignored')));
+    assert.throws(
+      () => plan({ TESSERA_TERMS_FILE: `${dir}/admin.nk` }, { natsIdentities }),
+      (err: Error) => err instanceof ConfigError && /names the NATS credentials of admin/.test(err.message),
+    );
   });
 
   it('gives each child its own listen addresses and certificate', () => {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Config, ConfigError } from '@tessera/config';
+import type { RunnerIdentities } from './nats-identities.js';
 import type { PortPlan } from './ports.js';
 import { serverSecretFileFor } from './server-secret.js';
 import {
@@ -39,6 +40,8 @@ export interface PlanInput {
   http: { host: string; port: number };
   natsUrl: string;
   databaseUrl: string;
+  /** Each service's NATS credentials (its own identity's file only); none without any. */
+  natsIdentities?: RunnerIdentities;
   tls: (service: ServiceName) => TlsFiles;
   /**
    * smtp://127.0.0.1:<port> of the runner's mail catcher, given to the notifier as
@@ -72,8 +75,11 @@ export interface RunPlan {
   warnings: string[];
 }
 
-/** Read by the runner only: the children get the file's settings as variables instead (see planRun). */
-const RUNNER_ONLY = ['TESSERA_CONFIG'];
+/**
+ * Read by the runner only: the children get the file's settings as variables instead (see
+ * planRun), and each service its own NATS credentials, never the directory of all of them.
+ */
+const RUNNER_ONLY = ['TESSERA_CONFIG', 'TESSERA_NATS_IDENTITIES_DIR'];
 /** What leads to the signing key: only the signing child gets these. */
 export const SIGNING_ONLY = ['TESSERA_SIGNING_KEY_FILE', 'TESSERA_DATA_DIR'];
 /** The mail server's URL (it may hold a password) and the SMS provider's account: only the notifier talks to them. */
@@ -89,6 +95,7 @@ export const NOTIFIER_ONLY = [
 const SECRET_HOLDERS_ONLY = ['TESSERA_SECRET_KEY_FILE'];
 /** Per child, chosen by the runner: an operator's value would make every child listen on one port. */
 const PER_CHILD = [
+  'TESSERA_NATS_CREDENTIALS_FILE',
   'TESSERA_GRPC_LISTEN',
   'TESSERA_METRICS_LISTEN',
   'TESSERA_TLS_CA_FILE',
@@ -96,9 +103,6 @@ const PER_CHILD = [
   'TESSERA_TLS_KEY_FILE',
   ...Object.values(GRPC_ADDRESS_SETTINGS),
 ];
-/** Outbound HTTP may reach loopback (a homeserver on this machine) unless the operator says otherwise. */
-const LOCAL_OUTBOUND_ALLOW = '127.0.0.0/8,::1/128';
-
 /** services/<name>/dist/main.js */
 export function serviceMainPath(repoRoot: string, name: ServiceName): string {
   return join(repoRoot, 'services', name, 'dist', 'main.js');
@@ -161,7 +165,6 @@ export function planRun(input: PlanInput): RunPlan {
     TESSERA_LOG_LEVEL: config.TESSERA_LOG_LEVEL,
     TESSERA_NATS_URL: input.natsUrl,
     TESSERA_DATABASE_URL: input.databaseUrl,
-    TESSERA_OUTBOUND_ALLOW: settings.TESSERA_OUTBOUND_ALLOW ?? LOCAL_OUTBOUND_ALLOW,
     ...addresses,
   };
 
@@ -177,6 +180,8 @@ export function planRun(input: PlanInput): RunPlan {
       TESSERA_TLS_CERT_FILE: tls.certFile,
       TESSERA_TLS_KEY_FILE: tls.keyFile,
     };
+    const natsCredentials = input.natsIdentities?.fileOf(service.name);
+    if (natsCredentials !== undefined) env.TESSERA_NATS_CREDENTIALS_FILE = natsCredentials;
     if (isGrpcService(service.name)) {
       if (servicePorts.grpcPort === undefined) throw new Error(`no gRPC port was assigned to ${service.name}`);
       env.TESSERA_GRPC_LISTEN = `127.0.0.1:${servicePorts.grpcPort}`;
@@ -207,6 +212,11 @@ export function planRun(input: PlanInput): RunPlan {
     holders: SERVER_SECRET_HOLDERS,
     what: `the server secret file, which only ${SERVER_SECRET_HOLDERS.join(', ')} may read`,
   });
+  for (const [identity, file] of input.natsIdentities?.files ?? [])
+    assertConfined(children, file, input.cwd, {
+      holders: [identity],
+      what: `the NATS credentials of ${identity}${identity === 'admin' ? ', which no service gets' : ''}`,
+    });
   return { children, httpUrl, publicBaseUrl, signingKeyFile, secretKeyFile, warnings };
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -56,6 +56,7 @@ describe('the reaper', () => {
       postgres: null,
       services: { signing: { pid: null, grpcPort: 1, metricsPort: 2, restarts: 0 } },
     });
+    assert.equal(statSync(stateFile).mode & 0o777, 0o600);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -13,7 +13,7 @@
  *
  *   node reaper.js <graceMs> [<state file>]
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isPidAlive as isAlive } from './pids.js';
@@ -63,7 +63,8 @@ function markStopped(): void {
     for (const server of [state.nats, state.postgres]) if (server) server.pid = null;
     for (const service of Object.values(state.services ?? {})) (service as { pid: number | null }).pid = null;
     const temporary = `${STATE_FILE}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+    writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 }); // as the runner writes it
+    chmodSync(temporary, 0o600);
     renameSync(temporary, STATE_FILE);
   } catch {
     // no state file, or not one we understand: nothing to correct

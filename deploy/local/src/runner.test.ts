@@ -115,7 +115,7 @@ describe('the local runner (fake services, outside NATS and Postgres)', () => {
   mkdirSync(root);
   fakeCheckout(root, { signing: FAKE_GRPC_SERVICE, gateway: FAKE_GATEWAY });
 
-  function runner(name: string, o: { healthTimeoutMs?: number } = {}) {
+  function runner(name: string, o: { healthTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
     const outDir = join(base, `${name}-out`);
     mkdirSync(outDir);
     const env: NodeJS.ProcessEnv = {
@@ -126,6 +126,7 @@ describe('the local runner (fake services, outside NATS and Postgres)', () => {
       TESSERA_HTTP_PORT: '0',
       TESSERA_NATS_URL: 'nats://127.0.0.1:4999',
       TESSERA_DATABASE_URL: 'postgres://postgres@127.0.0.1:5999/tessera',
+      ...o.env,
     };
     const { out, lines } = collect();
     const local = new LocalRunner({
@@ -212,6 +213,30 @@ describe('the local runner (fake services, outside NATS and Postgres)', () => {
     assert.equal(last.services.gateway?.pid, null);
     assert.ok(!isAlive(second.pid));
     assert.equal(await local.finished, 0);
+  });
+
+  it('writes no password of an outside server to its output or its state file, which only its user can read', async () => {
+    const { local, lines, state, dataDir } = runner('secrets', {
+      env: {
+        TESSERA_NATS_URL: 'nats://svc:nats-pass-1@127.0.0.1:4999',
+        TESSERA_DATABASE_URL: 'postgres://tessera:pg-pass-2@127.0.0.1:5999/tessera',
+      },
+    });
+    await local.start();
+    try {
+      const stateFile = join(dataDir, 'run', 'state.json');
+      const written = readFileSync(stateFile, 'utf8');
+      for (const secret of ['nats-pass-1', 'pg-pass-2']) {
+        assert.ok(!written.includes(secret), `state.json holds ${secret}`);
+        assert.ok(!lines().some((line) => line.includes(secret)), `the output holds ${secret}`);
+      }
+      assert.equal(state().natsUrl, 'nats://svc:***@127.0.0.1:4999');
+      assert.equal(state().databaseUrl, 'postgres://tessera:***@127.0.0.1:5999/tessera');
+      assert.equal(statSync(stateFile).mode & 0o777, 0o600);
+    } finally {
+      assert.equal(await local.stop('test over'), 0);
+    }
+    assert.equal(statSync(join(dataDir, 'run', 'state.json')).mode & 0o777, 0o600);
   });
 
   it('makes the server secret for the services that need it and catches their mail', async () => {

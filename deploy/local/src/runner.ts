@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ChannelCredentials } from '@grpc/grpc-js';
 import { type Config, ConfigError, readSources } from '@tessera/config';
 import { ensureDevPki } from '@tessera/dev-pki';
+import { redactUrl } from '@tessera/event-store';
 import {
   freePort,
   type NatsServerHandle,
@@ -16,6 +17,14 @@ import { formatSeconds, grpcHealthProbe, type HealthProbe, httpOkProbe, waitUnti
 import { KeptServer } from './infra.js';
 import { type LineSink, prefixedWriter } from './log-prefix.js';
 import { type MailCatcher, startMailCatcher } from './mail-catcher.js';
+import {
+  jetStreamAnswers,
+  outsideNatsIdentities,
+  ownNatsIdentities,
+  provisionNats,
+  type RunnerIdentities,
+  requireServiceCredentials,
+} from './nats-identities.js';
 import { builtServices, type ChildPlan, planRun, type RunPlan, serviceMainPath } from './plan.js';
 import { assignPorts, canListen, PortAllocator } from './ports.js';
 import { Reaper } from './reaper-client.js';
@@ -142,6 +151,14 @@ export class LocalRunner {
       throw new ConfigError(`TESSERA_HTTP_PORT: ${host}:${httpPort} is in use (another runner?); choose another port`);
     }
     const services = builtServices(repoRoot);
+    // Its own NATS admits only the identities it makes; an outside one, what the operator gives.
+    const nats = config.TESSERA_NATS_URL
+      ? { identities: outsideNatsIdentities(settings, cwd), authorization: null }
+      : await ownNatsIdentities(settings, this.dataDir, cwd);
+    requireServiceCredentials(
+      nats.identities,
+      services.map((service) => service.name),
+    );
     // Every gRPC service gets a port even when it is not built, so that no client falls back to a
     // default port that another instance on this machine may be using.
     // NATS, Postgres and the mail catcher pick their ports from the same allocator, after the plan.
@@ -168,6 +185,7 @@ export class LocalRunner {
         http: { host, port: httpPort },
         natsUrl,
         databaseUrl,
+        natsIdentities: nats.identities,
         tls,
         ...(this.#mail ? { mailCatcherUrl: this.#mail.url } : {}),
       });
@@ -198,7 +216,9 @@ export class LocalRunner {
     }
     signal.throwIfAborted();
 
-    const [natsUrl, databaseUrl] = await this.#startInfra(config, () => portAllocator.next());
+    const [natsUrl, databaseUrl] = await this.#startInfra(config, nats, () => portAllocator.next());
+    signal.throwIfAborted();
+    await this.#provision(natsUrl, nats.identities, nats.authorization !== null);
     signal.throwIfAborted();
     const plan = planFor(natsUrl, databaseUrl);
     this.#plan = plan;
@@ -219,7 +239,7 @@ export class LocalRunner {
     signal.throwIfAborted();
 
     const names = plan.children.map((child) => child.name);
-    const infra = [`NATS ${natsUrl}`, `Postgres ${databaseUrl}`].join(', ');
+    const infra = [`NATS ${redactUrl(natsUrl)}`, `Postgres ${redactUrl(databaseUrl)}`].join(', ');
     this.#say(`${infra}; services: ${names.length > 0 ? names.join(', ') : 'none'}; state in ${this.#stateFile.path}`);
     if (names.includes('gateway')) {
       this.#status = 'ready';
@@ -235,7 +255,28 @@ export class LocalRunner {
     }
   }
 
-  async #startInfra(config: Config, pickPort: () => Promise<number>): Promise<[string, string]> {
+  /**
+   * Streams and buckets, made or brought up to date as admin before any service starts (services
+   * only check they exist). An outside NATS for which the runner holds no admin identity is the
+   * operator's to provision.
+   */
+  async #provision(natsUrl: string, identities: RunnerIdentities, ownServer: boolean): Promise<void> {
+    if (!ownServer && identities.fileOf('admin') === undefined) {
+      this.#say(
+        'not provisioning the NATS of TESSERA_NATS_URL: no admin identity in TESSERA_NATS_IDENTITIES_DIR ' +
+          '(run `tessera provision` against it)',
+      );
+      return;
+    }
+    const report = await provisionNats(natsUrl, identities, this.#o.config);
+    this.#say(`provisioned NATS: ${report}`);
+  }
+
+  async #startInfra(
+    config: Config,
+    own: { identities: RunnerIdentities; authorization: string | null },
+    pickPort: () => Promise<number>,
+  ): Promise<[string, string]> {
     const onChange = () => this.#saveState();
     const backoff = this.#o.backoff;
     const nats = config.TESSERA_NATS_URL
@@ -246,6 +287,11 @@ export class LocalRunner {
             startNatsServer({
               dataDir: join(this.dataDir, 'nats'),
               ...(port === undefined ? {} : { port }),
+              // Nothing connects without one of the runner's identities, and there is no
+              // monitoring endpoint, which would answer anyone.
+              ...(own.authorization === null ? {} : { extraConfig: own.authorization }),
+              monitorPort: null,
+              probeReady: (url) => jetStreamAnswers(url, own.identities),
               pickPort,
               log: prefixedWriter(this.#o.out, 'nats'),
             }),
@@ -268,7 +314,7 @@ export class LocalRunner {
         );
     this.#infra.nats = nats;
     this.#infra.postgres = postgres;
-    if (!nats) this.#say(`using NATS at ${config.TESSERA_NATS_URL} (TESSERA_NATS_URL)`);
+    if (!nats) this.#say(`using NATS at ${redactUrl(config.TESSERA_NATS_URL ?? '')} (TESSERA_NATS_URL)`);
     if (!postgres) this.#say('using the database of TESSERA_DATABASE_URL');
     const [natsResult, postgresResult] = await Promise.allSettled([nats?.start(), postgres?.start()]);
     if (natsResult.status === 'rejected') throw natsResult.reason;
@@ -401,8 +447,8 @@ export class LocalRunner {
       status: this.#status,
       dataDir: this.dataDir,
       httpUrl: this.#httpUrl,
-      natsUrl: nats ? (nats.handle?.url ?? null) : (this.#o.config.TESSERA_NATS_URL ?? null),
-      databaseUrl: postgres ? (postgres.handle?.url ?? null) : (this.#o.config.TESSERA_DATABASE_URL ?? null),
+      natsUrl: redacted(nats ? nats.handle?.url : this.#o.config.TESSERA_NATS_URL),
+      databaseUrl: redacted(postgres ? postgres.handle?.url : this.#o.config.TESSERA_DATABASE_URL),
       nats: nats ? { pid: stopped ? null : nats.pid } : null,
       postgres: postgres
         ? { pid: stopped ? null : postgres.pid, dataDir: postgres.handle?.dataDir ?? join(this.dataDir, 'postgres') }
@@ -447,6 +493,9 @@ export class LocalRunner {
     }
   }
 }
+
+/** A URL without the credentials it may hold: the state file is for reading what runs where, not secrets. */
+const redacted = (url: string | undefined) => (url === undefined ? null : redactUrl(url));
 
 function healthProbe(plan: ChildPlan, credentials: ChannelCredentials): HealthProbe {
   return plan.health === 'grpc'

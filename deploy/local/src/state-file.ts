@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export type RunnerStatus = 'starting' | 'ready' | 'running-without-gateway' | 'stopping' | 'stopped';
@@ -37,14 +37,18 @@ export function stateFilePath(dataDir: string): string {
   return join(dataDir, 'run', 'state.json');
 }
 
-/** Writes the whole state each time, atomically (a reader never sees half a file). */
+/**
+ * Writes the whole state each time, atomically (a reader never sees half a file), readable by the
+ * runner's user only: it says where every server and file is.
+ */
 export class StateFile {
   constructor(readonly path: string) {}
 
   write(state: RunnerState): void {
-    mkdirSync(dirname(this.path), { recursive: true });
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     const temporary = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+    writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(temporary, 0o600); // a stale temporary file keeps its mode on writeFile
     renameSync(temporary, this.path);
   }
 }

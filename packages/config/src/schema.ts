@@ -53,6 +53,18 @@ export const ConfigSchema = z.strictObject({
     .default(1024 * 1024),
   TESSERA_DATA_DIR: z.string().min(1).default('./.tessera'),
   TESSERA_NATS_URL: natsUrl.optional(),
+  /**
+   * This process's NATS credentials: an nkey user seed (`SU…`) or a `.creds` file (JWT and seed).
+   * Each service has its own identity; unset: connect without credentials (a server without auth).
+   */
+  TESSERA_NATS_CREDENTIALS_FILE: z.string().min(1).optional(),
+  /**
+   * The local runner's NATS identities: `<identity>.nk` or `<identity>.creds` per service, plus
+   * `admin` for provisioning. Unset: the runner makes nkeys for its own NATS in `<data>/nats/identities`.
+   */
+  TESSERA_NATS_IDENTITIES_DIR: z.string().min(1).optional(),
+  /** JetStream replicas of every stream and bucket that provisioning makes (3 in a cluster). */
+  TESSERA_NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   TESSERA_DATABASE_URL: postgresUrl.optional(),
   TESSERA_SMTP_URL: smtpUrl.optional(),
   /** Connections the notifier keeps open to the mail server; each carries one message at a time. */
@@ -86,6 +98,12 @@ export const ConfigSchema = z.strictObject({
   TESSERA_TLS_KEY_FILE: z.string().min(1).optional(),
   /** Certificate names (CN or DNS SAN) that may call the signing service. */
   TESSERA_SIGNING_ALLOWED_CLIENTS: nameList.default(['gateway', 'session', 'directory', 'invite']),
+  /** Certificate names that may call the session service (directory: bind's proof of validation). */
+  TESSERA_SESSION_ALLOWED_CLIENTS: nameList.default(['gateway', 'directory', 'invite']),
+  /** Certificate names that may call the directory service (invite: whether a 3PID is bound). */
+  TESSERA_DIRECTORY_ALLOWED_CLIENTS: nameList.default(['gateway', 'invite']),
+  /** Certificate names that may call the invite service (directory: pending invites on bind). */
+  TESSERA_INVITE_ALLOWED_CLIENTS: nameList.default(['gateway', 'directory']),
   /** The signing key store: Sydent/Synapse format, one `ed25519 <id> <seed>` line per key. Unset: under the data dir. */
   TESSERA_SIGNING_KEY_FILE: z.string().min(1).optional(),
   /**

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { TesseraError } from './tessera-error.js';
-import { matrixErrorOf, toMatrixError, toServiceError } from './wire.js';
+import { TemporarilyUnavailable } from './unavailable.js';
+import { answeredByService, matrixErrorOf, toMatrixError, toServiceError } from './wire.js';
 
 // What a grpc-js client receives for a status object the server sent.
-function received(sent: ReturnType<typeof toServiceError>): ServiceError {
+function received(sent: Partial<ReturnType<typeof toServiceError>>): ServiceError {
   return Object.assign(new Error(sent.details), {
     code: sent.code ?? status.UNKNOWN,
     details: sent.details ?? '',
@@ -47,6 +48,33 @@ describe('errors across gRPC', () => {
       assert.equal(mapped.status, 503);
       assert.equal(mapped.body.errcode, 'M_UNKNOWN');
     }
+  });
+
+  it('sends a backend that is down (any TemporarilyUnavailable) as UNAVAILABLE, which the gateway answers with 503', () => {
+    class StoreDown extends TemporarilyUnavailable {
+      override readonly name = 'StoreDown';
+    }
+    for (const err of [
+      new TemporarilyUnavailable('nats timed out'),
+      new StoreDown('load tessera.session.x: TIMEOUT'),
+    ]) {
+      const sent = toServiceError(err);
+      assert.equal(sent.code, status.UNAVAILABLE);
+      assert.equal(sent.details, 'service temporarily unavailable', 'the cause stays in the service');
+      const received503 = received(sent);
+      assert.equal(answeredByService(received503), true);
+      assert.deepEqual(toMatrixError(received503), {
+        status: 503,
+        body: { errcode: 'M_UNKNOWN', error: 'service temporarily unavailable' },
+      });
+    }
+  });
+
+  it('tells an answer of the service from a call that failed on the way', () => {
+    assert.equal(answeredByService(received(toServiceError(new TesseraError('M_NOT_FOUND', 'no')))), true);
+    assert.equal(answeredByService(received(toServiceError(new Error('bug')))), true);
+    const noConnection = received({ code: status.UNAVAILABLE, details: 'No connection established' });
+    assert.equal(answeredByService(noConnection), false);
   });
 
   it('treats an errcode it does not know as an internal error', () => {

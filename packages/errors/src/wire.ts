@@ -1,6 +1,7 @@
 import { Metadata, type ServiceError, type StatusObject, status } from '@grpc/grpc-js';
 import { ERRCODES, type ErrCode, isErrCode } from './errcodes.js';
 import { type ErrorExtra, TesseraError } from './tessera-error.js';
+import { TemporarilyUnavailable } from './unavailable.js';
 
 const ERRCODE_KEY = 'tessera-errcode';
 const EXTRA_KEY = 'tessera-error-extra';
@@ -19,9 +20,28 @@ export interface MatrixError {
 
 export const UNAVAILABLE_MESSAGE = 'service temporarily unavailable';
 
-/** Service side: what a gRPC handler answers for any thrown value. Unknown errors say nothing. */
-export function toServiceError(err: unknown): Partial<StatusObject> {
-  const e = err instanceof TesseraError ? err : new TesseraError('M_UNKNOWN', 'internal error', { cause: err });
+/** What a client is told while a backend is down or too slow: try again later. */
+export const UNAVAILABLE: MatrixError = Object.freeze({
+  status: 503,
+  body: Object.freeze({ errcode: 'M_UNKNOWN', error: UNAVAILABLE_MESSAGE }),
+});
+
+/** The status a gRPC handler ends a call with. */
+export type ServiceStatus = Required<Pick<StatusObject, 'code' | 'details' | 'metadata'>>;
+
+/**
+ * Service side: what a gRPC handler answers for any thrown value. A TesseraError keeps its
+ * errcode; TemporarilyUnavailable is UNAVAILABLE (503 at the gateway); anything else says nothing.
+ */
+export function toServiceError(err: unknown): ServiceStatus {
+  if (err instanceof TemporarilyUnavailable) {
+    const unavailable = new TesseraError('M_UNKNOWN', UNAVAILABLE_MESSAGE, { httpStatus: UNAVAILABLE.status });
+    return { ...statusOf(unavailable), code: status.UNAVAILABLE };
+  }
+  return statusOf(err instanceof TesseraError ? err : new TesseraError('M_UNKNOWN', 'internal error', { cause: err }));
+}
+
+function statusOf(e: TesseraError): ServiceStatus {
   const metadata = new Metadata();
   metadata.set(ERRCODE_KEY, e.errcode);
   if (e.extra !== undefined) metadata.set(EXTRA_KEY, JSON.stringify(e.extra));
@@ -37,9 +57,16 @@ export function toMatrixError(err: ServiceError): MatrixError {
     return { status, body: { ...readExtra(err.metadata), errcode, error: err.details } };
   }
   // No errcode: the call failed before reaching a handler (down, overloaded, too slow).
-  if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED)
-    return { status: 503, body: { errcode: 'M_UNKNOWN', error: UNAVAILABLE_MESSAGE } };
+  if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) return UNAVAILABLE;
   return { status: 500, body: { errcode: 'M_UNKNOWN', error: 'internal error' } };
+}
+
+/**
+ * Whether a service answered the call (its handler chose the errcode, and logged what needed
+ * logging), as opposed to a call that failed on the way: no connection, a deadline, a reset.
+ */
+export function answeredByService(err: ServiceError): boolean {
+  return isErrCode(err.metadata?.get(ERRCODE_KEY)[0]);
 }
 
 /** Any error thrown in the gateway itself: a TesseraError keeps its meaning, anything else is hidden. */

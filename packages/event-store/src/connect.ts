@@ -1,13 +1,17 @@
-import { connect, type NatsConnection, type Status } from 'nats';
+import { type Authenticator, connect, type NatsConnection, type Status } from 'nats';
 import { type Logger, silentLogger } from './logger.js';
 
 export type ConnectNatsOptions = {
   url: string;
   /** Shown by the server's monitoring (connz): the service and replica. */
   name: string;
-  user?: string;
-  pass?: string;
-  token?: string;
+  /** Who this process is on NATS (an nkey or a JWT with its seed); none for a server without auth (tests). */
+  authenticator?: Authenticator;
+  /**
+   * Where replies come back (`<prefix>.<random>`). Each identity has its own prefix and may
+   * subscribe to nothing else, so no process can listen to another's replies (see inboxPrefixOf).
+   */
+  inboxPrefix?: string;
   log?: Logger;
 };
 
@@ -22,18 +26,16 @@ const RECONNECT_JITTER_MS = 500; // spreads the reconnects of many replicas afte
 export async function connectNats({
   url,
   name,
-  user,
-  pass,
-  token,
+  authenticator,
+  inboxPrefix,
   log = silentLogger,
 }: ConnectNatsOptions): Promise<NatsConnection> {
   const server = redactUrl(url);
   const nc = await connect({
     servers: url,
     name,
-    ...(user !== undefined && { user }),
-    ...(pass !== undefined && { pass }),
-    ...(token !== undefined && { token }),
+    ...(authenticator !== undefined && { authenticator }),
+    ...(inboxPrefix !== undefined && { inboxPrefix }),
     maxReconnectAttempts: -1,
     reconnectTimeWait: RECONNECT_WAIT_MS,
     reconnectJitter: RECONNECT_JITTER_MS,
@@ -81,9 +83,30 @@ function dataOf(status: Status): unknown {
   return typeof status.data === 'string' ? redactUrl(status.data) : status.data;
 }
 
-/** Hides `user:pass@` in one URL or a comma-separated list of them. */
+/**
+ * The reply subjects of one NATS identity: `_INBOX_<identity>`. The permissions let each identity
+ * subscribe only below its own prefix, so replies to another process (direct gets of data keys,
+ * consumer deliveries) cannot be overheard.
+ */
+export function inboxPrefixOf(identity: string): string {
+  if (!/^[a-z][a-z0-9-]*$/.test(identity)) throw new TypeError(`not an identity name: ${JSON.stringify(identity)}`);
+  return `_INBOX_${identity}`;
+}
+
+/**
+ * Hides the secret of each URL in `url` (one, or a comma-separated list): the password of
+ * `user:pass@`, or the whole `token@` of a NATS URL. A PostgreSQL URL's bare user name stays.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/(^|\/\/|,)[^/@\s,]+@/g, '$1***@');
+  return url
+    .split(',')
+    .map((one) =>
+      one.replace(/^((?:([a-z][a-z0-9+.-]*):\/\/)?)([^/@\s:]*)(:[^/\s]*)?@/i, (whole, prefix, scheme, user, pass) => {
+        if (pass !== undefined) return `${prefix}${user}:***@`;
+        return /^postgres(ql)?$/i.test(scheme ?? '') ? whole : `${prefix}***@`;
+      }),
+    )
+    .join(',');
 }
 
 function describe(err: Error): string {

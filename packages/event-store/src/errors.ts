@@ -1,3 +1,4 @@
+import { TemporarilyUnavailable } from '@tessera/errors';
 import { ErrorCode, NatsError } from 'nats';
 
 /** JetStream API error code for a failed `Nats-Expected-Last-Subject-Sequence` check. */
@@ -18,30 +19,41 @@ export class ConcurrencyConflict extends Error {
 /**
  * NATS did not answer in time, or JetStream is not there (restarting, no quorum, connection
  * closed). The operation may or may not have taken effect; callers answer "try again later".
+ * The one error to throw for it: services send it as gRPC UNAVAILABLE (a 503 to clients), and
+ * log it without a stack. Code that calls NATS itself wraps what it catches with asStoreError.
  */
-export class StoreUnavailable extends Error {
+export class StoreUnavailable extends TemporarilyUnavailable {
   override readonly name = 'StoreUnavailable';
 }
 
 // Codes after which the store's state is unknown or unreachable, as opposed to a refused request.
+// "503" is both "no responders" and "JetStream not enabled" (JetStream still starting up).
 const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   ErrorCode.Timeout,
   ErrorCode.NoResponders,
   ErrorCode.ConnectionClosed,
   ErrorCode.ConnectionDraining,
+  ErrorCode.ConnectionRefused,
+  ErrorCode.ConnectionTimeout,
   ErrorCode.Disconnect,
   ErrorCode.JetStream408RequestTimeout,
 ]);
+// A JetStream API reply "JetStream system temporarily unavailable" (10008) or any other 503.
+const API_UNAVAILABLE = 503;
 
+/** A NATS error that means "unreachable or too slow right now", not "refused". */
 export function isUnavailable(err: unknown): boolean {
-  return err instanceof NatsError && UNAVAILABLE_CODES.has(err.code);
+  return err instanceof NatsError && (UNAVAILABLE_CODES.has(err.code) || err.api_error?.code === API_UNAVAILABLE);
 }
 
 export function isWrongLastSequence(err: unknown): boolean {
   return err instanceof NatsError && err.api_error?.err_code === WRONG_LAST_SEQUENCE;
 }
 
-/** Turns the NATS errors that mean "unreachable" into StoreUnavailable; others pass unchanged. */
+/**
+ * Turns the NATS errors that mean "unreachable" into StoreUnavailable, saying what was being done
+ * (`load tessera.session.<sid>`: never a secret); other errors pass unchanged.
+ */
 export function asStoreError(err: unknown, what: string): unknown {
   return isUnavailable(err) ? new StoreUnavailable(`${what}: ${(err as Error).message}`, { cause: err }) : err;
 }

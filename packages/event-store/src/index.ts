@@ -1,4 +1,5 @@
-export { type ConnectNatsOptions, connectNats, redactUrl } from './connect.js';
+export { type BucketOptions, bucketStreamOf, type EnsuredBucket, ensureBucket, streamConfig } from './buckets.js';
+export { type ConnectNatsOptions, connectNats, inboxPrefixOf, redactUrl } from './connect.js';
 export {
   type ConsumedMessage,
   type ConsumerHandler,
@@ -16,7 +17,7 @@ export {
   HEADER,
   SCHEMA_VERSION,
 } from './envelope.js';
-export { ConcurrencyConflict, StoreUnavailable } from './errors.js';
+export { asStoreError, ConcurrencyConflict, StoreUnavailable } from './errors.js';
 export {
   type AppendOptions,
   type Decide,
@@ -28,7 +29,7 @@ export {
 export { type EventPayload, type EventPayloadCase, eventTypeOf, newEvent } from './events.js';
 export {
   DATA_KEY_BUCKET,
-  type DataKeyBucketOptions,
+  DATA_KEY_BUCKET_OPTIONS,
   KvDataKeySource,
   kvKeyOf,
   openDataKeySource,

@@ -1,27 +1,29 @@
 import type { JetStreamManager, KV, NatsConnection } from 'nats';
-import { StorageType } from 'nats';
+import { type BucketOptions, bucketStreamOf } from './buckets.js';
 import type { DataKeySource } from './data-keys.js';
-import { isWrongLastSequence } from './errors.js';
+import { asStoreError, isWrongLastSequence } from './errors.js';
 import { DATA_KEY_BYTES, type DataKey } from './sealing.js';
 import { parseSubject, SUBJECT_PREFIX } from './subjects.js';
 
 /**
- * The bucket of data keys. Deployments must keep every credential but the services' own away from
- * it: `$KV.tessera_data_keys.>` and `$JS.API.*.*.KV_tessera_data_keys.>` (analytics may read the
- * event streams, never this).
+ * The bucket of data keys. Only the services that seal or open reach it, each for the aggregate
+ * types it needs (`$KV.tessera_data_keys.<type>.>` to create, direct gets of those subjects to
+ * read); analytics may read the lasting stream, never this.
  */
 export const DATA_KEY_BUCKET = 'tessera_data_keys';
-const DATA_KEY_STREAM = `KV_${DATA_KEY_BUCKET}`;
+const DATA_KEY_STREAM = bucketStreamOf(DATA_KEY_BUCKET);
 
-export type DataKeyBucketOptions = { replicas?: number };
+/** History 1: an erased or replaced key leaves no older value behind; kept for ever otherwise. */
+export const DATA_KEY_BUCKET_OPTIONS: Readonly<BucketOptions> = { history: 1 };
 
-/** Opens (creating it if needed) the data-key bucket and returns it as a key source for DataKeys. */
-export async function openDataKeySource(
-  nc: NatsConnection,
-  { replicas = 1 }: DataKeyBucketOptions = {},
-): Promise<DataKeySource> {
+/**
+ * Binds to the data-key bucket (provisioning creates it; a service never does) and returns it as a
+ * key source for DataKeys. Reads go by direct get of the key's own subject, so permissions can
+ * limit a service to the aggregate types it serves.
+ */
+export async function openDataKeySource(nc: NatsConnection): Promise<DataKeySource> {
   const js = nc.jetstream();
-  const kv = await js.views.kv(DATA_KEY_BUCKET, { history: 1, storage: StorageType.File, replicas });
+  const kv = await js.views.kv(DATA_KEY_BUCKET, { bindOnly: true, allow_direct: true });
   return new KvDataKeySource(kv, await js.jetstreamManager());
 }
 
@@ -32,8 +34,12 @@ export class KvDataKeySource implements DataKeySource {
   ) {}
 
   async get(aggregate: string): Promise<DataKey | null> {
-    const entry = await this.kv.get(kvKeyOf(aggregate));
-    return entry?.operation === 'PUT' ? decodeDataKey(entry.value) : null;
+    try {
+      const entry = await this.kv.get(kvKeyOf(aggregate));
+      return entry?.operation === 'PUT' ? decodeDataKey(entry.value) : null;
+    } catch (err) {
+      throw asStoreError(err, `read the data key of ${aggregate}`);
+    }
   }
 
   async create(aggregate: string, key: DataKey): Promise<DataKey> {
@@ -41,7 +47,7 @@ export class KvDataKeySource implements DataKeySource {
       await this.kv.create(kvKeyOf(aggregate), encodeDataKey(key));
       return key;
     } catch (err) {
-      if (!isWrongLastSequence(err)) throw err;
+      if (!isWrongLastSequence(err)) throw asStoreError(err, `create the data key of ${aggregate}`);
       const winner = await this.get(aggregate); // another replica created it first: use theirs
       if (winner === null) throw new Error(`data key of ${aggregate} was erased while it was being created`);
       return winner;
@@ -50,10 +56,14 @@ export class KvDataKeySource implements DataKeySource {
 
   async erase(aggregate: string): Promise<void> {
     const kvKey = kvKeyOf(aggregate);
-    const entry = await this.kv.get(kvKey);
-    // A purge only unlinks the message in the file store; an erase overwrites it on disk first.
-    if (entry?.operation === 'PUT') await this.jsm.streams.deleteMessage(DATA_KEY_STREAM, entry.revision, true);
-    await this.kv.purge(kvKey); // leaves a marker that also removes any key created meanwhile
+    try {
+      const entry = await this.kv.get(kvKey);
+      // A purge only unlinks the message in the file store; an erase overwrites it on disk first.
+      if (entry?.operation === 'PUT') await this.jsm.streams.deleteMessage(DATA_KEY_STREAM, entry.revision, true);
+      await this.kv.purge(kvKey); // leaves a marker that also removes any key created meanwhile
+    } catch (err) {
+      throw asStoreError(err, `erase the data key of ${aggregate}`);
+    }
   }
 }
 

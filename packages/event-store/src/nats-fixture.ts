@@ -1,16 +1,20 @@
 // A real nats-server for this package's integration tests; not exported from the package.
 import { startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
+import { ensureBucket } from './buckets.js';
 import { connectNats } from './connect.js';
+import { DATA_KEY_BUCKET, DATA_KEY_BUCKET_OPTIONS } from './kv-key-source.js';
 import { ensureStreams } from './streams.js';
 
 export type NatsFixture = { nats: TestNats; nc: NatsConnection; close(): Promise<void> };
 
-/** A fresh nats-server with both streams, and a connection to it. */
+/** A fresh nats-server with both streams and the data-key bucket (as provisioning makes them), and a connection to it. */
 export async function natsWithStreams(): Promise<NatsFixture> {
   const nats = await startNats();
   const nc = await connectNats({ url: nats.url, name: 'event-store-test' });
-  await ensureStreams(await nc.jetstreamManager());
+  const jsm = await nc.jetstreamManager();
+  await ensureStreams(jsm);
+  await ensureBucket(nc.jetstream(), jsm, DATA_KEY_BUCKET, DATA_KEY_BUCKET_OPTIONS);
   return {
     nats,
     nc,

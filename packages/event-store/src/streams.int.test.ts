@@ -62,6 +62,18 @@ describe('ensureStreams', () => {
     }
   });
 
+  it('lets nobody delete or purge a message of the lasting stream; the short-lived one ages out', async () => {
+    await ensureStreams(jsm);
+    const lasting = (await jsm.streams.info('TESSERA_EVENTS')).config;
+    assert.equal(lasting.deny_delete, true);
+    assert.equal(lasting.deny_purge, true);
+    const ack = await nc.jetstream().publish('tessera.key.deny-test', new Uint8Array([1]));
+    await assert.rejects(jsm.streams.deleteMessage('TESSERA_EVENTS', ack.seq), /not permitted/);
+    await assert.rejects(jsm.streams.purge('TESSERA_EVENTS'), /not permitted/);
+    const short = (await jsm.streams.info('TESSERA_SHORT')).config;
+    assert.equal(short.deny_delete ?? false, false);
+  });
+
   it('puts back a subject someone removed', async () => {
     await ensureStreams(jsm);
     await jsm.streams.update('TESSERA_EVENTS', { subjects: ['tessera.key.>'] });

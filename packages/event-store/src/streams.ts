@@ -36,11 +36,19 @@ export function desiredStreams({ replicas = 1, shortLivedMaxAgeDays = 7 }: Strea
       description: 'Lasting facts: associations, invites, onbind, accounts, terms, keys',
       subjects: subjectsOfStream('TESSERA_EVENTS'),
       max_age: 0,
+      // The source of truth keeps every fact: no message may be deleted or purged through the API,
+      // whoever asks (erasing personal data is done by erasing its data key instead). Once set,
+      // the server refuses to take either back.
+      deny_delete: true,
+      deny_purge: true,
     },
   ] as StreamConfig[];
 }
 
-/** Creates both streams, or updates them where their configuration differs; safe to run at every start. */
+/**
+ * Creates both streams, or updates them where their configuration differs; safe to run again.
+ * Provisioning runs it with an admin identity; services only check that the streams exist.
+ */
 export async function ensureStreams(jsm: JetStreamManager, options: StreamOptions = {}): Promise<EnsuredStream[]> {
   const ensured: EnsuredStream[] = [];
   for (const desired of desiredStreams(options)) {
@@ -83,6 +91,8 @@ function differs(current: StreamConfig, desired: StreamConfig): boolean {
     current.duplicate_window !== desired.duplicate_window ||
     current.allow_direct !== desired.allow_direct ||
     current.max_age !== desired.max_age ||
+    (current.deny_delete ?? false) !== (desired.deny_delete ?? false) ||
+    (current.deny_purge ?? false) !== (desired.deny_purge ?? false) ||
     (current.description ?? '') !== (desired.description ?? '')
   );
 }

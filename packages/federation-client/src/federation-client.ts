@@ -2,9 +2,8 @@ import { lookup, Resolver } from 'node:dns/promises';
 import { TesseraError } from '@tessera/errors';
 import { createDiscovery, type SrvResolver } from './discovery.js';
 import { guardedGet, type HttpsResponse, type HttpsTarget, type LookupAll } from './guarded-request.js';
-import { type FederationLogger, silentLogger } from './logger.js';
 import { rejectsToken, subOf, USERINFO_PATH } from './openid-userinfo.js';
-import { OutboundError } from './outbound-error.js';
+import { HomeserverFailure } from './outbound-error.js';
 import { OutboundGuard } from './outbound-guard.js';
 import { createWellKnownFetcher, type HttpsGet } from './well-known.js';
 
@@ -25,7 +24,6 @@ export interface FederationClientOptions {
   ca?: string;
   /** One deadline per call, discovery included. Default 10 s. */
   timeoutMs?: number;
-  log?: FederationLogger;
   resolver?: Partial<OutboundResolver>;
   now?: () => number;
 }
@@ -33,9 +31,11 @@ export interface FederationClientOptions {
 export interface FederationClient {
   /**
    * The user an OpenID access token belongs to, asked of the homeserver that issued it.
-   * Throws 400 M_INVALID_PARAM (bad server name), 401 M_UNAUTHORIZED (token rejected),
-   * 502 M_UNKNOWN (homeserver unreachable, or its reply unusable). Checking that `sub` belongs to
-   * `serverName` is the caller's business.
+   * Throws 400 M_INVALID_PARAM (a bad server name, or one whose addresses the guard refuses),
+   * 401 M_UNAUTHORIZED (token rejected), or HomeserverFailure: 400 M_INVALID_PARAM for a name the
+   * guard refuses, else 502 M_UNKNOWN (homeserver unreachable, or its reply unusable). Checking
+   * that `sub` belongs to `serverName` is the caller's business, and so is logging: anyone can make
+   * these fail at will, so the caller decides how much of it to write down.
    */
   getOpenIdUserInfo(serverName: string, accessToken: string): Promise<{ sub: string }>;
   /** Where requests for `serverName` go (server discovery, cached). */
@@ -43,12 +43,10 @@ export interface FederationClient {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const BAD_REPLY_FAILURES = new Set<string>(['too-large', 'not-json', 'unexpected-reply']);
 
 /** The one way out to homeservers: every request is discovered, guarded, TLS-checked and bounded in time. */
 export function createFederationClient(options: FederationClientOptions): FederationClient {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const log = options.log ?? silentLogger;
   const system = systemResolver();
   const resolver: OutboundResolver = {
     lookup: options.resolver?.lookup ?? system.lookup,
@@ -63,36 +61,31 @@ export function createFederationClient(options: FederationClientOptions): Federa
     now: options.now ?? Date.now,
   });
 
-  /** Every failure on the way is a 502 to our client; the details go to the log, where an operator reads them. */
-  function homeserverFailure(serverName: string, err: unknown): TesseraError {
-    const failure = err instanceof OutboundError ? err.failure : 'internal';
-    const message = BAD_REPLY_FAILURES.has(failure) ? 'invalid reply from the homeserver' : 'homeserver unreachable';
-    log.warn({ serverName, failure, reason: err instanceof Error ? err.message : String(err) }, message);
-    return new TesseraError('M_UNKNOWN', message, { httpStatus: 502, cause: err });
-  }
-
   return {
     resolve: (serverName) => discovery.resolve(serverName, AbortSignal.timeout(timeoutMs)),
 
     async getOpenIdUserInfo(serverName, accessToken) {
       const signal = AbortSignal.timeout(timeoutMs);
-      const target = await discovery.resolve(serverName, signal);
+      let target: HttpsTarget;
+      try {
+        target = await discovery.resolve(serverName, signal);
+      } catch (err) {
+        if (err instanceof TesseraError) throw err; // a malformed server name
+        throw new HomeserverFailure(serverName, err);
+      }
       // The token travels in the query string: the path is never logged, nor put in an error.
       const path = `${USERINFO_PATH}?access_token=${encodeURIComponent(accessToken)}`;
       let response: HttpsResponse;
       try {
         response = await get(target, path, signal);
       } catch (err) {
-        throw homeserverFailure(serverName, err);
+        throw new HomeserverFailure(serverName, err);
       }
-      if (rejectsToken(response)) {
-        log.info({ serverName, status: response.status }, 'homeserver rejected an OpenID token');
-        throw new TesseraError('M_UNAUTHORIZED', 'the homeserver rejected the OpenID token');
-      }
+      if (rejectsToken(response)) throw new TesseraError('M_UNAUTHORIZED', 'the homeserver rejected the OpenID token');
       try {
         return { sub: subOf(response) };
       } catch (err) {
-        throw homeserverFailure(serverName, err);
+        throw new HomeserverFailure(serverName, err);
       }
     },
   };

@@ -6,6 +6,6 @@ export {
   type OutboundResolver,
 } from './federation-client.js';
 export type { HttpsTarget, LookupAll } from './guarded-request.js';
-export type { FederationLogger, LogFn } from './logger.js';
+export { HomeserverFailure, type OutboundFailure } from './outbound-error.js';
 export { OutboundGuard } from './outbound-guard.js';
 export { parseServerName, type ServerName } from './server-name.js';

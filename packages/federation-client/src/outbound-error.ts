@@ -24,3 +24,32 @@ export class OutboundError extends TesseraError {
     this.failure = failure;
   }
 }
+
+/**
+ * The homeserver could not vouch for a token, through no fault of ours. A server name that leads
+ * only to addresses the guard refuses (loopback, private ranges) is the caller's bad input: 400
+ * M_INVALID_PARAM, the same answer whatever the name, so that it tells nothing about the network
+ * behind us. Anything else (unreachable, a reply that is no use) is upstream's fault: 502 M_UNKNOWN.
+ * The messages name nothing; `failure` and `reason` (host and port, never a path) are for the
+ * caller's log.
+ */
+export class HomeserverFailure extends TesseraError {
+  readonly serverName: string;
+  readonly failure: OutboundFailure | 'internal';
+  readonly reason: string;
+
+  constructor(serverName: string, err: unknown) {
+    const failure = err instanceof OutboundError ? err.failure : 'internal';
+    if (failure === 'refused') {
+      super('M_INVALID_PARAM', 'matrix_server_name does not name a reachable public homeserver', { cause: err });
+    } else {
+      const message = BAD_REPLY_FAILURES.has(failure) ? 'invalid reply from the homeserver' : 'homeserver unreachable';
+      super('M_UNKNOWN', message, { httpStatus: 502, cause: err });
+    }
+    this.serverName = serverName;
+    this.failure = failure;
+    this.reason = err instanceof Error ? err.message : String(err);
+  }
+}
+
+const BAD_REPLY_FAILURES: ReadonlySet<string> = new Set(['too-large', 'not-json', 'unexpected-reply']);

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { killOnExit, stopChild, withParentDeathSignal } from './child-process.js';
 import { freePort } from './free-port.js';
@@ -13,8 +13,17 @@ export interface NatsServerOptions {
   dataDir: string;
   /** Client port; 0 or unset picks a free one. */
   port?: number;
-  /** HTTP monitoring port; 0 or unset picks a free one. */
-  monitorPort?: number;
+  /**
+   * HTTP monitoring port; 0 or unset picks a free one; null: no monitoring endpoint at all (it
+   * answers anyone who can reach it, credentials or not: the local runner opens none).
+   */
+  monitorPort?: number | null;
+  /**
+   * Whether the server is ready for clients, asked once the client port accepts connections. Needed
+   * without a monitoring endpoint (and with authorization, only a client with credentials can tell);
+   * default: the monitoring endpoint's JetStream health check.
+   */
+  probeReady?: (url: string) => Promise<boolean>;
   /** How a free port is picked (default: one the kernel just gave out); a caller that has promised ports to others avoids them here. */
   pickPort?: () => Promise<number>;
   host?: string;
@@ -34,9 +43,10 @@ export interface NatsServerHandle {
   readonly url: string;
   readonly host: string;
   readonly port: number;
-  readonly monitorPort: number;
-  /** http://host:monitorPort, for /varz, /jsz, /healthz */
-  readonly monitorUrl: string;
+  /** null when the server has no monitoring endpoint. */
+  readonly monitorPort: number | null;
+  /** http://host:monitorPort, for /varz, /jsz, /healthz; null without a monitoring endpoint. */
+  readonly monitorUrl: string | null;
   readonly dataDir: string;
   /** Where JetStream keeps its files: <dataDir>/jetstream. */
   readonly storeDir: string;
@@ -52,7 +62,7 @@ export interface NatsServerHandle {
 export function natsServerConfig(o: {
   host: string;
   port: number;
-  monitorPort: number;
+  monitorPort: number | null;
   serverName: string;
   storeDir: string;
   extraConfig?: string;
@@ -60,7 +70,7 @@ export function natsServerConfig(o: {
   return [
     `server_name: ${JSON.stringify(o.serverName)}`,
     `listen: ${JSON.stringify(`${o.host}:${o.port}`)}`,
-    `http: ${JSON.stringify(`${o.host}:${o.monitorPort}`)}`,
+    ...(o.monitorPort === null ? [] : [`http: ${JSON.stringify(`${o.host}:${o.monitorPort}`)}`]),
     'jetstream {',
     `  store_dir: ${JSON.stringify(o.storeDir)}`,
     // The stream is the source of truth: fsync every write, or an OS crash loses acknowledged
@@ -78,20 +88,24 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const host = options.host ?? '127.0.0.1';
   const binary = options.binary ?? (await findNatsServerBinary());
   await mkdir(dataDir, { recursive: true });
-  return retryOnPortClash(!options.port || !options.monitorPort, options.log, async () => {
+  const picksMonitorPort = options.monitorPort !== null && !options.monitorPort;
+  return retryOnPortClash(!options.port || picksMonitorPort, options.log, async () => {
     const pick = options.pickPort ?? (() => freePort(host));
     const port = options.port || (await pick());
-    const monitorPort = options.monitorPort || (await pick());
+    const monitorPort = options.monitorPort === null ? null : options.monitorPort || (await pick());
     return launch({ ...options, dataDir, host, binary, port, monitorPort });
   });
 }
 
 async function launch(
-  o: NatsServerOptions & { dataDir: string; host: string; binary: string; port: number; monitorPort: number },
+  o: NatsServerOptions & { dataDir: string; host: string; binary: string; port: number; monitorPort: number | null },
 ): Promise<NatsServerHandle> {
   const configFile = join(o.dataDir, 'nats-server.conf');
-  // nats-server keeps its files in <store_dir>/jetstream.
-  await writeFile(configFile, natsServerConfig({ ...o, serverName: o.serverName ?? 'tessera', storeDir: o.dataDir }));
+  // nats-server keeps its files in <store_dir>/jetstream. The file may name who may connect: 0600.
+  await writeFile(configFile, natsServerConfig({ ...o, serverName: o.serverName ?? 'tessera', storeDir: o.dataDir }), {
+    mode: 0o600,
+  });
+  await chmod(configFile, 0o600); // an existing file keeps its mode on writeFile
   const storeDir = join(o.dataDir, 'jetstream');
 
   const output = new OutputLines(o.log);
@@ -107,17 +121,21 @@ async function launch(
   output.follow(child.stderr);
 
   const url = `nats://${o.host}:${o.port}`;
-  const monitorUrl = `http://${o.host}:${o.monitorPort}`;
+  const monitorUrl = o.monitorPort === null ? null : `http://${o.host}:${o.monitorPort}`;
+  const probeReady =
+    o.probeReady ??
+    (async () =>
+      monitorUrl !== null && (await httpGet(`${monitorUrl}/healthz?js-enabled-only=true`, 1_000)).status === 200);
   await waitUntilReady(child, {
     name: `nats-server at ${url}`,
     output,
-    // healthz answers before the client listener is up, so also connect to the client port.
-    probe: async () =>
-      (await httpGet(`${monitorUrl}/healthz?js-enabled-only=true`, 1_000)).status === 200 &&
-      (await canConnect(o.host, o.port)),
+    // healthz answers before the client listener is up, so connect to the client port first.
+    probe: async () => (await canConnect(o.host, o.port)) && (await probeReady(url)),
     timeoutMs: o.startTimeoutMs ?? 15_000,
   });
-  o.log(`[local-infra] nats-server ready at ${url} (monitoring ${monitorUrl}, store ${storeDir})`);
+  o.log(
+    `[local-infra] nats-server ready at ${url} (${monitorUrl === null ? 'no monitoring endpoint' : `monitoring ${monitorUrl}`}, store ${storeDir})`,
+  );
   return {
     url,
     host: o.host,

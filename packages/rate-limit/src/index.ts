@@ -1,4 +1,4 @@
-export { openRateLimitBucket, RATE_LIMIT_BUCKET } from './bucket.js';
+export { openRateLimitBucket, RATE_LIMIT_BUCKET, RateLimitBucketUnfit, rateLimitBucketOptions } from './bucket.js';
 export { type FixedWindow, fixedWindow } from './fixed-window.js';
 export {
   createRateLimiter,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startNats, type TestNats } from '@tessera/test-harness';
-import { connect, type NatsConnection } from 'nats';
-import { RATE_LIMIT_BUCKET } from './bucket.js';
+import { connect, type NatsConnection, StorageType } from 'nats';
+import { RATE_LIMIT_BUCKET, RateLimitBucketUnfit, rateLimitBucketOptions } from './bucket.js';
 import { createRateLimiter } from './rate-limiter.js';
 
 const LIMIT = { count: 5, windowMs: 60_000 };
@@ -17,6 +17,9 @@ before(async () => {
   // Two connections: two gateway replicas.
   ncA = await connect({ servers: nats.url, name: 'replica-a' });
   ncB = await connect({ servers: nats.url, name: 'replica-b' });
+  // What provisioning does (it runs as admin; the gateway only binds).
+  const { history, maxAgeMs } = rateLimitBucketOptions(24 * 3_600_000);
+  await ncA.jetstream().views.kv(RATE_LIMIT_BUCKET, { history, ttl: maxAgeMs, storage: StorageType.File });
 });
 after(async () => {
   await ncA?.close();
@@ -108,15 +111,30 @@ describe('rate limiter on a real nats-server', () => {
     assert.ok(keys.every((key) => !key.includes('447700900001') && !key.includes('198.51.100.')));
   });
 
-  it('keeps counters a bit longer than the longest window, and raises an older, shorter bucket', async () => {
+  it('binds to a bucket that keeps counters long enough, and refuses one whose counters would expire inside a window', async () => {
     const jsm = await ncA.jetstreamManager();
     const day = 24 * 3_600_000;
-    await createRateLimiter(ncA, { longestWindowMs: 3_600_000 }); // the bucket exists with the 24 h default
-    const first = (await jsm.streams.info(`KV_${RATE_LIMIT_BUCKET}`)).config;
-    assert.equal(first.max_msgs_per_subject, 1);
-    assert.ok(first.max_age / 1e6 > day && first.max_age / 1e6 <= day + 5 * 60_000, 'not lowered to 1 h');
-    await createRateLimiter(ncB, { longestWindowMs: 2 * day });
-    const raised = (await jsm.streams.info(`KV_${RATE_LIMIT_BUCKET}`)).config.max_age / 1e6;
-    assert.ok(raised > 2 * day && raised <= 2 * day + 5 * 60_000, String(raised));
+    await createRateLimiter(ncA, { longestWindowMs: 3_600_000 }); // shorter than the 24 h the bucket keeps
+    const config = (await jsm.streams.info(`KV_${RATE_LIMIT_BUCKET}`)).config;
+    assert.equal(config.max_msgs_per_subject, 1);
+    assert.ok(config.max_age / 1e6 > day && config.max_age / 1e6 <= day + 5 * 60_000, 'left as provisioned');
+    await assert.rejects(createRateLimiter(ncB, { longestWindowMs: 2 * day }), (err: Error) => {
+      assert.ok(err instanceof RateLimitBucketUnfit);
+      assert.match(err.message, /provision again/);
+      return true;
+    });
+    assert.equal((await jsm.streams.info(`KV_${RATE_LIMIT_BUCKET}`)).config.max_age, config.max_age, 'not changed');
+  });
+
+  it('refuses to start without the bucket instead of creating it', async () => {
+    const other = await startNats();
+    const nc = await connect({ servers: other.url });
+    try {
+      await assert.rejects(createRateLimiter(nc), /has no bucket tessera_rate_limits: provision it first/);
+      assert.deepEqual(await (await nc.jetstreamManager()).streams.names().next(), [], 'nothing was created');
+    } finally {
+      await nc.close();
+      await other.stop();
+    }
   });
 });

@@ -26,10 +26,8 @@ export interface RateLimiterOptions {
   secret?: Uint8Array;
   /** The clock, in milliseconds since the epoch (tests move it). */
   now?: () => number;
-  /** The longest window any caller will pass; the bucket keeps counters this long. Default 24 h. */
+  /** The longest window any caller will pass; the bucket must keep counters this long. Default 24 h. */
   longestWindowMs?: number;
-  /** JetStream replicas of the bucket when this limiter creates it. */
-  replicas?: number;
 }
 
 const WRONG_LAST_SEQUENCE = 10071; // JetStream API err_code: the key moved on since it was read
@@ -52,8 +50,8 @@ const DEFAULT_LONGEST_WINDOW_MS = 24 * 3_600_000;
  * none with the updates batched).
  */
 export async function createRateLimiter(nc: NatsConnection, options: RateLimiterOptions = {}): Promise<RateLimiter> {
-  const { secret, now = Date.now, longestWindowMs = DEFAULT_LONGEST_WINDOW_MS, replicas } = options;
-  const kv = await openRateLimitBucket(nc, longestWindowMs, replicas);
+  const { secret, now = Date.now, longestWindowMs = DEFAULT_LONGEST_WINDOW_MS } = options;
+  const kv = await openRateLimitBucket(nc, longestWindowMs);
   const digest = subjectDigester(secret);
   const lanes = new Map<string, Waiting[]>(); // by key: the events waiting for the update in flight
 

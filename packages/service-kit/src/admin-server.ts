@@ -2,17 +2,21 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { HostPort } from './addresses.js';
+import type { ReadinessReport } from './readiness.js';
 
 export interface AdminServer {
   port: number;
   close(): Promise<void>;
 }
 
-/** Prometheus metrics on /metrics, liveness on /healthz and readiness on /readyz, on a port of its own. */
+/**
+ * Prometheus metrics on /metrics, liveness on /healthz and readiness on /readyz, on a port of its
+ * own. `readiness` is a flag, or a report of named checks whose failing names /readyz lists.
+ */
 export async function startAdminServer(
   listen: HostPort,
   registry: Registry,
-  isReady: () => boolean,
+  readiness: () => boolean | ReadinessReport,
 ): Promise<AdminServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -24,10 +28,13 @@ export async function startAdminServer(
     } else if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     } else if (req.method === 'GET' && path === '/readyz') {
-      const ready = isReady();
-      res
-        .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: ready ? 'ready' : 'starting' }));
+      const report = readiness();
+      const ready = typeof report === 'boolean' ? report : report.ready;
+      const body =
+        typeof report === 'boolean'
+          ? { status: ready ? 'ready' : 'starting' }
+          : { status: ready ? 'ready' : 'not ready', failing: report.failing };
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     } else {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"status":"not found"}');
     }

@@ -2,8 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthService } from '@tessera/proto/grpc/health/v1/health';
 import type { HostPort } from './addresses.js';
+import { callerCheck } from './caller-check.js';
 import { HealthRegistry, ServingStatus } from './health.js';
+import { createLogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import { serverCredentials, type TlsFiles } from './tls.js';
 
 export interface GrpcServiceBinding {
@@ -20,27 +23,45 @@ export interface RunningGrpcServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startGrpcServer(options: {
+export interface GrpcServerOptions {
   listen: HostPort;
   services: GrpcServiceBinding[];
+  /** Mutual TLS; null serves plaintext to anyone (tests of something else only: no caller is checked). */
   tls: TlsFiles | null;
+  /**
+   * Certificate names (CN or DNS SAN) that may call `services`: a TESSERA_<SERVICE>_ALLOWED_CLIENTS
+   * setting. The health service answers any client of the CA.
+   */
+  allowedClients: readonly string[];
   log: Logger;
-}): Promise<RunningGrpcServer> {
-  // No channelz: it counts every call for a debugging interface we do not serve.
-  const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0 });
+  metrics: Pick<Metrics, 'grpcRefused'>;
+}
+
+/** Serves `services` and the standard health service, every service but health behind the allow-list. */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const { tls, allowedClients, log, metrics } = options;
+  const refusals = createLogThrottle(log);
+  const server = new Server({
+    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    // No channelz: it counts every call for a debugging interface we do not serve.
+    'grpc.enable_channelz': 0,
+    interceptors: tls === null ? [] : [callerCheck({ allowedClients, metrics, refusals })],
+  });
   const health = new HealthRegistry();
   server.addService(HealthService, health.implementation());
   for (const service of options.services) server.addService(service.definition, service.implementation);
 
   const address = options.listen.host.includes(':') ? `[${options.listen.host}]` : options.listen.host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${address}:${options.listen.port}`, serverCredentials(options.tls), (err, bound) =>
+    server.bindAsync(`${address}:${options.listen.port}`, serverCredentials(tls), (err, bound) =>
       err ? reject(err) : resolve(bound),
     ),
   );
   health.set('', ServingStatus.SERVING);
   for (const service of options.services) health.set(service.name, ServingStatus.SERVING);
-  options.log.info({ port, tls: options.tls !== null }, 'gRPC server listening');
+  if (tls === null)
+    log.warn({ port, tls: false }, 'gRPC server listening; no TLS, so no caller is checked (tests only)');
+  else log.info({ port, tls: true, allowedClients }, 'gRPC server listening');
 
   return {
     port,
@@ -58,6 +79,7 @@ export async function startGrpcServer(options: {
           resolve();
         });
       });
+      refusals.close();
     },
   };
 }

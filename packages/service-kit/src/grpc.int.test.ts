@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ChannelCredentials, type ServiceError, status } from '@grpc/grpc-js';
 import { createCa, issueCertificate, type PemPair } from '@tessera/dev-pki';
@@ -18,15 +19,27 @@ import { peerCertificateNames } from './peer.js';
 import { channelCredentials } from './tls.js';
 import { unaryService } from './unary.js';
 
-// A service shaped like signing, to exercise the kit: mTLS, health, error mapping, deadlines.
-const log = createLogger('kit-test', 'silent');
+// A service shaped like signing, to exercise the kit: mTLS, the allow-list, health, error mapping, deadlines.
+const logLines: Record<string, unknown>[] = [];
+const log = createLogger(
+  'kit-test',
+  'info',
+  new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  }),
+);
 const metrics = createMetrics('kit-test');
 let seenPeerNames: string[] = [];
+let handlerCalls = 0;
 
 const implementation = unaryService<SigningServiceServer>(
   'tessera.signing.v1.SigningService',
   {
     getPublicKey: async ({ keyId }, call): Promise<GetPublicKeyResponse> => {
+      handlerCalls++;
       seenPeerNames = peerCertificateNames(call);
       if (keyId === 'missing') throw new TesseraError('M_NOT_FOUND', 'no such key');
       if (keyId === 'crash') throw new Error('database password is hunter2');
@@ -75,7 +88,9 @@ before(async () => {
     listen: { host: '127.0.0.1', port: 0 },
     services: [{ name: 'tessera.signing.v1.SigningService', definition: SigningServiceService, implementation }],
     tls: tlsOf(serverPair, ca),
+    allowedClients: ['gateway', 'directory'],
     log,
+    metrics,
   });
   target = `localhost:${server.port}`;
 });
@@ -96,6 +111,40 @@ describe('gRPC server and clients of the service kit', () => {
     const response = await client.getPublicKey({ keyId: 'ed25519:0' });
     assert.equal(response.key?.publicKey, 'pk');
     assert.ok(seenPeerNames.includes('gateway'));
+    client.close();
+  });
+
+  it('refuses a client of the CA whose certificate names no allowed caller, before any handler runs', async () => {
+    const client = await clientFor('notifier');
+    const callsBefore = handlerCalls;
+    const err = await rejection(client.getPublicKey({ keyId: 'ed25519:0' }));
+    assert.equal(err.code, status.PERMISSION_DENIED);
+    assert.deepEqual(err.metadata.get('tessera-errcode'), ['M_FORBIDDEN']);
+    assert.equal(handlerCalls, callsBefore, 'the handler never ran');
+    const text = await metrics.registry.metrics();
+    assert.match(
+      text,
+      /tessera_grpc_server_refused_total\{method="\/tessera.signing.v1.SigningService\/GetPublicKey",service="kit-test"\} 1/,
+    );
+    client.close();
+  });
+
+  it('logs a caller refused again and again once, at warn, without a stack', async () => {
+    const client = await clientFor('projector');
+    for (let i = 0; i < 5; i++) await rejection(client.listKeys({}));
+    client.close();
+    const refusals = logLines.filter(
+      (line) => line.msg === 'refused a caller that is not on the allow-list' && String(line.peerNames) === 'projector',
+    );
+    assert.equal(refusals.length, 1, 'one line for five refusals (the rest are counted for a summary)');
+    assert.equal(refusals[0]?.level, 'warn');
+    assert.equal(refusals[0]?.method, '/tessera.signing.v1.SigningService/ListKeys');
+    assert.doesNotMatch(JSON.stringify(refusals), /stack/);
+  });
+
+  it('admits a caller under any allowed name', async () => {
+    const client = await clientFor('directory');
+    assert.equal((await client.getPublicKey({ keyId: 'ed25519:1' })).key?.keyId, 'ed25519:1');
     client.close();
   });
 
@@ -151,7 +200,7 @@ describe('gRPC server and clients of the service kit', () => {
     client.close();
   });
 
-  it('answers the standard health check for the server and each service', async () => {
+  it('answers the standard health check for the server and each service to any client of the CA', async () => {
     const pair = await issueCertificate(ca, { commonName: 'runner', dnsNames: ['runner'], usage: 'client' });
     const health = new HealthClient(target, channelCredentials(tlsOf(pair, ca)));
     const check = (service: string) =>

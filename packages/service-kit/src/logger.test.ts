@@ -26,18 +26,19 @@ describe('createLogger', () => {
     assert.match(String(entry.time), /^\d{4}-\d{2}-\d{2}T/);
   });
 
-  it('redacts fields that may hold a 3PID, a token, a secret or key material', () => {
+  it('redacts fields that may hold a 3PID, a user ID, a token, a secret or key material', () => {
     const { lines, stream } = capture();
     createLogger('session', 'info', stream).info(
       {
         address: 'alice@example.org',
+        userId: '@alice:example.org',
         token: 'tok-123',
-        request: { client_secret: 'cs-456', seed: 'c2VlZA' },
+        request: { client_secret: 'cs-456', seed: 'c2VlZA', user_id: '@bob:example.org' },
         headers: { authorization: 'Bearer abc' },
       },
       'request',
     );
-    for (const secret of ['alice@example.org', 'tok-123', 'cs-456', 'c2VlZA', 'Bearer abc'])
+    for (const secret of ['alice@example.org', '@alice', '@bob', 'tok-123', 'cs-456', 'c2VlZA', 'Bearer abc'])
       assert.doesNotMatch(lines[0] ?? '', new RegExp(secret), secret);
     assert.match(lines[0] ?? '', /\[redacted\]/);
   });

@@ -2,10 +2,13 @@ import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
-// Field names that may hold a 3PID, a token, a client secret or key material. Logging code should
-// never pass them; redaction is the net under that rule, not the rule.
+// Field names that may hold a 3PID, a Matrix user ID, a token, a client secret or key material.
+// Logging code should never pass them; redaction is the net under that rule, not the rule.
 const SECRET_FIELDS = [
   'address',
+  'userId',
+  'user_id',
+  'mxid',
   'email',
   'phone_number',
   'msisdn',

@@ -18,7 +18,13 @@ export function createMetrics(service: string) {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  return { registry, grpcHandled, grpcDuration };
+  const grpcRefused = new Counter({
+    name: 'tessera_grpc_server_refused_total',
+    help: 'gRPC calls refused because the client certificate is not on the allow-list, by method',
+    labelNames: ['method'] as const,
+    registers: [registry],
+  });
+  return { registry, grpcHandled, grpcDuration, grpcRefused };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

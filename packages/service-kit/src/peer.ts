@@ -1,7 +1,9 @@
-import type { ServerUnaryCall } from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 
 /** The names in the caller's verified client certificate: its CN and DNS subject alternative names. */
-export function peerCertificateNames(call: Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext'>): string[] {
+export function peerCertificateNames(call: {
+  getAuthContext(): { sslPeerCertificate?: PeerCertificate } | undefined;
+}): string[] {
   const cert = call.getAuthContext()?.sslPeerCertificate;
   if (!cert || Object.keys(cert).length === 0) return [];
   const names = new Set<string>();

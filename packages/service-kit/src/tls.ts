@@ -9,9 +9,11 @@ export interface TlsFiles {
   key: Buffer;
 }
 
+const TLS_SETTINGS = ['TESSERA_TLS_CA_FILE', 'TESSERA_TLS_CERT_FILE', 'TESSERA_TLS_KEY_FILE'] as const;
+
 /** The CA and this process's own certificate, or null when gRPC runs without TLS (development only). */
 export function readTlsFiles(config: Config): TlsFiles | null {
-  const names = ['TESSERA_TLS_CA_FILE', 'TESSERA_TLS_CERT_FILE', 'TESSERA_TLS_KEY_FILE'] as const;
+  const names = TLS_SETTINGS;
   const set = names.filter((name) => config[name] !== undefined);
   if (set.length === 0) return null;
   if (set.length < names.length) {
@@ -27,6 +29,19 @@ export function readTlsFiles(config: Config): TlsFiles | null {
     }
   };
   return { ca: read('TESSERA_TLS_CA_FILE'), cert: read('TESSERA_TLS_CERT_FILE'), key: read('TESSERA_TLS_KEY_FILE') };
+}
+
+/**
+ * The TLS files of a service that serves gRPC: it never runs without mutual TLS, because its
+ * allow-list is made of client certificate names, which only TLS provides.
+ */
+export function requireTlsFiles(config: Config, service: string): TlsFiles {
+  const tls = readTlsFiles(config);
+  if (tls === null)
+    throw new ConfigError(
+      `${TLS_SETTINGS.join(', ')}: required by the ${service} service, which only serves mutual TLS (its callers are checked by their certificates)`,
+    );
+  return tls;
 }
 
 /** With TLS files: mutual TLS, every client must present a certificate from the same CA. */

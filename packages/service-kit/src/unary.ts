@@ -1,6 +1,7 @@
 import type { handleUnaryCall, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import { TesseraError, toServiceError } from '@tessera/errors';
+import { TemporarilyUnavailable, TesseraError, toServiceError } from '@tessera/errors';
+import { createLogThrottle, type LogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -28,6 +29,7 @@ export function unaryService<S extends UntypedServiceImplementation>(
   handlers: UnaryHandlers<S>,
   { log, metrics }: UnaryContext,
 ): S {
+  const unavailable = createLogThrottle(log);
   const wrapped: Record<string, handleUnaryCall<unknown, unknown>> = {};
   for (const [name, handler] of Object.entries(handlers) as [string, UnaryHandler<unknown, unknown>][]) {
     const method = `${serviceName}/${name}`;
@@ -42,13 +44,28 @@ export function unaryService<S extends UntypedServiceImplementation>(
         (err: unknown) => {
           stopTimer();
           const serviceError = toServiceError(err);
-          metrics.grpcHandled.inc({ method, code: status[serviceError.code ?? status.UNKNOWN] ?? 'UNKNOWN' });
-          if (!(err instanceof TesseraError)) log.error({ err, method }, 'unexpected error in a gRPC handler');
-          else if (err.errcode === 'M_UNKNOWN') log.error({ err, method }, 'internal error in a gRPC handler');
+          metrics.grpcHandled.inc({ method, code: status[serviceError.code] ?? 'UNKNOWN' });
+          logFailure(err, method, log, unavailable);
           callback(serviceError, null);
         },
       );
     };
   }
   return wrapped as S;
+}
+
+/**
+ * What a failed call leaves in the log. Refusals the client caused, and failures the code that
+ * threw them logged already (an unreachable homeserver: M_UNKNOWN with 502), leave nothing; a
+ * backend that is down leaves one line and a count, without a stack; only what nobody expected (a
+ * bug, an M_UNKNOWN meaning "internal error") is logged at error with its cause.
+ */
+function logFailure(err: unknown, method: string, log: Logger, unavailable: LogThrottle): void {
+  if (err instanceof TemporarilyUnavailable) {
+    unavailable.log('warn', `${err.name} ${method}`, { method, problem: err.message }, 'backend unavailable');
+  } else if (!(err instanceof TesseraError)) {
+    log.error({ err, method }, 'unexpected error in a gRPC handler');
+  } else if (err.errcode === 'M_UNKNOWN' && (err.httpStatus ?? 500) === 500) {
+    log.error({ err, method }, 'internal error in a gRPC handler');
+  }
 }

@@ -6,6 +6,27 @@ export {
   startFakeHomeserver,
 } from './fake-homeserver.js';
 export { startNats, type TestNats, type TestNatsOptions } from './nats.js';
+export {
+  appendProbe,
+  connectAsIdentity,
+  connectOutcome,
+  consumeProbe,
+  corePublishProbe,
+  directGetBySeqProbe,
+  directGetProbe,
+  kvCreateProbe,
+  kvGetProbe,
+  kvPurgeProbe,
+  messageDeleteProbe,
+  type Outcome,
+  outcomeOf,
+  streamCreateProbe,
+  streamDeleteProbe,
+  streamInfoProbe,
+  streamPurgeProbe,
+  streamUpdateProbe,
+  subscribeProbe,
+} from './nats-probes.js';
 export { startPostgres, type TestPostgres, type TestPostgresOptions } from './postgres.js';
 export { type Exited, runToExit } from './run-to-exit.js';
 export { type ReceivedMail, startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.js';

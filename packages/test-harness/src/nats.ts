@@ -40,11 +40,13 @@ export async function startNats(options: TestNatsOptions = {}): Promise<TestNats
     throw err;
   }
   const { port, monitorPort } = server;
+  const monitorUrl = server.monitorUrl;
+  if (monitorUrl === null) throw new Error('the test nats-server was started without its monitoring endpoint');
   let removed = false;
   return {
     url: server.url,
     port,
-    monitorUrl: server.monitorUrl,
+    monitorUrl,
     dataDir,
     get server() {
       return server;

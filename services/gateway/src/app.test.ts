@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { TesseraError, toServiceError } from '@tessera/errors';
 import type { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
-import { createLogger, type DeadlineClient } from '@tessera/service-kit';
+import { captureLogs, type DeadlineClient } from '@tessera/service-kit';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { listen, type RunningHttpServer } from './http-server.js';
@@ -44,6 +44,7 @@ const fakeSigning = {
 
 let server: RunningHttpServer;
 let base: string;
+const { log, lines } = captureLogs('gateway-test', 'debug');
 
 before(async () => {
   const app = createApp({
@@ -53,10 +54,10 @@ before(async () => {
       { method: 'POST', path: '/v2/echo', body: 'json', handler: (req, res) => void res.json(req.body) },
     ],
     maxBodyBytes: 64 * 1024,
-    log: createLogger('gateway-test', 'silent'),
+    log,
     registry: new Registry(),
   });
-  server = await listen(app, '127.0.0.1', 0);
+  server = await listen(app, '127.0.0.1', 0, log);
   base = `http://127.0.0.1:${server.port}`;
 });
 after(() => server.close());
@@ -91,6 +92,37 @@ describe('gateway routing', () => {
       assert.equal(body?.errcode, 'M_UNRECOGNIZED');
       assert.equal(typeof body?.error, 'string');
     }
+  });
+
+  it('answers a path whose percent-encoding does not decode with 400 M_UNRECOGNIZED, logging no error', async () => {
+    const paths = [
+      '/_matrix/identity/v2/pubkey/%zz',
+      '/_matrix/identity/v2/pubkey/%',
+      '/_matrix/identity/v2/pubkey/%ff%fe',
+      '/_matrix/identity/api/v1/pubkey/ed25519%3',
+      '/_matrix/identity/v2/%zz/isvalid',
+      '/_matrix/%E0%A4%A',
+      '/%zz',
+    ];
+    const before = lines.length;
+    for (const path of paths) {
+      const { status, body, res } = await get(path);
+      assert.equal(status, 400, path);
+      assert.equal(body?.errcode, 'M_UNRECOGNIZED', path);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    }
+    const logged = lines.slice(before);
+    assert.deepEqual(
+      logged.filter((line) => line.level !== 'debug'),
+      [],
+      'nothing above debug',
+    );
+    assert.doesNotMatch(JSON.stringify(logged), /stack/);
+  });
+
+  it('still decodes a well-formed percent-encoded path', async () => {
+    const { status, body } = await get('/_matrix/identity/v2/pubkey/ed25519%3A0');
+    assert.deepEqual([status, body], [200, { public_key: PUBLIC_KEY }]);
   });
 
   it('answers a known path with a wrong method with 405 M_UNRECOGNIZED', async () => {
@@ -152,15 +184,24 @@ describe('gateway pubkey routes', () => {
     assert.equal(body?.errcode, 'M_INVALID_PARAM');
   });
 
-  it('answers 503 with a Matrix error while the signing service is down', async () => {
+  it('answers 503 with a Matrix error while the signing service is down, logging it once without a stack', async () => {
     signingDown = true;
+    const before = lines.length;
     try {
-      const { status, body } = await get('/_matrix/identity/v2/pubkey/ed25519:0');
-      assert.equal(status, 503);
-      assert.equal(body?.errcode, 'M_UNKNOWN');
+      for (let i = 0; i < 5; i++) {
+        const { status, body } = await get('/_matrix/identity/v2/pubkey/ed25519:0');
+        assert.equal(status, 503);
+        assert.equal(body?.errcode, 'M_UNKNOWN');
+      }
     } finally {
       signingDown = false;
     }
+    const logged = lines.slice(before);
+    assert.deepEqual(
+      logged.map((line) => [line.level, line.msg]),
+      [['warn', 'backend call failed']],
+    );
+    assert.doesNotMatch(JSON.stringify(logged), /stack/);
   });
 });
 

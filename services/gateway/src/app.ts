@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { bodyErrors, bodyReaders } from './body.js';
 import { cors } from './cors.js';
 import { httpMetrics } from './http-metrics.js';
+import { refuseMalformedRequests } from './request-shape.js';
 import type { Route } from './routes/route.js';
 import { sendError } from './send-error.js';
 
@@ -18,8 +19,9 @@ export interface AppOptions {
 }
 
 /**
- * The HTTP API: CORS first, then the route table. A known path with another method is 405, an
- * unknown path 404, both M_UNRECOGNIZED; every failure leaves through sendError.
+ * The HTTP API: CORS first, then a check of the request's shape (400 for a path that does not
+ * decode), then the route table. A known path with another method is 405, an unknown path 404,
+ * both M_UNRECOGNIZED; every failure leaves through sendError.
  */
 export function createApp({ routes, maxBodyBytes, log, registry }: AppOptions): Express {
   const app = express();
@@ -28,6 +30,7 @@ export function createApp({ routes, maxBodyBytes, log, registry }: AppOptions): 
   app.set('query parser', 'simple');
   app.use(httpMetrics(registry));
   app.use(cors);
+  app.use(refuseMalformedRequests);
 
   const api = Router({ strict: false });
   const readers = bodyReaders(maxBodyBytes);

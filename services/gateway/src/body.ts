@@ -53,7 +53,12 @@ export const bodyErrors: ErrorRequestHandler = (err, _req, _res, next) => {
     next(new TesseraError('M_BAD_JSON', 'form fields must be flat name=value pairs'));
   } else if (type === 'request.aborted' || type === 'request.size.invalid' || type === 'stream.encoding.set') {
     next(new TesseraError('M_BAD_JSON', 'the request body could not be read'));
+  } else if (isZlibError(err)) {
+    // A gzip or deflate body that does not inflate: body-parser passes zlib's error on with a 400.
+    next(new TesseraError('M_NOT_JSON', 'the request body could not be decompressed'));
   } else {
     next(err);
   }
 };
+
+const isZlibError = (err: unknown): boolean => /^Z_[A-Z_]+$/.test(String((err as { code?: unknown }).code));

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 
 // The spec's CORS headers, on every response: identity servers are called from web clients.
-const CORS_HEADERS = {
+export const CORS_HEADERS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
   'Access-Control-Allow-Headers': 'Origin, X-Requested-With, Content-Type, Accept, Authorization',

@@ -9,12 +9,15 @@ import { clientIpResolver } from './client-ip.js';
 import { listen, type RunningHttpServer } from './http-server.js';
 import { sessionCallers } from './known-users.js';
 import { startRateLimits } from './rate-limits.js';
+import { type GatewayReadiness, gatewayReadiness } from './readiness.js';
 import { pubkeyRoutes } from './routes/pubkey.js';
 import { sessionRoutes } from './routes/session-routes.js';
 import { statusRoutes } from './routes/status.js';
 
 export interface RunningGateway {
   http: RunningHttpServer;
+  /** What /readyz on the admin port answers. */
+  readiness: GatewayReadiness;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,7 @@ export async function startGateway(config: Config, log: Logger, registry: Regist
     session.close();
     throw err;
   });
+  const readiness = gatewayReadiness(config, credentials, log, rateLimits.readiness);
 
   const app = createApp({
     routes: [
@@ -54,16 +58,21 @@ export async function startGateway(config: Config, log: Logger, registry: Regist
     log,
     registry,
   });
-  const http = await listen(app, config.TESSERA_HTTP_HOST, config.TESSERA_HTTP_PORT).catch(async (err: unknown) => {
-    await rateLimits.close();
-    signing.close();
-    session.close();
-    throw err;
-  });
+  const http = await listen(app, config.TESSERA_HTTP_HOST, config.TESSERA_HTTP_PORT, log).catch(
+    async (err: unknown) => {
+      readiness.close();
+      await rateLimits.close();
+      signing.close();
+      session.close();
+      throw err;
+    },
+  );
   log.info({ host: config.TESSERA_HTTP_HOST, port: http.port }, 'gateway listening');
   return {
     http,
+    readiness,
     close: async () => {
+      readiness.close();
       await http.close();
       await rateLimits.close();
       signing.close();

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '@tessera/service-kit';
 import type { Express } from 'express';
+import { answerNodeRefusalsWithJson } from './client-errors.js';
 
 export interface RunningHttpServer {
   server: Server;
@@ -9,8 +11,10 @@ export interface RunningHttpServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function listen(app: Express, host: string, port: number): Promise<RunningHttpServer> {
-  const server = createServer(app);
+export async function listen(app: Express, host: string, port: number, log: Logger): Promise<RunningHttpServer> {
+  // Without Host, the app answers the 400 itself (refuseMalformedRequests): with a JSON body.
+  const server = createServer({ requireHostHeader: false }, app);
+  answerNodeRefusalsWithJson(server, log);
   // Bounded waits for slow clients, so that a trickled request cannot hold a socket for minutes.
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;

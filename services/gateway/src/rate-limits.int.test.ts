@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
 import { loadConfig } from '@tessera/config';
+import { provision } from '@tessera/nats-access';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
 import { RATE_LIMIT_BUCKET } from '@tessera/rate-limit';
 import { createLogger } from '@tessera/service-kit';
@@ -51,6 +52,10 @@ async function startFakeSession(): Promise<{ server: Server; port: number }> {
 
 before(async () => {
   nats = await startNats();
+  const admin = await connect({ servers: nats.url });
+  // Windows of WINDOW_S seconds: the bucket provisioning makes keeps counters that long, and more.
+  await provision(admin, { replicas: 1, longestRateLimitWindowMs: WINDOW_S * 1000 });
+  await admin.close();
   const session = await startFakeSession();
   grpc = session.server;
   secretDir = await mkdtemp(join(tmpdir(), 'tessera-gateway-secret-'));
@@ -105,6 +110,14 @@ const phoneBody = (phone_number: string, country: string) => ({
   country,
   send_attempt: 1,
 });
+
+async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 function assertLimited(res: Awaited<ReturnType<typeof post>>) {
   assert.equal(res.status, 429);
@@ -187,5 +200,17 @@ describe('requestToken rate limits shared by two gateway replicas on real NATS',
     } finally {
       await nc.close();
     }
+  });
+
+  it('is not ready while the NATS of its counters is down, and ready again once it is back', async () => {
+    const [gateway] = gateways;
+    assert.ok(gateway);
+    // The backends of this test are a bare gRPC server without health: only the NATS check counts here.
+    const natsFails = () => gateway.readiness.report().failing.includes('nats');
+    assert.equal(natsFails(), false);
+    nats.kill();
+    await until(natsFails, 'not ready');
+    await nats.restart();
+    await until(() => !natsFails(), 'ready again');
   });
 });

@@ -1,7 +1,7 @@
 import { type Config, ConfigError } from '@tessera/config';
-import { createRateLimiter } from '@tessera/rate-limit';
-import type { Logger } from '@tessera/service-kit';
-import { connect } from 'nats';
+import { connectAs, natsAccessOf, natsReadiness } from '@tessera/nats-access';
+import { createRateLimiter, RateLimitBucketUnfit } from '@tessera/rate-limit';
+import type { Logger, ReadinessCheck } from '@tessera/service-kit';
 import {
   noRequestTokenGate,
   type RequestTokenGate,
@@ -12,6 +12,8 @@ import { purposeKey, readServerSecret } from './server-secret.js';
 
 export interface RunningRateLimits {
   gate: RequestTokenGate;
+  /** What the limits need to work: the NATS connection, when they are on. */
+  readiness: ReadinessCheck[];
   close(): Promise<void>;
 }
 
@@ -20,10 +22,8 @@ export interface RunningRateLimits {
  * gateway replica shares them; TESSERA_RATE_LIMITS=off (tests) skips them and NATS altogether.
  */
 export async function startRateLimits(config: Config, log: Logger): Promise<RunningRateLimits> {
-  if (config.TESSERA_RATE_LIMITS === 'off') return { gate: noRequestTokenGate, close: async () => {} };
-  const url = config.TESSERA_NATS_URL;
-  if (url === undefined)
-    throw new ConfigError('TESSERA_NATS_URL: required while TESSERA_RATE_LIMITS is on (the limits are kept in NATS)');
+  if (config.TESSERA_RATE_LIMITS === 'off') return { gate: noRequestTokenGate, readiness: [], close: async () => {} };
+  const nats = natsAccessOf(config, 'gateway', 'while TESSERA_RATE_LIMITS is on (the limits are kept in NATS)');
   const limits: RequestTokenLimits = {
     ip: config.TESSERA_RATE_LIMIT_IP,
     user: config.TESSERA_RATE_LIMIT_USER,
@@ -33,15 +33,20 @@ export async function startRateLimits(config: Config, log: Logger): Promise<Runn
   const secret = config.TESSERA_SECRET_KEY_FILE
     ? purposeKey(await readServerSecret(config.TESSERA_SECRET_KEY_FILE), 'rate-limit')
     : undefined;
-  // Like every service: reconnect for as long as it runs; the first connect fails fast.
-  const nc = await connect({ servers: url, name: 'gateway', maxReconnectAttempts: -1, reconnectTimeWait: 1_000 });
+  const nc = await connectAs(nats, log);
   try {
     const longestWindowMs = Math.max(...Object.values(limits).map((limit) => limit.windowMs));
     const limiter = await createRateLimiter(nc, { ...(secret ? { secret } : {}), longestWindowMs });
     log.info({ keyed: secret !== undefined }, 'rate limits shared through NATS');
-    return { gate: requestTokenGate(limiter, limits, log), close: () => nc.drain() };
+    return {
+      gate: requestTokenGate(limiter, limits, log),
+      readiness: [natsReadiness(nc)],
+      close: () => nc.drain(),
+    };
   } catch (err) {
     await nc.close();
+    // Restarting will not lengthen the bucket's age limit: the operator has to provision again.
+    if (err instanceof RateLimitBucketUnfit) throw new ConfigError(`TESSERA_RATE_LIMIT_*: ${err.message}`);
     throw err;
   }
 }

@@ -1,6 +1,6 @@
-import { TesseraError, UNAVAILABLE_MESSAGE } from '@tessera/errors';
+import { TemporarilyUnavailable, TesseraError } from '@tessera/errors';
 import type { RateLimit, RateLimiter } from '@tessera/rate-limit';
-import type { Logger } from '@tessera/service-kit';
+import { createLogThrottle, type Logger } from '@tessera/service-kit';
 import type { Response } from 'express';
 
 /** What one requestToken is counted under; each given key has its own limit. */
@@ -26,6 +26,7 @@ const ORDER = ['ip', 'user', 'msisdn', 'country'] as const;
 export const noRequestTokenGate: RequestTokenGate = async () => {};
 
 export function requestTokenGate(limiter: RateLimiter, limits: RequestTokenLimits, log: Logger): RequestTokenGate {
+  const exceeded = createLogThrottle(log); // a caller over its limit tends to keep trying
   return async (res, keys) => {
     for (const scope of ORDER) {
       const subject = keys[scope];
@@ -34,12 +35,11 @@ export function requestTokenGate(limiter: RateLimiter, limits: RequestTokenLimit
       try {
         decision = await limiter.consume(scope, subject, limits[scope]);
       } catch (err) {
-        // NATS unreachable or too slow: refuse rather than let SMS and mail through uncounted.
-        log.warn({ scope, problem: (err as Error).name }, 'rate limit store unavailable');
-        throw new TesseraError('M_UNKNOWN', UNAVAILABLE_MESSAGE, { httpStatus: 503, cause: err });
+        // NATS unreachable or too slow: refuse (503) rather than let SMS and mail through uncounted.
+        throw new TemporarilyUnavailable(`rate limit store (${scope}): ${(err as Error).name}`, { cause: err });
       }
       if (!decision.allowed) {
-        log.info({ scope }, 'rate limit exceeded'); // the scope only: the subject is personal data
+        exceeded.log('info', scope, { scope }, 'rate limit exceeded'); // the scope only: the subject is personal data
         res.set('Retry-After', String(Math.ceil(decision.retryAfterMs / 1000)));
         throw new TesseraError('M_LIMIT_EXCEEDED', 'too many requests; try again later', {
           extra: { retry_after_ms: decision.retryAfterMs },

@@ -176,7 +176,7 @@ export async function startSessionApp(options: SessionAppOptions = {}) {
     log,
     registry: new Registry(),
   });
-  const server = await listen(app, '127.0.0.1', 0);
+  const server = await listen(app, '127.0.0.1', 0, log);
   const base = `http://127.0.0.1:${server.port}/_matrix/identity`;
   return {
     base,

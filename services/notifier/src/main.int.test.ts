@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { connectNats, DataKeys, EventStore, ensureStreams, openDataKeySource } from '@tessera/event-store';
+import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
+import { provision } from '@tessera/nats-access';
 import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { TOKENS_DURABLE } from './notifier.js';
@@ -22,7 +23,7 @@ describe('the notifier process', () => {
   before(async () => {
     nats = await startNats();
     nc = await connectNats({ url: nats.url, name: 'notifier-main-test' });
-    await ensureStreams(await nc.jetstreamManager());
+    await provision(nc);
     smtp = await startSmtpServer();
   });
   after(async () => {

@@ -1,16 +1,16 @@
-import { hostname } from 'node:os';
 import { type Config, ConfigError } from '@tessera/config';
-import { connectNats, ensureStreams } from '@tessera/event-store';
+import { connectAs, natsAccessOf } from '@tessera/nats-access';
 import { createMetrics, metricsListenAddress, onShutdown, runService, startAdminServer } from '@tessera/service-kit';
 import { createTemplates, type Templates, TemplatesUnusable } from '@tessera/templates';
 import { createSmtpMailer } from './email/smtp-mailer.js';
 import { startNotifier } from './notifier.js';
-import { readNotifierSettings } from './settings.js';
+import { readEmailSettings } from './settings.js';
 import { createSmsProvider } from './sms/create-sms-provider.js';
 
 runService('notifier', async ({ config, log }) => {
   // Every setting is checked before anything is opened: a bad one stops the start with its name.
-  const settings = readNotifierSettings(config);
+  const nats = natsAccessOf(config, 'notifier');
+  const settings = readEmailSettings(config);
   const templates = loadTemplates(config);
   const sms = createSmsProvider(config);
 
@@ -19,8 +19,7 @@ runService('notifier', async ({ config, log }) => {
   const admin = await startAdminServer(metricsListenAddress(config, 'notifier'), metrics.registry, () => isReady());
   log.info({ port: admin.port }, 'admin server listening (/metrics, /healthz, /readyz)');
 
-  const nc = await connectNats({ url: settings.natsUrl, name: `tessera-notifier@${hostname()}`, log });
-  await ensureStreams(await nc.jetstreamManager());
+  const nc = await connectAs(nats, log);
   const mailer = createSmtpMailer(settings.smtpUrl, { maxConnections: config.TESSERA_SMTP_MAX_CONNECTIONS });
   const notifier = await startNotifier({ config, log, nc, metrics, templates, mailer, sms });
   // Ready while its consumer is attached: one whose consumer or stream is gone delivers nothing.

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '@tessera/config';
-import { connectNats, DataKeys, EventStore, ensureStreams, openDataKeySource, subjectOf } from '@tessera/event-store';
+import { connectNats, DataKeys, EventStore, openDataKeySource, subjectOf } from '@tessera/event-store';
+import { provision } from '@tessera/nats-access';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import { createLogger, createMetrics } from '@tessera/service-kit';
 import { SHIPPED_TEMPLATES_DIR } from '@tessera/templates';
@@ -90,7 +91,7 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
   before(async () => {
     nats = await startNats();
     nc = await connectNats({ url: nats.url, name: 'notifier-test' });
-    await ensureStreams(await nc.jetstreamManager());
+    await provision(nc);
     store = new EventStore(nc);
     dataKeys = new DataKeys(await openDataKeySource(nc));
     smtp = await startSmtpServer({ rejectRecipient: (address) => address.startsWith('rejected-') });

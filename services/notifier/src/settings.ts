@@ -1,9 +1,8 @@
 import { type Config, ConfigError } from '@tessera/config';
 import addressparser from 'nodemailer/lib/addressparser';
 
-/** The settings the notifier cannot start without, checked before it connects to anything. */
+/** The mail settings the notifier cannot start without, checked before it connects to anything. */
 export type NotifierSettings = {
-  natsUrl: string;
   smtpUrl: string;
   /** TESSERA_EMAIL_FROM as the From header shows it. */
   emailFrom: string;
@@ -11,14 +10,7 @@ export type NotifierSettings = {
   envelopeFrom: string;
 };
 
-export function readNotifierSettings(config: Config): NotifierSettings {
-  const natsUrl = config.TESSERA_NATS_URL;
-  if (natsUrl === undefined)
-    throw new ConfigError('TESSERA_NATS_URL: required by the notifier (it consumes and records deliveries)');
-  return { natsUrl, ...readEmailSettings(config) };
-}
-
-export function readEmailSettings(config: Config): Omit<NotifierSettings, 'natsUrl'> {
+export function readEmailSettings(config: Config): NotifierSettings {
   // No silent default: the local runner passes its own mail catcher's URL, and a production
   // deployment that forgot the setting must not start and lose every validation mail.
   const smtpUrl = config.TESSERA_SMTP_URL;

@@ -1,11 +1,9 @@
-import { hostname } from 'node:os';
-import { type Config, ConfigError } from '@tessera/config';
-import { connectNats, ensureStreams } from '@tessera/event-store';
+import { connectAs, natsAccessOf } from '@tessera/nats-access';
 import {
   createMetrics,
   metricsListenAddress,
   onShutdown,
-  readTlsFiles,
+  requireTlsFiles,
   runService,
   startAdminServer,
 } from '@tessera/service-kit';
@@ -13,17 +11,16 @@ import { loadSessionSettings, startSessionServer } from './session-server.js';
 
 runService('session', async ({ config, log }) => {
   // Every file is read, and every setting checked, before anything opens.
-  const natsUrl = requireNatsUrl(config);
+  const nats = natsAccessOf(config, 'session');
   const settings = loadSessionSettings(config);
-  const tls = readTlsFiles(config);
+  const tls = requireTlsFiles(config, 'session');
 
   const metrics = createMetrics('session');
   let ready = false;
   const admin = await startAdminServer(metricsListenAddress(config, 'session'), metrics.registry, () => ready);
   log.info({ port: admin.port }, 'admin server listening (/metrics, /healthz, /readyz)');
 
-  const nc = await connectNats({ url: natsUrl, name: `tessera-session@${hostname()}`, log });
-  await ensureStreams(await nc.jetstreamManager());
+  const nc = await connectAs(nats, log);
   const server = await startSessionServer({ config, log, nc, settings, metrics, tls });
   ready = true;
 
@@ -33,9 +30,3 @@ runService('session', async ({ config, log }) => {
     { name: 'admin server', run: () => admin.close() },
   ]);
 });
-
-function requireNatsUrl(config: Config): string {
-  if (config.TESSERA_NATS_URL === undefined)
-    throw new ConfigError('TESSERA_NATS_URL: required by the session service (its sessions live in the stream)');
-  return config.TESSERA_NATS_URL;
-}

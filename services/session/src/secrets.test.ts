@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,13 @@ describe('keyed digests', () => {
 
   it('keeps the parts apart: the same characters split differently give another sid', () =>
     assert.notEqual(secrets.sid('email', 'ab', 'c'), secrets.sid('email', 'a', 'bc')));
+
+  it('computes userKey as base64url HMAC-SHA256 of "user\\0<user id>": keyed, unlike a plain hash of it', () => {
+    const userKey = secrets.userKey('@alice:example.org');
+    assert.equal(userKey, createHmac('sha256', KEY).update('user\0@alice:example.org').digest('base64url'));
+    assert.notEqual(userKey, createHash('sha256').update('@alice:example.org').digest('base64url'));
+    assert.notEqual(createSecrets(Buffer.alloc(32, 8)).userKey('@alice:example.org'), userKey);
+  });
 
   it('depends on the server secret', () =>
     assert.notEqual(createSecrets(Buffer.alloc(32, 8)).addrKey('email', 'a@b.c'), secrets.addrKey('email', 'a@b.c')));

@@ -27,6 +27,11 @@ export interface Secrets {
   /** base64url(HMAC-SHA256(key, "digest\0" + kind + "\0" + value)). */
   digest(kind: DigestKind, value: string): string;
   /**
+   * base64url(HMAC-SHA256(key, "user\0" + userId)): the pseudonym of a Matrix user ID in events
+   * and subjects (`tessera.terms.<userKey>`), so events about one user join without naming them.
+   */
+  userKey(userId: string): string;
+  /**
    * base64url(HMAC-SHA256(key, "sid\0" + medium + "\0" + address + "\0" + clientSecret)), first 22
    * characters. Deterministic, so a retry with the same client secret finds the same session with no
    * index (Sydent keeps one session per medium, address and client secret), and it reveals nothing.
@@ -40,6 +45,7 @@ export function createSecrets(key: Uint8Array): Secrets {
   return {
     addrKey: (medium, address) => mac(`addr\0${medium}\0${address}`),
     digest: (kind, value) => mac(`digest\0${kind}\0${value}`),
+    userKey: (userId) => mac(`user\0${userId}`),
     sid: (medium, address, clientSecret) => mac(`sid\0${medium}\0${address}\0${clientSecret}`).slice(0, SID_LENGTH),
   };
 }

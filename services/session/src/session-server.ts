@@ -3,6 +3,7 @@ import { DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import { createFederationClient } from '@tessera/federation-client';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
 import {
+  allowedClientsOf,
   createMetrics,
   grpcListenAddress,
   type Logger,
@@ -17,9 +18,8 @@ import { watchAggregates } from './aggregate-cache.js';
 import { everySubjectOf } from './aggregates.js';
 import { type Clock, createClock } from './clock.js';
 import { deliveryWatcher } from './delivery-wait.js';
-import type { Account } from './domain/account.js';
 import type { Terms } from './domain/terms.js';
-import type { OpenIdVerifier } from './grpc/account-handlers.js';
+import type { AccountUser, OpenIdVerifier } from './grpc/account-handlers.js';
 import { SESSION_SERVICE_NAME, sessionService } from './grpc/session-service.js';
 import { createSecrets, readServerSecret, type Secrets } from './secrets.js';
 import { readTermsFile, type TermsDocument } from './terms-file.js';
@@ -43,7 +43,10 @@ export interface SessionServerOptions {
   /** Default: loadSessionSettings(config). */
   settings?: SessionSettings;
   metrics?: Metrics;
-  /** Default: the TESSERA_TLS_* files of the configuration (mutual TLS when set). */
+  /**
+   * Default: the TESSERA_TLS_* files of the configuration. With TLS only the callers of
+   * TESSERA_SESSION_ALLOWED_CLIENTS get in; null (tests of something else) checks no caller.
+   */
   tls?: TlsFiles | null;
   /** Default: real time plus TESSERA_CLOCK_OFFSET_FILE. */
   now?: Clock;
@@ -66,7 +69,7 @@ export async function startSessionServer(options: SessionServerOptions): Promise
   const tls = options.tls === undefined ? readTlsFiles(config) : options.tls;
   const store = new EventStore(nc);
   const watchDelivery = deliveryWatcher(nc, store);
-  const accountStates = await watchAggregates<Account>(nc, everySubjectOf('account'));
+  const accountStates = await watchAggregates<AccountUser | null>(nc, everySubjectOf('account'));
   const termsStates = await watchAggregates<Terms>(nc, everySubjectOf('terms'));
   const closeWatches = () => {
     watchDelivery.close();
@@ -88,7 +91,6 @@ export async function startSessionServer(options: SessionServerOptions): Promise
       createFederationClient({
         allowCidrs: config.TESSERA_OUTBOUND_ALLOW,
         verifyTls: config.TESSERA_OUTBOUND_VERIFY_TLS,
-        log,
       }),
     homeserverAllow: config.TESSERA_HOMESERVER_ALLOW,
     terms,
@@ -104,7 +106,9 @@ export async function startSessionServer(options: SessionServerOptions): Promise
       },
     ],
     tls,
+    allowedClients: allowedClientsOf(config, 'session'),
     log,
+    metrics,
   }).catch((err: unknown) => {
     closeWatches();
     throw err;

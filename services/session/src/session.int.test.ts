@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,11 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import { ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { type Config, loadConfig } from '@tessera/config';
 import { toMatrixError } from '@tessera/errors';
-import { connectNats, EventStore, ensureStreams, subjectOf } from '@tessera/event-store';
+import { connectNats, DataKeys, EventStore, newEvent, openDataKeySource, subjectOf } from '@tessera/event-store';
+import { provision } from '@tessera/nats-access';
 import { Medium, SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import { createDeadlineClient, createLogger, type DeadlineClient } from '@tessera/service-kit';
 import { type FakeHomeserver, startFakeHomeserver, startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
+import { accountOf, legacyTermsSubject } from './aggregates.js';
 import { FAILURE_REASON, type FakeNotifier, startFakeNotifier } from './fake-notifier.js';
 import { type SessionServer, startSessionServer } from './session-server.js';
 
@@ -106,7 +108,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-session-int-'));
   nats = await startNats();
   nc = await connectNats({ url: nats.url, name: 'session-int-test' });
-  await ensureStreams(await nc.jetstreamManager());
+  await provision(nc);
   store = new EventStore(nc);
   homeserver = await startFakeHomeserver();
   const secretFile = join(dir, 'server.key');
@@ -352,7 +354,7 @@ describe('accounts and terms', () => {
 
   it('registers with an OpenID token the homeserver vouches for; Authenticate then names the user', async () => {
     const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
-    const userId = `@alice:${homeserver.serverName}`;
+    const userId = remember(`@alice:${homeserver.serverName}`);
     homeserver.addOpenIdToken(openIdToken, userId);
     const { token } = await register(openIdToken);
     assert.match(remember(token), /^[A-Za-z0-9]{64}$/);
@@ -361,7 +363,7 @@ describe('accounts and terms', () => {
 
   it('turns terms_accepted on once one URL of every current policy is accepted', async () => {
     const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
-    const userId = `@bob:${homeserver.serverName}`;
+    const userId = remember(`@bob:${homeserver.serverName}`);
     homeserver.addOpenIdToken(openIdToken, userId);
     const { token } = await register(openIdToken);
     remember(token);
@@ -373,7 +375,7 @@ describe('accounts and terms', () => {
 
   it('checks the access token RequestToken carries as Authenticate does, and issues nothing when it refuses', async () => {
     const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
-    const userId = `@erin:${homeserver.serverName}`;
+    const userId = remember(`@erin:${homeserver.serverName}`);
     homeserver.addOpenIdToken(openIdToken, userId);
     const token = remember((await register(openIdToken)).token);
     const asUser = (accessToken: string, clientSecret: string) =>
@@ -417,14 +419,14 @@ describe('accounts and terms', () => {
 
   it('refuses to accept a URL that is no current policy URL', async () => {
     const refused = await rejection(
-      session.acceptTerms({ userId: '@carol:example.org', userAccepts: ['https://example.org/other'] }),
+      session.acceptTerms({ userId: remember('@carol:example.org'), userAccepts: ['https://example.org/other'] }),
     );
     assert.equal(refused.errcode, 'M_INVALID_PARAM');
   });
 
   it('makes Authenticate fail with 401 M_UNAUTHORIZED after Logout; a second Logout is M_UNKNOWN_TOKEN', async () => {
     const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
-    homeserver.addOpenIdToken(openIdToken, `@dave:${homeserver.serverName}`);
+    homeserver.addOpenIdToken(openIdToken, remember(`@dave:${homeserver.serverName}`));
     const { token } = await register(openIdToken);
     remember(token);
     await session.logout({ token });
@@ -445,7 +447,7 @@ describe('accounts and terms', () => {
     );
     try {
       const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
-      const userId = `@frank:${homeserver.serverName}`;
+      const userId = remember(`@frank:${homeserver.serverName}`);
       homeserver.addOpenIdToken(openIdToken, userId);
       const { token } = await register(openIdToken);
       remember(token);
@@ -467,6 +469,64 @@ describe('accounts and terms', () => {
     }
   });
 
+  it('opens the sealed user ID once per token: later calls answer from the cache, as erasing the key shows', async () => {
+    const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
+    const userId = remember(`@grace:${homeserver.serverName}`);
+    homeserver.addOpenIdToken(openIdToken, userId);
+    const token = remember((await register(openIdToken)).token);
+    assert.equal((await session.authenticate({ token })).userId, userId);
+
+    await new DataKeys(await openDataKeySource(nc)).erase(accountOf(token).aggregate);
+    assert.equal((await session.authenticate({ token })).userId, userId, 'answered without opening it again');
+
+    // A replica that never opened it finds the key gone: the account can no longer be used.
+    const otherNc = await connectNats({ url: nats.url, name: 'session-int-test-fresh' });
+    const replica = await startSessionServer({ config, log, nc: otherNc, tls: null });
+    const fresh = createDeadlineClient(
+      SessionServiceClient,
+      `127.0.0.1:${replica.port}`,
+      ChannelCredentials.createInsecure(),
+      10_000,
+    );
+    try {
+      assert.equal((await rejection(fresh.authenticate({ token }))).errcode, 'M_UNAUTHORIZED');
+    } finally {
+      fresh.close();
+      await replica.stop(1_000);
+      await otherNc.drain();
+    }
+  });
+
+  it('still reads accounts and acceptances written with a plaintext user ID, and adds to them under the keyed subject', async () => {
+    // Written as this service did before user IDs were sealed: not remembered, as these events hold it by design.
+    const userId = `@olduser-${randomBytes(4).toString('hex')}:${homeserver.serverName}`;
+    const token = remember(randomBytes(32).toString('hex'));
+    const at = new Date();
+    const legacyAccount = newEvent(
+      {
+        $case: 'accountRegistered',
+        value: { userId, matrixServerName: homeserver.serverName, sealedUserId: undefined, userKey: '' },
+      },
+      at,
+    );
+    await store.append(accountOf(token).subject, [legacyAccount], { expectedSeq: 0, correlationId: 'legacy' });
+    const legacyTerms = newEvent({ $case: 'termsAccepted', value: { userId, urls: [TOS_EN], userKey: '' } }, at);
+    await store.append(legacyTermsSubject(userId), [legacyTerms], { expectedSeq: 0, correlationId: 'legacy' });
+
+    assert.deepEqual(await session.authenticate({ token }), { userId, termsAccepted: false });
+    await session.acceptTerms({ userId, userAccepts: [TOS_EN, PRIVACY_EN] });
+    assert.deepEqual(await session.authenticate({ token }), { userId, termsAccepted: true });
+
+    const legacy = await store.load(legacyTermsSubject(userId));
+    assert.equal(legacy.events.length, 1, 'nothing is added under the unkeyed subject');
+    const jsm = await nc.jetstreamManager();
+    const last = await jsm.streams.getMessage('TESSERA_EVENTS', { last_by_subj: 'tessera.terms.>' });
+    assert.notEqual(last.subject, legacyTermsSubject(userId));
+    assert.equal(Buffer.from(last.data).includes(userId), false, 'the new acceptance does not name the user');
+    const [accepted] = (await store.load(last.subject)).events;
+    assert.deepEqual(accepted?.payload?.$case === 'termsAccepted' && accepted.payload.value.urls, [PRIVACY_EN]);
+  });
+
   it('answers 401 M_UNAUTHORIZED to a token it never issued', async () => {
     const unknown = await rejection(session.authenticate({ token: remember('x'.repeat(64)) }));
     assert.deepEqual([unknown.errcode, unknown.status], ['M_UNAUTHORIZED', 401]);
@@ -474,7 +534,7 @@ describe('accounts and terms', () => {
 
   it('refuses with 403 M_UNAUTHORIZED when the homeserver vouches for a user of another server', async () => {
     const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
-    homeserver.addOpenIdToken(openIdToken, '@mallory:evil.example');
+    homeserver.addOpenIdToken(openIdToken, remember('@mallory:evil.example'));
     const refused = await rejection(register(openIdToken));
     assert.deepEqual([refused.errcode, refused.status], ['M_UNAUTHORIZED', 403]);
   });
@@ -530,7 +590,7 @@ describe('accounts and terms', () => {
 });
 
 describe('privacy', () => {
-  it('writes no address, token, client secret, access token or IP address to the stream or the logs', async () => {
+  it('writes no address, token, client secret, access token, IP address or user ID to the stream or the logs', async () => {
     assert.deepEqual(notifier.errors, []);
     assert.ok(secretsUsed.size > 20, 'the tests above should have used many private values');
     const jsm = await nc.jetstreamManager();
@@ -546,5 +606,10 @@ describe('privacy', () => {
     const everything = [...stored, ...logLines].join('\n');
     for (const secret of secretsUsed)
       assert.equal(everything.includes(secret), false, `found a private value in the stream or the logs`);
+    // Nor an unkeyed hash of a user ID (anyone could test a guess against it), in a subject or elsewhere.
+    const userIds = [...secretsUsed].filter((value) => value.startsWith('@'));
+    assert.ok(userIds.length >= 5, 'the tests above registered users');
+    for (const userId of userIds)
+      assert.equal(everything.includes(createHash('sha256').update(userId).digest('base64url')), false);
   });
 });

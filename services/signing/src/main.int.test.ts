@@ -9,9 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { ChannelCredentials } from '@grpc/grpc-js';
 import { decodeBase64, verifyJsonSignature } from '@tessera/canonical-json';
 import { type DevPkiFiles, ensureDevPki } from '@tessera/dev-pki';
+import { provision } from '@tessera/nats-access';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
 import { createDeadlineClient } from '@tessera/service-kit';
 import { startNats, type TestNats } from '@tessera/test-harness';
+import { connect } from 'nats';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 
@@ -42,6 +44,9 @@ function waitForLog(msg: string, timeoutMs = 15_000): Promise<LogLine> {
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-signing-main-int-'));
   nats = await startNats();
+  const admin = await connect({ servers: nats.url });
+  await provision(admin);
+  await admin.close();
   pki = await ensureDevPki(join(dir, 'pki'), { services: ['signing', 'directory'] });
   const own = pki.services.signing;
   assert.ok(own);

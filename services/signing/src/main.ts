@@ -1,23 +1,19 @@
-import { hostname } from 'node:os';
-import { type Config, ConfigError } from '@tessera/config';
-import { connectNats, EventStore, ensureStreams } from '@tessera/event-store';
+import { EventStore } from '@tessera/event-store';
+import { connectAs, natsAccessOf } from '@tessera/nats-access';
 import {
   createMetrics,
   metricsListenAddress,
   onShutdown,
-  readTlsFiles,
+  requireTlsFiles,
   runService,
   startAdminServer,
-  type TlsFiles,
 } from '@tessera/service-kit';
 import { keyFilePath, openKeyStore } from './key-store.js';
 import { startSigningServer } from './signing-server.js';
 
-const TLS_SETTINGS = 'TESSERA_TLS_CA_FILE, TESSERA_TLS_CERT_FILE, TESSERA_TLS_KEY_FILE';
-
 runService('signing', async ({ config, log }) => {
-  const tls = requireTls(config);
-  const natsUrl = requireNatsUrl(config);
+  const tls = requireTlsFiles(config, 'signing');
+  const nats = natsAccessOf(config, 'signing');
   const keyStore = await openKeyStore(keyFilePath(config), log);
 
   const metrics = createMetrics('signing');
@@ -25,8 +21,7 @@ runService('signing', async ({ config, log }) => {
   const admin = await startAdminServer(metricsListenAddress(config, 'signing'), metrics.registry, () => ready);
   log.info({ port: admin.port }, 'admin server listening (/metrics, /healthz, /readyz)');
 
-  const nc = await connectNats({ url: natsUrl, name: `tessera-signing@${hostname()}`, log });
-  await ensureStreams(await nc.jetstreamManager());
+  const nc = await connectAs(nats, log);
   const server = await startSigningServer({ config, log, keyStore, eventStore: new EventStore(nc), metrics, tls });
   ready = true;
 
@@ -36,17 +31,3 @@ runService('signing', async ({ config, log }) => {
     { name: 'admin server', run: () => admin.close() },
   ]);
 });
-
-/** The signing service never runs without mTLS: its allow-list is made of client certificate names. */
-function requireTls(config: Config): TlsFiles {
-  const tls = readTlsFiles(config);
-  if (tls === null)
-    throw new ConfigError(`${TLS_SETTINGS}: required by the signing service, which only serves mutual TLS`);
-  return tls;
-}
-
-function requireNatsUrl(config: Config): string {
-  if (config.TESSERA_NATS_URL === undefined)
-    throw new ConfigError('TESSERA_NATS_URL: required by the signing service (it publishes its public keys)');
-  return config.TESSERA_NATS_URL;
-}

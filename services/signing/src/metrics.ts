@@ -3,10 +3,9 @@ import { type Counter, createCounter, type Metrics } from '@tessera/service-kit'
 export interface SigningCounters {
   signatures: Counter<'method'>;
   ephemeralKeypairs: Counter;
-  refused: Counter<'method'>;
 }
 
-/** The signing service's own counters, next to the kit's per-method gRPC metrics. */
+/** The signing service's own counters, next to the kit's per-method gRPC metrics (refused calls included). */
 export function createSigningCounters(metrics: Metrics): SigningCounters {
   return {
     signatures: createCounter(metrics, {
@@ -17,11 +16,6 @@ export function createSigningCounters(metrics: Metrics): SigningCounters {
     ephemeralKeypairs: createCounter(metrics, {
       name: 'tessera_signing_ephemeral_keypairs_total',
       help: 'Ephemeral invitation keypairs generated',
-    }),
-    refused: createCounter(metrics, {
-      name: 'tessera_signing_refused_calls_total',
-      help: 'Calls refused because the client certificate is not on the allow-list, by method',
-      labelNames: ['method'] as const,
     }),
   };
 }

@@ -2,6 +2,7 @@ import type { Config } from '@tessera/config';
 import type { EventStore } from '@tessera/event-store';
 import { SigningServiceService } from '@tessera/proto/tessera/signing/v1/signing';
 import {
+  allowedClientsOf,
   createMetrics,
   grpcListenAddress,
   type Logger,
@@ -50,26 +51,23 @@ export async function startSigningServer(options: SigningServerOptions): Promise
   const validIds = eventStore === undefined ? undefined : await publishKeys({ eventStore, keyStore, now, log });
   const keys = keyRing(keyStore, validIds);
   const implementation = signingService(
-    {
-      serverName: config.TESSERA_SERVER_NAME,
-      keys,
-      allowedClients: config.TESSERA_SIGNING_ALLOWED_CLIENTS,
-      counters: createSigningCounters(metrics),
-      log,
-    },
+    { serverName: config.TESSERA_SERVER_NAME, keys, counters: createSigningCounters(metrics) },
     { log, metrics },
   );
+  const allowedClients = allowedClientsOf(config, 'signing');
   const grpc = await startGrpcServer({
     listen: grpcListenAddress(config, 'signing'),
     services: [{ name: SIGNING_SERVICE_NAME, definition: SigningServiceService, implementation }],
     tls,
+    allowedClients,
     log,
+    metrics,
   });
   log.info(
     {
       currentKeyId: keys.current.keyId,
       keys: keys.entries.map(({ key, valid }) => ({ keyId: key.keyId, publicKey: key.publicKeyBase64, valid })),
-      allowedClients: config.TESSERA_SIGNING_ALLOWED_CLIENTS,
+      allowedClients,
     },
     'signing service ready',
   );

@@ -8,7 +8,8 @@ import { ChannelCredentials, type ServiceError, status } from '@grpc/grpc-js';
 import { decodeBase64, encodeBase64, generateSeed, verifyJsonSignature } from '@tessera/canonical-json';
 import { type Config, loadConfig } from '@tessera/config';
 import { createCa, type DevPkiFiles, ensureDevPki, issueCertificate } from '@tessera/dev-pki';
-import { connectNats, decodeEnvelope, EventStore, ensureStreams, subjectOf } from '@tessera/event-store';
+import { connectNats, decodeEnvelope, EventStore, subjectOf } from '@tessera/event-store';
+import { provision } from '@tessera/nats-access';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '@tessera/proto/grpc/health/v1/health';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
 import { createDeadlineClient, createLogger, type DeadlineClient } from '@tessera/service-kit';
@@ -76,7 +77,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-signing-int-'));
   nats = await startNats();
   nc = await connectNats({ url: nats.url, name: 'signing-int-test' });
-  await ensureStreams(await nc.jetstreamManager());
+  await provision(nc);
   pki = await ensureDevPki(join(dir, 'pki'), { services: ['signing', 'directory', 'projector'] });
   const serverFiles = pki.services.signing;
   assert.ok(serverFiles);

@@ -4,7 +4,8 @@
 //   node dist/bench/delivery-throughput.js [mails per run] [SMTP delay ms]
 // Prints a table: one row per concurrency.
 import { loadConfig } from '@tessera/config';
-import { connectNats, DataKeys, EventStore, ensureStreams, openDataKeySource } from '@tessera/event-store';
+import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
+import { provision } from '@tessera/nats-access';
 import { createLogger, createMetrics } from '@tessera/service-kit';
 import { startNats, startSmtpServer } from '@tessera/test-harness';
 import { startNotifier } from '../notifier.js';
@@ -14,7 +15,7 @@ const count = Number(process.argv[2] ?? 1_000);
 const smtpDelayMs = Number(process.argv[3] ?? 0);
 const nats = await startNats();
 const nc = await connectNats({ url: nats.url, name: 'bench' });
-await ensureStreams(await nc.jetstreamManager());
+await provision(nc);
 const store = new EventStore(nc);
 const dataKeys = new DataKeys(await openDataKeySource(nc));
 const smtp = await startSmtpServer({ delayMs: smtpDelayMs });

@@ -2,16 +2,24 @@
 // by proving an OpenID token of their homeserver. The aggregate id is the token's hash, so the
 // token itself is never stored; logging out ends the token for good.
 import { TesseraError } from '@tessera/errors';
+import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+
+/** The user ID as it is written now: sealed with the account's data key, beside its keyed pseudonym. */
+export type SealedHolder = { sealedUserId: Sealed; userKey: string };
+/** Who holds a token: sealed, or in plaintext in events written before user IDs were sealed (read, never written). */
+export type AccountHolder = SealedHolder | { plaintextUserId: string };
 
 export type AccountEvent =
-  | { type: 'AccountRegistered'; data: { userId: string; matrixServerName: string; at: Date } }
+  | { type: 'AccountRegistered'; data: { holder: AccountHolder; matrixServerName: string; at: Date } }
   | { type: 'AccountLoggedOut'; data: { at: Date } };
 
 export type AccountCommand =
-  | { type: 'RegisterAccount'; userId: string; matrixServerName: string; now: Date }
+  | { type: 'RegisterAccount'; holder: SealedHolder; matrixServerName: string; now: Date }
   | { type: 'Logout'; now: Date };
 
-export type Account = { status: 'none' } | { status: 'active' | 'loggedOut'; userId: string; matrixServerName: string };
+export type Account =
+  | { status: 'none' }
+  | { status: 'active' | 'loggedOut'; holder: AccountHolder; matrixServerName: string };
 
 export const initialState = (): Account => ({ status: 'none' });
 
@@ -23,7 +31,7 @@ export class TokenAlreadyRegistered extends Error {
 export function evolve(state: Account, event: AccountEvent): Account {
   switch (event.type) {
     case 'AccountRegistered':
-      return { status: 'active', userId: event.data.userId, matrixServerName: event.data.matrixServerName };
+      return { status: 'active', holder: event.data.holder, matrixServerName: event.data.matrixServerName };
     case 'AccountLoggedOut':
       return state.status === 'none' ? state : { ...state, status: 'loggedOut' };
   }
@@ -34,8 +42,8 @@ export function decide(command: AccountCommand, state: Account): AccountEvent[] 
   switch (command.type) {
     case 'RegisterAccount': {
       if (state.status !== 'none') throw new TokenAlreadyRegistered('this access token is registered already');
-      const { userId, matrixServerName } = command;
-      return [{ type: 'AccountRegistered', data: { userId, matrixServerName, at } }];
+      const { holder, matrixServerName } = command;
+      return [{ type: 'AccountRegistered', data: { holder, matrixServerName, at } }];
     }
     case 'Logout':
       // Spec: logout of a token that is not (or no longer) valid is 401 M_UNKNOWN_TOKEN.
@@ -44,8 +52,10 @@ export function decide(command: AccountCommand, state: Account): AccountEvent[] 
   }
 }
 
-/** Who the token belongs to; 401 M_UNAUTHORIZED for a token never registered or logged out. */
-export function accountHolder(state: Account): string {
-  if (state.status !== 'active') throw new TesseraError('M_UNAUTHORIZED', 'Unrecognised access token');
-  return state.userId;
+/** Who the token belongs to; null for a token never registered, or logged out. */
+export function accountHolder(state: Account): AccountHolder | null {
+  return state.status === 'active' ? state.holder : null;
 }
+
+/** 401 M_UNAUTHORIZED: what a token without a holder gets. */
+export const unrecognisedToken = () => new TesseraError('M_UNAUTHORIZED', 'Unrecognised access token');

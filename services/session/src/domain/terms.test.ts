@@ -23,7 +23,7 @@ function given(history: TermsEvent[]) {
 }
 
 const T0 = new Date('2025-01-15T10:00:00Z');
-const USER = '@alice:example.org';
+const USER_KEY = 'alice-user-key';
 const TOS_EN = 'https://example.org/tos-2.0-en.html';
 const TOS_FR = 'https://example.org/tos-2.0-fr.html';
 const PRIVACY_EN = 'https://example.org/privacy-1.0-en.html';
@@ -33,12 +33,15 @@ const POLICIES: Policy[] = [
 ];
 const accept = (...urls: string[]): TermsCommand => ({
   type: 'AcceptTerms',
-  userId: USER,
+  userKey: USER_KEY,
   urls,
   policies: POLICIES,
   now: T0,
 });
-const accepted = (...urls: string[]): TermsEvent => ({ type: 'TermsAccepted', data: { userId: USER, urls, at: T0 } });
+const accepted = (...urls: string[]): TermsEvent => ({
+  type: 'TermsAccepted',
+  data: { userKey: USER_KEY, urls, at: T0 },
+});
 
 describe('the terms aggregate', () => {
   it('records the URLs a user accepts', () =>

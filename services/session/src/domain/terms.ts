@@ -1,15 +1,16 @@
-// The policies a user accepted (`tessera.terms.<base64url sha256(user_id)>`). Acceptances only
-// add up: a client posts the URLs the user accepted now, never necessarily the full set.
+// The policies a user accepted (`tessera.terms.<userKey>`, the keyed pseudonym of the user ID).
+// Acceptances only add up: a client posts the URLs the user accepted now, never necessarily the full set.
 import { TesseraError } from '@tessera/errors';
 
 /** A current policy: its version and the URLs of its documents, one per language. */
 export type Policy = { id: string; version: string; urls: readonly string[] };
 
-export type TermsEvent = { type: 'TermsAccepted'; data: { userId: string; urls: string[]; at: Date } };
+/** `userKey` is empty in events written before user IDs were sealed (they named the user in plaintext). */
+export type TermsEvent = { type: 'TermsAccepted'; data: { userKey: string; urls: string[]; at: Date } };
 
 export type TermsCommand = {
   type: 'AcceptTerms';
-  userId: string;
+  userKey: string;
   urls: readonly string[];
   policies: readonly Policy[];
   now: Date;
@@ -41,7 +42,7 @@ export function decide(command: TermsCommand, state: Terms): TermsEvent[] {
         );
       const added = [...new Set(command.urls)].filter((url) => !state.acceptedUrls.has(url));
       if (added.length === 0) return [];
-      return [{ type: 'TermsAccepted', data: { userId: command.userId, urls: added, at: command.now } }];
+      return [{ type: 'TermsAccepted', data: { userKey: command.userKey, urls: added, at: command.now } }];
     }
   }
 }

@@ -73,12 +73,54 @@ describe('stored events', () => {
 
   it('keep every field of the account and terms events', () => {
     const accounts: AccountEvent[] = [
-      { type: 'AccountRegistered', data: { userId: '@a:b', matrixServerName: 'b', at: AT } },
+      {
+        type: 'AccountRegistered',
+        data: { holder: { sealedUserId: sealed('user'), userKey: 'uk' }, matrixServerName: 'b', at: AT },
+      },
       { type: 'AccountLoggedOut', data: { at: AT } },
     ];
     assert.deepEqual(accountEvents.fromStoredEvents(overTheWire(accounts.map(accountEvents.toStoredEvent))), accounts);
-    const terms: TermsEvent[] = [{ type: 'TermsAccepted', data: { userId: '@a:b', urls: ['u1', 'u2'], at: AT } }];
+    const terms: TermsEvent[] = [{ type: 'TermsAccepted', data: { userKey: 'uk', urls: ['u1', 'u2'], at: AT } }];
     assert.deepEqual(termsEvents.fromStoredEvents(overTheWire(terms.map(termsEvents.toStoredEvent))), terms);
+  });
+
+  it('never write a user ID in plaintext, and leave the deprecated user_id field empty', () => {
+    const plaintext: AccountEvent = {
+      type: 'AccountRegistered',
+      data: { holder: { plaintextUserId: '@a:b' }, matrixServerName: 'b', at: AT },
+    };
+    assert.throws(() => accountEvents.toStoredEvent(plaintext), TypeError);
+    const registered = accountEvents.toStoredEvent({
+      type: 'AccountRegistered',
+      data: { holder: { sealedUserId: sealed('user'), userKey: 'uk' }, matrixServerName: 'b', at: AT },
+    });
+    const accepted = termsEvents.toStoredEvent({ type: 'TermsAccepted', data: { userKey: 'uk', urls: ['u'], at: AT } });
+    for (const { payload } of overTheWire([registered, accepted])) {
+      assert.ok(payload?.$case === 'accountRegistered' || payload?.$case === 'termsAccepted');
+      assert.equal(payload.value.userId, '');
+    }
+  });
+
+  it('read the plaintext user ID of events written before it was sealed', () => {
+    const old: Event = {
+      ...accountEvents.toStoredEvent({ type: 'AccountLoggedOut', data: { at: AT } }),
+      type: 'AccountRegistered',
+      payload: {
+        $case: 'accountRegistered',
+        value: { userId: '@old:b', matrixServerName: 'b', sealedUserId: undefined, userKey: '' },
+      },
+    };
+    assert.deepEqual(accountEvents.fromStoredEvents(overTheWire([old])), [
+      { type: 'AccountRegistered', data: { holder: { plaintextUserId: '@old:b' }, matrixServerName: 'b', at: AT } },
+    ]);
+    const oldTerms: Event = {
+      ...old,
+      type: 'TermsAccepted',
+      payload: { $case: 'termsAccepted', value: { userId: '@old:b', urls: ['u'], userKey: '' } },
+    };
+    assert.deepEqual(termsEvents.fromStoredEvents(overTheWire([oldTerms])), [
+      { type: 'TermsAccepted', data: { userKey: '', urls: ['u'], at: AT } },
+    ]);
   });
 
   it("skip other aggregates' events", () => {

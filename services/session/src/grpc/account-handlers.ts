@@ -1,6 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { TesseraError } from '@tessera/errors';
-import type { EventStore } from '@tessera/event-store';
+import type { DataKeys, EventStore } from '@tessera/event-store';
+import { HomeserverFailure } from '@tessera/federation-client';
 import type {
   AuthenticateRequest,
   AuthenticateResponse,
@@ -9,35 +10,53 @@ import type {
   RegisterAccountRequest,
   RegisterAccountResponse,
 } from '@tessera/proto/tessera/session/v1/session';
-import type { Logger } from '@tessera/service-kit';
+import { createLogThrottle, type Logger, type LogThrottle } from '@tessera/service-kit';
 import type { AggregateCache } from '../aggregate-cache.js';
-import { accountSubject, termsSubject } from '../aggregates.js';
+import { accountOf, termsSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
 import { correlationIdOf } from '../correlation.js';
-import { type Account, accountHolder, decide, evolve, initialState } from '../domain/account.js';
+import {
+  type AccountHolder,
+  accountHolder,
+  decide,
+  evolve,
+  initialState,
+  unrecognisedToken,
+} from '../domain/account.js';
 import * as terms from '../domain/terms.js';
-import { fromStoredEvents, toStoredEvent } from '../events/account-events.js';
+import { fromStoredEvents, toStoredEvent, USER_ID_FIELD } from '../events/account-events.js';
 import * as termsEvents from '../events/terms-events.js';
+import type { Secrets } from '../secrets.js';
 import { storedDecider } from '../stored-decider.js';
 import type { TermsDocument } from '../terms-file.js';
 import { newAccessToken } from '../tokens.js';
 import { checkAccessToken, checkServerName, serverOfUserId } from './request-checks.js';
+import { loadAcceptances } from './terms-history.js';
 
 /** What RegisterAccount needs of the federation client: the homeserver's word on an OpenID token. */
 export interface OpenIdVerifier {
   getOpenIdUserInfo(serverName: string, accessToken: string): Promise<{ sub: string }>;
 }
 
+/** The holder of a valid token, opened: what Authenticate answers, and the key of their terms. */
+export type AccountUser = { userId: string; userKey: string };
+
 export interface AccountDeps {
   store: EventStore;
+  /** Seals the user ID into AccountRegistered, and opens it again for Authenticate. */
+  dataKeys: DataKeys;
+  secrets: Secrets;
   openId: OpenIdVerifier;
   /** TESSERA_HOMESERVER_ALLOW: server names that may register; empty allows every server. */
   homeserverAllow: readonly string[];
   terms: TermsDocument;
   now: Clock;
   log: Logger;
-  /** Account states by subject, kept current by every replica's appends (Authenticate runs per request). */
-  accountStates: AggregateCache<Account>;
+  /**
+   * Each account's user, opened (null: no valid token), by subject, kept current by every replica's
+   * appends: Authenticate runs per request, so a user ID is opened once, then served from here.
+   */
+  accountStates: AggregateCache<AccountUser | null>;
   /** Terms states by subject, likewise. */
   termsStates: AggregateCache<terms.Terms>;
 }
@@ -60,6 +79,8 @@ const refused = (message: string) => new TesseraError('M_UNAUTHORIZED', message,
 
 export function accountHandlers({
   store,
+  dataKeys,
+  secrets,
   openId,
   homeserverAllow,
   terms: document,
@@ -69,8 +90,20 @@ export function accountHandlers({
   termsStates,
 }: AccountDeps): AccountHandlers {
   const allowed = new Set(homeserverAllow.map((name) => name.toLowerCase()));
-  const loadAccount = async (subject: string) => accounts.stateOf((await store.load(subject)).events);
-  const loadTerms = async (subject: string) => acceptances.stateOf((await store.load(subject)).events);
+  // Register needs no token: anyone can make the homeserver check fail, as often as they like.
+  const homeserverRefusals = createLogThrottle(log);
+
+  const userIdOf = async (holder: AccountHolder, aggregate: string): Promise<string | null> => {
+    if ('plaintextUserId' in holder) return holder.plaintextUserId;
+    const opened = await dataKeys.openField(aggregate, USER_ID_FIELD, holder.sealedUserId);
+    return opened === null ? null : Buffer.from(opened).toString('utf8'); // null: the data key was erased
+  };
+  const loadUser = async ({ subject, aggregate }: ReturnType<typeof accountOf>): Promise<AccountUser | null> => {
+    const holder = accountHolder(accounts.stateOf((await store.load(subject)).events));
+    const userId = holder === null ? null : await userIdOf(holder, aggregate);
+    return userId === null ? null : { userId, userKey: secrets.userKey(userId) };
+  };
+  const loadTerms = async (user: AccountUser) => acceptances.stateOf(await loadAcceptances(store, user));
 
   return {
     registerAccount: async (request, call) => {
@@ -79,29 +112,37 @@ export function accountHandlers({
       const matrixServerName = checkServerName(request.matrixServerName);
       if (allowed.size > 0 && !allowed.has(matrixServerName))
         throw refused('This homeserver may not register accounts on this identity server');
-      const { sub } = await userInfo(openId, matrixServerName, accessToken, log);
+      const { sub } = await userInfo(openId, matrixServerName, accessToken, homeserverRefusals);
       if (serverOfUserId(sub) !== matrixServerName)
         throw refused('The homeserver vouched for a user who is not on that homeserver');
 
       const token = newAccessToken();
+      const { subject, aggregate } = accountOf(token);
+      await dataKeys.createKey(aggregate); // a new token: its account has no key yet
+      const holder = {
+        sealedUserId: await dataKeys.sealField(aggregate, USER_ID_FIELD, sub),
+        userKey: secrets.userKey(sub),
+      };
       const correlationId = correlationIdOf(call.metadata);
-      const events = accounts.decide({ type: 'RegisterAccount', userId: sub, matrixServerName, now: now() }, []);
-      await store.append(accountSubject(token), events, { expectedSeq: 0, correlationId });
+      const events = accounts.decide({ type: 'RegisterAccount', holder, matrixServerName, now: now() }, []);
+      await store.append(subject, events, { expectedSeq: 0, correlationId });
       log.info({ matrixServerName, correlationId }, 'account registered');
       return { token };
     },
 
     authenticate: async ({ token }) => {
       if (token === '') throw new TesseraError('M_UNAUTHORIZED', 'Missing access token');
-      const userId = accountHolder(await accountStates.get(accountSubject(token), loadAccount));
-      if (document.policies.length === 0) return { userId, termsAccepted: true };
-      const accepted = await termsStates.get(termsSubject(userId), loadTerms);
-      return { userId, termsAccepted: terms.allAccepted(accepted, document.policies) };
+      const account = accountOf(token);
+      const user = await accountStates.get(account.subject, () => loadUser(account));
+      if (user === null) throw unrecognisedToken();
+      if (document.policies.length === 0) return { userId: user.userId, termsAccepted: true };
+      const accepted = await termsStates.get(termsSubject(user.userKey), () => loadTerms(user));
+      return { userId: user.userId, termsAccepted: terms.allAccepted(accepted, document.policies) };
     },
 
     logout: async ({ token }, call) => {
       if (token === '') throw new TesseraError('M_UNKNOWN_TOKEN', 'Missing access token');
-      const subject = accountSubject(token);
+      const { subject } = accountOf(token);
       try {
         await store.handle(subject, (history) => accounts.decide({ type: 'Logout', now: now() }, history), {
           correlationId: correlationIdOf(call.metadata),
@@ -115,16 +156,31 @@ export function accountHandlers({
 }
 
 /**
- * The homeserver's answer. Its own Matrix errors (a rejected token, an unreachable server) pass on;
- * anything else becomes M_UNKNOWN with no cause attached, because the cause may quote the
- * userinfo URL, whose query holds the OpenID access token, and causes are logged.
+ * The homeserver's answer. Its own Matrix errors (a rejected token, an unreachable server) pass on,
+ * logged here once per server and kind, then counted; anything else becomes M_UNKNOWN with no
+ * cause attached, because the cause may quote the userinfo URL, whose query holds the OpenID
+ * access token, and causes are logged.
  */
-async function userInfo(openId: OpenIdVerifier, serverName: string, accessToken: string, log: Logger) {
+async function userInfo(openId: OpenIdVerifier, serverName: string, accessToken: string, refusals: LogThrottle) {
   try {
     return await openId.getOpenIdUserInfo(serverName, accessToken);
   } catch (err) {
+    const fields = { matrixServerName: serverName };
+    if (err instanceof HomeserverFailure && err.failure === 'refused') {
+      refusals.log('info', `${serverName} refused`, fields, 'homeserver name refused by the outbound guard');
+    } else if (err instanceof HomeserverFailure) {
+      const { failure, reason } = err;
+      refusals.log('warn', `${serverName} ${failure}`, { ...fields, failure, reason }, err.message);
+    } else if (err instanceof TesseraError && err.errcode === 'M_UNAUTHORIZED') {
+      refusals.log('info', `${serverName} rejected`, fields, 'homeserver rejected an OpenID token');
+    }
     if (err instanceof TesseraError) throw err;
-    log.warn({ matrixServerName: serverName, error: (err as Error)?.name }, 'OpenID userinfo check failed');
+    refusals.log(
+      'warn',
+      `${serverName} failed`,
+      { ...fields, error: (err as Error)?.name },
+      'OpenID userinfo check failed',
+    );
     throw new TesseraError('M_UNKNOWN', 'Could not check the OpenID token with the homeserver');
   }
 }

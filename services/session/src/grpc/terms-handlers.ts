@@ -12,12 +12,16 @@ import type { Clock } from '../clock.js';
 import { correlationIdOf } from '../correlation.js';
 import * as terms from '../domain/terms.js';
 import * as termsEvents from '../events/terms-events.js';
+import type { Secrets } from '../secrets.js';
 import { storedDecider } from '../stored-decider.js';
 import type { TermsDocument } from '../terms-file.js';
 import { checkUserId } from './request-checks.js';
+import { loadLegacyAcceptances } from './terms-history.js';
 
 export interface TermsDeps {
   store: EventStore;
+  /** userKey: the terms subject, and how an acceptance names its user. */
+  secrets: Secrets;
   terms: TermsDocument;
   now: Clock;
   /** What Authenticate reads; an acceptance drops the user's entry. */
@@ -34,22 +38,25 @@ export interface TermsHandlers {
 
 const acceptances = storedDecider(terms, termsEvents);
 
-export function termsHandlers({ store, terms: document, now, termsStates }: TermsDeps): TermsHandlers {
+export function termsHandlers({ store, secrets, terms: document, now, termsStates }: TermsDeps): TermsHandlers {
   return {
     getTerms: async () => ({ policiesJson: document.policiesJson }),
 
     // The user is the gateway's authenticated account holder; POST /terms has no terms check.
-    acceptTerms: async ({ userId, userAccepts }, call) => {
+    acceptTerms: async (request, call) => {
+      const userId = checkUserId(request.userId);
+      const userKey = secrets.userKey(userId);
       const command: terms.TermsCommand = {
         type: 'AcceptTerms',
-        userId: checkUserId(userId),
-        urls: userAccepts,
+        userKey,
+        urls: request.userAccepts,
         policies: document.policies,
         now: now(),
       };
-      const subject = termsSubject(userId);
+      const subject = termsSubject(userKey);
+      const older = await loadLegacyAcceptances(store, userId); // never appended to: read once
       try {
-        await store.handle(subject, (history) => acceptances.decide(command, history), {
+        await store.handle(subject, (history) => acceptances.decide(command, [...older, ...history]), {
           correlationId: correlationIdOf(call.metadata),
         });
       } finally {

@@ -1,4 +1,3 @@
-import type { ServerUnaryCall } from '@grpc/grpc-js';
 import {
   Base64Error,
   CanonicalJsonError,
@@ -27,7 +26,7 @@ import type {
   SignJsonWithSeedRequest,
   SignJsonWithSeedResponse,
 } from '@tessera/proto/tessera/signing/v1/signing';
-import { type Logger, peerCertificateNames, type UnaryContext, unaryService } from '@tessera/service-kit';
+import { type UnaryContext, unaryService } from '@tessera/service-kit';
 import type { KeyEntry, KeyRing } from '../key-ring.js';
 import type { SigningCounters } from '../metrics.js';
 
@@ -40,14 +39,10 @@ export interface SigningDeps {
   /** The entity in `signatures`: TESSERA_SERVER_NAME. */
   serverName: string;
   keys: KeyRing;
-  /** Certificate names (CN or DNS SAN) that may call: TESSERA_SIGNING_ALLOWED_CLIENTS. */
-  allowedClients: readonly string[];
   counters: SigningCounters;
-  log: Logger;
 }
 
-type Call = Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext'>;
-type Handler<Req, Res> = (request: Req, call: Call) => Promise<Res>;
+type Handler<Req, Res> = (request: Req) => Promise<Res>;
 
 export interface SigningHandlers {
   getPublicKey: Handler<GetPublicKeyRequest, GetPublicKeyResponse>;
@@ -58,45 +53,33 @@ export interface SigningHandlers {
   signJsonWithSeed: Handler<SignJsonWithSeedRequest, SignJsonWithSeedResponse>;
 }
 
-/** The grpc-js implementation: every handler behind the allow-list, errors through toServiceError. */
+/**
+ * The grpc-js implementation, errors through toServiceError. Who may call is the gRPC server's
+ * allow-list (TESSERA_SIGNING_ALLOWED_CLIENTS), checked before any handler runs.
+ */
 export function signingService(deps: SigningDeps, context: UnaryContext): SigningServiceServer {
   return unaryService<SigningServiceServer>(SIGNING_SERVICE_NAME, signingHandlers(deps), context);
 }
 
-/** The handlers as plain async functions (tests call them with a stand-in for the call). */
-export function signingHandlers({ serverName, keys, allowedClients, counters, log }: SigningDeps): SigningHandlers {
-  const allowed = new Set(allowedClients);
-  const authorize = (call: Call, method: string) => {
-    const names = peerCertificateNames(call);
-    if (names.some((name) => allowed.has(name))) return;
-    counters.refused.inc({ method });
-    log.warn({ method, peerNames: names }, 'refused a caller that is not on the allow-list');
-    throw new TesseraError('M_FORBIDDEN', 'this client may not call the signing service');
-  };
-
+/** The handlers as plain async functions (tests call them directly). */
+export function signingHandlers({ serverName, keys, counters }: SigningDeps): SigningHandlers {
   return {
-    getPublicKey: async ({ keyId }, call) => {
-      authorize(call, 'GetPublicKey');
+    getPublicKey: async ({ keyId }) => {
       const entry = keyId === '' ? keys.get(keys.current.keyId) : keys.get(keyId);
       if (entry === undefined) throw new TesseraError('M_NOT_FOUND', 'no such key');
       return { key: publicKeyOf(entry) };
     },
 
-    listKeys: async (_request, call) => {
-      authorize(call, 'ListKeys');
-      return { keys: keys.entries.map(publicKeyOf) };
-    },
+    listKeys: async () => ({ keys: keys.entries.map(publicKeyOf) }),
 
-    isValid: async ({ publicKey }, call) => {
-      authorize(call, 'IsValid');
+    isValid: async ({ publicKey }) => {
       const bytes = decodeOrNull(publicKey);
       const valid =
         bytes !== null && keys.entries.some((entry) => entry.valid && sameBytes(entry.key.publicKey, bytes));
       return { valid };
     },
 
-    signJson: async ({ json, keyId }, call) => {
-      authorize(call, 'SignJson');
+    signJson: async ({ json, keyId }) => {
       const entry = keyId === '' ? keys.get(keys.current.keyId) : keys.get(keyId);
       if (entry === undefined || !entry.valid) throw new TesseraError('M_NOT_FOUND', 'no valid key with this id');
       const signed = signOrRefuse(() => entry.key.signJson(parseJsonObject(json), serverName));
@@ -104,15 +87,13 @@ export function signingHandlers({ serverName, keys, allowedClients, counters, lo
       return { json: JSON.stringify(signed) };
     },
 
-    generateEphemeralKeypair: async (_request, call) => {
-      authorize(call, 'GenerateEphemeralKeypair');
+    generateEphemeralKeypair: async () => {
       const { publicKey, seed } = keyPairFromSeed(generateSeed());
       counters.ephemeralKeypairs.inc();
       return { publicKey: encodeBase64Url(publicKey), privateKey: encodeBase64(seed) };
     },
 
-    signJsonWithSeed: async ({ json, seed: encodedSeed, keyId }, call) => {
-      authorize(call, 'SignJsonWithSeed');
+    signJsonWithSeed: async ({ json, seed: encodedSeed, keyId }) => {
       const seed = decodeOrNull(encodedSeed);
       if (seed === null || seed.length !== SEED_LENGTH)
         throw new TesseraError('M_INVALID_PARAM', `seed must be base64 of ${SEED_LENGTH} bytes`);

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { startNats, type TestNats } from '@tessera/test-harness';
+import { runCli } from './cli.js';
+
+/** Runs the CLI in-process with `env`; what it printed on each stream, and its exit code. */
+async function tessera(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const text = { out: '', err: '' };
+  out.on('data', (chunk: Buffer) => {
+    text.out += chunk.toString();
+  });
+  err.on('data', (chunk: Buffer) => {
+    text.err += chunk.toString();
+  });
+  const code = await runCli(argv, { env, out, err });
+  return { code, ...text };
+}
+
+describe('tessera (the operators’ command)', () => {
+  let dir: string;
+  let nats: TestNats;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-cli-'));
+    const made = await tessera(['nats-identities', join(dir, 'identities')]);
+    assert.equal(made.code, 0, made.err);
+    // The printed block is the server's whole authorization: it admits only these keys.
+    nats = await startNats({ extraConfig: made.out });
+  });
+  after(async () => {
+    await nats?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const credentials = (identity: string) => join(dir, 'identities', `${identity}.nk`);
+
+  it('makes one private seed per identity, keeps them on a second run, and prints the authorization they need', async () => {
+    const seed = await readFile(credentials('notifier'), 'utf8');
+    assert.match(seed.trim(), /^SU[A-Z2-7]{56}$/);
+    assert.equal((await stat(credentials('notifier'))).mode & 0o777, 0o600);
+    const again = await tessera(['nats-identities', join(dir, 'identities')]);
+    assert.equal(again.code, 0);
+    assert.equal(await readFile(credentials('notifier'), 'utf8'), seed, 'kept');
+    assert.equal((again.out.match(/nkey: "U[A-Z2-7]{55}"/g) ?? []).length, 9);
+    assert.match(again.out, /# notifier\n.*permissions/);
+    assert.doesNotMatch(again.out, /SU[A-Z2-7]{56}/, 'no seed is printed');
+  });
+
+  it('provisions as admin, then finds everything as it should be', async () => {
+    const env = { TESSERA_NATS_URL: nats.url, TESSERA_NATS_CREDENTIALS_FILE: credentials('admin') };
+    const first = await tessera(['provision'], env);
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.out, /stream +TESSERA_SHORT +created/);
+    assert.match(first.out, /stream +TESSERA_EVENTS +created/);
+    assert.match(first.out, /bucket +tessera_data_keys +created/);
+    assert.match(first.out, /bucket +tessera_rate_limits +created/);
+    const second = await tessera(['provision'], env);
+    assert.equal(second.code, 0, second.err);
+    assert.equal((second.out.match(/unchanged/g) ?? []).length, 4);
+    const longer = await tessera(['provision'], { ...env, TESSERA_RATE_LIMIT_IP: '60/172800s' });
+    assert.match(longer.out, /bucket +tessera_rate_limits +updated/);
+  });
+
+  it('cannot provision with a service’s credentials, nor without any', async () => {
+    const asGateway = await tessera(['provision'], {
+      TESSERA_NATS_URL: nats.url,
+      TESSERA_NATS_CREDENTIALS_FILE: credentials('gateway'),
+    });
+    assert.equal(asGateway.code, 1);
+    assert.match(asGateway.err, /Permissions Violation/);
+    const anonymous = await tessera(['provision'], { TESSERA_NATS_URL: nats.url });
+    assert.equal(anonymous.code, 1);
+    assert.match(anonymous.err, /Authorization Violation/);
+  });
+
+  it('names the setting or the usage that is wrong', async () => {
+    const noUrl = await tessera(['provision'], {});
+    assert.equal(noUrl.code, 64);
+    assert.match(noUrl.err, /TESSERA_NATS_URL/);
+    const badCredentials = await tessera(['provision'], {
+      TESSERA_NATS_URL: nats.url,
+      TESSERA_NATS_CREDENTIALS_FILE: join(dir, 'missing.nk'),
+    });
+    assert.equal(badCredentials.code, 78);
+    assert.match(badCredentials.err, /TESSERA_NATS_CREDENTIALS_FILE: cannot read/);
+    assert.equal((await tessera(['frobnicate'])).code, 64);
+    assert.equal((await tessera([])).code, 64);
+    assert.equal((await tessera(['nats-identities'])).code, 64);
+    assert.match((await tessera(['help'])).out, /provision/);
+  });
+});

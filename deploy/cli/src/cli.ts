@@ -1,0 +1,50 @@
+import { ConfigError } from '@tessera/config';
+import { natsIdentitiesCommand } from './nats-identities-command.js';
+import { provisionCommand } from './provision-command.js';
+
+export type CliIo = { env: NodeJS.ProcessEnv; out: NodeJS.WritableStream; err: NodeJS.WritableStream };
+
+const EXIT_USAGE = 64; // EX_USAGE
+const EXIT_CONFIG = 78; // EX_CONFIG
+
+const USAGE = `usage: tessera <command>
+
+commands:
+  provision              create or update the NATS streams and buckets (as the admin identity:
+                         TESSERA_NATS_URL, TESSERA_NATS_CREDENTIALS_FILE, TESSERA_NATS_REPLICAS,
+                         TESSERA_RATE_LIMIT_*); safe to run again
+  nats-identities <dir>  make an nkey seed per identity in <dir> (0600; existing ones kept) and
+                         print the nats-server authorization block that admits them
+`;
+
+type Command = (args: string[], io: CliIo) => Promise<number>;
+const COMMANDS: Record<string, Command> = {
+  provision: provisionCommand,
+  'nats-identities': natsIdentitiesCommand,
+};
+
+/** Runs one command; resolves with the process's exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? io.err : io.out).write(USAGE);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command === undefined) {
+    io.err.write(`tessera: unknown command ${JSON.stringify(name)}\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  try {
+    return await command(args, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err.write(`tessera ${name}: ${err.message}\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    io.err.write(`tessera ${name}: ${(err as Error).message}\n`);
+    return err instanceof ConfigError ? EXIT_CONFIG : 1;
+  }
+}
+
+export class UsageError extends Error {}

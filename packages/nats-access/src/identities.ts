@@ -1,0 +1,103 @@
+import type { AggregateType, StreamName } from '@tessera/event-store';
+import { RATE_LIMIT_BUCKET } from '@tessera/rate-limit';
+
+// Who may do what on NATS: one table, from which come the nats-server permissions (permissions.ts),
+// the checks each service makes at start (check-provisioned.ts) and the README's table. Each
+// service connects as its own identity; analytics reads the lasting stream; admin provisions.
+
+/** The durable consumers, by their one owner. A consumer's name is part of its permissions. */
+export const DURABLES = {
+  notifierTokens: 'notifier-tokens',
+  inviteBindings: 'invite-bindings',
+  projector: 'projector',
+  analytics: 'analytics',
+} as const;
+
+export type Grants = {
+  /** Aggregate types whose subjects (`tessera.<type>.<id>`) it appends to: no other identity may. */
+  appends: readonly AggregateType[];
+  /** Streams it loads aggregates from, by direct get (any replica answers, no consumer needed). */
+  reads: readonly StreamName[];
+  /** Aggregate types it follows live, with a core subscription to `tessera.<type>.>`. */
+  watches: readonly AggregateType[];
+  /** Its durable consumers: it may create, update, read and ack these and no other. */
+  consumers: readonly { stream: StreamName; durable: string }[];
+  /**
+   * The data-key bucket, by aggregate type: `open` reads keys (to unseal), `seal` also creates
+   * them; `erase` may delete any key for good (crypto-shredding), so only the service that erases.
+   */
+  dataKeys: { open: readonly AggregateType[]; seal: readonly AggregateType[]; erase: boolean };
+  /** Other buckets it reads and writes. */
+  buckets: readonly string[];
+};
+
+const none: Grants = {
+  appends: [],
+  reads: [],
+  watches: [],
+  consumers: [],
+  dataKeys: { open: [], seal: [], erase: false },
+  buckets: [],
+};
+
+/**
+ * Every identity but admin. Services not written yet (directory, invite, projector) have the rights
+ * DESIGN.md gives them, so that their first version runs under the same rules.
+ */
+export const IDENTITIES = {
+  signing: { ...none, appends: ['key'], reads: ['TESSERA_EVENTS'] },
+  session: {
+    ...none,
+    appends: ['session', 'account', 'terms'],
+    reads: ['TESSERA_SHORT', 'TESSERA_EVENTS'],
+    // Delivery outcomes it waits for; accounts and terms whose cached state it drops on any change.
+    watches: ['delivery', 'account', 'terms'],
+    dataKeys: { open: [], seal: ['session', 'account'], erase: false },
+  },
+  notifier: {
+    ...none,
+    appends: ['delivery'],
+    reads: ['TESSERA_SHORT'],
+    consumers: [{ stream: 'TESSERA_SHORT', durable: DURABLES.notifierTokens }],
+    dataKeys: { open: ['session'], seal: [], erase: false },
+  },
+  gateway: { ...none, buckets: [RATE_LIMIT_BUCKET] }, // counters shared by its replicas
+  directory: {
+    ...none,
+    appends: ['assoc'],
+    reads: ['TESSERA_EVENTS'],
+    dataKeys: { open: [], seal: ['assoc'], erase: true }, // unbind erases the association's data
+  },
+  invite: {
+    ...none,
+    appends: ['invite', 'onbind'],
+    reads: ['TESSERA_EVENTS'],
+    consumers: [{ stream: 'TESSERA_EVENTS', durable: DURABLES.inviteBindings }],
+    dataKeys: { open: [], seal: ['invite', 'onbind'], erase: true }, // an invite's key goes once its mail is out
+  },
+  projector: {
+    ...none,
+    reads: ['TESSERA_EVENTS'],
+    consumers: [{ stream: 'TESSERA_EVENTS', durable: DURABLES.projector }],
+    dataKeys: { open: ['assoc'], seal: [], erase: false }, // opens addresses to build the hashed index
+  },
+  analytics: {
+    ...none,
+    reads: ['TESSERA_EVENTS'],
+    consumers: [{ stream: 'TESSERA_EVENTS', durable: DURABLES.analytics }],
+  },
+} as const satisfies Record<string, Grants>;
+
+export type ServiceIdentity = keyof typeof IDENTITIES;
+/** admin creates and changes streams and buckets (provisioning); it has every right. */
+export type IdentityName = ServiceIdentity | 'admin';
+
+export const IDENTITY_NAMES = ['admin', ...Object.keys(IDENTITIES)] as IdentityName[];
+
+export function isIdentityName(value: string): value is IdentityName {
+  return value === 'admin' || Object.hasOwn(IDENTITIES, value);
+}
+
+export function grantsOf(identity: ServiceIdentity): Grants {
+  return IDENTITIES[identity];
+}

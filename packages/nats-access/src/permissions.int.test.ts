@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DATA_KEY_BUCKET, kvKeyOf } from '@tessera/event-store';
+import { RATE_LIMIT_BUCKET } from '@tessera/rate-limit';
+import {
+  appendProbe,
+  connectAsIdentity,
+  connectOutcome,
+  consumeProbe,
+  directGetBySeqProbe,
+  directGetProbe,
+  kvCreateProbe,
+  kvGetProbe,
+  kvPurgeProbe,
+  messageDeleteProbe,
+  type Outcome,
+  startNats,
+  streamCreateProbe,
+  streamDeleteProbe,
+  streamInfoProbe,
+  streamPurgeProbe,
+  streamUpdateProbe,
+  subscribeProbe,
+  type TestNats,
+} from '@tessera/test-harness';
+import { connect, type NatsConnection, StringCodec } from 'nats';
+import { fromSeed } from 'nkeys.js';
+import type { IdentityName, ServiceIdentity } from './identities.js';
+import { ensureIdentityFiles, identityFileOf } from './nkey-files.js';
+import { provision } from './provision.js';
+import { authorizationConfig } from './server-config.js';
+
+// The rules of issue 7 written out, not derived from the table they test.
+const SERVICES: ServiceIdentity[] = ['signing', 'session', 'notifier', 'gateway', 'directory', 'invite', 'projector'];
+const EVERYONE_BUT_ADMIN: ServiceIdentity[] = [...SERVICES, 'analytics'];
+const APPENDS: Record<ServiceIdentity, string[]> = {
+  signing: ['key'],
+  session: ['session', 'account', 'terms'],
+  notifier: ['delivery'],
+  gateway: [],
+  directory: ['assoc'],
+  invite: ['invite', 'onbind'],
+  projector: [],
+  analytics: [],
+};
+const AGGREGATE_TYPES = ['session', 'delivery', 'assoc', 'invite', 'onbind', 'account', 'terms', 'key'];
+/** Data keys: which aggregate types' keys each identity reads, and which it may create. */
+const DATA_KEYS: Record<ServiceIdentity, { read: string[]; create: string[] }> = {
+  signing: { read: [], create: [] },
+  session: { read: ['session', 'account'], create: ['session', 'account'] },
+  notifier: { read: ['session'], create: [] },
+  gateway: { read: [], create: [] },
+  directory: { read: ['assoc'], create: ['assoc'] },
+  invite: { read: ['invite', 'onbind'], create: ['invite', 'onbind'] },
+  projector: { read: ['assoc'], create: [] },
+  analytics: { read: [], create: [] },
+};
+const STREAMS = ['TESSERA_SHORT', 'TESSERA_EVENTS', `KV_${DATA_KEY_BUCKET}`, `KV_${RATE_LIMIT_BUCKET}`];
+
+const sc = StringCodec();
+
+describe('NATS identities and their permissions, on a real nats-server', () => {
+  let dir: string;
+  let nats: TestNats;
+  const connections = new Map<IdentityName, NatsConnection>();
+  const as = (identity: IdentityName) => {
+    const nc = connections.get(identity);
+    if (!nc) throw new Error(`not connected as ${identity}`);
+    return nc;
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-identities-'));
+    const keys = await ensureIdentityFiles(dir);
+    nats = await startNats({ extraConfig: authorizationConfig(keys) });
+    for (const { identity, file } of keys) connections.set(identity, await connectAsIdentity(nats.url, identity, file));
+    await provision(as('admin'), { replicas: 1, longestRateLimitWindowMs: 3_600_000 });
+    // Something to read: an event on each stream, and a data key of each aggregate type.
+    const js = as('admin').jetstream();
+    await js.publish('tessera.session.s1', sc.encode('started'));
+    await js.publish('tessera.key.ed25519:0', sc.encode('created'));
+    const dataKeys = await js.views.kv(DATA_KEY_BUCKET, { bindOnly: true, allow_direct: true });
+    for (const type of AGGREGATE_TYPES) await dataKeys.create(kvKeyOf(`${type}.a1`), sc.encode(`key of ${type}`));
+  });
+  after(async () => {
+    for (const nc of connections.values()) await nc.close().catch(() => {});
+    await nats?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a connection without credentials, and one with a key it does not know', async () => {
+    assert.equal(await connectOutcome(() => connect({ servers: nats.url, maxReconnectAttempts: 0 })), 'refused');
+    const strangerDir = await mkdtemp(join(tmpdir(), 'tessera-stranger-'));
+    try {
+      const [file] = await ensureIdentityFiles(strangerDir, ['analytics']);
+      assert.equal(await connectOutcome(() => connectAsIdentity(nats.url, 'analytics', file?.file ?? '')), 'refused');
+    } finally {
+      await rm(strangerDir, { recursive: true, force: true });
+    }
+  });
+
+  it('lets each identity append to its own aggregates only', async () => {
+    for (const identity of EVERYONE_BUT_ADMIN) {
+      for (const type of AGGREGATE_TYPES) {
+        const expected: Outcome = APPENDS[identity].includes(type) ? 'allowed' : 'refused';
+        assert.equal(
+          await appendProbe(as(identity), `tessera.${type}.probe-${identity}`),
+          expected,
+          `${identity} → ${type}`,
+        );
+      }
+    }
+  });
+
+  it('lets no identity but admin create, change, purge or delete a stream or bucket, or delete a message', async () => {
+    for (const identity of EVERYONE_BUT_ADMIN) {
+      const nc = as(identity);
+      assert.equal(await streamCreateProbe(nc, `ROGUE_${identity}`, `rogue.${identity}`), 'refused', identity);
+      for (const stream of STREAMS) {
+        assert.equal(await streamUpdateProbe(nc, stream), 'refused', `${identity} updates ${stream}`);
+        assert.equal(await streamPurgeProbe(nc, stream), 'refused', `${identity} purges ${stream}`);
+        assert.equal(
+          await streamPurgeProbe(nc, stream, 'tessera.session.s1'),
+          'refused',
+          `${identity} purges a subject`,
+        );
+        assert.equal(await streamDeleteProbe(nc, stream), 'refused', `${identity} deletes ${stream}`);
+      }
+      for (const stream of ['TESSERA_SHORT', 'TESSERA_EVENTS'])
+        assert.equal(await messageDeleteProbe(nc, stream, 1), 'refused', `${identity} deletes a message of ${stream}`);
+    }
+    // The streams are still whole.
+    const jsm = await as('admin').jetstreamManager();
+    assert.equal((await jsm.streams.info('TESSERA_SHORT')).state.messages > 0, true);
+  });
+
+  it('keeps even admin from deleting or purging a message of the lasting stream', async () => {
+    const jsm = await as('admin').jetstreamManager();
+    await assert.rejects(jsm.streams.purge('TESSERA_EVENTS'), /purge not permitted/);
+    await assert.rejects(jsm.streams.deleteMessage('TESSERA_EVENTS', 1), /delete not permitted|not permitted/);
+    const config = (await jsm.streams.info('TESSERA_EVENTS')).config;
+    assert.equal(config.deny_delete, true);
+    assert.equal(config.deny_purge, true);
+  });
+
+  it('lets only the services that seal or open reach data keys, each for its own aggregate types', async () => {
+    for (const identity of EVERYONE_BUT_ADMIN) {
+      const nc = as(identity);
+      const { read, create } = DATA_KEYS[identity];
+      for (const type of AGGREGATE_TYPES) {
+        const key = kvKeyOf(`${type}.a1`);
+        assert.equal(
+          await kvGetProbe(nc, DATA_KEY_BUCKET, key),
+          read.includes(type) ? 'allowed' : 'refused',
+          `${identity} reads ${type}`,
+        );
+        const fresh = kvKeyOf(`${type}.new-${identity}`);
+        assert.equal(
+          await kvCreateProbe(nc, DATA_KEY_BUCKET, fresh),
+          create.includes(type) ? 'allowed' : 'refused',
+          `${identity} creates ${type}`,
+        );
+      }
+      // No reading of keys by sequence, which would name no aggregate type.
+      assert.equal(
+        await directGetBySeqProbe(nc, `KV_${DATA_KEY_BUCKET}`, 1),
+        'refused',
+        `${identity} reads by sequence`,
+      );
+      assert.equal(await subscribeProbe(nc, `$KV.${DATA_KEY_BUCKET}.>`), 'refused', `${identity} listens to new keys`);
+    }
+    // Only the services that erase may purge a key of theirs, and none a key of another type.
+    assert.equal(await kvPurgeProbe(as('notifier'), DATA_KEY_BUCKET, kvKeyOf('session.a1')), 'refused');
+    assert.equal(await kvPurgeProbe(as('directory'), DATA_KEY_BUCKET, kvKeyOf('session.a1')), 'refused');
+  });
+
+  it('lets analytics read the lasting stream, by direct get and through its own consumer, and nothing else', async () => {
+    const nc = as('analytics');
+    assert.equal(await streamInfoProbe(nc, 'TESSERA_EVENTS'), 'allowed');
+    assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.key.ed25519:0'), 'allowed');
+    assert.equal(await directGetBySeqProbe(nc, 'TESSERA_EVENTS', 1), 'allowed');
+    assert.equal(await consumeProbe(nc, 'TESSERA_EVENTS', 'analytics', 'tessera.>'), 'allowed');
+    assert.equal(await consumeProbe(nc, 'TESSERA_EVENTS', 'projector', 'tessera.>'), 'refused', "another's consumer");
+    for (const probe of [
+      () => streamInfoProbe(nc, 'TESSERA_SHORT'),
+      () => directGetProbe(nc, 'TESSERA_SHORT', 'tessera.session.s1'),
+      () => directGetBySeqProbe(nc, 'TESSERA_SHORT', 1),
+      () => consumeProbe(nc, 'TESSERA_SHORT', 'analytics', 'tessera.session.>'),
+      () => streamInfoProbe(nc, `KV_${DATA_KEY_BUCKET}`),
+      () => kvGetProbe(nc, RATE_LIMIT_BUCKET, 'ip.x'),
+      () => subscribeProbe(nc, 'tessera.>'),
+      () => subscribeProbe(nc, '>'),
+    ])
+      assert.equal(await probe(), 'refused');
+  });
+
+  it('keeps each identity to its own durable consumers and its own replies', async () => {
+    assert.equal(
+      await consumeProbe(as('notifier'), 'TESSERA_SHORT', 'notifier-tokens', 'tessera.session.>'),
+      'allowed',
+    );
+    assert.equal(await consumeProbe(as('notifier'), 'TESSERA_SHORT', 'notifier-x', 'tessera.session.>'), 'refused');
+    assert.equal(await consumeProbe(as('session'), 'TESSERA_SHORT', 'notifier-tokens', 'tessera.session.>'), 'refused');
+    for (const identity of EVERYONE_BUT_ADMIN) {
+      const other = identity === 'session' ? 'notifier' : 'session';
+      assert.equal(
+        await subscribeProbe(as(identity), `_INBOX_${other}.>`),
+        'refused',
+        `${identity} overhears ${other}`,
+      );
+      assert.equal(
+        await subscribeProbe(as(identity), '_INBOX.>'),
+        'refused',
+        `${identity} overhears the default inbox`,
+      );
+    }
+  });
+
+  it('gives the gateway the rate-limit bucket and nothing of the event store', async () => {
+    const nc = as('gateway');
+    assert.equal(await kvCreateProbe(nc, RATE_LIMIT_BUCKET, 'ip.probe'), 'allowed');
+    assert.equal(await kvGetProbe(nc, RATE_LIMIT_BUCKET, 'ip.probe'), 'allowed');
+    assert.equal(await streamInfoProbe(nc, 'TESSERA_SHORT'), 'refused');
+    assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.key.ed25519:0'), 'refused');
+    for (const identity of SERVICES.filter((name) => name !== 'gateway'))
+      assert.equal(await kvCreateProbe(as(identity), RATE_LIMIT_BUCKET, `ip.${identity}`), 'refused', identity);
+  });
+
+  it('lets session follow deliveries, accounts and terms as they are appended, and nobody else the sessions', async () => {
+    for (const subject of ['tessera.delivery.>', 'tessera.account.>', 'tessera.terms.>'])
+      assert.equal(await subscribeProbe(as('session'), subject), 'allowed', subject);
+    for (const identity of EVERYONE_BUT_ADMIN)
+      assert.equal(await subscribeProbe(as(identity), 'tessera.session.>'), 'refused', identity);
+  });
+
+  it('keeps seed files private and stable', async () => {
+    const again = await ensureIdentityFiles(dir);
+    for (const { identity, file, publicKey } of again) {
+      assert.equal(statSync(file).mode & 0o777, 0o600, file);
+      assert.equal(file, identityFileOf(dir, identity));
+      assert.equal(fromSeed(new TextEncoder().encode(readFileSync(file, 'utf8').trim())).getPublicKey(), publicKey);
+    }
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+  });
+});

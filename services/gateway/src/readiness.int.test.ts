@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { ChannelCredentials } from '@grpc/grpc-js';
+import { loadConfig } from '@tessera/config';
+import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
+import { SigningServiceService } from '@tessera/proto/tessera/signing/v1/signing';
+import { captureLogs, createMetrics, type RunningGrpcServer, startGrpcServer } from '@tessera/service-kit';
+import { type GatewayReadiness, gatewayReadiness } from './readiness.js';
+
+const { log } = captureLogs('gateway-test', 'silent');
+const running: RunningGrpcServer[] = [];
+let readiness: GatewayReadiness | undefined;
+after(async () => {
+  readiness?.close();
+  await Promise.all(running.map((server) => server.stop(500)));
+});
+
+// A backend as the gateway sees it: a gRPC server whose health service lists the service it serves.
+async function backend(name: string, definition: typeof SigningServiceService | typeof SessionServiceService) {
+  const server = await startGrpcServer({
+    listen: { host: '127.0.0.1', port: 0 },
+    services: [{ name, definition, implementation: {} }],
+    tls: null,
+    allowedClients: [],
+    log,
+    metrics: createMetrics('readiness-test'),
+  });
+  running.push(server);
+  return server;
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("the gateway's readiness", () => {
+  it('fails, naming the check, while a backend is down, and while a further check fails', async () => {
+    const signing = await backend('tessera.signing.v1.SigningService', SigningServiceService);
+    const session = await backend('tessera.session.v1.SessionService', SessionServiceService);
+    const config = loadConfig({
+      TESSERA_SIGNING_ADDR: `127.0.0.1:${signing.port}`,
+      TESSERA_SESSION_ADDR: `127.0.0.1:${session.port}`,
+    });
+    let natsUp = true;
+    readiness = gatewayReadiness(config, ChannelCredentials.createInsecure(), log, [
+      { name: 'nats', isReady: () => natsUp },
+    ]);
+    const report = readiness.report;
+    await until(() => report().ready, 'both backends are seen serving');
+
+    natsUp = false;
+    assert.deepEqual(report(), { ready: false, failing: ['nats'] });
+    natsUp = true;
+
+    await signing.stop(500);
+    await until(() => !report().ready, 'signing is seen down');
+    assert.deepEqual(report(), { ready: false, failing: ['signing'] });
+  });
+});
