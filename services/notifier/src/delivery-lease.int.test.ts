@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connectNats, EventStore, ensureStreams, subjectOf } from '@tessera/event-store';
+import { connectNats, EventStore, subjectOf } from '@tessera/event-store';
+import { provision } from '@tessera/nats-access';
 import { createLogger } from '@tessera/service-kit';
 import { startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
@@ -19,7 +20,7 @@ describe('taking a delivery on, on a real nats-server', () => {
   before(async () => {
     nats = await startNats();
     nc = await connectNats({ url: nats.url, name: 'delivery-lease-test' });
-    await ensureStreams(await nc.jetstreamManager());
+    await provision(nc);
     deps = {
       store: new EventStore(nc),
       now: () => new Date(),

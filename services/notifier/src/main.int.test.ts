@@ -80,7 +80,6 @@ describe('the notifier process', () => {
     await jsm.consumers.info('TESSERA_SHORT', TOKENS_DURABLE);
 
     // Its stream deleted: not ready until provisioning makes it again; the notifier never does.
-    const { config: streamConfig } = await jsm.streams.info('TESSERA_SHORT');
     await jsm.streams.delete('TESSERA_SHORT');
     await until('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined), 40_000);
     await until('a try to attach again fails', () => (linesSaying('cannot attach') > 0 ? true : undefined));
@@ -88,7 +87,7 @@ describe('the notifier process', () => {
     assert.equal(await readyz(), 503);
     assert.equal(linesSaying('consumer lost'), 2);
     assert.equal(linesSaying('cannot attach'), 1, 'one line for the missing stream, not one per try');
-    await jsm.streams.add(streamConfig);
+    await provision(nc);
     await until('/readyz answers 200 again', async () => ((await readyz()) === 200 ? true : undefined), 20_000);
     const later = await requestToken({ store, dataKeys }, { medium: 'email', address: 'grace@example.org' });
     const laterMail = await smtp.waitForMessage((m) => m.to.includes('grace@example.org'), 10_000);

@@ -345,7 +345,7 @@ describe('a send slower than the lease, on a real nats-server and a slow SMTP li
   before(async () => {
     nats = await startNats();
     nc = await connectNats({ url: nats.url, name: 'notifier-lease-test' });
-    await ensureStreams(await nc.jetstreamManager());
+    await provision(nc);
     smtp = await startSmtpServer({ delayMs: 2.5 * LEASE_MS });
   });
   after(async () => {
