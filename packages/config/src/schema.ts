@@ -114,6 +114,11 @@ export const ConfigSchema = z.strictObject({
   /** How long requestToken waits for the notifier to report the message sent or refused. */
   TESSERA_DELIVERY_WAIT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /**
+   * How long a notifier holds a delivery it took on (renewed while a slow send runs). A delivery
+   * whose notifier died is taken over, and its message sent, once this has run out.
+   */
+  TESSERA_DELIVERY_LEASE_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
+  /**
    * Deliveries one notifier works on at once (and leaves unacknowledged on the server). Each
    * mostly waits (on the store's fsyncs, the mail server, the SMS provider), so many in progress
    * keep a replica busy; messages beyond TESSERA_SMTP_MAX_CONNECTIONS queue for a connection.

@@ -217,4 +217,114 @@ describe('runConsumer on a real nats-server', () => {
     assert.equal(inFlight, 0, 'no call is still running when stop() resolves');
     assert.ok(finished >= 3);
   });
+
+  it('hands a message back to come again after the delay a handler asks for, logging no failure', async () => {
+    const durable = uniqueId('later');
+    const [seq] = await appendMany('onbind', 1);
+    const deliveries: { count: number; at: number }[] = [];
+    const errors: string[] = [];
+    const log = { ...silentLogger, error: (_: Record<string, unknown>, msg: string) => errors.push(msg) };
+    const running = await runConsumer(fx.nc.jetstream(), {
+      ...options(durable, async (message) => {
+        if (message.seq !== seq) return undefined;
+        deliveries.push({ count: message.deliveryCount, at: Date.now() });
+        return deliveries.length === 1 ? { retryInMs: 600 } : undefined;
+      }),
+      log,
+    });
+    await until(() => deliveries.length === 2, 'the message comes back');
+    await until(async () => (await jsm.consumers.info(STREAM, durable)).num_ack_pending === 0, 'it is acked');
+    await running.stop();
+    const [first, second] = deliveries;
+    assert.ok(first && second);
+    assert.deepEqual([first.count, second.count], [1, 2]);
+    assert.ok(second.at - first.at >= 550, `back after ${second.at - first.at} ms, asked for 600`);
+    assert.deepEqual(errors, []);
+  });
+
+  it('keeps a long handler call from being delivered again with in-progress heartbeats', async () => {
+    const durable = uniqueId('heartbeat');
+    const [seq] = await appendMany('onbind', 1);
+    const ackWaitMs = 1_000;
+    const deliveries: number[] = [];
+    let finished = false;
+    const running = await runConsumer(fx.nc.jetstream(), {
+      ...options(durable, async (message) => {
+        if (message.seq !== seq) return;
+        deliveries.push(message.deliveryCount);
+        // Three ack waits: without heartbeats the server would deliver it again twice meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, 3 * ackWaitMs));
+        finished = true;
+      }),
+      ackWaitMs,
+      progressHeartbeatMs: ackWaitMs / 4,
+      concurrency: 2,
+      maxAckPending: 2,
+    });
+    await until(() => finished, 'the long call finishes');
+    await until(async () => (await jsm.consumers.info(STREAM, durable)).num_ack_pending === 0, 'it is acked');
+    await running.stop();
+    assert.deepEqual(deliveries, [1]);
+  });
+
+  it('reports itself detached when its durable is deleted, says so once, and creates it again', async () => {
+    const durable = uniqueId('deleted');
+    const lost: { msg: string; attached: boolean }[] = [];
+    let running: Awaited<ReturnType<typeof runConsumer>> | undefined;
+    // What it says about its consumer, and whether it reports itself attached at that moment.
+    // (Other lines may come too: an ack of an earlier message unconfirmed as the durable goes.)
+    const note = (_: Record<string, unknown>, msg: string) => {
+      if (msg.startsWith('consumer')) lost.push({ msg, attached: running?.attached() ?? true });
+    };
+    const handled: number[] = [];
+    running = await runConsumer(fx.nc.jetstream(), {
+      ...options(durable, async ({ seq }) => {
+        handled.push(seq);
+      }),
+      reattachDelayMs: 50,
+      log: { ...silentLogger, error: note, warn: note },
+    });
+    assert.equal(running.attached(), true);
+    await jsm.consumers.delete(STREAM, durable);
+    await until(() => lost.length > 0, 'it says the consumer is lost', 40_000);
+    await until(() => running.attached(), 'it is attached again');
+    assert.deepEqual(lost, [{ msg: lost[0]?.msg ?? '', attached: false }]);
+    assert.match(lost[0]?.msg ?? '', /^consumer lost/);
+    await jsm.consumers.info(STREAM, durable);
+    const [seq] = await appendMany('onbind', 1);
+    await until(() => handled.includes(seq ?? -1), 'a new message reaches the handler');
+    await running.stop();
+    assert.equal(running.attached(), false, 'a stopped consumer is not attached');
+  });
+
+  it('waits for a deleted stream without creating it, logging the reason once, and attaches once it is back', async () => {
+    const own = await natsWithStreams();
+    try {
+      const ownJsm = await own.nc.jetstreamManager();
+      const warnings: string[] = [];
+      const log = {
+        ...silentLogger,
+        warn: (fields: Record<string, unknown>) => warnings.push(String(fields.reason)),
+      };
+      const running = await runConsumer(own.nc.jetstream(), {
+        ...options(uniqueId('streamless'), async () => {}),
+        reattachDelayMs: 20,
+        log,
+      });
+      const config = (await ownJsm.streams.info(STREAM)).config;
+      await ownJsm.streams.delete(STREAM);
+      await until(() => !running.attached(), 'it reports itself detached', 40_000);
+      await until(() => warnings.length > 0, 'a try to attach again fails');
+      // Tries at 20 ms doubling (to 5 s): give it several more.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await assert.rejects(ownJsm.streams.info(STREAM), /stream not found/, 'the consumer created the stream');
+      assert.equal(running.attached(), false);
+      assert.equal(warnings.filter((reason) => reason.includes('does not exist')).length, 1);
+      await ownJsm.streams.add(config);
+      await until(() => running.attached(), 'it is attached again', 15_000);
+      await running.stop();
+    } finally {
+      await own.close();
+    }
+  });
 });

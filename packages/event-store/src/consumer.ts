@@ -1,17 +1,22 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Envelope } from '@tessera/proto/tessera/events/v1/envelope';
 import {
   AckPolicy,
   type ConsumerConfig,
+  type ConsumerMessages,
   DeliverPolicy,
+  ErrorCode,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  NatsError,
   nanos,
 } from 'nats';
 import { announcedEventTypes, decodeEnvelope, eventTypesOf } from './envelope.js';
 import type { Logger } from './logger.js';
 
-const CONSUMER_NOT_FOUND = 10014; // JetStream API err_code
+const CONSUMER_NOT_FOUND = 10014; // JetStream API err_codes
+const STREAM_NOT_FOUND = 10059;
 
 export type ConsumedMessage = {
   /** Stream sequence: a handler that must not apply a message twice remembers the ones it applied. */
@@ -23,12 +28,18 @@ export type ConsumedMessage = {
   deliveryCount: number;
 };
 
+/** What a handler answers to have its message back later instead of acked: not a failure, nothing is logged. */
+export type RetryLater = { retryInMs: number };
+
 /**
  * Must be idempotent: a message is delivered again when the handler throws, when its ack is lost,
- * when the process dies before acking, or when it runs longer than `ackWaitMs`. Applying it twice
- * must change nothing (remember applied sequences, or write with keys that make a repeat a no-op).
+ * when the process dies before acking, or when it runs longer than `ackWaitMs` (without
+ * `progressHeartbeatMs`). Applying it twice must change nothing (remember applied sequences, or
+ * write with keys that make a repeat a no-op). Resolving with `{ retryInMs }` hands the message
+ * back to be delivered again after that delay (e.g. someone else holds what it needs).
  */
-export type ConsumerHandler = (message: ConsumedMessage) => Promise<void>;
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that only acks is `async () => {}`, whose type is Promise<void>
+export type ConsumerHandler = (message: ConsumedMessage) => Promise<void | RetryLater>;
 
 export type RunConsumerOptions = {
   stream: string;
@@ -37,8 +48,18 @@ export type RunConsumerOptions = {
   handler: ConsumerHandler;
   /** Messages announcing none of these types are acked without being decoded or handled. */
   eventTypes?: string[];
-  /** How long a delivered message may stay unacked before NATS delivers it again. Longer than any handler call. */
+  /**
+   * How long a delivered message may stay unacked before NATS delivers it again: longer than any
+   * handler call, or, with `progressHeartbeatMs`, how soon the message of a dead process comes back.
+   */
   ackWaitMs: number;
+  /**
+   * While a handler runs, tell NATS this often that its message is still being worked on (an
+   * in-progress ack, which restarts the ack wait): a long call is then not delivered again while
+   * its process lives, and the message of a process that died comes back one `ackWaitMs` after
+   * its last heartbeat. Keep it well under `ackWaitMs` (a third, say). Off by default.
+   */
+  progressHeartbeatMs?: number;
   /** Deliveries after which a failing message is given up (logged and terminated); unlimited by default. */
   maxDeliver?: number;
   /**
@@ -61,35 +82,53 @@ export type RunConsumerOptions = {
   confirmAcks?: boolean;
   /** How long stop() waits for the handler calls in progress. */
   stopTimeoutMs?: number;
+  /** First wait before attaching again to a consumer that went away (1 s by default); it doubles up to 5 s. */
+  reattachDelayMs?: number;
   log: Logger;
 };
 
 export type RunningConsumer = {
   /** Stops fetching, lets the handler call in progress finish (bounded), and returns. */
   stop(): Promise<void>;
-  /** Settles when the consumer stops, by stop() or because its subscription ended. */
+  /** Settles when the consumer stops: by stop(), or when its connection closed for good. */
   done: Promise<void>;
+  /**
+   * True while messages can come: false from the moment the subscription ends (its consumer or
+   * stream deleted, JetStream unreachable) until it is attached again. For readiness.
+   */
+  attached(): boolean;
 };
 
 const defaultRetryDelayMs = (deliveryCount: number) => Math.min(1_000 * 2 ** (deliveryCount - 1), 60_000);
+const MAX_REATTACH_DELAY_MS = 5_000;
+// How long each pull request waits on the server; the client expects idle heartbeats at half of
+// it. A consumer deleted while a pull waits is reported at once (409); one deleted between two
+// pulls only by two missed heartbeats, so this bounds how long a lost consumer goes unnoticed.
+const PULL_EXPIRES_MS = 10_000;
 
 /**
  * Runs a durable pull consumer: one message at a time by default (`concurrency` for more), each
- * acked after its handler resolves.
+ * acked after its handler resolves. If the subscription ends (its consumer or stream deleted, or
+ * JetStream gone), it says so once, reports itself detached, and keeps attaching again: it
+ * creates its own durable consumer again once the stream exists, and never creates a stream.
+ * The first attach is not retried: a consumer that cannot start throws.
  */
 export async function runConsumer(js: JetStreamClient, options: RunConsumerOptions): Promise<RunningConsumer> {
-  const { stream, durable, log, stopTimeoutMs = 5_000, concurrency = 1 } = options;
-  const action = await ensureConsumer(await js.jetstreamManager(), options);
-  log.info({ stream, durable, action }, 'durable consumer ready');
-  const messages = await (await js.consumers.get(stream, durable)).consume({
-    max_messages: Math.max(100, concurrency),
-  });
+  const { stream, durable, log, stopTimeoutMs = 5_000, concurrency = 1, progressHeartbeatMs } = options;
+  if (progressHeartbeatMs !== undefined && !(progressHeartbeatMs > 0 && progressHeartbeatMs < options.ackWaitMs))
+    throw new RangeError('progressHeartbeatMs must be positive and shorter than ackWaitMs');
+  const jsm = await js.jetstreamManager();
+  let messages = await attach(js, jsm, options);
+  let attached = true;
   let stopping = false;
+  const stopSignal = new AbortController();
   const inProgress = new Set<Promise<void>>();
+  const heartbeats = progressHeartbeats(progressHeartbeatMs);
+  const handle = (msg: JsMsg) => heartbeats.during(msg, () => processMessage(msg, options));
   // A failure outside the handler (which processMessage answers itself) leaves the message
   // unacked: NATS delivers it again after ackWaitMs.
   const start = (msg: JsMsg) => {
-    const call: Promise<void> = processMessage(msg, options)
+    const call: Promise<void> = handle(msg)
       .catch((err: unknown) => {
         log.error(
           { stream, durable, seq: msg.seq, err: (err as Error)?.message ?? String(err) },
@@ -100,28 +139,50 @@ export async function runConsumer(js: JetStreamClient, options: RunConsumerOptio
     inProgress.add(call);
     return call;
   };
-
-  const done = (async () => {
+  const consume = async (current: ConsumerMessages): Promise<string> => {
     try {
-      for await (const msg of messages) {
+      for await (const msg of current) {
         // Messages still buffered after stop() go back at once, for the next instance.
         if (stopping) msg.nak();
-        else if (concurrency <= 1) await processMessage(msg, options);
+        else if (concurrency <= 1) await start(msg);
         else {
           start(msg);
           if (inProgress.size >= concurrency) await Promise.race(inProgress);
         }
       }
+      return 'the subscription ended';
     } catch (err) {
-      log.error({ stream, durable, err: (err as Error).message }, 'consumer ended on error');
+      return (err as Error)?.message ?? String(err);
+    }
+  };
+
+  const done = (async () => {
+    for (;;) {
+      const reason = await consume(messages);
+      if (stopping) break;
+      attached = false;
+      log.error(
+        { stream, durable, reason },
+        'consumer lost: no messages come until it is attached again (not ready meanwhile)',
+      );
+      const again = await reattach(js, jsm, options, stopSignal.signal);
+      if (again === null) break;
+      if (stopping) {
+        again.stop(); // stop() came while it was attaching
+        break;
+      }
+      messages = again;
+      attached = true;
+      log.info({ stream, durable }, 'consumer attached again');
     }
     await Promise.all(inProgress);
-    if (!stopping) log.warn({ stream, durable }, 'consumer subscription ended');
+    heartbeats.stop();
   })();
 
-  let stopped: Promise<void> | undefined;
+  let stopCall: Promise<void> | undefined;
   const stop = async () => {
     stopping = true;
+    stopSignal.abort();
     messages.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -129,14 +190,97 @@ export async function runConsumer(js: JetStreamClient, options: RunConsumerOptio
     });
     const outcome = await Promise.race([done, timedOut]);
     clearTimeout(timer);
+    heartbeats.stop();
     // The messages in hand stay unacked; NATS delivers them again after ackWaitMs.
     if (outcome === 'timeout') log.warn({ stream, durable }, 'consumer stopped with a handler call still running');
   };
   return {
     done,
+    attached: () => attached && !stopping,
     stop: () => {
-      stopped ??= stop();
-      return stopped;
+      stopCall ??= stop();
+      return stopCall;
+    },
+  };
+}
+
+/** Ensures the durable consumer and subscribes to it; `abort_on_missing_resource` ends the subscription when either goes. */
+async function attach(js: JetStreamClient, jsm: JetStreamManager, options: RunConsumerOptions) {
+  const { stream, durable, log, concurrency = 1 } = options;
+  const action = await ensureConsumer(jsm, options);
+  log.info({ stream, durable, action }, 'durable consumer ready');
+  return (await js.consumers.get(stream, durable)).consume({
+    max_messages: Math.max(100, concurrency),
+    expires: PULL_EXPIRES_MS,
+    abort_on_missing_resource: true,
+  });
+}
+
+/**
+ * Attaches again, waiting longer between tries up to MAX_REATTACH_DELAY_MS; logs a reason once
+ * each time it changes (not once per try). Null when stopped or when the connection is closed.
+ */
+async function reattach(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  options: RunConsumerOptions,
+  stopped: AbortSignal,
+): Promise<ConsumerMessages | null> {
+  const { stream, durable, log, reattachDelayMs = 1_000 } = options;
+  let lastReason = '';
+  for (let delay = reattachDelayMs; ; delay = Math.min(delay * 2, MAX_REATTACH_DELAY_MS)) {
+    try {
+      await sleep(delay, undefined, { signal: stopped });
+    } catch {
+      return null; // stopped
+    }
+    try {
+      return await attach(js, jsm, options);
+    } catch (err) {
+      if (err instanceof NatsError && err.code === ErrorCode.ConnectionClosed) {
+        log.error({ stream, durable }, 'consumer not attached again: the NATS connection is closed');
+        return null;
+      }
+      const reason = isStreamNotFound(err)
+        ? `stream ${stream} does not exist; it is created by provisioning, not by this service`
+        : ((err as Error)?.message ?? String(err));
+      if (reason !== lastReason) log.warn({ stream, durable, reason }, 'consumer cannot attach yet; still trying');
+      lastReason = reason;
+    }
+  }
+}
+
+/** In-progress acks for the messages being handled, from one timer for all of them. */
+function progressHeartbeats(everyMs: number | undefined) {
+  const handling = new Map<JsMsg, number>(); // message -> when it last told NATS
+  let timer: NodeJS.Timeout | undefined;
+  const beat = () => {
+    const due = Date.now() - (everyMs ?? 0);
+    for (const [msg, last] of handling)
+      if (last <= due) {
+        msg.working();
+        handling.set(msg, Date.now());
+      }
+  };
+  return {
+    async during<T>(msg: JsMsg, run: () => Promise<T>): Promise<T> {
+      if (everyMs === undefined) return run();
+      if (timer === undefined) {
+        // Checked at a quarter of the period, so a message waits at most 1.25 periods between beats.
+        timer = setInterval(beat, Math.max(1, Math.floor(everyMs / 4)));
+        timer.unref();
+      }
+      handling.set(msg, Date.now());
+      try {
+        return await run();
+      } finally {
+        handling.delete(msg);
+      }
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+      handling.clear();
     },
   };
 }
@@ -157,8 +301,9 @@ async function processMessage(msg: JsMsg, options: RunConsumerOptions): Promise<
   }
   const eventTypes = announced ?? eventTypesOf(envelope.events);
   if (wanted && !eventTypes.some((type) => wanted.includes(type))) return ack(msg, options);
+  let verdict: RetryLater | undefined;
   try {
-    await handler({ seq, subject, envelope, eventTypes, deliveryCount });
+    verdict = (await handler({ seq, subject, envelope, eventTypes, deliveryCount })) ?? undefined;
   } catch (err) {
     const failure = { stream, durable, seq, deliveryCount, err: (err as Error)?.message ?? String(err) };
     if (options.maxDeliver !== undefined && deliveryCount >= options.maxDeliver) {
@@ -168,6 +313,7 @@ async function processMessage(msg: JsMsg, options: RunConsumerOptions): Promise<
     log.error(failure, 'handler failed; message will be delivered again');
     return msg.nak((options.retryDelayMs ?? defaultRetryDelayMs)(deliveryCount));
   }
+  if (verdict !== undefined) return msg.nak(Math.max(1, Math.ceil(verdict.retryInMs)));
   return ack(msg, options);
 }
 
@@ -236,4 +382,8 @@ function differs(current: ConsumerConfig, wanted: Partial<ConsumerConfig>): bool
     current.max_deliver !== wanted.max_deliver ||
     current.max_ack_pending !== wanted.max_ack_pending
   );
+}
+
+function isStreamNotFound(err: unknown): boolean {
+  return (err as { api_error?: { err_code?: number } }).api_error?.err_code === STREAM_NOT_FOUND;
 }

@@ -3,6 +3,7 @@ export { type ConnectNatsOptions, connectNats, inboxPrefixOf, redactUrl } from '
 export {
   type ConsumedMessage,
   type ConsumerHandler,
+  type RetryLater,
   type RunConsumerOptions,
   type RunningConsumer,
   runConsumer,

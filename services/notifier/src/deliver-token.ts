@@ -1,18 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ConcurrencyConflict, type DataKeys, type EventStore, StoreUnavailable, subjectOf } from '@tessera/event-store';
+import { type DataKeys, type RetryLater, subjectOf } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { TokenIssued } from '@tessera/proto/tessera/events/v1/session';
-import type { Logger } from '@tessera/service-kit';
 import { newMessageId, TemplateRenderFailed, type Templates } from '@tessera/templates';
-import { fromStoredEvents, toStoredEvent } from './delivery-events.js';
-import {
-  type Delivery,
-  type DeliveryChannel,
-  type DeliveryCommand,
-  decide,
-  evolve,
-  initialState,
-} from './domain/delivery.js';
+import { keepLease, type LeaseDeps, type LogFields, recordOutcome, type TakeOn, takeOn } from './delivery-lease.js';
+import type { DeliveryChannel, DeliveryCommand } from './domain/delivery.js';
 import type { Mailer } from './email/smtp-mailer.js';
 import { verificationLink } from './email/verification-link.js';
 import type { NotifierCounters } from './metrics.js';
@@ -21,8 +12,7 @@ import { openSession, type SessionSecrets, type UnusableSession } from './sessio
 import { smsBody } from './sms/sms-body.js';
 import { type SmsProvider, SmsRefused, SmsUnavailable } from './sms/sms-provider.js';
 
-export type DeliveryDeps = {
-  store: EventStore;
+export type DeliveryDeps = LeaseDeps & {
   dataKeys: DataKeys;
   templates: Templates;
   mailer: Mailer;
@@ -34,9 +24,9 @@ export type DeliveryDeps = {
   publicBaseUrl: string;
   /** The SMS text, `{token}` for the token. */
   smsBodyTemplate: string;
-  now: () => Date;
-  log: Logger;
   counters: NotifierCounters;
+  /** The deliveries this process is working on right now, by delivery id. */
+  working: Map<string, Promise<unknown>>;
 };
 
 /** Where a TokenIssued came from: its session aggregate (`session.<sid>`), its decision's events, its correlation id. */
@@ -48,28 +38,55 @@ export type IssuedContext = {
   correlationId: string;
 };
 
-type LogFields = { deliveryId: string; sid: string; correlationId: string };
-
 /** A message ready to go: everything that may fail for good has failed before the delivery is taken on. */
 type Prepared =
   | { channel: 'email'; mail: Parameters<Mailer['send']>[0] }
   | { channel: 'sms'; to: string; body: string };
 
-// The outcome must reach the stream, or the session service waits in vain: retry a store that is
-// briefly away (a NATS restart or leader election) before giving up.
-const OUTCOME_RETRY_DELAYS_MS = [200, 1_000, 3_000];
+// A delivery found leased comes back this long after the lease's end, so that the lease has
+// surely run out by then (its end was set by another process's clock).
+const LEASE_MARGIN_MS = 100;
 
 /**
- * Delivers one TokenIssued, at most once:
+ * Delivers one TokenIssued, at least once:
  * 1. open the session's sealed fields and prepare the message (nothing recorded yet, so a failure
  *    that a later try may cure is simply retried when the event comes again);
- * 2. take the delivery on, DeliveryStarted on `tessera.delivery.<id>`, expecting it to be new; if
- *    it was taken on already (the event came again) stop here: never a second message;
- * 3. send, and record TokenSent or TokenSendFailed after it.
+ * 2. take the delivery on for a lease (DeliveryStarted on `tessera.delivery.<id>`); if another
+ *    notifier holds a lease that still runs, answer "come back when it ends"; if that lease ran
+ *    out without an outcome (its notifier died), take the delivery over; if it has an outcome,
+ *    stop here;
+ * 3. send, renewing the lease while the send runs, and record TokenSent or TokenSendFailed.
+ * The caller acks the TokenIssued once this resolves without a retry: the outcome is recorded then.
  * A delivery that cannot be made at all (erased data, no such session, a broken template) is
  * recorded started and failed in one decision, with nothing sent.
  */
-export async function deliverToken(deps: DeliveryDeps, issued: TokenIssued, context: IssuedContext): Promise<void> {
+export async function deliverToken(
+  deps: DeliveryDeps,
+  issued: TokenIssued,
+  context: IssuedContext,
+): Promise<RetryLater | undefined> {
+  const { deliveryId } = issued;
+  // Its message came again while this process works on it (twice in the stream, or an in-progress
+  // heartbeat was lost): let the call under way finish first, then look at what it recorded.
+  let underWay = deps.working.get(deliveryId);
+  while (underWay !== undefined) {
+    await underWay.catch(() => {}); // its failure is its own caller's to report
+    underWay = deps.working.get(deliveryId);
+  }
+  const call = deliver(deps, issued, context);
+  deps.working.set(deliveryId, call);
+  try {
+    return await call;
+  } finally {
+    deps.working.delete(deliveryId);
+  }
+}
+
+async function deliver(
+  deps: DeliveryDeps,
+  issued: TokenIssued,
+  context: IssuedContext,
+): Promise<RetryLater | undefined> {
   const { log, counters } = deps;
   const { deliveryId, sid } = issued;
   const subject = subjectOf('delivery', deliveryId);
@@ -88,11 +105,11 @@ export async function deliverToken(deps: DeliveryDeps, issued: TokenIssued, cont
       reason: prepared.reason,
       now: deps.now(),
     };
-    const seq = await decideOn(deps, subject, command, { state: initialState(), expectedSeq: 0, correlationId });
-    if (seq === null) return repeated(deps, fields);
+    const refusal = await takeOn(deps, subject, command, correlationId);
+    if (refusal.status !== 'taken') return notTaken(deps, refusal, fields);
     counters.failed.inc({ channel, refused: 'true' });
     log.warn({ ...fields, channel, reason: prepared.reason }, 'delivery given up before sending');
-    return;
+    return undefined;
   }
 
   const { channel } = prepared;
@@ -101,16 +118,32 @@ export async function deliverToken(deps: DeliveryDeps, issued: TokenIssued, cont
     deliveryId,
     source: context.aggregate,
     channel,
+    leaseMs: deps.leaseMs,
     now: deps.now(),
   };
-  const claimedSeq = await decideOn(deps, subject, start, { state: initialState(), expectedSeq: 0, correlationId });
-  if (claimedSeq === null) return repeated(deps, fields);
+  const claim = await takeOn(deps, subject, start, correlationId);
+  if (claim.status !== 'taken') return notTaken(deps, claim, fields);
+  if (claim.held.attempt > 1) {
+    counters.takenOver.inc();
+    log.info(
+      { ...fields, attempt: claim.held.attempt },
+      'delivery taken over: the lease of the notifier that had it ran out',
+    );
+  }
 
-  const outcome = await send(deps, prepared);
-  const record: DeliveryCommand = outcome.sent
+  const lease = keepLease(deps, subject, claim.held, fields);
+  let outcome: SendOutcome;
+  try {
+    outcome = await send(deps, prepared);
+  } catch (err) {
+    await lease.release();
+    throw err;
+  }
+  const held = await lease.release();
+  const record: Extract<DeliveryCommand, { type: 'RecordSent' | 'RecordFailure' }> = outcome.sent
     ? { type: 'RecordSent', deliveryId, providerMessageId: outcome.providerMessageId, now: deps.now() }
     : { type: 'RecordFailure', deliveryId, reason: outcome.reason, refused: outcome.refused, now: deps.now() };
-  await recordOutcome(deps, subject, record, { claimedSeq, channel, fields });
+  await recordOutcome(deps, subject, record, { held, fields });
   if (outcome.sent) {
     counters.sent.inc({ channel });
     log.info({ ...fields, channel, providerMessageId: outcome.providerMessageId }, 'validation message sent');
@@ -118,6 +151,19 @@ export async function deliverToken(deps: DeliveryDeps, issued: TokenIssued, cont
     counters.failed.inc({ channel, refused: String(outcome.refused) });
     log.warn({ ...fields, channel, reason: outcome.reason, refused: outcome.refused }, 'validation message not sent');
   }
+  return undefined;
+}
+
+/** Leased by another notifier: back when its lease ends. Finished: a repeat, nothing sent. */
+function notTaken(deps: DeliveryDeps, found: Exclude<TakeOn, { status: 'taken' }>, fields: LogFields) {
+  if (found.status === 'leased') {
+    const retryInMs = Math.max(0, found.endsAt.getTime() - deps.now().getTime()) + LEASE_MARGIN_MS;
+    deps.log.debug({ ...fields, retryInMs }, 'delivery leased by another notifier; back when the lease ends');
+    return { retryInMs };
+  }
+  deps.counters.repeated.inc();
+  deps.log.info(fields, 'delivery already made; nothing sent');
+  return undefined;
 }
 
 function prepare(deps: DeliveryDeps, issued: TokenIssued, secrets: SessionSecrets): Prepared | UnusableSession {
@@ -159,71 +205,6 @@ async function send(deps: DeliveryDeps, prepared: Prepared): Promise<SendOutcome
     if (err instanceof SmsUnavailable) return { sent: false, refused: false, reason: err.message };
     return { sent: false, refused: false, reason: 'the SMS provider failed' };
   }
-}
-
-/**
- * Appends what `command` decides on a delivery believed to be at `expectedSeq` in `state`: no
- * load first, as a delivery is new when it is taken on (expectedSeq 0) and just taken on when its
- * outcome is recorded. Returns the appended sequence, or null when the belief was wrong (someone
- * else appended first) and `command` decided nothing on the newer history.
- *
- * Each append gets a fresh message id: a fixed one would make NATS answer a second StartDelivery
- * with the first one's ack (deduplication), and the second worker would believe it had taken the
- * delivery on.
- */
-async function decideOn(
-  deps: DeliveryDeps,
-  subject: string,
-  command: DeliveryCommand,
-  { state, expectedSeq, correlationId }: { state: Delivery; expectedSeq: number; correlationId: string },
-): Promise<number | null> {
-  const decided = decide(command, state);
-  if (decided.length === 0) return null;
-  try {
-    return await deps.store.append(subject, decided.map(toStoredEvent), { expectedSeq, correlationId });
-  } catch (err) {
-    if (!(err instanceof ConcurrencyConflict)) throw err;
-  }
-  // Someone appended first: decide again on what is there now (load, decide, append).
-  const handled = await deps.store.handle(
-    subject,
-    (history) => decide(command, fromStoredEvents(history).reduce(evolve, initialState())).map(toStoredEvent),
-    { correlationId },
-  );
-  return handled.events.length > 0 ? handled.seq : null;
-}
-
-async function recordOutcome(
-  deps: DeliveryDeps,
-  subject: string,
-  command: DeliveryCommand,
-  { claimedSeq, channel, fields }: { claimedSeq: number; channel: DeliveryChannel; fields: LogFields },
-): Promise<void> {
-  const position = {
-    state: { status: 'started', channel } as const,
-    expectedSeq: claimedSeq,
-    correlationId: fields.correlationId,
-  };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await decideOn(deps, subject, command, position);
-      return;
-    } catch (err) {
-      const delay = OUTCOME_RETRY_DELAYS_MS[attempt];
-      if (!(err instanceof StoreUnavailable) || delay === undefined) {
-        // The message is out but its outcome is not recorded; the delivery stays taken on, so the
-        // event coming again sends nothing more.
-        deps.log.error({ ...fields, err: (err as Error).message }, 'outcome of a sent delivery not recorded');
-        throw err;
-      }
-      await sleep(delay);
-    }
-  }
-}
-
-function repeated(deps: DeliveryDeps, fields: LogFields): void {
-  deps.counters.repeated.inc();
-  deps.log.info(fields, 'delivery already taken on; nothing sent');
 }
 
 function channelOf(medium: 'email' | 'msisdn' | null): DeliveryChannel {

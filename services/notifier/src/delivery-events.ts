@@ -25,8 +25,15 @@ function fromProto(channel: ProtoChannel): DeliveryChannel {
 export function toStoredEvent(event: DeliveryEvent): Event {
   switch (event.type) {
     case 'DeliveryStarted': {
-      const { deliveryId, source, channel, at } = event.data;
-      return newEvent({ $case: 'deliveryStarted', value: { deliveryId, source, channel: TO_PROTO[channel] } }, at);
+      const { deliveryId, source, channel, attempt, leaseEndsAt, at } = event.data;
+      return newEvent(
+        { $case: 'deliveryStarted', value: { deliveryId, source, channel: TO_PROTO[channel], attempt, leaseEndsAt } },
+        at,
+      );
+    }
+    case 'DeliveryLeaseRenewed': {
+      const { deliveryId, attempt, leaseEndsAt, at } = event.data;
+      return newEvent({ $case: 'deliveryLeaseRenewed', value: { deliveryId, attempt, leaseEndsAt } }, at);
     }
     case 'TokenSent': {
       const { deliveryId, providerMessageId, at } = event.data;
@@ -45,8 +52,14 @@ export function fromStoredEvents(events: readonly Event[]): DeliveryEvent[] {
     const at = event.occurredAt ?? new Date(0);
     switch (event.payload?.$case) {
       case 'deliveryStarted': {
-        const { deliveryId, source, channel } = event.payload.value;
-        return [{ type: 'DeliveryStarted', data: { deliveryId, source, channel: fromProto(channel), at } }];
+        const { deliveryId, source, channel, attempt, leaseEndsAt } = event.payload.value;
+        // Written before leases existed: the first attempt, and no lease that still holds it.
+        const data = { deliveryId, source, channel: fromProto(channel), attempt: Math.max(attempt, 1) };
+        return [{ type: 'DeliveryStarted', data: { ...data, leaseEndsAt: leaseEndsAt ?? at, at } }];
+      }
+      case 'deliveryLeaseRenewed': {
+        const { deliveryId, attempt, leaseEndsAt } = event.payload.value;
+        return [{ type: 'DeliveryLeaseRenewed', data: { deliveryId, attempt, leaseEndsAt: leaseEndsAt ?? at, at } }];
       }
       case 'tokenSent':
         return [{ type: 'TokenSent', data: { ...event.payload.value, at } }];

@@ -8,6 +8,7 @@ import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/e
 import { provision } from '@tessera/nats-access';
 import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
+import { TOKENS_DURABLE } from './notifier.js';
 import { requestToken } from './session-fixture.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
@@ -32,7 +33,7 @@ describe('the notifier process', () => {
     await smtp?.close();
   });
 
-  it('becomes ready, mails a token, and stops cleanly on SIGTERM', async () => {
+  it('becomes ready, mails a token, is not ready while its consumer or stream is gone, and stops cleanly on SIGTERM', async () => {
     child = spawn(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
@@ -45,6 +46,7 @@ describe('the notifier process', () => {
     child.stdout?.on('data', (chunk) => {
       stdout += String(chunk);
     });
+    const linesSaying = (text: string) => stdout.split('\n').filter((line) => line.includes(text)).length;
     const port = await until('the admin server listens', () => {
       const line = stdout.split('\n').find((l) => l.includes('admin server listening'));
       return line ? Number(JSON.parse(line).port) : undefined;
@@ -66,6 +68,30 @@ describe('the notifier process', () => {
         /tessera_notifier_messages_sent_total\{channel="email",service="notifier"\} 1\n/.test(metrics) || undefined
       );
     });
+
+    // Its consumer deleted: not ready, said once, and ready again once it has made it again.
+    const readyz = async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status;
+    const jsm = await nc.jetstreamManager();
+    await jsm.consumers.delete('TESSERA_SHORT', TOKENS_DURABLE);
+    // At once when a pull was waiting on the server (409), else after two missed heartbeats (~15 s).
+    await until('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined), 40_000);
+    await until('/readyz answers 200 again', async () => ((await readyz()) === 200 ? true : undefined));
+    assert.equal(linesSaying('consumer lost'), 1);
+    await jsm.consumers.info('TESSERA_SHORT', TOKENS_DURABLE);
+
+    // Its stream deleted: not ready until provisioning makes it again; the notifier never does.
+    await jsm.streams.delete('TESSERA_SHORT');
+    await until('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined), 40_000);
+    await until('a try to attach again fails', () => (linesSaying('cannot attach') > 0 ? true : undefined));
+    await assert.rejects(jsm.streams.info('TESSERA_SHORT'), /stream not found/);
+    assert.equal(await readyz(), 503);
+    assert.equal(linesSaying('consumer lost'), 2);
+    assert.equal(linesSaying('cannot attach'), 1, 'one line for the missing stream, not one per try');
+    await provision(nc);
+    await until('/readyz answers 200 again', async () => ((await readyz()) === 200 ? true : undefined), 20_000);
+    const later = await requestToken({ store, dataKeys }, { medium: 'email', address: 'grace@example.org' });
+    const laterMail = await smtp.waitForMessage((m) => m.to.includes('grace@example.org'), 10_000);
+    assert.ok(laterMail.parsed.text?.includes(later.token));
 
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');

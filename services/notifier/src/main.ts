@@ -15,14 +15,15 @@ runService('notifier', async ({ config, log }) => {
   const sms = createSmsProvider(config);
 
   const metrics = createMetrics('notifier');
-  let ready = false;
-  const admin = await startAdminServer(metricsListenAddress(config, 'notifier'), metrics.registry, () => ready);
+  let isReady = () => false;
+  const admin = await startAdminServer(metricsListenAddress(config, 'notifier'), metrics.registry, () => isReady());
   log.info({ port: admin.port }, 'admin server listening (/metrics, /healthz, /readyz)');
 
   const nc = await connectAs(nats, log);
   const mailer = createSmtpMailer(settings.smtpUrl, { maxConnections: config.TESSERA_SMTP_MAX_CONNECTIONS });
   const notifier = await startNotifier({ config, log, nc, metrics, templates, mailer, sms });
-  ready = true;
+  // Ready while its consumer is attached: one whose consumer or stream is gone delivers nothing.
+  isReady = notifier.isReady;
 
   onShutdown(log, [
     { name: 'consumer', run: () => notifier.stop() },

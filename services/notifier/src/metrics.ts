@@ -5,8 +5,10 @@ export type NotifierCounters = {
   sent: Counter<'channel'>;
   /** Deliveries that ended without a message, by channel and whether the provider refused. */
   failed: Counter<'channel' | 'refused'>;
-  /** TokenIssued events whose delivery was taken on already: redeliveries, nothing sent. */
+  /** TokenIssued events whose delivery had its outcome already: redeliveries, nothing sent. */
   repeated: Counter;
+  /** Deliveries taken over after the lease of the notifier that had them ran out (it died, or stalled). */
+  takenOver: Counter;
 };
 
 /** The counters on the process registry; a notifier started again in the same process finds them there. */
@@ -24,7 +26,11 @@ export function createNotifierCounters(metrics: Metrics): NotifierCounters {
     }),
     repeated: counter(metrics, {
       name: 'tessera_notifier_deliveries_repeated_total',
-      help: 'TokenIssued events seen again after their delivery was taken on; nothing is sent for them',
+      help: 'TokenIssued events seen again after their delivery was made; nothing is sent for them',
+    }),
+    takenOver: counter(metrics, {
+      name: 'tessera_notifier_deliveries_taken_over_total',
+      help: 'Deliveries taken over after the lease of the notifier that had them ran out, and sent again',
     }),
   };
 }

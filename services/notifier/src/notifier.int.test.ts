@@ -12,6 +12,7 @@ import { createLogger, createMetrics } from '@tessera/service-kit';
 import { SHIPPED_TEMPLATES_DIR } from '@tessera/templates';
 import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
+import { toStoredEvent } from './delivery-events.js';
 import { type RunningNotifier, startNotifier, TOKENS_DURABLE } from './notifier.js';
 import { type RequestedToken, requestToken, requestTokenAgain } from './session-fixture.js';
 import { type FakeSmsProvider, startFakeSmsProvider } from './sms/fake-sms-provider.js';
@@ -233,6 +234,42 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
     sms.answer({ status: 201, body: { sid: 'SM2' } });
   });
 
+  it('takes over a delivery whose notifier let its lease run out, and sends it once, logging no failure', async () => {
+    const deliveryId = `dlv-vanished-${Date.now()}`;
+    const leaseEndsAt = new Date(Date.now() + 1_500);
+    // A notifier took it on and died: its DeliveryStarted is there, with a lease and no outcome.
+    const vanished = toStoredEvent({
+      type: 'DeliveryStarted',
+      data: { deliveryId, source: 'session.x', channel: 'email', attempt: 1, leaseEndsAt, at: new Date() },
+    });
+    await store.append(subjectOf('delivery', deliveryId), [vanished], { expectedSeq: 0, correlationId: 'vanished' });
+    const logBefore = logOutput.length;
+    const issued = await request({ medium: 'email', address: 'heidi@example.org', deliveryId });
+
+    const mail = await smtp.waitForMessage((m) => m.to.includes('heidi@example.org'), 15_000);
+    assert.ok(mail.parsed.text?.includes(issued.token));
+    assert.ok(mail.receivedAt.getTime() >= leaseEndsAt.getTime(), 'sent while the lease still ran');
+    const events = await outcomeOf(deliveryId);
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['DeliveryStarted', 'DeliveryStarted', 'TokenSent'],
+    );
+    const takeover = events[1]?.payload;
+    assert.ok(takeover?.$case === 'deliveryStarted');
+    assert.equal(takeover.value.attempt, 2);
+    assert.equal(smtp.messages.filter((m) => m.to.includes('heidi@example.org')).length, 1);
+    const lines = logOutput
+      .slice(logBefore)
+      .split('\n')
+      .filter((line) => line.includes(deliveryId));
+    assert.ok(lines.some((line) => line.includes('delivery taken over')));
+    assert.ok(lines.every((line) => !line.includes('"level":"error"') && !line.includes('already made')));
+    assert.match(
+      await metrics.registry.metrics(),
+      /tessera_notifier_deliveries_taken_over_total\{service="notifier"\} 1\n/,
+    );
+  });
+
   it('sends nothing a second time when TokenIssued comes again', async () => {
     const issued = await request({ medium: 'email', address: 'dave@example.org' });
     await outcomeOf(issued.deliveryId);
@@ -295,5 +332,66 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
       assert.ok(!diskBytes.includes(secret), `the server's files hold ${secret}`);
       assert.ok(!logOutput.includes(secret), `the log holds ${secret}`);
     }
+  });
+});
+
+describe('a send slower than the lease, on a real nats-server and a slow SMTP listener', () => {
+  const LEASE_MS = 2_000;
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let smtp: TestSmtpServer;
+  const notifiers: RunningNotifier[] = [];
+
+  before(async () => {
+    nats = await startNats();
+    nc = await connectNats({ url: nats.url, name: 'notifier-lease-test' });
+    await provision(nc);
+    smtp = await startSmtpServer({ delayMs: 2.5 * LEASE_MS });
+  });
+  after(async () => {
+    for (const notifier of notifiers) await notifier.stop();
+    await nc?.close();
+    await nats?.stop();
+    await smtp?.close();
+  });
+
+  it('renews its lease while the send runs, so that another notifier sends nothing', async () => {
+    const config = loadConfig({
+      TESSERA_NATS_URL: nats.url,
+      TESSERA_SMTP_URL: smtp.url,
+      TESSERA_DELIVERY_LEASE_MS: String(LEASE_MS),
+    });
+    const log = createLogger('notifier', 'warn', new Writable({ write: (_chunk, _encoding, done) => done() }));
+    const start = async (durable: string) => {
+      const metrics = createMetrics('notifier');
+      notifiers.push(await startNotifier({ config, log, nc, metrics, durable }));
+      return metrics;
+    };
+    const store = new EventStore(nc);
+    await start('first');
+    const issued = await requestToken(
+      { store, dataKeys: new DataKeys(await openDataKeySource(nc)) },
+      { medium: 'email', address: 'ivan@example.org' },
+    );
+    const subject = subjectOf('delivery', issued.deliveryId);
+    await until('the first notifier takes it on', async () =>
+      (await store.load(subject)).events.length > 0 ? true : undefined,
+    );
+    // A second notifier that sees the same TokenIssued (its own consumer, as a redelivery to
+    // another replica would) while the first is still sending.
+    const second = await start('second');
+    await until(
+      'the second notifier finds the delivery made',
+      async () =>
+        /tessera_notifier_deliveries_repeated_total\{service="notifier"\} 1\n/.test(await second.registry.metrics()) ||
+        undefined,
+      6 * LEASE_MS,
+    );
+    const types = (await store.load(subject)).events.map((event) => event.type);
+    assert.equal(types[0], 'DeliveryStarted');
+    assert.equal(types.at(-1), 'TokenSent');
+    assert.ok(types.includes('DeliveryLeaseRenewed'), `no renewal in ${types.join(', ')}`);
+    assert.equal(types.filter((type) => type === 'DeliveryStarted').length, 1, 'taken over while sending');
+    assert.equal(smtp.messages.filter((m) => m.to.includes('ivan@example.org')).length, 1);
   });
 });

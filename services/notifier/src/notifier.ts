@@ -6,6 +6,7 @@ import {
   InvalidSubject,
   openDataKeySource,
   parseSubject,
+  type RetryLater,
   runConsumer,
 } from '@tessera/event-store';
 import { createMetrics, type Logger, type Metrics } from '@tessera/service-kit';
@@ -22,9 +23,10 @@ import type { SmsProvider } from './sms/sms-provider.js';
 export const TOKENS_DURABLE = 'notifier-tokens';
 const STREAM = 'TESSERA_SHORT';
 const SESSION_SUBJECTS = 'tessera.session.>';
-// Longer than any one delivery (the SMTP and SMS timeouts are 10 to 20 s); a delivery held longer
-// is offered again, which sends nothing once it was taken on.
-const ACK_WAIT_MS = 60_000;
+// A message being worked on is kept with in-progress acks this many times per ack wait (which
+// equals the lease): a live notifier's message is not delivered again, a dead one's comes back
+// about one lease after its last heartbeat.
+const HEARTBEATS_PER_ACK_WAIT = 3;
 
 export type StartNotifierOptions = {
   /** TESSERA_PUBLIC_BASE_URL, TESSERA_EMAIL_FROM, TESSERA_SMTP_URL, TESSERA_TEMPLATES_DIR, TESSERA_DEFAULT_BRAND, TESSERA_SMS_*. */
@@ -53,11 +55,14 @@ export type StartNotifierOptions = {
 export type RunningNotifier = {
   /** Stops taking deliveries, lets those in progress finish (bounded), closes the SMTP connections. */
   stop(): Promise<void>;
+  /** False while its consumer is gone (deleted, its stream missing): /readyz. */
+  isReady(): boolean;
 };
 
 /**
  * Consumes TokenIssued from TESSERA_SHORT (`tessera.session.>`, durable `notifier-tokens`) and
- * delivers each token by mail or SMS, recording the outcome on `tessera.delivery.<id>`.
+ * delivers each token by mail or SMS, at least once, recording the outcome on
+ * `tessera.delivery.<id>`. A TokenIssued is acked once its delivery's outcome is recorded.
  */
 export async function startNotifier(options: StartNotifierOptions): Promise<RunningNotifier> {
   const { config, log, nc, durable = TOKENS_DURABLE, concurrency = config.TESSERA_NOTIFIER_CONCURRENCY } = options;
@@ -68,8 +73,11 @@ export async function startNotifier(options: StartNotifierOptions): Promise<Runn
   const sms = options.sms ?? createSmsProvider(config);
   const mailer =
     options.mailer ?? createSmtpMailer(email.smtpUrl, { maxConnections: config.TESSERA_SMTP_MAX_CONNECTIONS });
+  const leaseMs = config.TESSERA_DELIVERY_LEASE_MS;
   const deps: DeliveryDeps = {
     store: new EventStore(nc),
+    leaseMs,
+    working: new Map(),
     dataKeys: options.dataKeys ?? new DataKeys(await openDataKeySource(nc)),
     templates,
     mailer,
@@ -83,8 +91,9 @@ export async function startNotifier(options: StartNotifierOptions): Promise<Runn
     counters: createNotifierCounters(options.metrics ?? createMetrics('notifier')),
   };
 
-  const handler = async ({ subject, envelope }: ConsumedMessage) => {
+  const handler = async ({ subject, envelope }: ConsumedMessage): Promise<RetryLater | undefined> => {
     const { aggregate } = parseSubject(subject);
+    let retry: RetryLater | undefined;
     for (const event of envelope.events) {
       if (event.payload?.$case !== 'tokenIssued') continue;
       const issued = event.payload.value;
@@ -95,34 +104,39 @@ export async function startNotifier(options: StartNotifierOptions): Promise<Runn
         correlationId: envelope.correlationId,
       };
       try {
-        await deliverToken(deps, issued, context);
+        const later = await deliverToken(deps, issued, context);
+        // A decision holds one TokenIssued; with several, come back for the soonest.
+        if (later !== undefined && later.retryInMs < (retry?.retryInMs ?? Number.POSITIVE_INFINITY)) retry = later;
       } catch (err) {
         // A delivery id that cannot be a subject will not become one on a later try.
         if (!(err instanceof InvalidSubject)) throw err;
         log.error({ sid: issued.sid, err: err.message }, 'TokenIssued with an unusable delivery id skipped');
       }
     }
+    return retry;
   };
   // One pull subscription on the durable consumer, up to `concurrency` deliveries in progress at
   // once (and as many unacknowledged on the server). Acks are plain publishes, not confirmed by a
-  // request/reply each: what keeps a delivery to one message is DeliveryStarted, appended expecting
-  // a new `tessera.delivery.<id>`, not the ack. A lost ack only brings the TokenIssued back after
-  // ACK_WAIT_MS, and that repeat finds the delivery taken on and sends nothing.
+  // request/reply each: a lost ack only brings the TokenIssued back after one lease, and that
+  // repeat finds the delivery made and sends nothing. The ack wait is the lease, so that the
+  // message of a notifier that died comes back when another may take its delivery over.
   const consumer = await runConsumer(nc.jetstream(), {
     stream: STREAM,
     durable,
     filterSubjects: [SESSION_SUBJECTS],
     eventTypes: ['TokenIssued'],
-    ackWaitMs: ACK_WAIT_MS,
+    ackWaitMs: leaseMs,
+    progressHeartbeatMs: Math.floor(leaseMs / HEARTBEATS_PER_ACK_WAIT),
     maxAckPending: concurrency,
     concurrency,
     confirmAcks: false,
     log,
     handler,
   });
-  log.info({ durable, concurrency }, 'notifier consuming TokenIssued');
+  log.info({ durable, concurrency, leaseMs }, 'notifier consuming TokenIssued');
 
   return {
+    isReady: () => consumer.attached(),
     async stop() {
       await consumer.stop();
       if (options.mailer === undefined) mailer.close();

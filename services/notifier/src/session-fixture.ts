@@ -27,10 +27,17 @@ const unique = (prefix: string) => `${prefix}${process.pid}x${++counter}x${rando
  */
 export async function requestToken(
   { store, dataKeys }: { store: EventStore; dataKeys: DataKeys },
-  options: { medium: 'email' | 'msisdn'; address: string; brand?: string; erase?: boolean; country?: string },
+  options: {
+    medium: 'email' | 'msisdn';
+    address: string;
+    brand?: string;
+    erase?: boolean;
+    country?: string;
+    deliveryId?: string;
+  },
 ): Promise<RequestedToken> {
   const sid = unique('sid');
-  const deliveryId = unique('dlv');
+  const deliveryId = options.deliveryId ?? unique('dlv');
   // Like Sydent's: letters and digits for a mail, six digits for an SMS.
   const token = options.medium === 'email' ? unique('Tok') : String(randomInt(100_000, 1_000_000));
   const clientSecret = unique('cs.');

@@ -1,4 +1,4 @@
-import { decodeEnvelope, type EventStore } from '@tessera/event-store';
+import { decodeEnvelope, type EventStore, StoreUnavailable } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { NatsConnection } from 'nats';
 import { deliverySubject, everySubjectOf } from './aggregates.js';
@@ -79,8 +79,14 @@ export function deliveryWatcher(nc: NatsConnection, store: EventStore): Delivery
           stop();
         }
         // Missed on the wire (a cluster route not yet aware of the subscription, a reconnect):
-        // the stream has it if the notifier wrote it.
-        return outcomeOf((await store.load(subject)).events);
+        // the stream has it if the notifier wrote it. If the stream cannot be read now, the token
+        // is issued all the same (durably, before the wait) and will be delivered: pending.
+        try {
+          return outcomeOf((await store.load(subject)).events);
+        } catch (err) {
+          if (err instanceof StoreUnavailable) return { status: 'pending' };
+          throw err;
+        }
       },
     };
   };

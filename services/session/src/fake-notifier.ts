@@ -48,7 +48,10 @@ export async function startFakeNotifier(nc: NatsConnection): Promise<FakeNotifie
   async function report(deliveryId: string, mode: NotifierMode): Promise<void> {
     const subject = deliverySubject(deliveryId);
     const now = new Date();
-    const started = newEvent({ $case: 'deliveryStarted', value: { deliveryId, source: '', channel: 0 } }, now);
+    const started = newEvent(
+      { $case: 'deliveryStarted', value: { deliveryId, source: '', channel: 0, attempt: 1, leaseEndsAt: now } },
+      now,
+    );
     const seq = await store.append(subject, [started], { expectedSeq: 0, correlationId: 'fake-notifier' });
     if (mode === 'silent') return;
     const outcome: Event =

@@ -231,6 +231,39 @@ describe('requestToken', () => {
     remember(resent.token);
   });
 
+  it('sends again for the same send_attempt after the delivery failed, and not after it was sent', async () => {
+    const address = newEmail();
+    const clientSecret = newClientSecret();
+    notifier.mode = 'fail';
+    try {
+      assert.equal((await rejection(requestEmailToken(address, clientSecret, 1))).errcode, 'M_EMAIL_SEND_ERROR');
+    } finally {
+      notifier.mode = 'send';
+    }
+    const { sid } = await requestEmailToken(address, clientSecret, 1);
+    assert.deepEqual(await eventTypesOf(sid), ['SessionStarted', 'TokenIssued', 'TokenIssued']);
+    const resent = await notifier.waitFor((d) => d.sid === sid && d.address === null);
+    remember(resent.token);
+    assert.equal(resent.sendAttempt, 1);
+    // Sent now: the same send_attempt again is used up.
+    assert.equal((await requestEmailToken(address, clientSecret, 1)).sid, sid);
+    assert.deepEqual(await eventTypesOf(sid), ['SessionStarted', 'TokenIssued', 'TokenIssued']);
+  });
+
+  it('sends nothing for the same send_attempt while the delivery has no outcome: it is on its way', async () => {
+    const address = newEmail();
+    const clientSecret = newClientSecret();
+    notifier.mode = 'silent';
+    let sid: string;
+    try {
+      sid = (await requestEmailToken(address, clientSecret, 1)).sid;
+      assert.equal((await requestEmailToken(address, clientSecret, 1)).sid, sid);
+    } finally {
+      notifier.mode = 'send';
+    }
+    assert.deepEqual(await eventTypesOf(sid), ['SessionStarted', 'TokenIssued']);
+  });
+
   it('refuses a bad client_secret, send_attempt, next_link or an unnormalised address with M_INVALID_PARAM', async () => {
     const address = newEmail();
     assert.equal((await rejection(requestEmailToken(address, 'bad secret!'))).errcode, 'M_INVALID_PARAM');

@@ -4,18 +4,30 @@ import { createServer, type Server, type Socket } from 'node:net';
 /**
  * The lightest SMTP server that still speaks the protocol: it answers each command, reads DATA to
  * the closing dot, counts messages per recipient and parses nothing, so a benchmark measures
- * Tessera and not the mail server. `delayMs` holds each DATA answer back, like a slow server.
+ * Tessera and not the mail server. `delayMs` holds each DATA answer back, like a slow server;
+ * `keepMessages` keeps each message's text and arrival time, by recipient.
  */
 export interface SmtpSink {
   url: string;
   /** Recipient → number of messages received for it. */
   received: Map<string, number>;
+  /** Recipient → its messages as received (DATA, dot-stuffing undone), when kept. */
+  messages: Map<string, SunkMessage[]>;
   total(): number;
   close(): Promise<void>;
 }
 
-export async function startSmtpSink({ delayMs = 0 }: { delayMs?: number } = {}): Promise<SmtpSink> {
+export type SunkMessage = { receivedAt: number; data: string };
+
+export async function startSmtpSink({
+  delayMs = 0,
+  keepMessages = false,
+}: {
+  delayMs?: number;
+  keepMessages?: boolean;
+} = {}): Promise<SmtpSink> {
   const received = new Map<string, number>();
+  const messages = new Map<string, SunkMessage[]>();
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -37,9 +49,13 @@ export async function startSmtpSink({ delayMs = 0 }: { delayMs?: number } = {}):
         if (inData) {
           const end = buffer.indexOf('\r\n.\r\n');
           if (end === -1) return;
+          const data = keepMessages ? buffer.slice(0, end).replace(/^\.\./gm, '.') : '';
           buffer = buffer.slice(end + 5);
           inData = false;
-          for (const to of recipients) received.set(to, (received.get(to) ?? 0) + 1);
+          for (const to of recipients) {
+            received.set(to, (received.get(to) ?? 0) + 1);
+            if (keepMessages) messages.set(to, [...(messages.get(to) ?? []), { receivedAt: Date.now(), data }]);
+          }
           recipients = [];
           if (delayMs > 0) setTimeout(() => reply('250 queued'), delayMs);
           else reply('250 queued');
@@ -69,6 +85,7 @@ export async function startSmtpSink({ delayMs = 0 }: { delayMs?: number } = {}):
   return {
     url: `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
+    messages,
     total: () => [...received.values()].reduce((sum, n) => sum + n, 0),
     close: () =>
       new Promise((ok) => {

@@ -14,6 +14,8 @@ export interface RunnerState {
   httpUrl: string;
   natsUrl?: string;
   databaseUrl?: string;
+  /** The runner's own nats-server; null when it uses an outside one. */
+  nats?: { pid: number | null } | null;
   services: Record<string, { pid?: number; grpcPort?: number; metricsPort?: number; restarts?: number }>;
 }
 

@@ -29,7 +29,7 @@ export type SmtpMailerOptions = {
 };
 
 // Bounded waits: the session service waits for the outcome (TESSERA_DELIVERY_WAIT_MS, 10 s by
-// default), and the consumer's ack wait must be longer than any send.
+// default), and the delivery's lease is renewed for as long as a send runs.
 const CONNECTION_TIMEOUT_MS = 10_000;
 const GREETING_TIMEOUT_MS = 10_000;
 const SOCKET_TIMEOUT_MS = 20_000;

@@ -4,11 +4,13 @@ import { TesseraError } from '@tessera/errors';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 import {
   decide,
+  deliveryToCheck,
   evolve,
   type Issue,
   initialState,
   LIFETIME_MS,
   type Opening,
+  type PreviousDelivery,
   refusalOf,
   type SessionCommand,
   type SessionEvent,
@@ -76,11 +78,22 @@ const rejected = (failedAttempts: number, at: Date): SessionEvent => ({
 });
 const locked = (at: Date): SessionEvent => ({ type: 'SessionLocked', data: { sid: SID, at } });
 
-const request = (sendAttempt: number, token: string, now = T0): SessionCommand => ({
+const request = (
+  sendAttempt: number,
+  token: string,
+  now = T0,
+  previousDelivery: PreviousDelivery | null = null,
+): SessionCommand => ({
   type: 'RequestToken',
   opening,
   issue: issue(sendAttempt, token),
+  previousDelivery,
   now,
+});
+/** The outcome of the delivery of `issued(sendAttempt, token)`, as read from its subject. */
+const deliveryOf = (sendAttempt: number, token: string, outcome: PreviousDelivery['outcome']): PreviousDelivery => ({
+  deliveryId: issue(sendAttempt, token).deliveryId,
+  outcome,
 });
 const submit = (token: string, now: Date, clientSecretDigest = SECRET): SessionCommand => ({
   type: 'SubmitToken',
@@ -133,6 +146,41 @@ describe('requesting a token', () => {
       .then([issued(2, 't2', hoursLater(2))]);
     const state = stateOf([...history, issued(2, 't2', hoursLater(2))]);
     assert.equal(state.status, 'validated');
+  });
+});
+
+describe('requesting a token again after its delivery failed', () => {
+  it('sends again for the same send_attempt when the mail or SMS was not sent', () =>
+    given([started(), issued(1, 't1')])
+      .when(request(1, 't2', hoursLater(1), deliveryOf(1, 't1', 'failed')))
+      .then([issued(1, 't2', hoursLater(1))]));
+
+  it('sends nothing for the same send_attempt when the message was sent, or is still on its way', () => {
+    given([started(), issued(1, 't1')])
+      .when(request(1, 't2', hoursLater(1), deliveryOf(1, 't1', 'sent')))
+      .then([]);
+    given([started(), issued(1, 't1')])
+      .when(request(1, 't2', hoursLater(1), deliveryOf(1, 't1', 'pending')))
+      .then([]);
+  });
+
+  it('counts only the outcome of the last token: one read before the session moved on says nothing', () =>
+    given([started(), issued(1, 't1'), issued(1, 't2')])
+      .when(request(1, 't3', hoursLater(1), deliveryOf(1, 't1', 'failed')))
+      .then([]));
+
+  it('sends nothing for a lower send_attempt, whatever became of the last delivery', () =>
+    given([started(), issued(1, 't1'), issued(2, 't2')])
+      .when(request(1, 't3', hoursLater(1), deliveryOf(2, 't2', 'failed')))
+      .then([]));
+
+  it("asks for the last token's delivery only when its send_attempt comes again on a live session", () => {
+    const live = stateOf([started(), issued(1, 't1')]);
+    assert.equal(deliveryToCheck(live, 1, hoursLater(1)), issue(1, 't1').deliveryId);
+    assert.equal(deliveryToCheck(live, 2, hoursLater(1)), null);
+    assert.equal(deliveryToCheck(live, 0, hoursLater(1)), null);
+    assert.equal(deliveryToCheck(live, 1, hoursLater(25)), null, 'expired: it starts over anyway');
+    assert.equal(deliveryToCheck(initialState(), 1, T0), null);
   });
 });
 

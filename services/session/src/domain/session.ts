@@ -40,8 +40,21 @@ export type SessionEvent =
   | { type: 'SessionLocked'; data: { sid: string; at: Date } }
   | { type: 'SessionValidated'; data: { sid: string; at: Date } };
 
+/**
+ * How the delivery of the session's last token ended, as the notifier recorded it (read from
+ * `tessera.delivery.<id>` before deciding): `pending` while it has no outcome.
+ */
+export type PreviousDelivery = { deliveryId: string; outcome: 'sent' | 'failed' | 'pending' };
+
 export type SessionCommand =
-  | { type: 'RequestToken'; opening: Opening; issue: Issue; now: Date }
+  | {
+      type: 'RequestToken';
+      opening: Opening;
+      issue: Issue;
+      /** The delivery of the last token issued, when a send_attempt equal to its own comes again; else null. */
+      previousDelivery: PreviousDelivery | null;
+      now: Date;
+    }
   | { type: 'SubmitToken'; clientSecretDigest: string; tokenDigest: string; maxFailures: number; now: Date };
 
 export type OpenSession = {
@@ -54,6 +67,8 @@ export type OpenSession = {
   /** Every token of this generation: a resend makes a new token, and the older mails stay good. */
   tokenDigests: string[];
   lastSendAttempt: number;
+  /** The delivery of the last token issued: whether it failed decides if its send_attempt may send again. */
+  lastDeliveryId: string | null;
   failedAttempts: number;
   /** Started, a token issued, validated: the 24 h run from here. */
   modifiedAt: Date;
@@ -82,6 +97,7 @@ export function evolve(state: Session, event: SessionEvent): Session {
         sealedNextLink,
         tokenDigests: [],
         lastSendAttempt: -1, // Sydent's initial value: attempt 0 is higher
+        lastDeliveryId: null,
         failedAttempts: 0,
         modifiedAt: at,
         validatedAt: null,
@@ -93,6 +109,7 @@ export function evolve(state: Session, event: SessionEvent): Session {
         ...state,
         tokenDigests: [...state.tokenDigests, event.data.tokenDigest],
         lastSendAttempt: Math.max(state.lastSendAttempt, event.data.sendAttempt),
+        lastDeliveryId: event.data.deliveryId,
         modifiedAt: event.data.at,
       };
     case 'TokenRejected':
@@ -109,11 +126,11 @@ export function decide(command: SessionCommand, state: Session): SessionEvent[] 
   const at = command.now;
   switch (command.type) {
     case 'RequestToken': {
-      const { opening, issue } = command;
+      const { opening, issue, previousDelivery } = command;
       const issued: SessionEvent = { type: 'TokenIssued', data: { ...issue, sid: opening.sid, at } };
-      const effect = requestTokenEffect(state, issue.sendAttempt, at);
+      const effect = requestTokenEffect(state, issue.sendAttempt, at, previousDelivery);
       if (effect === 'start') return [{ type: 'SessionStarted', data: { ...opening, at } }, issued];
-      return effect === 'issue' ? [issued] : []; // nothing: not higher, same sid, nothing sent
+      return effect === 'issue' ? [issued] : []; // nothing: send_attempt used already, same sid, nothing sent
     }
     case 'SubmitToken': {
       const session = liveSession(state, command.clientSecretDigest, at);
@@ -142,12 +159,39 @@ export function refusalOf(events: readonly SessionEvent[]): TesseraError | null 
 /**
  * What RequestToken does to a session: a dead one (never started, expired, locked) starts over with
  * any send_attempt (its tokens are useless, and refusing would leave the client a sid it can never
- * validate); a live one issues a token only for a send_attempt higher than any seen.
+ * validate); a live one issues a token for a send_attempt higher than any seen, or for the same
+ * one again when the delivery of its token failed: like Sydent, only a message sent uses its
+ * send_attempt up (one still pending does too: it is on its way).
  */
-export function requestTokenEffect(state: Session, sendAttempt: number, now: Date): 'start' | 'issue' | 'nothing' {
-  if (state.status === 'none' || state.status === 'locked' || isExpired(state, now)) return 'start';
-  return sendAttempt > state.lastSendAttempt ? 'issue' : 'nothing';
+export function requestTokenEffect(
+  state: Session,
+  sendAttempt: number,
+  now: Date,
+  previousDelivery: PreviousDelivery | null,
+): 'start' | 'issue' | 'nothing' {
+  const live = liveForRequests(state, now);
+  if (live === null) return 'start';
+  if (sendAttempt > live.lastSendAttempt) return 'issue';
+  return sendAttempt === live.lastSendAttempt && lastDeliveryFailed(live, previousDelivery) ? 'issue' : 'nothing';
 }
+
+/**
+ * The delivery whose outcome RequestToken needs (read it into `previousDelivery`): the last
+ * token's, when a live session sees its send_attempt again; null when the outcome changes nothing.
+ */
+export function deliveryToCheck(state: Session, sendAttempt: number, now: Date): string | null {
+  const live = liveForRequests(state, now);
+  return live !== null && sendAttempt === live.lastSendAttempt ? live.lastDeliveryId : null;
+}
+
+/** The session, unless requestToken would start it over (never started, locked, expired). */
+function liveForRequests(state: Session, now: Date): OpenSession | null {
+  return state.status === 'none' || state.status === 'locked' || isExpired(state, now) ? null : state;
+}
+
+// Only an outcome read for this very delivery counts: one read before the session moved on says nothing.
+const lastDeliveryFailed = (state: OpenSession, previous: PreviousDelivery | null) =>
+  previous !== null && previous.deliveryId === state.lastDeliveryId && previous.outcome === 'failed';
 
 export function isExpired(session: OpenSession, now: Date): boolean {
   return now.getTime() - session.modifiedAt.getTime() > LIFETIME_MS;

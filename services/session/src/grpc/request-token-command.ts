@@ -28,7 +28,10 @@ export type RequestTokenPlan = {
   sendAttempt: number;
   deliveryId: string;
   now: Date;
-  /** `fresh`: the session has no events, so its data key is made without looking for one first. */
+  /**
+   * `fresh`: the session has no events, so its data key is made without looking for one first.
+   * Its `previousDelivery` is null: the caller reads that for each decision.
+   */
   command(fresh: boolean): Promise<RequestTokenCommand>;
 };
 
@@ -80,6 +83,7 @@ export function planRequestToken(
           brand: cleanBrand(request.brand),
           country,
         },
+        previousDelivery: null,
         now: at,
       };
     },

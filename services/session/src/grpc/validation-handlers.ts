@@ -13,16 +13,18 @@ import type {
   SubmitTokenResponse,
 } from '@tessera/proto/tessera/session/v1/session';
 import type { Logger } from '@tessera/service-kit';
-import { isStorableSid, sessionAggregate, sessionSubject } from '../aggregates.js';
+import { deliverySubject, isStorableSid, sessionAggregate, sessionSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
 import { correlationIdOf } from '../correlation.js';
-import type { WatchDelivery } from '../delivery-wait.js';
+import { outcomeOf, type WatchDelivery } from '../delivery-wait.js';
 import {
   decide,
+  deliveryToCheck,
   evolve,
   initialState,
   type Medium,
   noValidSession,
+  type PreviousDelivery,
   refusalOf,
   requestTokenEffect,
   type SessionCommand,
@@ -64,6 +66,11 @@ const sessions = storedDecider(sessionDecider, { toStoredEvent, fromStoredEvents
 export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
   const { store, dataKeys, secrets, now, watchDelivery, deliveryWaitMs, maxFailures, log, authenticate } = deps;
   const text = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes).toString('utf8'));
+  const previousDeliveryOf = async (deliveryId: string | null): Promise<PreviousDelivery | null> => {
+    if (deliveryId === null) return null;
+    const outcome = outcomeOf((await store.load(deliverySubject(deliveryId))).events);
+    return { deliveryId, outcome: outcome.status };
+  };
 
   return {
     requestToken: async (request, call) => {
@@ -81,9 +88,11 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
         let command: Promise<RequestTokenCommand> | undefined;
         const decide = async (history: Event[]) => {
           const state = sessions.stateOf(history);
-          if (requestTokenEffect(state, plan.sendAttempt, plan.now) === 'nothing') return [];
+          // Read afresh for each decision: a rerun after a conflict may see another last token.
+          const previousDelivery = await previousDeliveryOf(deliveryToCheck(state, plan.sendAttempt, plan.now));
+          if (requestTokenEffect(state, plan.sendAttempt, plan.now, previousDelivery) === 'nothing') return [];
           command ??= plan.command(history.length === 0);
-          return sessionDecider.decide(await command, state).map(toStoredEvent);
+          return sessionDecider.decide({ ...(await command), previousDelivery }, state).map(toStoredEvent);
         };
         const handled = await store.handle(sessionSubject(sid), decide, { correlationId });
         issued = handled.events.some((event) => event.payload?.$case === 'tokenIssued');
@@ -93,7 +102,7 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
       }
       if (!issued) {
         watch.stop();
-        log.debug({ sid, correlationId }, 'send_attempt not higher: nothing sent');
+        log.debug({ sid, correlationId }, 'send_attempt used already: nothing sent');
         return { sid };
       }
 

@@ -1,0 +1,203 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConcurrencyConflict, type EventStore, StoreUnavailable } from '@tessera/event-store';
+import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
+import type { Logger } from '@tessera/service-kit';
+import { fromStoredEvents, toStoredEvent } from './delivery-events.js';
+import {
+  availability,
+  type Delivery,
+  type DeliveryChannel,
+  type DeliveryCommand,
+  type DeliveryEvent,
+  decide,
+  evolve,
+  initialState,
+} from './domain/delivery.js';
+
+// Writing to a delivery aggregate on behalf of one notifier: taking it on (or over), holding its
+// lease while a send runs, recording the outcome.
+
+export type LeaseDeps = { store: EventStore; now: () => Date; log: Logger; leaseMs: number };
+
+/** What every log line about a delivery carries. */
+export type LogFields = { deliveryId: string; sid: string; correlationId: string };
+
+/** This notifier's hold on a delivery: the attempt it appended and the aggregate's last sequence since. */
+export type Held = { deliveryId: string; channel: DeliveryChannel; attempt: number; seq: number };
+
+export type TakeOn =
+  | { status: 'taken'; held: Held }
+  /** Another notifier holds it until `endsAt`: come back then. */
+  | { status: 'leased'; endsAt: Date }
+  /** It has its outcome already: nothing to do. */
+  | { status: 'finished' };
+
+const stateOf = (events: DeliveryEvent[]) => events.reduce(evolve, initialState());
+
+/**
+ * Appends what `command` (StartDelivery or RefuseDelivery) decides. First as if the delivery were
+ * new (expecting sequence 0, without loading it: the usual case); if it is not, loads it and
+ * decides on what is there: taking it over when its lease has run out, expecting the sequence
+ * just loaded, so that of several notifiers trying at once exactly one wins.
+ */
+export async function takeOn(
+  deps: LeaseDeps,
+  subject: string,
+  command: Extract<DeliveryCommand, { type: 'StartDelivery' | 'RefuseDelivery' }>,
+  correlationId: string,
+): Promise<TakeOn> {
+  const { deliveryId, channel } = command;
+  const heldBy = (decided: DeliveryEvent[], seq: number): TakeOn => {
+    const started = decided.find((event) => event.type === 'DeliveryStarted');
+    const attempt = started?.type === 'DeliveryStarted' ? started.data.attempt : 0;
+    return { status: 'taken', held: { deliveryId, channel, attempt, seq } };
+  };
+  const fresh = decide(command, initialState());
+  try {
+    const seq = await deps.store.append(subject, fresh.map(toStoredEvent), { expectedSeq: 0, correlationId });
+    return heldBy(fresh, seq);
+  } catch (err) {
+    if (!(err instanceof ConcurrencyConflict)) throw err;
+  }
+  let seen: Delivery = initialState();
+  let decided: DeliveryEvent[] = [];
+  const handled = await deps.store.handle(
+    subject,
+    (history) => {
+      seen = stateOf(fromStoredEvents(history));
+      decided = decide(command, seen);
+      return decided.map(toStoredEvent);
+    },
+    { correlationId },
+  );
+  if (handled.events.length > 0) return heldBy(decided, handled.seq);
+  const found = availability(seen, command.now);
+  // Open but nothing decided cannot happen: both commands take an open delivery.
+  return found.status === 'leased' ? found : { status: 'finished' };
+}
+
+export type LeaseKeeper = {
+  /** Stops renewing (waiting for a renewal under way); the hold as it stands after the renewals. */
+  release(): Promise<Held>;
+};
+
+/**
+ * Renews the lease every third of its length while a send runs, so that a live but slow send is
+ * never taken over. Renewals are appended one after the other, each expecting the sequence of the
+ * last. If the delivery moved on meanwhile, it is loaded: still this attempt's (an earlier renewal
+ * was stored though its answer was lost), the lease is renewed on it; taken over (this notifier
+ * was stalled longer than a lease), that is logged and renewals stop. The send goes on either
+ * way, as it cannot be called back.
+ */
+export function keepLease(deps: LeaseDeps, subject: string, held: Held, fields: LogFields): LeaseKeeper {
+  let current = held;
+  let lost = false;
+  let released = false;
+  let renewing: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const { correlationId } = fields;
+  const renew = async () => {
+    const { deliveryId, attempt, channel, seq } = current;
+    const command: DeliveryCommand = {
+      type: 'RenewLease',
+      deliveryId,
+      attempt,
+      leaseMs: deps.leaseMs,
+      now: deps.now(),
+    };
+    // Believed still held, as renewed last: appended without loading first.
+    const believed: Delivery = { status: 'started', channel, attempt, leaseEndsAt: command.now };
+    try {
+      try {
+        const renewed = await deps.store.append(subject, decide(command, believed).map(toStoredEvent), {
+          expectedSeq: seq,
+          correlationId,
+        });
+        current = { ...current, seq: renewed };
+        return;
+      } catch (err) {
+        if (!(err instanceof ConcurrencyConflict)) throw err;
+      }
+      const handled = await deps.store.handle(
+        subject,
+        (history) => decide(command, stateOf(fromStoredEvents(history))).map(toStoredEvent),
+        { correlationId },
+      );
+      if (handled.events.length > 0) current = { ...current, seq: handled.seq };
+      else {
+        lost = true;
+        deps.log.warn({ ...fields, attempt }, 'delivery taken over while this notifier was still sending');
+      }
+    } catch (err) {
+      // Tried again at the next tick; the lease may run out meanwhile if the store stays away.
+      deps.log.warn({ ...fields, attempt, err: (err as Error).message }, 'delivery lease not renewed');
+    }
+  };
+  const schedule = () => {
+    if (released || lost) return;
+    timer = setTimeout(() => {
+      renewing = renew().finally(schedule);
+    }, deps.leaseMs / 3);
+  };
+  schedule();
+  return {
+    async release() {
+      released = true;
+      clearTimeout(timer);
+      await renewing;
+      return current;
+    },
+  };
+}
+
+// The outcome must reach the stream: until it does, the delivery looks abandoned once its lease
+// runs out, and another notifier sends the message again. A store that is away (a NATS restart,
+// a leader election) is waited for, this long at most.
+const OUTCOME_RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 3_000];
+const OUTCOME_PATIENCE_MS = 60_000;
+
+/** Records TokenSent or TokenSendFailed on a delivery this notifier holds (or held: the first outcome stands). */
+export async function recordOutcome(
+  deps: LeaseDeps,
+  subject: string,
+  command: Extract<DeliveryCommand, { type: 'RecordSent' | 'RecordFailure' }>,
+  { held, fields }: { held: Held; fields: LogFields },
+): Promise<void> {
+  const correlationId = fields.correlationId;
+  const began = Date.now();
+  for (let retry = 0; ; retry++) {
+    try {
+      await appendOutcome(deps, subject, command, held, correlationId);
+      return;
+    } catch (err) {
+      if (!(err instanceof StoreUnavailable) || Date.now() - began > OUTCOME_PATIENCE_MS) {
+        deps.log.error(
+          { ...fields, err: (err as Error).message },
+          'outcome of a delivery not recorded: it will be sent again once its lease has run out',
+        );
+        throw err;
+      }
+      await sleep(OUTCOME_RETRY_DELAYS_MS[retry] ?? OUTCOME_RETRY_DELAYS_MS.at(-1));
+    }
+  }
+}
+
+async function appendOutcome(
+  deps: LeaseDeps,
+  subject: string,
+  command: DeliveryCommand,
+  { channel, attempt, seq }: Held,
+  correlationId: string,
+): Promise<void> {
+  // Believed still held, as renewed last: appended without loading first.
+  const state: Delivery = { status: 'started', channel, attempt, leaseEndsAt: command.now };
+  try {
+    await deps.store.append(subject, decide(command, state).map(toStoredEvent), { expectedSeq: seq, correlationId });
+    return;
+  } catch (err) {
+    if (!(err instanceof ConcurrencyConflict)) throw err;
+  }
+  // Taken over meanwhile, or recorded by an earlier try whose answer was lost: decide on what is there.
+  const decideOnStored = (history: Event[]) => decide(command, stateOf(fromStoredEvents(history))).map(toStoredEvent);
+  await deps.store.handle(subject, decideOnStored, { correlationId });
+}
