@@ -85,6 +85,8 @@ describe('the notifier process', () => {
     await until('a try to attach again fails', () => (linesSaying('cannot attach') > 0 ? true : undefined));
     await assert.rejects(jsm.streams.info('TESSERA_SHORT'), /stream not found/);
     assert.equal(await readyz(), 503);
+    const said = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { failing?: string[] };
+    assert.deepEqual(said.failing, ['consumer'], 'connected to NATS; its consumer is what fails');
     assert.equal(linesSaying('consumer lost'), 2);
     assert.equal(linesSaying('cannot attach'), 1, 'one line for the missing stream, not one per try');
     await provision(nc);

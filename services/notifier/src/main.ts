@@ -1,6 +1,15 @@
 import { type Config, ConfigError } from '@tessera/config';
-import { connectAs, natsAccessOf } from '@tessera/nats-access';
-import { createMetrics, metricsListenAddress, onShutdown, runService, startAdminServer } from '@tessera/service-kit';
+import { connectAs, natsAccessOf, natsReadiness } from '@tessera/nats-access';
+import {
+  createMetrics,
+  metricsListenAddress,
+  notStarted,
+  onShutdown,
+  type ReadinessReport,
+  readinessOf,
+  runService,
+  startAdminServer,
+} from '@tessera/service-kit';
 import { createTemplates, type Templates, TemplatesUnusable } from '@tessera/templates';
 import { createSmtpMailer } from './email/smtp-mailer.js';
 import { startNotifier } from './notifier.js';
@@ -15,15 +24,15 @@ runService('notifier', async ({ config, log }) => {
   const sms = createSmsProvider(config);
 
   const metrics = createMetrics('notifier');
-  let isReady = () => false;
-  const admin = await startAdminServer(metricsListenAddress(config, 'notifier'), metrics.registry, () => isReady());
+  let readiness: () => ReadinessReport = notStarted;
+  const admin = await startAdminServer(metricsListenAddress(config, 'notifier'), metrics.registry, () => readiness());
   log.info({ port: admin.port }, 'admin server listening (/metrics, /healthz, /readyz)');
 
   const nc = await connectAs(nats, log);
   const mailer = createSmtpMailer(settings.smtpUrl, { maxConnections: config.TESSERA_SMTP_MAX_CONNECTIONS });
   const notifier = await startNotifier({ config, log, nc, metrics, templates, mailer, sms });
-  // Ready while its consumer is attached: one whose consumer or stream is gone delivers nothing.
-  isReady = notifier.isReady;
+  // Ready while connected and its consumer is attached: one whose consumer or stream is gone delivers nothing.
+  readiness = readinessOf([natsReadiness(nc), { name: 'consumer', isReady: notifier.isReady }]);
 
   onShutdown(log, [
     { name: 'consumer', run: () => notifier.stop() },

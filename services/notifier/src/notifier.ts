@@ -9,6 +9,7 @@ import {
   type RetryLater,
   runConsumer,
 } from '@tessera/event-store';
+import { DURABLES } from '@tessera/nats-access';
 import { createMetrics, type Logger, type Metrics } from '@tessera/service-kit';
 import { createTemplates, type Templates } from '@tessera/templates';
 import type { NatsConnection } from 'nats';
@@ -20,7 +21,8 @@ import { createSmsProvider } from './sms/create-sms-provider.js';
 import { SMS_BODY_TEMPLATE } from './sms/sms-body.js';
 import type { SmsProvider } from './sms/sms-provider.js';
 
-export const TOKENS_DURABLE = 'notifier-tokens';
+/** Its durable consumer: the name its NATS permissions allow (one table, in nats-access). */
+export const TOKENS_DURABLE = DURABLES.notifierTokens;
 const STREAM = 'TESSERA_SHORT';
 const SESSION_SUBJECTS = 'tessera.session.>';
 // A message being worked on is kept with in-progress acks this many times per ack wait (which
