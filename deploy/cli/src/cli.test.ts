@@ -71,7 +71,7 @@ describe('tessera (the operators’ command)', () => {
       TESSERA_NATS_CREDENTIALS_FILE: credentials('gateway'),
     });
     assert.equal(asGateway.code, 1);
-    assert.match(asGateway.err, /Permissions Violation/);
+    assert.match(asGateway.err, /Permissions Violation.*: provisioning needs the admin identity/);
     const anonymous = await tessera(['provision'], { TESSERA_NATS_URL: nats.url });
     assert.equal(anonymous.code, 1);
     assert.match(anonymous.err, /Authorization Violation/);

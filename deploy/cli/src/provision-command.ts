@@ -1,6 +1,7 @@
 import { loadConfig } from '@tessera/config';
 import { connectNats, inboxPrefixOf, redactUrl } from '@tessera/event-store';
 import { natsCredentials, provision, provisionSettingsOf } from '@tessera/nats-access';
+import { ErrorCode, NatsError } from 'nats';
 import type { CliIo } from './cli.js';
 import { UsageError } from './cli.js';
 
@@ -28,7 +29,13 @@ export async function provisionCommand(args: string[], { env, out }: CliIo): Pro
     out.write(`provisioned ${redactUrl(url)} (replicas ${settings.replicas}):\n`);
     for (const { kind, name, action } of done) out.write(`  ${kind.padEnd(6)} ${name.padEnd(22)} ${action}\n`);
     return 0;
+  } catch (err) {
+    if (err instanceof NatsError && err.code === ErrorCode.PermissionsViolation)
+      throw new Error(
+        `${err.message}: provisioning needs the admin identity (TESSERA_NATS_CREDENTIALS_FILE names another's)`,
+      );
+    throw err;
   } finally {
-    await nc.close();
+    await nc.close().catch(() => {});
   }
 }
