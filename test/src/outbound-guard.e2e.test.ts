@@ -26,10 +26,16 @@ async function trap(port = 0): Promise<Trap> {
       connections.push(`${host}:${bound}`);
       socket.destroy();
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(bound, host, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(bound, host, () => resolve());
+      });
+    } catch (err) {
+      // A machine without IPv6 loopback: nothing can be reached there either.
+      if (host === '::1' && (err as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') continue;
+      throw err;
+    }
     bound = (server.address() as { port: number }).port;
     servers.push(server);
   }
