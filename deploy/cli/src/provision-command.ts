@@ -1,6 +1,6 @@
 import { loadConfig } from '@tessera/config';
-import { connectNats, inboxPrefixOf, redactUrl } from '@tessera/event-store';
-import { natsCredentials, provision, provisionSettingsOf } from '@tessera/nats-access';
+import { redactUrl } from '@tessera/event-store';
+import { connectAsAdmin, natsCredentials, provision, provisionSettingsOf } from '@tessera/nats-access';
 import { ErrorCode, NatsError } from 'nats';
 import type { CliIo } from './cli.js';
 import { UsageError } from './cli.js';
@@ -18,12 +18,7 @@ export async function provisionCommand(args: string[], { env, out }: CliIo): Pro
     throw new UsageError('set TESSERA_NATS_URL (and TESSERA_NATS_CREDENTIALS_FILE: the admin identity)');
   const authenticator = natsCredentials(config, 'admin');
   const settings = provisionSettingsOf(config);
-  const nc = await connectNats({
-    url,
-    name: 'tessera-provision',
-    inboxPrefix: inboxPrefixOf('admin'),
-    ...(authenticator && { authenticator }),
-  });
+  const nc = await connectAsAdmin(url, authenticator, 'tessera-provision');
   try {
     const done = await provision(nc, settings);
     out.write(`provisioned ${redactUrl(url)} (replicas ${settings.replicas}):\n`);

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Config, ConfigError } from '@tessera/config';
-import { inboxPrefixOf } from '@tessera/event-store';
 import {
   authorizationConfig,
+  connectAsAdmin,
   ensureIdentityFiles,
   IDENTITY_NAMES,
   type IdentityName,
@@ -12,7 +12,7 @@ import {
   provisionSettingsOf,
   readCredentialsFile,
 } from '@tessera/nats-access';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 
 /** Which credentials file each NATS identity uses under this runner; all absent without any. */
 export interface RunnerIdentities {
@@ -79,21 +79,15 @@ function identitiesDirOf(settings: Readonly<Record<string, string>>, cwd: string
 }
 
 /** A short-lived connection as admin (or without credentials, when the runner has none for it). */
-export async function connectAsAdmin(url: string, identities: RunnerIdentities): Promise<NatsConnection> {
+function runnerAsAdmin(url: string, identities: RunnerIdentities): Promise<NatsConnection> {
   const file = identities.fileOf('admin');
-  return connect({
-    servers: url,
-    name: 'tessera-runner',
-    inboxPrefix: inboxPrefixOf('admin'),
-    maxReconnectAttempts: 0,
-    ...(file !== undefined && { authenticator: readCredentialsFile(file) }),
-  });
+  return connectAsAdmin(url, file === undefined ? undefined : readCredentialsFile(file), 'tessera-runner');
 }
 
 /** Whether JetStream answers admin yet: the readiness of the runner's own NATS, which has no monitoring endpoint. */
 export async function jetStreamAnswers(url: string, identities: RunnerIdentities): Promise<boolean> {
   try {
-    const nc = await connectAsAdmin(url, identities);
+    const nc = await runnerAsAdmin(url, identities);
     try {
       await nc.jetstreamManager(); // asks $JS.API.INFO
       return true;
@@ -107,7 +101,7 @@ export async function jetStreamAnswers(url: string, identities: RunnerIdentities
 
 /** Runs `tessera provision` in-process, as admin: returns what it did, in one line. */
 export async function provisionNats(url: string, identities: RunnerIdentities, config: Config): Promise<string> {
-  const nc = await connectAsAdmin(url, identities);
+  const nc = await runnerAsAdmin(url, identities);
   try {
     const done = await provision(nc, provisionSettingsOf(config));
     return done.map(({ kind, name, action }) => `${kind} ${name} ${action}`).join(', ');

@@ -1,6 +1,5 @@
 import { type JetStreamClient, type JetStreamManager, nanos, StorageType, type StreamConfig } from 'nats';
-
-const STREAM_NOT_FOUND = 10059; // JetStream API err_code
+import { streamConfig } from './streams.js';
 
 export type BucketOptions = {
   /** Values kept per key; 1 keeps only the newest (an overwritten or purged value is gone). */
@@ -50,14 +49,4 @@ export async function ensureBucket(
   if (!differs) return { name, action: 'unchanged' };
   await jsm.streams.update(bucketStreamOf(name), { ...current, ...wanted });
   return { name, action: 'updated' };
-}
-
-/** The bucket's stream configuration, or null when it does not exist. */
-export async function streamConfig(jsm: JetStreamManager, stream: string): Promise<StreamConfig | null> {
-  try {
-    return (await jsm.streams.info(stream)).config;
-  } catch (err) {
-    if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === STREAM_NOT_FOUND) return null;
-    throw err;
-  }
 }

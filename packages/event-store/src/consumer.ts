@@ -13,10 +13,10 @@ import {
   nanos,
 } from 'nats';
 import { announcedEventTypes, decodeEnvelope, eventTypesOf } from './envelope.js';
+import { isStreamNotFound } from './errors.js';
 import type { Logger } from './logger.js';
 
 const CONSUMER_NOT_FOUND = 10014; // JetStream API err_codes
-const STREAM_NOT_FOUND = 10059;
 
 export type ConsumedMessage = {
   /** Stream sequence: a handler that must not apply a message twice remembers the ones it applied. */
@@ -382,8 +382,4 @@ function differs(current: ConsumerConfig, wanted: Partial<ConsumerConfig>): bool
     current.max_deliver !== wanted.max_deliver ||
     current.max_ack_pending !== wanted.max_ack_pending
   );
-}
-
-function isStreamNotFound(err: unknown): boolean {
-  return (err as { api_error?: { err_code?: number } }).api_error?.err_code === STREAM_NOT_FOUND;
 }

@@ -3,6 +3,7 @@ import { ErrorCode, NatsError } from 'nats';
 
 /** JetStream API error code for a failed `Nats-Expected-Last-Subject-Sequence` check. */
 export const WRONG_LAST_SEQUENCE = 10071;
+const STREAM_NOT_FOUND = 10059; // JetStream API err_code
 
 /** Another decision was appended to the aggregate since it was loaded: reload and decide again. */
 export class ConcurrencyConflict extends Error {
@@ -44,6 +45,11 @@ const API_UNAVAILABLE = 503;
 /** A NATS error that means "unreachable or too slow right now", not "refused". */
 export function isUnavailable(err: unknown): boolean {
   return err instanceof NatsError && (UNAVAILABLE_CODES.has(err.code) || err.api_error?.code === API_UNAVAILABLE);
+}
+
+/** The JetStream API's answer for a stream (or bucket) that does not exist. */
+export function isStreamNotFound(err: unknown): boolean {
+  return (err as { api_error?: { err_code?: number } }).api_error?.err_code === STREAM_NOT_FOUND;
 }
 
 export function isWrongLastSequence(err: unknown): boolean {

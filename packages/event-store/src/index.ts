@@ -1,4 +1,4 @@
-export { type BucketOptions, bucketStreamOf, type EnsuredBucket, ensureBucket, streamConfig } from './buckets.js';
+export { type BucketOptions, bucketStreamOf, type EnsuredBucket, ensureBucket } from './buckets.js';
 export { type ConnectNatsOptions, connectNats, inboxPrefixOf, redactUrl } from './connect.js';
 export {
   type ConsumedMessage,
@@ -36,7 +36,7 @@ export {
 } from './kv-key-source.js';
 export { type LogFn, type Logger, silentLogger } from './logger.js';
 export { type DataKey, SealedValueInvalid } from './sealing.js';
-export { desiredStreams, type EnsuredStream, ensureStreams, type StreamOptions } from './streams.js';
+export { desiredStreams, type EnsuredStream, ensureStreams, type StreamOptions, streamConfig } from './streams.js';
 export {
   AGGREGATE_TYPES,
   type AggregateType,

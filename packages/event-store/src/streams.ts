@@ -1,11 +1,11 @@
 import { DiscardPolicy, type JetStreamManager, nanos, RetentionPolicy, StorageType, type StreamConfig } from 'nats';
+import { isStreamNotFound } from './errors.js';
 import { type StreamName, subjectsOfStream } from './subjects.js';
 
 const DAY_MS = 86_400_000;
 // A publish re-sent with the same Nats-Msg-Id within this window is stored once. Two minutes
 // covers every retry loop of ours; a longer window costs server memory for each id it remembers.
 const DUPLICATE_WINDOW_MS = 120_000;
-const STREAM_NOT_FOUND = 10059; // JetStream API err_code
 
 export type StreamOptions = { replicas?: number; shortLivedMaxAgeDays?: number };
 export type EnsuredStream = { name: StreamName; action: 'created' | 'updated' | 'unchanged' };
@@ -53,7 +53,7 @@ export async function ensureStreams(jsm: JetStreamManager, options: StreamOption
   const ensured: EnsuredStream[] = [];
   for (const desired of desiredStreams(options)) {
     const name = desired.name as StreamName;
-    const current = await currentConfig(jsm, name);
+    const current = await streamConfig(jsm, name);
     if (current === null) {
       await jsm.streams.add(desired);
       ensured.push({ name, action: 'created' });
@@ -71,11 +71,12 @@ export async function ensureStreams(jsm: JetStreamManager, options: StreamOption
   return ensured;
 }
 
-async function currentConfig(jsm: JetStreamManager, name: string): Promise<StreamConfig | null> {
+/** A stream's (or a bucket's stream's) configuration, or null when it does not exist. */
+export async function streamConfig(jsm: JetStreamManager, stream: string): Promise<StreamConfig | null> {
   try {
-    return (await jsm.streams.info(name)).config;
+    return (await jsm.streams.info(stream)).config;
   } catch (err) {
-    if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === STREAM_NOT_FOUND) return null;
+    if (isStreamNotFound(err)) return null;
     throw err;
   }
 }

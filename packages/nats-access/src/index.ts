@@ -1,4 +1,5 @@
 export { NotProvisioned, requirementsOf, requireProvisioned } from './check-provisioned.js';
+export { connectAsAdmin } from './connect-admin.js';
 export { connectAs, type NatsAccess, natsAccessOf, natsCredentials } from './connect-as.js';
 export { type NatsReadiness, natsReadiness } from './connection-readiness.js';
 export { CredentialsUnusable, readCredentialsFile } from './credentials.js';
