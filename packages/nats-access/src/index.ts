@@ -1,4 +1,4 @@
-export { NotProvisioned, requirementsOf, requireProvisioned } from './check-provisioned.js';
+export { NotProvisioned, requireProvisioned } from './check-provisioned.js';
 export { connectAsAdmin } from './connect-admin.js';
 export { connectAs, type NatsAccess, natsAccessOf, natsCredentials } from './connect-as.js';
 export { type NatsReadiness, natsReadiness } from './connection-readiness.js';

@@ -11,7 +11,6 @@ export {
   connectAsIdentity,
   connectOutcome,
   consumeProbe,
-  corePublishProbe,
   directGetBySeqProbe,
   directGetProbe,
   kvCreateProbe,

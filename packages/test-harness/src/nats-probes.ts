@@ -4,7 +4,6 @@ import {
   connect,
   Empty,
   ErrorCode,
-  headers,
   type NatsConnection,
   NatsError,
   nkeyAuthenticator,
@@ -148,19 +147,4 @@ export async function subscribeProbe(nc: NatsConnection, subject: string, waitMs
   }
   if (outcome instanceof NatsError && outcome.code === ErrorCode.PermissionsViolation) return 'refused';
   throw new Error(`subscription to ${subject} ended without a permissions violation: ${String(outcome)}`);
-}
-
-/** A plain (core) publish with headers, answered by nothing: NATS reports a refusal asynchronously. */
-export async function corePublishProbe(nc: NatsConnection, subject: string, waitMs = 500): Promise<Outcome> {
-  const refused = new Promise<Outcome>((resolve) => {
-    void (async () => {
-      for await (const status of nc.status())
-        if (status.type === 'error' && String(status.data).includes(subject)) resolve('refused');
-    })();
-  });
-  const h = headers();
-  h.set('Probe', '1');
-  nc.publish(subject, sc.encode('probe'), { headers: h });
-  await nc.flush();
-  return Promise.race([refused, new Promise<Outcome>((resolve) => setTimeout(() => resolve('allowed'), waitMs))]);
 }
