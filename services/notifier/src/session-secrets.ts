@@ -1,21 +1,8 @@
 import { type DataKeys, type EventStore, SealedValueInvalid, SUBJECT_PREFIX } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
-import { type SessionStarted, ThreepidMedium, type TokenIssued } from '@tessera/proto/tessera/events/v1/session';
-
-/**
- * The names under which the session service seals the fields of `session.<sid>`: the sealing
- * binds each value to its aggregate and field name, so both services must use exactly these.
- */
-export const SEALED_FIELDS = {
-  address: 'address',
-  token: 'token',
-  clientIp: 'client_ip',
-  clientSecret: 'client_secret',
-  nextLink: 'next_link',
-} as const;
-
-export type Medium = 'email' | 'msisdn';
+import type { SessionStarted, TokenIssued } from '@tessera/proto/tessera/events/v1/session';
+import { type Medium, mediumFromEvent, SESSION_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
 
 /** What a delivery needs to know, in plaintext: kept in memory for one delivery, never logged. */
 export type SessionSecrets = {
@@ -47,15 +34,15 @@ export async function openSession(
   const { aggregate, issued } = context;
   const started = await sessionStartedFor(deps.store, context);
   if (started === undefined) return { status: 'unusable', medium: null, reason: 'no session was started' };
-  const medium = mediumOf(started.medium);
+  const medium = mediumFromEvent(started.medium);
   if (medium === null) return { status: 'unusable', medium: null, reason: 'the session has an unsupported medium' };
 
   const open = openerFor(deps.dataKeys, aggregate, medium);
   try {
-    const address = await open(SEALED_FIELDS.address, started.address);
-    const token = await open(SEALED_FIELDS.token, issued.token);
-    const clientSecret = medium === 'email' ? await open(SEALED_FIELDS.clientSecret, issued.clientSecret) : null;
-    const clientIp = issued.clientIp === undefined ? null : await open(SEALED_FIELDS.clientIp, issued.clientIp);
+    const address = await open(SEALED.address, started.address);
+    const token = await open(SEALED.token, issued.token);
+    const clientSecret = medium === 'email' ? await open(SEALED.clientSecret, issued.clientSecret) : null;
+    const clientIp = issued.clientIp === undefined ? null : await open(SEALED.clientIp, issued.clientIp);
     return { status: 'open', secrets: { medium, address, token, clientSecret, clientIp } };
   } catch (err) {
     if (err instanceof Unopenable) return err.outcome;
@@ -82,17 +69,6 @@ function startedBefore(events: readonly Event[], issuedEventId: string): Session
   const before = issuedAt < 0 ? events : events.slice(0, issuedAt);
   const started = before.findLast((event) => event.payload?.$case === 'sessionStarted')?.payload;
   return started?.$case === 'sessionStarted' ? started.value : undefined;
-}
-
-function mediumOf(medium: ThreepidMedium): Medium | null {
-  switch (medium) {
-    case ThreepidMedium.THREEPID_MEDIUM_EMAIL:
-      return 'email';
-    case ThreepidMedium.THREEPID_MEDIUM_MSISDN:
-      return 'msisdn';
-    default:
-      return null;
-  }
 }
 
 class Unopenable extends Error {
