@@ -2,7 +2,12 @@ import { type DataKeys, type EventStore, SealedValueInvalid, SUBJECT_PREFIX } fr
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 import type { SessionStarted, TokenIssued } from '@tessera/proto/tessera/events/v1/session';
-import { type Medium, mediumFromEvent, SESSION_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
+import {
+  type Medium,
+  mediumFromEvent,
+  SESSION_SEALED_FIELDS as SEALED,
+  type SessionSealedField,
+} from '@tessera/spec-params';
 
 /** What a delivery needs to know, in plaintext: kept in memory for one delivery, never logged. */
 export type SessionSecrets = {
@@ -79,7 +84,7 @@ class Unopenable extends Error {
 
 function openerFor(dataKeys: DataKeys, aggregate: string, medium: Medium) {
   const unusable = (reason: string) => new Unopenable({ status: 'unusable', medium, reason });
-  return async (field: string, sealed: Sealed | undefined): Promise<string> => {
+  return async (field: SessionSealedField, sealed: Sealed | undefined): Promise<string> => {
     if (sealed === undefined) throw unusable(`the session has no sealed ${field}`);
     let bytes: Uint8Array | null;
     try {
