@@ -1,17 +1,9 @@
 import { newEvent } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
-import { ThreepidMedium } from '@tessera/proto/tessera/events/v1/session';
-import type { Medium, SessionEvent } from '../domain/session.js';
+import { mediumFromEvent, mediumToEvent } from '@tessera/spec-params';
+import type { SessionEvent } from '../domain/session.js';
 
 // The session aggregate's events on the wire (tessera.events.v1) and back.
-
-const MEDIUM_ON_WIRE = { email: ThreepidMedium.THREEPID_MEDIUM_EMAIL, msisdn: ThreepidMedium.THREEPID_MEDIUM_MSISDN };
-
-export function mediumFromWire(medium: ThreepidMedium): Medium | null {
-  if (medium === ThreepidMedium.THREEPID_MEDIUM_EMAIL) return 'email';
-  if (medium === ThreepidMedium.THREEPID_MEDIUM_MSISDN) return 'msisdn';
-  return null;
-}
 
 export function toStoredEvent(event: SessionEvent): Event {
   switch (event.type) {
@@ -19,7 +11,7 @@ export function toStoredEvent(event: SessionEvent): Event {
       const { sid, medium, addrKey, clientSecretDigest, sealedAddress, sealedNextLink, at } = event.data;
       const value = {
         sid,
-        medium: MEDIUM_ON_WIRE[medium],
+        medium: mediumToEvent(medium),
         addrKey,
         clientSecretDigest,
         address: sealedAddress,
@@ -64,7 +56,7 @@ export function fromStoredEvents(events: readonly Event[]): SessionEvent[] {
     switch (payload?.$case) {
       case 'sessionStarted': {
         const { sid, medium, addrKey, clientSecretDigest, address, nextLink } = payload.value;
-        const known = mediumFromWire(medium);
+        const known = mediumFromEvent(medium);
         if (known === null || address === undefined) return [];
         const opening = { sid, medium: known, addrKey, clientSecretDigest, sealedAddress: address };
         return [{ type: 'SessionStarted', data: { ...opening, sealedNextLink: nextLink ?? null, at } }];

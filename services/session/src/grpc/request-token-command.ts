@@ -1,26 +1,25 @@
 import type { DataKeys } from '@tessera/event-store';
 import type { RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
+import {
+  brandOf,
+  parseClientSecret,
+  parseGrpcMedium,
+  parseNextLink,
+  parseSendAttempt,
+  SESSION_SEALED_FIELDS as SEALED,
+} from '@tessera/spec-params';
 import { sessionAggregate } from '../aggregates.js';
 import type { Medium, SessionCommand } from '../domain/session.js';
 import type { Secrets } from '../secrets.js';
 import { newDeliveryNonce, newValidationToken } from '../tokens.js';
-import {
-  checkAddress,
-  checkClientSecret,
-  checkCountry,
-  checkMedium,
-  checkNextLink,
-  checkSendAttempt,
-  cleanBrand,
-  cleanClientIp,
-} from './request-checks.js';
+import { checkCountry, cleanClientIp } from './request-checks.js';
 
 export type RequestTokenCommand = Extract<SessionCommand, { type: 'RequestToken' }>;
 
 /**
  * A checked RequestToken: the sid, the delivery id and the clock are fixed; `command` then makes a
  * fresh token, the digests, and seals every private field under `session.<sid>` with the names the
- * notifier opens (address, next_link, token, client_ip, client_secret). Nothing is stored yet.
+ * notifier opens (SESSION_SEALED_FIELDS). Nothing is stored yet.
  */
 export type RequestTokenPlan = {
   medium: Medium;
@@ -39,11 +38,11 @@ export function planRequestToken(
   request: RequestTokenRequest,
   { secrets, dataKeys, now }: { secrets: Secrets; dataKeys: DataKeys; now: () => Date },
 ): RequestTokenPlan {
-  const medium = checkMedium(request.medium);
-  const address = checkAddress(medium, request.address);
-  const clientSecret = checkClientSecret(request.clientSecret);
-  const sendAttempt = checkSendAttempt(request.sendAttempt);
-  const nextLink = checkNextLink(request.nextLink);
+  const medium = parseGrpcMedium(request.medium);
+  const address = request.address; // normalised by the gateway, the one place that does it
+  const clientSecret = parseClientSecret(request.clientSecret);
+  const sendAttempt = parseSendAttempt(request.sendAttempt);
+  const nextLink = parseNextLink(request.nextLink);
   const country = checkCountry(medium, request.country);
   const clientIp = cleanClientIp(request.clientIp);
 
@@ -70,17 +69,17 @@ export function planRequestToken(
           medium,
           addrKey: secrets.addrKey(medium, address),
           clientSecretDigest: secrets.digest('client_secret', clientSecret),
-          sealedAddress: await seal('address', address),
-          sealedNextLink: nextLink === null ? null : await seal('next_link', nextLink),
+          sealedAddress: await seal(SEALED.address, address),
+          sealedNextLink: nextLink === null ? null : await seal(SEALED.nextLink, nextLink),
         },
         issue: {
           sendAttempt,
           tokenDigest: secrets.digest('token', token),
-          sealedToken: await seal('token', token),
-          sealedClientIp: clientIp === '' ? null : await seal('client_ip', clientIp),
-          sealedClientSecret: await seal('client_secret', clientSecret),
+          sealedToken: await seal(SEALED.token, token),
+          sealedClientIp: clientIp === '' ? null : await seal(SEALED.clientIp, clientIp),
+          sealedClientSecret: await seal(SEALED.clientSecret, clientSecret),
           deliveryId,
-          brand: cleanBrand(request.brand),
+          brand: brandOf(request.brand) ?? '',
           country,
         },
         previousDelivery: null,
