@@ -1,5 +1,5 @@
-import { isCorrelationId, newCorrelationId, withCorrelation } from '@tessera/correlation';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isCorrelationId, newCorrelationId, withCorrelation } from '@tessera/correlation';
 import type { Envelope } from '@tessera/proto/tessera/events/v1/envelope';
 import {
   AckPolicy,

@@ -1,5 +1,5 @@
-import { correlationIdForNow } from '@tessera/correlation';
 import { randomUUID } from 'node:crypto';
+import { correlationIdForNow } from '@tessera/correlation';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import { getBySeq, getLastForSubject, getNextForSubject, type StoredMessage } from './direct-get.js';

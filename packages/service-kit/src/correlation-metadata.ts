@@ -1,5 +1,10 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { CORRELATION_METADATA_KEY, currentCorrelationId, isCorrelationId, newCorrelationId } from '@tessera/correlation';
+import {
+  CORRELATION_METADATA_KEY,
+  currentCorrelationId,
+  isCorrelationId,
+  newCorrelationId,
+} from '@tessera/correlation';
 
 /** The correlation id a caller sent with a call; a fresh one when it sent none or one unfit to store. */
 export function correlationIdOf(metadata: Metadata | undefined): string {

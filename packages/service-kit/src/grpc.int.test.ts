@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ChannelCredentials, type ServiceError, status } from '@grpc/grpc-js';
+import { currentCorrelationId, isCorrelationId, withCorrelation } from '@tessera/correlation';
 import { createCa, issueCertificate, type PemPair } from '@tessera/dev-pki';
 import { TesseraError } from '@tessera/errors';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '@tessera/proto/grpc/health/v1/health';
@@ -11,7 +12,6 @@ import {
   type SigningServiceServer,
   SigningServiceService,
 } from '@tessera/proto/tessera/signing/v1/signing';
-import { currentCorrelationId, isCorrelationId, withCorrelation } from '@tessera/correlation';
 import { createDeadlineClient } from './grpc-client.js';
 import { type RunningGrpcServer, startGrpcServer } from './grpc-server.js';
 import { createLogger } from './logger.js';

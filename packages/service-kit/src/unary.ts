@@ -1,6 +1,6 @@
-import { withCorrelation } from '@tessera/correlation';
 import type { handleUnaryCall, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
+import { withCorrelation } from '@tessera/correlation';
 import { TemporarilyUnavailable, TesseraError, toServiceError } from '@tessera/errors';
 import { correlationIdOf } from './correlation-metadata.js';
 import { createLogThrottle, type LogThrottle } from './log-throttle.js';

@@ -28,7 +28,13 @@ export interface AppOptions {
  * decode), then the route table. A known path with another method is 405, an unknown path 404,
  * both M_UNRECOGNIZED; every failure leaves through sendError.
  */
-export function createApp({ routes, maxBodyBytes, log, registry, accessLog: logRequests = false }: AppOptions): Express {
+export function createApp({
+  routes,
+  maxBodyBytes,
+  log,
+  registry,
+  accessLog: logRequests = false,
+}: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -58,7 +64,8 @@ export function createApp({ routes, maxBodyBytes, log, registry, accessLog: logR
     throw new TesseraError('M_UNRECOGNIZED', 'unrecognized request');
   });
   app.use(bodyErrors);
-  const lastResort: ErrorRequestHandler = (err, _req, res, _next) => underRequestId(res, () => sendError(res, err, log));
+  const lastResort: ErrorRequestHandler = (err, _req, res, _next) =>
+    underRequestId(res, () => sendError(res, err, log));
   app.use(lastResort);
   return app;
 }
