@@ -11,12 +11,12 @@ export interface AdminServer {
 
 /**
  * Prometheus metrics on /metrics, liveness on /healthz and readiness on /readyz, on a port of its
- * own. `readiness` is a flag, or a report of named checks whose failing names /readyz lists.
+ * own. /readyz answers 200 or 503 with the report: `{"status":"not ready","failing":["nats"]}`.
  */
 export async function startAdminServer(
   listen: HostPort,
   registry: Registry,
-  readiness: () => boolean | ReadinessReport,
+  readiness: () => ReadinessReport,
 ): Promise<AdminServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -28,12 +28,8 @@ export async function startAdminServer(
     } else if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     } else if (req.method === 'GET' && path === '/readyz') {
-      const report = readiness();
-      const ready = typeof report === 'boolean' ? report : report.ready;
-      const body =
-        typeof report === 'boolean'
-          ? { status: ready ? 'ready' : 'starting' }
-          : { status: ready ? 'ready' : 'not ready', failing: report.failing };
+      const { ready, failing } = readiness();
+      const body = { status: ready ? 'ready' : 'not ready', failing };
       res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     } else {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"status":"not found"}');

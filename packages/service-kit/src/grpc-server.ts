@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Config } from '@tessera/config';
 import { HealthService } from '@tessera/proto/grpc/health/v1/health';
-import type { HostPort } from './addresses.js';
+import { type GrpcServiceName, grpcListenAddress, type HostPort } from './addresses.js';
+import { allowedClientsOf } from './allowed-clients.js';
 import { callerCheck } from './caller-check.js';
 import { HealthRegistry, ServingStatus } from './health.js';
 import { createLogThrottle } from './log-throttle.js';
@@ -82,6 +84,22 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       refusals.close();
     },
   };
+}
+
+/**
+ * The gRPC server of `service` as every service runs it: on TESSERA_GRPC_LISTEN (else the
+ * service's default port), admitting the callers of its TESSERA_<SERVICE>_ALLOWED_CLIENTS.
+ */
+export function serveGrpc(
+  service: GrpcServiceName,
+  options: Pick<GrpcServerOptions, 'services' | 'tls' | 'log' | 'metrics'> & { config: Config },
+): Promise<RunningGrpcServer> {
+  const { config, ...rest } = options;
+  return startGrpcServer({
+    ...rest,
+    listen: grpcListenAddress(config, service),
+    allowedClients: allowedClientsOf(config, service),
+  });
 }
 
 export type { AddressInfo };

@@ -1,14 +1,10 @@
 export {
   type GrpcServiceName,
-  grpcListenAddress,
   grpcTarget,
   type HostPort,
-  metricsListenAddress,
   parseHostPort,
   type ServiceName,
 } from './addresses.js';
-export { type AdminServer, startAdminServer } from './admin-server.js';
-export { allowedClientsOf } from './allowed-clients.js';
 export { type BackendHealth, type BackendHealthOptions, watchBackendHealth } from './backend-health.js';
 export { captureLogs, type LogLine } from './captured-log.js';
 export { createDeadlineClient, type DeadlineClient, type DeadlineClientOptions } from './grpc-client.js';
@@ -16,20 +12,21 @@ export {
   type GrpcServerOptions,
   type GrpcServiceBinding,
   type RunningGrpcServer,
+  serveGrpc,
   startGrpcServer,
 } from './grpc-server.js';
 export { HealthRegistry, ServingStatus } from './health.js';
 export { createLogThrottle, type LogThrottle, type LogThrottleOptions, type ThrottledLevel } from './log-throttle.js';
 export { createLogger, type Logger } from './logger.js';
-export { EXIT_CONFIG, runService, type ServiceStart } from './main.js';
+export { EXIT_CONFIG, runService } from './main.js';
 export { type Counter, createCounter, createMetrics, type Metrics } from './metrics.js';
 export { peerCertificateNames } from './peer.js';
-export { notStarted, type ReadinessCheck, type ReadinessReport, readinessOf } from './readiness.js';
-export { onShutdown, type ShutdownStep } from './shutdown.js';
+export { type ReadinessCheck, type ReadinessReport, readinessOf } from './readiness.js';
+export type { NatsNeed, ServiceContext, ServiceSpec } from './service.js';
+export type { ShutdownStep } from './shutdown.js';
 export {
   channelCredentials,
   readTlsFiles,
-  requireTlsFiles,
   serverCredentials,
   type TlsFiles,
 } from './tls.js';

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { type AdminServer, startAdminServer } from './admin-server.js';
-import { type ReadinessReport, readinessOf } from './readiness.js';
+import { notStarted, type ReadinessReport, readinessOf } from './readiness.js';
 
 const servers: AdminServer[] = [];
 after(() => Promise.all(servers.map((server) => server.close())));
 
-async function readyz(readiness: () => boolean | ReadinessReport) {
+async function readyz(readiness: () => ReadinessReport) {
   const server = await startAdminServer({ host: '127.0.0.1', port: 0 }, new Registry(), readiness);
   servers.push(server);
   const res = await fetch(`http://127.0.0.1:${server.port}/readyz`);
@@ -37,8 +37,7 @@ describe('readiness', () => {
     });
   });
 
-  it('still takes a plain flag', async () => {
-    assert.deepEqual(await readyz(() => false), { status: 503, body: { status: 'starting' } });
-    assert.deepEqual(await readyz(() => true), { status: 200, body: { status: 'ready' } });
+  it('answers 503 naming `starting` before the checks exist', async () => {
+    assert.deepEqual(await readyz(notStarted), { status: 503, body: { status: 'not ready', failing: ['starting'] } });
   });
 });

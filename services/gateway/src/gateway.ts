@@ -1,29 +1,64 @@
 import { type Config, ConfigError } from '@tessera/config';
 import { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
-import { channelCredentials, createDeadlineClient, grpcTarget, type Logger, readTlsFiles } from '@tessera/service-kit';
+import {
+  channelCredentials,
+  createDeadlineClient,
+  grpcTarget,
+  type ReadinessCheck,
+  type ServiceContext,
+} from '@tessera/service-kit';
 import { createTemplates, type Templates, TemplatesUnusable } from '@tessera/templates';
-import type { Registry } from 'prom-client';
+import type { NatsConnection } from 'nats';
 import { createApp } from './app.js';
 import { clientIpResolver } from './client-ip.js';
 import { listen, type RunningHttpServer } from './http-server.js';
 import { sessionCallers } from './known-users.js';
-import { startRateLimits } from './rate-limits.js';
-import { type GatewayReadiness, gatewayReadiness } from './readiness.js';
+import { readRateLimitSecret, startRateLimits } from './rate-limits.js';
+import { gatewayReadiness } from './readiness.js';
 import { pubkeyRoutes } from './routes/pubkey.js';
 import { sessionRoutes } from './routes/session-routes.js';
 import { statusRoutes } from './routes/status.js';
 
+/** What the gateway reads at start: a missing or broken file stops it before anything opens. */
+export interface GatewaySettings {
+  /** The brands' templates (GET submitToken's page). */
+  pages: Templates;
+  /** The key of the rate-limit counters' digests (TESSERA_SECRET_KEY_FILE), when limits are on. */
+  rateLimitSecret: Uint8Array | undefined;
+}
+
+export async function readGatewaySettings(config: Config): Promise<GatewaySettings> {
+  return { pages: loadTemplates(config), rateLimitSecret: await readRateLimitSecret(config) };
+}
+
+/**
+ * What the service skeleton gives it (service-kit's ServiceContext): `nc` while rate limits are
+ * on, `tls` for its calls to the backends (null: plaintext, development only).
+ */
+export type GatewayOptions = Pick<
+  ServiceContext<GatewaySettings, NatsConnection | undefined>,
+  'config' | 'log' | 'metrics' | 'tls' | 'nc' | 'settings'
+>;
+
 export interface RunningGateway {
   http: RunningHttpServer;
-  /** What /readyz on the admin port answers. */
-  readiness: GatewayReadiness;
+  /** Its backends, for /readyz on the admin port. */
+  readiness: readonly ReadinessCheck[];
+  /** Stops accepting, lets requests in flight finish, then closes its backend clients. */
   close(): Promise<void>;
 }
 
 /** The gateway with its backend clients, listening on TESSERA_HTTP_HOST:TESSERA_HTTP_PORT (0: any free port). */
-export async function startGateway(config: Config, log: Logger, registry: Registry): Promise<RunningGateway> {
-  const credentials = channelCredentials(readTlsFiles(config));
+export async function startGateway({
+  config,
+  log,
+  metrics,
+  tls,
+  nc,
+  settings,
+}: GatewayOptions): Promise<RunningGateway> {
+  const credentials = channelCredentials(tls);
   const deadlineMs = config.TESSERA_GRPC_DEADLINE_MS;
   const signing = createDeadlineClient(SigningServiceClient, grpcTarget(config, 'signing'), credentials, deadlineMs, {
     serviceName: 'signing',
@@ -31,13 +66,12 @@ export async function startGateway(config: Config, log: Logger, registry: Regist
   const session = createDeadlineClient(SessionServiceClient, grpcTarget(config, 'session'), credentials, deadlineMs, {
     serviceName: 'session',
   });
-  const pages = loadTemplates(config);
-  const rateLimits = await startRateLimits(config, log).catch((err: unknown) => {
+  const gate = await startRateLimits(config, nc, settings.rateLimitSecret, log).catch((err: unknown) => {
     signing.close();
     session.close();
     throw err;
   });
-  const readiness = gatewayReadiness(config, credentials, log, rateLimits.readiness);
+  const readiness = gatewayReadiness(config, credentials, log);
 
   const app = createApp({
     routes: [
@@ -47,37 +81,34 @@ export async function startGateway(config: Config, log: Logger, registry: Regist
         session,
         ...sessionCallers(session),
         clientIpOf: clientIpResolver(config.TESSERA_TRUSTED_PROXIES),
-        gate: rateLimits.gate,
+        gate,
         // RequestToken answers once the notifier reports the mail or SMS sent or refused.
         requestTokenDeadlineMs: config.TESSERA_DELIVERY_WAIT_MS + deadlineMs,
-        pages,
+        pages: settings.pages,
         log,
       }),
     ],
     maxBodyBytes: config.TESSERA_HTTP_MAX_BODY_BYTES,
     log,
-    registry,
+    registry: metrics.registry,
     accessLog: config.TESSERA_ACCESS_LOG === 'on',
   });
-  const http = await listen(app, config.TESSERA_HTTP_HOST, config.TESSERA_HTTP_PORT, log).catch(
-    async (err: unknown) => {
-      readiness.close();
-      await rateLimits.close();
-      signing.close();
-      session.close();
-      throw err;
-    },
-  );
+  const closeClients = () => {
+    readiness.close();
+    signing.close();
+    session.close();
+  };
+  const http = await listen(app, config.TESSERA_HTTP_HOST, config.TESSERA_HTTP_PORT, log).catch((err: unknown) => {
+    closeClients();
+    throw err;
+  });
   log.info({ host: config.TESSERA_HTTP_HOST, port: http.port }, 'gateway listening');
   return {
     http,
-    readiness,
+    readiness: readiness.checks,
     close: async () => {
-      readiness.close();
       await http.close();
-      await rateLimits.close();
-      signing.close();
-      session.close();
+      closeClients();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { type Config, ConfigError } from '@tessera/config';
-import { connectAs, natsAccessOf, natsReadiness } from '@tessera/nats-access';
 import { createRateLimiter, RateLimitBucketUnfit } from '@tessera/rate-limit';
-import type { Logger, ReadinessCheck } from '@tessera/service-kit';
+import type { Logger } from '@tessera/service-kit';
+import type { NatsConnection } from 'nats';
 import {
   noRequestTokenGate,
   type RequestTokenGate,
@@ -10,41 +10,40 @@ import {
 } from './request-limits.js';
 import { purposeKey, readServerSecret } from './server-secret.js';
 
-export interface RunningRateLimits {
-  gate: RequestTokenGate;
-  /** What the limits need to work: the NATS connection, when they are on. */
-  readiness: ReadinessCheck[];
-  close(): Promise<void>;
+/**
+ * Why the gateway connects to NATS with these settings (service-kit's NatsNeed): its rate limits
+ * are counted there, so that every replica shares them; TESSERA_RATE_LIMITS=off (tests) skips NATS.
+ */
+export const rateLimitsNeedNats = (config: Config): string | false =>
+  config.TESSERA_RATE_LIMITS === 'on' && 'while TESSERA_RATE_LIMITS is on (the limits are kept in NATS)';
+
+/** The key of the counters' digests, from TESSERA_SECRET_KEY_FILE; none (plain digests) when unset or limits are off. */
+export async function readRateLimitSecret(config: Config): Promise<Uint8Array | undefined> {
+  if (config.TESSERA_RATE_LIMITS === 'off' || config.TESSERA_SECRET_KEY_FILE === undefined) return undefined;
+  return purposeKey(await readServerSecret(config.TESSERA_SECRET_KEY_FILE), 'rate-limit');
 }
 
-/**
- * The requestToken rate limits from the configuration. They are counted in NATS so that every
- * gateway replica shares them; TESSERA_RATE_LIMITS=off (tests) skips them and NATS altogether.
- */
-export async function startRateLimits(config: Config, log: Logger): Promise<RunningRateLimits> {
-  if (config.TESSERA_RATE_LIMITS === 'off') return { gate: noRequestTokenGate, readiness: [], close: async () => {} };
-  const nats = natsAccessOf(config, 'gateway', 'while TESSERA_RATE_LIMITS is on (the limits are kept in NATS)');
+/** The requestToken rate limits of the configuration, counted in NATS (`nc`) while they are on. */
+export async function startRateLimits(
+  config: Config,
+  nc: NatsConnection | undefined,
+  secret: Uint8Array | undefined,
+  log: Logger,
+): Promise<RequestTokenGate> {
+  if (config.TESSERA_RATE_LIMITS === 'off') return noRequestTokenGate;
+  if (nc === undefined) throw new Error('rate limits on without a NATS connection');
   const limits: RequestTokenLimits = {
     ip: config.TESSERA_RATE_LIMIT_IP,
     user: config.TESSERA_RATE_LIMIT_USER,
     msisdn: config.TESSERA_RATE_LIMIT_MSISDN,
     country: config.TESSERA_RATE_LIMIT_COUNTRY,
   };
-  const secret = config.TESSERA_SECRET_KEY_FILE
-    ? purposeKey(await readServerSecret(config.TESSERA_SECRET_KEY_FILE), 'rate-limit')
-    : undefined;
-  const nc = await connectAs(nats, log);
+  const longestWindowMs = Math.max(...Object.values(limits).map((limit) => limit.windowMs));
   try {
-    const longestWindowMs = Math.max(...Object.values(limits).map((limit) => limit.windowMs));
     const limiter = await createRateLimiter(nc, { ...(secret ? { secret } : {}), longestWindowMs });
     log.info({ keyed: secret !== undefined }, 'rate limits shared through NATS');
-    return {
-      gate: requestTokenGate(limiter, limits, log),
-      readiness: [natsReadiness(nc)],
-      close: () => nc.drain(),
-    };
+    return requestTokenGate(limiter, limits, log);
   } catch (err) {
-    await nc.close();
     // Restarting will not lengthen the bucket's age limit: the operator has to provision again.
     if (err instanceof RateLimitBucketUnfit) throw new ConfigError(`TESSERA_RATE_LIMIT_*: ${err.message}`);
     throw err;

@@ -4,7 +4,7 @@ import { ChannelCredentials } from '@grpc/grpc-js';
 import { loadConfig } from '@tessera/config';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
 import { SigningServiceService } from '@tessera/proto/tessera/signing/v1/signing';
-import { captureLogs, createMetrics, type RunningGrpcServer, startGrpcServer } from '@tessera/service-kit';
+import { captureLogs, createMetrics, type RunningGrpcServer, readinessOf, startGrpcServer } from '@tessera/service-kit';
 import { type GatewayReadiness, gatewayReadiness } from './readiness.js';
 
 const { log } = captureLogs('gateway-test', 'silent');
@@ -46,10 +46,8 @@ describe("the gateway's readiness", () => {
       TESSERA_SESSION_ADDR: `127.0.0.1:${session.port}`,
     });
     let natsUp = true;
-    readiness = gatewayReadiness(config, ChannelCredentials.createInsecure(), log, [
-      { name: 'nats', isReady: () => natsUp },
-    ]);
-    const report = readiness.report;
+    readiness = gatewayReadiness(config, ChannelCredentials.createInsecure(), log);
+    const report = readinessOf([...readiness.checks, { name: 'nats', isReady: () => natsUp }]);
     await until(() => report().ready, 'both backends are seen serving');
 
     natsUp = false;

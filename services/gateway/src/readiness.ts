@@ -5,8 +5,6 @@ import {
   grpcTarget,
   type Logger,
   type ReadinessCheck,
-  type ReadinessReport,
-  readinessOf,
   watchBackendHealth,
 } from '@tessera/service-kit';
 
@@ -17,22 +15,16 @@ const BACKENDS = {
 } as const;
 
 export interface GatewayReadiness {
-  /** What /readyz answers: ready while every check passes, else the names of those that fail. */
-  report(): ReadinessReport;
+  /** One check per backend, for /readyz on the admin port (the service skeleton adds NATS). */
+  checks: readonly ReadinessCheck[];
   close(): void;
 }
 
 /**
- * The gateway's readiness as a list of named checks: one per backend (its gRPC health, asked in
- * the background with a short deadline), then `more` (the rate limits' NATS connection, when
- * they are on: requestToken cannot be counted without it).
+ * The gateway's backends as named readiness checks, one per backend: its gRPC health, asked in
+ * the background with a short deadline.
  */
-export function gatewayReadiness(
-  config: Config,
-  credentials: ChannelCredentials,
-  log: Logger,
-  more: readonly ReadinessCheck[] = [],
-): GatewayReadiness {
+export function gatewayReadiness(config: Config, credentials: ChannelCredentials, log: Logger): GatewayReadiness {
   const backends: BackendHealth[] = Object.entries(BACKENDS).map(([name, service]) =>
     watchBackendHealth({
       name,
@@ -42,9 +34,8 @@ export function gatewayReadiness(
       log,
     }),
   );
-  const report = readinessOf([...backends, ...more]);
   return {
-    report,
+    checks: backends,
     close: () => {
       for (const backend of backends) backend.close();
     },

@@ -9,12 +9,13 @@ import { connectNats, DataKeys, EventStore, openDataKeySource, subjectOf } from 
 import { provision } from '@tessera/nats-access';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import { createLogger, createMetrics } from '@tessera/service-kit';
-import { SHIPPED_TEMPLATES_DIR } from '@tessera/templates';
+import { createTemplates, SHIPPED_TEMPLATES_DIR } from '@tessera/templates';
 import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { toStoredEvent } from './delivery-events.js';
 import { type RunningNotifier, startNotifier, TOKENS_DURABLE } from './notifier.js';
 import { type RequestedToken, requestToken, requestTokenAgain } from './session-fixture.js';
+import { readNotifierSettings } from './settings.js';
 import { type FakeSmsProvider, startFakeSmsProvider } from './sms/fake-sms-provider.js';
 
 const BASE_URL = 'https://id.example.org';
@@ -68,7 +69,9 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
     }),
   );
   const start = async () => {
-    notifier = await startNotifier({ config: config(), log, nc, metrics });
+    const settings = readNotifierSettings(config());
+    const templates = createTemplates({ dir: templatesDir, defaultBrand: 'tessera' });
+    notifier = await startNotifier({ config: config(), log, nc, metrics, ...settings, templates });
   };
   const request = async (options: Parameters<typeof requestToken>[1]) => {
     const token = await requestToken({ store, dataKeys }, options);
@@ -364,7 +367,10 @@ describe('a send slower than the lease, on a real nats-server and a slow SMTP li
     const log = createLogger('notifier', 'warn', new Writable({ write: (_chunk, _encoding, done) => done() }));
     const start = async (durable: string) => {
       const metrics = createMetrics('notifier');
-      notifiers.push(await startNotifier({ config, log, nc, metrics, durable }));
+      const templates = createTemplates({ defaultBrand: config.TESSERA_DEFAULT_BRAND });
+      notifiers.push(
+        await startNotifier({ config, log, nc, metrics, ...readNotifierSettings(config), templates, durable }),
+      );
       return metrics;
     };
     const store = new EventStore(nc);

@@ -1,4 +1,3 @@
-import type { Config } from '@tessera/config';
 import {
   type ConsumedMessage,
   DataKeys,
@@ -10,14 +9,13 @@ import {
   runConsumer,
 } from '@tessera/event-store';
 import { DURABLES } from '@tessera/nats-access';
-import { createMetrics, type Logger, type Metrics } from '@tessera/service-kit';
-import { createTemplates, type Templates } from '@tessera/templates';
+import type { ServiceContext } from '@tessera/service-kit';
+import type { Templates } from '@tessera/templates';
 import type { NatsConnection } from 'nats';
 import { type DeliveryDeps, deliverToken } from './deliver-token.js';
 import { createSmtpMailer, type Mailer } from './email/smtp-mailer.js';
 import { createNotifierCounters } from './metrics.js';
-import { readEmailSettings } from './settings.js';
-import { createSmsProvider } from './sms/create-sms-provider.js';
+import type { EmailSettings } from './settings.js';
 import { SMS_BODY_TEMPLATE } from './sms/sms-body.js';
 import type { SmsProvider } from './sms/sms-provider.js';
 
@@ -30,26 +28,23 @@ const SESSION_SUBJECTS = 'tessera.session.>';
 // about one lease after its last heartbeat.
 const HEARTBEATS_PER_ACK_WAIT = 3;
 
-export type StartNotifierOptions = {
-  /** TESSERA_PUBLIC_BASE_URL, TESSERA_EMAIL_FROM, TESSERA_SMTP_URL, TESSERA_TEMPLATES_DIR, TESSERA_DEFAULT_BRAND, TESSERA_SMS_*. */
-  config: Config;
-  log: Logger;
-  nc: NatsConnection;
-  metrics?: Metrics;
-  /** Made from the configuration when absent. */
-  templates?: Templates;
-  /** Made from TESSERA_SMTP_URL when absent, and then closed by stop(); one passed in is the caller's to close. */
+/**
+ * What the service skeleton gives it (service-kit's ServiceContext: TESSERA_PUBLIC_BASE_URL,
+ * TESSERA_DELIVERY_LEASE_MS and TESSERA_NOTIFIER_CONCURRENCY come from `config`), and its settings,
+ * read before anything opened.
+ */
+export type StartNotifierOptions = Pick<
+  ServiceContext<undefined, NatsConnection>,
+  'config' | 'log' | 'nc' | 'metrics'
+> & {
+  email: EmailSettings;
+  templates: Templates;
+  sms: SmsProvider;
+  /** Made from `email` when absent, and then closed by stop(); one passed in is the caller's to close. */
   mailer?: Mailer;
-  sms?: SmsProvider;
   dataKeys?: DataKeys;
   now?: () => Date;
   durable?: string;
-  /**
-   * Deliveries in progress at once (TESSERA_NOTIFIER_CONCURRENCY unless given). Each waits on the
-   * store, the mail server or the SMS API most of its time, so many in parallel are what lets one
-   * notifier send hundreds a second; order does not matter between deliveries.
-   */
-  concurrency?: number;
   /** The SMS text; `{token}` stands for the token. */
   smsBodyTemplate?: string;
 };
@@ -67,12 +62,11 @@ export type RunningNotifier = {
  * `tessera.delivery.<id>`. A TokenIssued is acked once its delivery's outcome is recorded.
  */
 export async function startNotifier(options: StartNotifierOptions): Promise<RunningNotifier> {
-  const { config, log, nc, durable = TOKENS_DURABLE, concurrency = config.TESSERA_NOTIFIER_CONCURRENCY } = options;
-  const email = readEmailSettings(config);
-  const templates =
-    options.templates ??
-    createTemplates({ dir: config.TESSERA_TEMPLATES_DIR, defaultBrand: config.TESSERA_DEFAULT_BRAND });
-  const sms = options.sms ?? createSmsProvider(config);
+  const { config, log, nc, email, templates, sms, durable = TOKENS_DURABLE } = options;
+  // Deliveries in progress at once: each waits on the store, the mail server or the SMS API most of
+  // its time, so many in parallel are what lets one notifier send hundreds a second; order does not
+  // matter between deliveries.
+  const concurrency = config.TESSERA_NOTIFIER_CONCURRENCY;
   const mailer =
     options.mailer ?? createSmtpMailer(email.smtpUrl, { maxConnections: config.TESSERA_SMTP_MAX_CONNECTIONS });
   const leaseMs = config.TESSERA_DELIVERY_LEASE_MS;
@@ -90,7 +84,7 @@ export async function startNotifier(options: StartNotifierOptions): Promise<Runn
     smsBodyTemplate: options.smsBodyTemplate ?? SMS_BODY_TEMPLATE,
     now: options.now ?? (() => new Date()),
     log,
-    counters: createNotifierCounters(options.metrics ?? createMetrics('notifier')),
+    counters: createNotifierCounters(options.metrics),
   };
 
   const handler = async ({ subject, envelope }: ConsumedMessage): Promise<RetryLater | undefined> => {

@@ -87,7 +87,7 @@ after(async () => {
 
 describe('the session service process', () => {
   it('exits with EX_CONFIG naming TESSERA_SECRET_KEY_FILE when it is unset', async () => {
-    const service = run({ TESSERA_NATS_URL: nats.url });
+    const service = run({ TESSERA_NATS_URL: nats.url, ...tlsOf('session') });
     assert.equal(await service.exited, EX_CONFIG);
     assert.ok(service.lines.some((line) => line.includes('TESSERA_SECRET_KEY_FILE')));
   });
@@ -99,13 +99,14 @@ describe('the session service process', () => {
       TESSERA_NATS_URL: nats.url,
       TESSERA_SECRET_KEY_FILE: secretFile,
       TESSERA_TERMS_FILE: termsFile,
+      ...tlsOf('session'),
     });
     assert.equal(await service.exited, EX_CONFIG);
     assert.ok(service.lines.some((line) => line.includes('TESSERA_TERMS_FILE')));
   });
 
   it('exits with EX_CONFIG naming TESSERA_NATS_URL when it is unset', async () => {
-    const service = run({ TESSERA_SECRET_KEY_FILE: secretFile });
+    const service = run({ TESSERA_SECRET_KEY_FILE: secretFile, ...tlsOf('session') });
     assert.equal(await service.exited, EX_CONFIG);
     assert.ok(service.lines.some((line) => line.includes('TESSERA_NATS_URL')));
   });

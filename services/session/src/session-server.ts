@@ -2,17 +2,7 @@ import type { Config } from '@tessera/config';
 import { DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import { createFederationClient } from '@tessera/federation-client';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
-import {
-  allowedClientsOf,
-  createMetrics,
-  grpcListenAddress,
-  type Logger,
-  type Metrics,
-  type RunningGrpcServer,
-  readTlsFiles,
-  startGrpcServer,
-  type TlsFiles,
-} from '@tessera/service-kit';
+import { type RunningGrpcServer, type ServiceContext, serveGrpc } from '@tessera/service-kit';
 import type { NatsConnection } from 'nats';
 import { watchAggregates } from './aggregate-cache.js';
 import { everySubjectOf } from './aggregates.js';
@@ -35,24 +25,19 @@ export function loadSessionSettings(config: Config): SessionSettings {
   };
 }
 
-export interface SessionServerOptions {
-  config: Config;
-  log: Logger;
-  /** Connected, with the streams ensured. */
-  nc: NatsConnection;
-  /** Default: loadSessionSettings(config). */
-  settings?: SessionSettings;
-  metrics?: Metrics;
-  /**
-   * Default: the TESSERA_TLS_* files of the configuration. With TLS only the callers of
-   * TESSERA_SESSION_ALLOWED_CLIENTS get in; null (tests of something else) checks no caller.
-   */
-  tls?: TlsFiles | null;
+/**
+ * What the service skeleton gives it (service-kit's ServiceContext): `nc` connected, with the
+ * streams checked; `tls` null (tests of something else) serves plaintext and checks no caller.
+ */
+export type SessionServerOptions = Pick<
+  ServiceContext<SessionSettings, NatsConnection>,
+  'config' | 'log' | 'nc' | 'settings' | 'metrics' | 'tls'
+> & {
   /** Default: real time plus TESSERA_CLOCK_OFFSET_FILE. */
   now?: Clock;
   /** Default: the federation client, guarded by TESSERA_OUTBOUND_ALLOW and TESSERA_OUTBOUND_VERIFY_TLS. */
   openId?: OpenIdVerifier;
-}
+};
 
 export interface SessionServer {
   port: number;
@@ -61,12 +46,13 @@ export interface SessionServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Serves SessionService and the gRPC health service on TESSERA_GRPC_LISTEN (port 0 picks a free port). */
+/**
+ * Serves SessionService and the gRPC health service on TESSERA_GRPC_LISTEN (port 0 picks a free
+ * port) to the callers of TESSERA_SESSION_ALLOWED_CLIENTS.
+ */
 export async function startSessionServer(options: SessionServerOptions): Promise<SessionServer> {
-  const { config, log, nc } = options;
-  const { secrets, terms } = options.settings ?? loadSessionSettings(config);
-  const metrics = options.metrics ?? createMetrics('session');
-  const tls = options.tls === undefined ? readTlsFiles(config) : options.tls;
+  const { config, log, nc, metrics, tls } = options;
+  const { secrets, terms } = options.settings;
   const store = new EventStore(nc);
   const watchDelivery = deliveryWatcher(nc, store);
   const accountStates = await watchAggregates<AccountUser | null>(nc, everySubjectOf('account'));
@@ -96,8 +82,8 @@ export async function startSessionServer(options: SessionServerOptions): Promise
     terms,
     log,
   };
-  const grpc = await startGrpcServer({
-    listen: grpcListenAddress(config, 'session'),
+  const grpc = await serveGrpc('session', {
+    config,
     services: [
       {
         name: SESSION_SERVICE_NAME,
@@ -106,7 +92,6 @@ export async function startSessionServer(options: SessionServerOptions): Promise
       },
     ],
     tls,
-    allowedClients: allowedClientsOf(config, 'session'),
     log,
     metrics,
   }).catch((err: unknown) => {

@@ -11,12 +11,12 @@ import { toMatrixError } from '@tessera/errors';
 import { connectNats, DataKeys, EventStore, newEvent, openDataKeySource, subjectOf } from '@tessera/event-store';
 import { provision } from '@tessera/nats-access';
 import { Medium, SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
-import { createDeadlineClient, createLogger, type DeadlineClient } from '@tessera/service-kit';
+import { createDeadlineClient, createLogger, createMetrics, type DeadlineClient } from '@tessera/service-kit';
 import { type FakeHomeserver, startFakeHomeserver, startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { accountOf, legacyTermsSubject } from './aggregates.js';
 import { FAILURE_REASON, type FakeNotifier, startFakeNotifier } from './fake-notifier.js';
-import { type SessionServer, startSessionServer } from './session-server.js';
+import { loadSessionSettings, type SessionServer, startSessionServer } from './session-server.js';
 
 const DELIVERY_WAIT_MS = 1_000;
 const DAY_MS = 86_400_000;
@@ -67,6 +67,16 @@ const remember = <T extends string>(value: T): T => {
 const newClientSecret = () => remember(`cs-${randomBytes(12).toString('hex')}`);
 const newEmail = () => remember(`user-${randomBytes(6).toString('hex')}@example.org`);
 const CLIENT_IP = remember('203.0.113.77');
+
+/** A session server without TLS (these tests are about what it answers), with the settings of `config`. */
+const startServer = (options: { config: Config; nc: NatsConnection }) =>
+  startSessionServer({
+    ...options,
+    log,
+    settings: loadSessionSettings(options.config),
+    metrics: createMetrics('session'),
+    tls: null,
+  });
 
 async function rejection(promise: Promise<unknown>): Promise<{ errcode: string; status: number; message: string }> {
   try {
@@ -128,7 +138,7 @@ before(async () => {
     TESSERA_OUTBOUND_VERIFY_TLS: 'false',
   });
   notifier = await startFakeNotifier(nc);
-  server = await startSessionServer({ config, log, nc, tls: null });
+  server = await startServer({ config, nc });
   session = createDeadlineClient(
     SessionServiceClient,
     `127.0.0.1:${server.port}`,
@@ -458,7 +468,7 @@ describe('accounts and terms', () => {
 
   it('sees a Logout and an acceptance made by another replica at once, though it answered from its cache', async () => {
     const otherNc = await connectNats({ url: nats.url, name: 'session-int-test-replica' });
-    const replica = await startSessionServer({ config, log, nc: otherNc, tls: null });
+    const replica = await startServer({ config, nc: otherNc });
     const other = createDeadlineClient(
       SessionServiceClient,
       `127.0.0.1:${replica.port}`,
@@ -501,7 +511,7 @@ describe('accounts and terms', () => {
 
     // A replica that never opened it finds the key gone: the account can no longer be used.
     const otherNc = await connectNats({ url: nats.url, name: 'session-int-test-fresh' });
-    const replica = await startSessionServer({ config, log, nc: otherNc, tls: null });
+    const replica = await startServer({ config, nc: otherNc });
     const fresh = createDeadlineClient(
       SessionServiceClient,
       `127.0.0.1:${replica.port}`,
@@ -573,11 +583,9 @@ describe('accounts and terms', () => {
   });
 
   it('refuses with 403 M_UNAUTHORIZED a homeserver not on TESSERA_HOMESERVER_ALLOW', async () => {
-    const allowOnly = await startSessionServer({
+    const allowOnly = await startServer({
       config: { ...config, TESSERA_HOMESERVER_ALLOW: ['matrix.example.org'] },
-      log,
       nc,
-      tls: null,
     });
     const client = createDeadlineClient(
       SessionServiceClient,

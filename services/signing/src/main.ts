@@ -1,33 +1,15 @@
 import { EventStore } from '@tessera/event-store';
-import { connectAs, natsAccessOf } from '@tessera/nats-access';
-import {
-  createMetrics,
-  metricsListenAddress,
-  onShutdown,
-  requireTlsFiles,
-  runService,
-  startAdminServer,
-} from '@tessera/service-kit';
+import { runService } from '@tessera/service-kit';
 import { keyFilePath, openKeyStore } from './key-store.js';
 import { startSigningServer } from './signing-server.js';
 
-runService('signing', async ({ config, log }) => {
-  const tls = requireTlsFiles(config, 'signing');
-  const nats = natsAccessOf(config, 'signing');
-  const keyStore = await openKeyStore(keyFilePath(config), log);
-
-  const metrics = createMetrics('signing');
-  let ready = false;
-  const admin = await startAdminServer(metricsListenAddress(config, 'signing'), metrics.registry, () => ready);
-  log.info({ port: admin.port }, 'admin server listening (/metrics, /healthz, /readyz)');
-
-  const nc = await connectAs(nats, log);
-  const server = await startSigningServer({ config, log, keyStore, eventStore: new EventStore(nc), metrics, tls });
-  ready = true;
-
-  onShutdown(log, [
-    { name: 'gRPC server', run: () => server.stop() },
-    { name: 'NATS', run: () => nc.drain() },
-    { name: 'admin server', run: () => admin.close() },
-  ]);
+runService('signing', {
+  nats: true,
+  servesGrpc: true,
+  // Checked after the TLS files: without them it must not create a key.
+  settings: (config, log) => openKeyStore(keyFilePath(config), log),
+  start: async ({ config, log, metrics, tls, nc, settings: keyStore }) => {
+    const server = await startSigningServer({ config, log, metrics, tls, keyStore, eventStore: new EventStore(nc) });
+    return { name: 'gRPC server', run: () => server.stop() };
+  },
 });

@@ -12,7 +12,13 @@ import { connectNats, decodeEnvelope, EventStore, subjectOf } from '@tessera/eve
 import { provision } from '@tessera/nats-access';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '@tessera/proto/grpc/health/v1/health';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
-import { createDeadlineClient, createLogger, type DeadlineClient } from '@tessera/service-kit';
+import {
+  createDeadlineClient,
+  createLogger,
+  createMetrics,
+  type DeadlineClient,
+  readTlsFiles,
+} from '@tessera/service-kit';
 import { startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { KeyMismatch } from './domain/key.js';
@@ -60,6 +66,8 @@ const start = async (keyFile: string) =>
   startSigningServer({
     config: { ...config, TESSERA_SIGNING_KEY_FILE: keyFile },
     log,
+    metrics: createMetrics('signing'),
+    tls: readTlsFiles(config),
     keyStore: await openKeyStore(keyFile, log),
     eventStore: new EventStore(nc),
   });

@@ -7,9 +7,11 @@ import { loadConfig } from '@tessera/config';
 import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import { provision } from '@tessera/nats-access';
 import { createLogger, createMetrics } from '@tessera/service-kit';
+import { createTemplates } from '@tessera/templates';
 import { startNats, startSmtpServer } from '@tessera/test-harness';
 import { startNotifier } from '../notifier.js';
 import { requestToken } from '../session-fixture.js';
+import { readNotifierSettings } from '../settings.js';
 
 const count = Number(process.argv[2] ?? 1_000);
 const smtpDelayMs = Number(process.argv[3] ?? 0);
@@ -22,6 +24,7 @@ const smtp = await startSmtpServer({ delayMs: smtpDelayMs });
 const config = loadConfig({ TESSERA_NATS_URL: nats.url, TESSERA_SMTP_URL: smtp.url });
 const log = createLogger('notifier', 'warn');
 const metrics = createMetrics('notifier');
+const templates = createTemplates({ defaultBrand: config.TESSERA_DEFAULT_BRAND });
 
 type Row = { concurrency: number; mails: number; smtpDelayMs: number; seconds: number; perSecond: number };
 const rows: Row[] = [];
@@ -34,7 +37,15 @@ for (const [run, concurrency] of [1, 4, 16, 32].entries()) {
   await Promise.all(batch);
   smtp.clear();
   const started = performance.now();
-  const notifier = await startNotifier({ config, log, nc, metrics, concurrency, durable: `bench-${run}` });
+  const notifier = await startNotifier({
+    config: { ...config, TESSERA_NOTIFIER_CONCURRENCY: concurrency },
+    log,
+    nc,
+    metrics,
+    ...readNotifierSettings(config),
+    templates,
+    durable: `bench-${run}`,
+  });
   await smtp.waitForMessage(() => smtp.messages.length >= count, 600_000);
   const seconds = (performance.now() - started) / 1_000;
   await notifier.stop();
