@@ -49,7 +49,13 @@ export type RequestTokenPlan = {
   command(loaded: LoadedState<Session>): Promise<RequestTokenCommand>;
 };
 
-export type RequestTokenDeps = { secrets: Secrets; dataKeys: DataKeys; store: EventStore; now: () => Date };
+export type RequestTokenDeps = {
+  secrets: Secrets;
+  dataKeys: DataKeys;
+  /** Reads the last token's delivery. */
+  store: Pick<EventStore, 'load'>;
+  now: () => Date;
+};
 
 export function planRequestToken(
   request: RequestTokenRequest,
