@@ -30,21 +30,13 @@ describe('deciderSpec', () => {
   });
 
   it('fails when the decided events differ from the expected ones', () => {
-    assert.throws(
-      () =>
-        given([])
-          .when(count(3))
-          .then([counted(4)]),
-      AssertionError,
-    );
-    assert.throws(() => given([]).when(count(3)).then([]), AssertionError);
-    assert.throws(
-      () =>
-        given([])
-          .when(count(0))
-          .then([counted(0)]),
-      AssertionError,
-    );
+    const wrong: [Count, Counted[]][] = [
+      [count(3), [counted(4)]],
+      [count(3), []],
+      [count(0), [counted(0)]],
+    ];
+    for (const [command, expected] of wrong)
+      assert.throws(() => given([]).when(command).then(expected), AssertionError);
   });
 
   it('passes when the command is refused as expected, and fails when it is not refused', () => {

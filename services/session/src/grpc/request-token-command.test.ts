@@ -86,6 +86,15 @@ async function decided(
   return { command, events, after: { state: events.reduce(storedSessions.evolve, loaded.state), seq: loaded.seq + 1 } };
 }
 
+/** A session that was sent token 1, and the same request (send_attempt 1) made again on it. */
+async function sentOnce() {
+  const first = plan(1);
+  const { after, events } = await decided(first);
+  const issued = events.find((event) => event.type === 'TokenIssued');
+  assert.ok(issued?.type === 'TokenIssued');
+  return { first, after, lastDeliveryId: issued.data.deliveryId, again: plan(1, first.keys) };
+}
+
 describe('making a RequestToken command', () => {
   it('makes the data key without looking for one first, and seals the opening and the token, for a new session', async () => {
     const first = plan(1);
@@ -100,17 +109,13 @@ describe('making a RequestToken command', () => {
   });
 
   it('makes and seals nothing for a send_attempt whose message was sent, having read that delivery', async () => {
-    const first = plan(1);
-    const { after, events } = await decided(first);
-    const issued = events.find((event) => event.type === 'TokenIssued');
-    assert.ok(issued?.type === 'TokenIssued');
-    const again = plan(1, first.keys);
-    again.delivered.record(issued.data.deliveryId, 'tokenSent');
+    const { first, after, lastDeliveryId, again } = await sentOnce();
+    again.delivered.record(lastDeliveryId, 'tokenSent');
     const keyCalls = { ...first.keys.calls };
     const { command } = await decided(again, after);
     assert.deepEqual([command.opening, command.token], [null, null]);
     assert.deepEqual(again.keys.calls, keyCalls, 'no data key asked for: nothing sealed');
-    assert.deepEqual(again.delivered.loads, [deliverySubject(issued.data.deliveryId)]);
+    assert.deepEqual(again.delivered.loads, [deliverySubject(lastDeliveryId)]);
   });
 
   it('seals no new opening for a session that goes on', async () => {
@@ -126,15 +131,11 @@ describe('making a RequestToken command', () => {
   });
 
   it('reads the last delivery afresh for each decision, and makes the token and its sealed fields once', async () => {
-    const first = plan(1);
-    const { after, events } = await decided(first);
-    const issued = events.find((event) => event.type === 'TokenIssued');
-    assert.ok(issued?.type === 'TokenIssued');
-    const again = plan(1, first.keys);
+    const { after, lastDeliveryId, again } = await sentOnce();
     // Still on its way: nothing to send.
     assert.equal((await again.plan.command(after)).token, null);
     // A decision taken again after a conflict: the delivery has failed meanwhile, so a token is made...
-    again.delivered.record(issued.data.deliveryId, 'tokenSendFailed');
+    again.delivered.record(lastDeliveryId, 'tokenSendFailed');
     const retried = await again.plan.command(after);
     assert.notEqual(retried.token, null);
     // ...and the same one comes with every later decision.
