@@ -81,6 +81,8 @@ export const ConfigSchema = z.strictObject({
   TESSERA_RATE_LIMITS: z.enum(['on', 'off']).default('on'),
 
   TESSERA_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  /** The gateway's line per answered request, at info (off: leave access logs to the proxy in front). */
+  TESSERA_ACCESS_LOG: z.enum(['on', 'off']).default('on'),
   /** Where this process serves gRPC; unset: the service's default port on 127.0.0.1. */
   TESSERA_GRPC_LISTEN: hostPort.optional(),
   /** Where this process serves /metrics and /healthz; unset: the service's default port. */

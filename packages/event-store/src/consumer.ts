@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isCorrelationId, newCorrelationId, withCorrelation } from '@tessera/correlation';
 import type { Envelope } from '@tessera/proto/tessera/events/v1/envelope';
 import {
   AckPolicy,
@@ -303,7 +304,10 @@ async function processMessage(msg: JsMsg, options: RunConsumerOptions): Promise<
   if (wanted && !eventTypes.some((type) => wanted.includes(type))) return ack(msg, options);
   let verdict: RetryLater | undefined;
   try {
-    verdict = (await handler({ seq, subject, envelope, eventTypes, deliveryCount })) ?? undefined;
+    // The handler works, and logs, under the correlation id of the request that made the decision.
+    const handled = () => handler({ seq, subject, envelope, eventTypes, deliveryCount });
+    const correlationId = isCorrelationId(envelope.correlationId) ? envelope.correlationId : newCorrelationId();
+    verdict = (await withCorrelation(correlationId, handled)) ?? undefined;
   } catch (err) {
     const failure = { stream, durable, seq, deliveryCount, err: (err as Error)?.message ?? String(err) };
     if (options.maxDeliver !== undefined && deliveryCount >= options.maxDeliver) {

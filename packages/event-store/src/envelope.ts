@@ -1,3 +1,4 @@
+import { isCorrelationId } from '@tessera/correlation';
 import { Envelope, type Event } from '@tessera/proto/tessera/events/v1/envelope';
 import { headers, type MsgHdrs } from 'nats';
 
@@ -15,8 +16,6 @@ export const HEADER = {
   previousSeq: 'Tessera-Previous-Seq',
 } as const;
 
-// Correlation ids travel in a header and in logs: keep them short and printable.
-const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
 const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9]*$/;
 
 export type Decision = {
@@ -29,7 +28,7 @@ export type Decision = {
 
 export function toEnvelope(decision: Decision): Envelope {
   if (decision.events.length === 0) throw new TypeError('a decision needs at least one event');
-  if (!CORRELATION_ID.test(decision.correlationId))
+  if (!isCorrelationId(decision.correlationId))
     throw new TypeError('correlationId must be 1 to 128 printable ASCII characters');
   for (const event of decision.events)
     if (!EVENT_TYPE.test(event.type) || event.payload === undefined)

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { correlationIdForNow } from '@tessera/correlation';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import { getBySeq, getLastForSubject, getNextForSubject, type StoredMessage } from './direct-get.js';
@@ -26,7 +27,8 @@ export type LoadedAggregate = {
 export type AppendOptions = {
   /** The aggregate's `lastSeq` when it was loaded; 0 means it must not exist yet. */
   expectedSeq: number;
-  correlationId: string;
+  /** The request or event this decision answers; the current one (see @tessera/correlation) when absent. */
+  correlationId?: string;
   /** Makes a re-sent append idempotent; a fresh UUID when absent. */
   decisionId?: string;
 };
@@ -63,7 +65,7 @@ export class EventStore {
   /** Appends one decision as one message; returns its stream sequence. */
   async append(subject: string, events: Event[], options: AppendOptions): Promise<number> {
     const { aggregate } = parseSubject(subject);
-    const { expectedSeq, correlationId, decisionId = randomUUID() } = options;
+    const { expectedSeq, correlationId = correlationIdForNow(), decisionId = randomUUID() } = options;
     if (!Number.isSafeInteger(expectedSeq) || expectedSeq < 0)
       throw new RangeError('expectedSeq must be a non-negative integer');
     const envelope = toEnvelope({ decisionId, aggregate, correlationId, recordedAt: new Date(), events });

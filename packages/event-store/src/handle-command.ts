@@ -23,7 +23,8 @@ export type ConflictRetry = {
 };
 
 export type HandleCommandOptions<S> = {
-  correlationId: string;
+  /** The request or event this decision answers; the current one (see @tessera/correlation) when absent. */
+  correlationId?: string;
   /**
    * What the caller believes the aggregate is (a new one: `{ state: initial(), seq: 0 }`; one it
    * wrote last): decided on without loading first. A conflict shows the belief wrong, and the
@@ -79,7 +80,7 @@ export async function handleCommand<C, E, S>(
   subject: string,
   decider: StoredDecider<C, E, S>,
   command: C | PrepareCommand<C, S>,
-  { correlationId, assume, retry = CONFLICT_RETRY }: HandleCommandOptions<S>,
+  { correlationId, assume, retry = CONFLICT_RETRY }: HandleCommandOptions<S> = {},
 ): Promise<HandledCommand<E, S>> {
   const prepare = typeof command === 'function' ? (command as PrepareCommand<C, S>) : async () => command as C;
   let assumed = assume;

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { CallOptions, ChannelCredentials, Client, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
+import { withCurrentCorrelation } from './correlation-metadata.js';
 
 type UnaryMethod<Req, Res> = (
   request: Req,
@@ -9,7 +10,10 @@ type UnaryMethod<Req, Res> = (
   callback: (error: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
 
-/** A promise-returning view of a generated grpc-js client in which every call has a deadline. */
+/**
+ * A promise-returning view of a generated grpc-js client in which every call has a deadline and
+ * carries the current correlation id.
+ */
 export type DeadlineClient<C> = {
   [K in keyof C as C[K] extends UnaryMethod<infer _Req, infer _Res> ? K : never]: C[K] extends UnaryMethod<
     infer Req,
@@ -58,7 +62,8 @@ export function createDeadlineClient<C extends Client>(
     view[name] = (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) =>
       new Promise((resolve, reject) => {
         const deadline = Date.now() + (options.deadlineMs ?? defaultDeadlineMs);
-        method.call(client, request, options.metadata ?? new GrpcMetadata(), { deadline }, (err, response) =>
+        const metadata = withCurrentCorrelation(options.metadata ?? new GrpcMetadata());
+        method.call(client, request, metadata, { deadline }, (err, response) =>
           err ? reject(err) : resolve(response),
         );
       });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ChannelCredentials, type ServiceError, status } from '@grpc/grpc-js';
+import { currentCorrelationId, isCorrelationId, withCorrelation } from '@tessera/correlation';
 import { createCa, issueCertificate, type PemPair } from '@tessera/dev-pki';
 import { TesseraError } from '@tessera/errors';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '@tessera/proto/grpc/health/v1/health';
@@ -34,6 +35,7 @@ const log = createLogger(
 const metrics = createMetrics('kit-test');
 let seenPeerNames: string[] = [];
 let handlerCalls = 0;
+let seenCorrelationId: string | undefined;
 
 const implementation = unaryService<SigningServiceServer>(
   'tessera.signing.v1.SigningService',
@@ -41,6 +43,8 @@ const implementation = unaryService<SigningServiceServer>(
     getPublicKey: async ({ keyId }, call): Promise<GetPublicKeyResponse> => {
       handlerCalls++;
       seenPeerNames = peerCertificateNames(call);
+      seenCorrelationId = currentCorrelationId();
+      if (keyId === 'logged') log.info('handler at work');
       if (keyId === 'missing') throw new TesseraError('M_NOT_FOUND', 'no such key');
       if (keyId === 'crash') throw new Error('database password is hunter2');
       if (keyId === 'slow') await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -111,6 +115,25 @@ describe('gRPC server and clients of the service kit', () => {
     const response = await client.getPublicKey({ keyId: 'ed25519:0' });
     assert.equal(response.key?.publicKey, 'pk');
     assert.ok(seenPeerNames.includes('gateway'));
+    client.close();
+  });
+
+  it("runs the handler under the caller's correlation id, and logs it on the handler's lines", async () => {
+    const client = await clientFor('gateway');
+    await withCorrelation('req-from-gateway', () => client.getPublicKey({ keyId: 'logged' }));
+    assert.equal(seenCorrelationId, 'req-from-gateway');
+    const line = logLines.findLast((entry) => entry.msg === 'handler at work');
+    assert.equal(line?.correlationId, 'req-from-gateway');
+    client.close();
+  });
+
+  it('gives a call that came without a correlation id a fresh one of its own', async () => {
+    const client = await clientFor('gateway');
+    await client.getPublicKey({ keyId: 'ed25519:0' });
+    const first = seenCorrelationId;
+    await client.getPublicKey({ keyId: 'ed25519:0' });
+    assert.ok(isCorrelationId(first));
+    assert.notEqual(seenCorrelationId, first);
     client.close();
   });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { withCorrelation } from '@tessera/correlation';
 import { createLogger } from './logger.js';
 
 function capture() {
@@ -15,6 +16,21 @@ function capture() {
 }
 
 describe('createLogger', () => {
+  it('names the correlation id of the work in progress on every line, and none outside it', async () => {
+    const { lines, stream } = capture();
+    const log = createLogger('session', 'info', stream).child({ part: 'x' });
+    await withCorrelation('req-42', async () => {
+      await Promise.resolve();
+      log.info('inside');
+    });
+    log.info({ sid: '1' }, 'outside');
+    log.info('outside again');
+    const [inside, outside, again] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(inside?.correlationId, 'req-42');
+    assert.equal(outside?.correlationId, undefined);
+    assert.equal(again?.sid, undefined, "a line never carries another line's fields");
+  });
+
   it('writes one JSON object a line with the service name, level and time', () => {
     const { lines, stream } = capture();
     createLogger('signing', 'info', stream).info({ sid: '42' }, 'session started');

@@ -1,3 +1,4 @@
+import { currentCorrelationId } from '@tessera/correlation';
 import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
@@ -37,6 +38,14 @@ export function createLogger(service: string, level = 'info', destination?: Node
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     formatters: { level: (label: string) => ({ level: label }) },
+    // Every line written while a request or an event is being worked on names it, in every service.
+    mixin: correlationMixin,
   };
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+}
+
+// A new object every time: pino merges the line's own fields into what the mixin returns.
+function correlationMixin(): { correlationId?: string } {
+  const correlationId = currentCorrelationId();
+  return correlationId === undefined ? {} : { correlationId };
 }

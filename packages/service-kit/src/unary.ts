@@ -1,6 +1,8 @@
 import type { handleUnaryCall, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
+import { withCorrelation } from '@tessera/correlation';
 import { TemporarilyUnavailable, TesseraError, toServiceError } from '@tessera/errors';
+import { correlationIdOf } from './correlation-metadata.js';
 import { createLogThrottle, type LogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -20,9 +22,9 @@ export type UnaryHandlers<S extends UntypedServiceImplementation> = {
 };
 
 /**
- * Turns every async handler of a service into a grpc-js handler: errors go through
- * toServiceError (unexpected ones are logged with their cause, never sent), and each call is
- * counted and timed.
+ * Turns every async handler of a service into a grpc-js handler: each call runs under the
+ * caller's correlation id (a fresh one when it sent none), errors go through toServiceError
+ * (unexpected ones are logged with their cause, never sent), and each call is counted and timed.
  */
 export function unaryService<S extends UntypedServiceImplementation>(
   serviceName: string,
@@ -35,7 +37,7 @@ export function unaryService<S extends UntypedServiceImplementation>(
     const method = `${serviceName}/${name}`;
     wrapped[name] = (call, callback) => {
       const stopTimer = metrics.grpcDuration.startTimer({ method });
-      handler(call.request, call).then(
+      withCorrelation(correlationIdOf(call.metadata), () => handler(call.request, call)).then(
         (response) => {
           stopTimer();
           metrics.grpcHandled.inc({ method, code: 'OK' });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { currentCorrelationId } from '@tessera/correlation';
 import { TesseraError, toServiceError } from '@tessera/errors';
 import type { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
 import { captureLogs, type DeadlineClient } from '@tessera/service-kit';
@@ -33,8 +34,10 @@ const unavailable = (): ServiceError =>
 // A signing port faked in memory: the gateway's own behaviour is under test here; the real
 // signing service behind real gRPC is covered by the end-to-end suite.
 let signingDown = false;
+let backendSawCorrelationId: string | undefined;
 const fakeSigning = {
   getPublicKey: async ({ keyId }: { keyId: string }) => {
+    backendSawCorrelationId = currentCorrelationId(); // what the real client sends as gRPC metadata
     if (signingDown) throw unavailable();
     if (keyId !== 'ed25519:0') throw asReceived(new TesseraError('M_NOT_FOUND', 'the requested key was not found'));
     return { key: { keyId, publicKey: PUBLIC_KEY, valid: true } };
@@ -45,6 +48,8 @@ const fakeSigning = {
 let server: RunningHttpServer;
 let base: string;
 const { log, lines } = captureLogs('gateway-test', 'debug');
+// The line every request leaves (access-log.ts); the tests below look at what else was logged.
+const notAccessLog = (line: { msg?: unknown }) => line.msg !== 'request';
 
 before(async () => {
   const app = createApp({
@@ -52,10 +57,20 @@ before(async () => {
       ...statusRoutes(),
       ...pubkeyRoutes(fakeSigning),
       { method: 'POST', path: '/v2/echo', body: 'json', handler: (req, res) => void res.json(req.body) },
+      {
+        method: 'POST',
+        path: '/v2/correlation',
+        body: 'json',
+        handler: async (_req, res) => {
+          await new Promise((ok) => setImmediate(ok));
+          res.json({ correlationId: currentCorrelationId() });
+        },
+      },
     ],
     maxBodyBytes: 64 * 1024,
     log,
     registry: new Registry(),
+    accessLog: true,
   });
   server = await listen(app, '127.0.0.1', 0, log);
   base = `http://127.0.0.1:${server.port}`;
@@ -111,7 +126,7 @@ describe('gateway routing', () => {
       assert.equal(body?.errcode, 'M_UNRECOGNIZED', path);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
     }
-    const logged = lines.slice(before);
+    const logged = lines.slice(before).filter(notAccessLog);
     assert.deepEqual(
       logged.filter((line) => line.level !== 'debug'),
       [],
@@ -140,9 +155,63 @@ describe('gateway routing', () => {
       assert.equal(res.headers.get('access-control-allow-methods'), 'GET, POST, PUT, DELETE, OPTIONS');
       assert.equal(
         res.headers.get('access-control-allow-headers'),
-        'Origin, X-Requested-With, Content-Type, Accept, Authorization',
+        'Origin, X-Requested-With, Content-Type, Accept, Authorization, X-Request-Id',
       );
+      assert.equal(res.headers.get('access-control-expose-headers'), 'X-Request-Id');
     }
+  });
+});
+
+describe('gateway request ids', () => {
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  it('names every answer, errors included, with a fresh X-Request-Id', async () => {
+    const ids = [];
+    for (const path of ['/_matrix/identity/v2', '/nowhere', '/_matrix/identity/v2/pubkey/ed25519:0']) {
+      const { res } = await get(path);
+      ids.push(res.headers.get('x-request-id'));
+    }
+    for (const id of ids) assert.match(String(id), UUID);
+    assert.equal(new Set(ids).size, ids.length);
+  });
+
+  it("keeps the caller's X-Request-Id and makes it the correlation id of the backend calls", async () => {
+    const { res } = await get('/_matrix/identity/v2/pubkey/ed25519:0', { headers: { 'X-Request-Id': 'proxy-7f3a:1' } });
+    assert.equal(res.headers.get('x-request-id'), 'proxy-7f3a:1');
+    assert.equal(backendSawCorrelationId, 'proxy-7f3a:1');
+  });
+
+  it('keeps the correlation id past the reading of a request body', async () => {
+    const { res, body } = await get('/_matrix/identity/v2/correlation', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'X-Request-Id': 'req-with-body' },
+      body: JSON.stringify({ padding: 'x'.repeat(40_000) }),
+    });
+    assert.equal(res.headers.get('x-request-id'), 'req-with-body');
+    assert.equal(body?.correlationId, 'req-with-body');
+  });
+
+  it('replaces an X-Request-Id that could carry an address, or that does not fit in a header', async () => {
+    for (const sent of ['alice@example.org', '447700900123', '+447700900123', 'a b', 'x'.repeat(129)]) {
+      const { res } = await get('/_matrix/identity/v2', { headers: { 'X-Request-Id': sent } });
+      assert.match(String(res.headers.get('x-request-id')), UUID, sent);
+    }
+  });
+
+  it('logs one line per request with its id, route pattern and status, never the query as sent', async () => {
+    const { res } = await get('/_matrix/identity/v2/pubkey/isvalid?public_key=secret-looking-value');
+    const id = res.headers.get('x-request-id');
+    // Written once the answer has left, which may be just after the client has it.
+    let line = lines.find((entry) => entry.msg === 'request' && entry.correlationId === id);
+    for (let turn = 0; line === undefined && turn < 100; turn++) {
+      await new Promise((ok) => setTimeout(ok, 10));
+      line = lines.find((entry) => entry.msg === 'request' && entry.correlationId === id);
+    }
+    assert.ok(line, 'an access log line with the request id');
+    assert.equal(line.route, '/v2/pubkey/isvalid');
+    assert.equal(line.status, 200);
+    assert.equal(line.method, 'GET');
+    assert.doesNotMatch(JSON.stringify(line), /secret-looking-value/);
   });
 });
 
@@ -196,7 +265,7 @@ describe('gateway pubkey routes', () => {
     } finally {
       signingDown = false;
     }
-    const logged = lines.slice(before);
+    const logged = lines.slice(before).filter(notAccessLog);
     assert.deepEqual(
       logged.map((line) => [line.level, line.msg]),
       [['warn', 'backend call failed']],

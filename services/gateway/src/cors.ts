@@ -4,7 +4,9 @@ import type { RequestHandler } from 'express';
 export const CORS_HEADERS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
-  'Access-Control-Allow-Headers': 'Origin, X-Requested-With, Content-Type, Accept, Authorization',
+  'Access-Control-Allow-Headers': 'Origin, X-Requested-With, Content-Type, Accept, Authorization, X-Request-Id',
+  // Lets a web client read the id to quote when it reports a problem.
+  'Access-Control-Expose-Headers': 'X-Request-Id',
 };
 
 export const cors: RequestHandler = (req, res, next) => {

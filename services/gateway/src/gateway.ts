@@ -57,6 +57,7 @@ export async function startGateway(config: Config, log: Logger, registry: Regist
     maxBodyBytes: config.TESSERA_HTTP_MAX_BODY_BYTES,
     log,
     registry,
+    accessLog: config.TESSERA_ACCESS_LOG === 'on',
   });
   const http = await listen(app, config.TESSERA_HTTP_HOST, config.TESSERA_HTTP_PORT, log).catch(
     async (err: unknown) => {

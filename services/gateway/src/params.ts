@@ -1,8 +1,7 @@
 import { TesseraError } from '@tessera/errors';
+import { parseSendAttempt } from '@tessera/spec-params';
 import type { Request } from 'express';
 import type { Tree } from './routes/route.js';
-
-const DIGITS = /^[0-9]{1,15}$/;
 
 /**
  * The named parameters of one request, read with the spec's errors: a missing one is
@@ -10,10 +9,7 @@ const DIGITS = /^[0-9]{1,15}$/;
  * as missing (homeservers send absent optional fields as null).
  */
 export class Params {
-  constructor(
-    private readonly values: Readonly<Record<string, unknown>>,
-    private readonly tree: Tree,
-  ) {}
+  constructor(private readonly values: Readonly<Record<string, unknown>>) {}
 
   requiredString(name: string): string {
     const value = this.present(name);
@@ -26,22 +22,17 @@ export class Params {
     return value === undefined ? undefined : asString(name, value);
   }
 
-  /**
-   * `send_attempt`: an integer ≥ 0. v2 takes a JSON number only; v1 also a string of digits, as
-   * form bodies carry nothing else and Sydent's clients send it that way in JSON too.
-   */
-  sendAttempt(name = 'send_attempt'): number {
-    const value = this.present(name);
-    if (value === undefined) throw missing(name);
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-    if (this.tree === 'v1' && typeof value === 'string' && DIGITS.test(value)) return Number(value);
-    throw invalid(name, this.tree === 'v1' ? 'a whole number' : 'a JSON integer');
+  /** `send_attempt`, on both trees a JSON integer or a string of digits (see parseSendAttempt). */
+  sendAttempt(): number {
+    const value = this.present('send_attempt');
+    if (value === undefined) throw missing('send_attempt');
+    return parseSendAttempt(value);
   }
 
-  /** A JSON integer ≥ 0 (v2 only: account/register's expires_in). */
-  requiredCount(name: string): number {
+  /** A JSON integer ≥ 0, or undefined when absent (v2 only: account/register's expires_in). */
+  optionalCount(name: string): number | undefined {
     const value = this.present(name);
-    if (value === undefined) throw missing(name);
+    if (value === undefined) return undefined;
     if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
     throw invalid(name, 'a JSON integer');
   }
@@ -67,7 +58,7 @@ export class Params {
  */
 export function bodyParams(req: Request, tree: Tree): Params {
   const body = req.body as Record<string, unknown>;
-  return new Params(tree === 'v1' ? { ...queryValues(req), ...body } : body, tree);
+  return new Params(tree === 'v1' ? { ...queryValues(req), ...body } : body);
 }
 
 /**
@@ -76,7 +67,7 @@ export function bodyParams(req: Request, tree: Tree): Params {
  */
 export function queryParams(req: Request): Params {
   const values = Object.fromEntries(Object.entries(queryValues(req)).filter(([, value]) => value !== ''));
-  return new Params(values, 'v1');
+  return new Params(values);
 }
 
 function queryValues(req: Request): Record<string, unknown> {

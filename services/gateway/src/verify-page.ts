@@ -1,5 +1,6 @@
 import type { ErrCode } from '@tessera/errors';
 import type { Logger } from '@tessera/service-kit';
+import type { Medium } from '@tessera/spec-params';
 import type { Response } from 'express';
 
 /** The part of @tessera/templates that GET submitToken uses: the brand's verify_response_template.html. */
@@ -7,8 +8,6 @@ export interface VerifyPages {
   /** Unknown or undefined brands fall back to the default brand; `message` is escaped by the template engine. */
   renderVerifyResponse(brand: string | undefined, variables: { message: string }): string;
 }
-
-export type ValidatedMedium = 'email' | 'msisdn';
 
 export const SUCCESS_MESSAGE = 'Verification successful! Please return to your Matrix client to continue.';
 
@@ -22,7 +21,7 @@ const EXPLANATIONS: Partial<Record<ErrCode, string>> = {
 };
 
 /** The failure page's message: an explanation, what to do, and the server's reason. */
-export function failureMessage(medium: ValidatedMedium, status: number, errcode: ErrCode, reason: string): string {
+export function failureMessage(medium: Medium, status: number, errcode: ErrCode, reason: string): string {
   if (status >= 500) return 'Verification failed because of a problem on our side. Please try again later.';
   const explanation = EXPLANATIONS[errcode] ?? 'Verification failed.';
   const what = medium === 'email' ? 'email' : 'text message';

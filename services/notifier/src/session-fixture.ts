@@ -3,8 +3,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { type DataKeys, type EventStore, newEvent, subjectOf } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
-import { ThreepidMedium } from '@tessera/proto/tessera/events/v1/session';
-import { SEALED_FIELDS } from './session-secrets.js';
+import { type Medium, mediumToEvent, SESSION_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
 
 export type RequestedToken = {
   sid: string;
@@ -28,7 +27,7 @@ const unique = (prefix: string) => `${prefix}${process.pid}x${++counter}x${rando
 export async function requestToken(
   { store, dataKeys }: { store: EventStore; dataKeys: DataKeys },
   options: {
-    medium: 'email' | 'msisdn';
+    medium: Medium;
     address: string;
     brand?: string;
     erase?: boolean;
@@ -49,11 +48,10 @@ export async function requestToken(
       $case: 'sessionStarted',
       value: {
         sid,
-        medium:
-          options.medium === 'email' ? ThreepidMedium.THREEPID_MEDIUM_EMAIL : ThreepidMedium.THREEPID_MEDIUM_MSISDN,
+        medium: mediumToEvent(options.medium),
         addrKey: `hmac-of-${sid}`,
         clientSecretDigest: `digest-of-${sid}`,
-        address: await seal(SEALED_FIELDS.address, options.address),
+        address: await seal(SEALED.address, options.address),
         nextLink: undefined,
       },
     },
@@ -116,12 +114,12 @@ async function tokenIssued(
         sid,
         sendAttempt,
         tokenDigest: `token-digest-of-${sid}-${sendAttempt}`,
-        token: await seal(SEALED_FIELDS.token, token),
+        token: await seal(SEALED.token, token),
         deliveryId,
         brand: options.brand ?? '',
-        clientIp: await seal(SEALED_FIELDS.clientIp, clientIp),
+        clientIp: await seal(SEALED.clientIp, clientIp),
         country: options.country ?? '',
-        clientSecret: await seal(SEALED_FIELDS.clientSecret, clientSecret),
+        clientSecret: await seal(SEALED.clientSecret, clientSecret),
       },
     },
     new Date(),

@@ -1,21 +1,13 @@
 import { type DataKeys, type EventStore, SealedValueInvalid, SUBJECT_PREFIX } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
-import { type SessionStarted, ThreepidMedium, type TokenIssued } from '@tessera/proto/tessera/events/v1/session';
-
-/**
- * The names under which the session service seals the fields of `session.<sid>`: the sealing
- * binds each value to its aggregate and field name, so both services must use exactly these.
- */
-export const SEALED_FIELDS = {
-  address: 'address',
-  token: 'token',
-  clientIp: 'client_ip',
-  clientSecret: 'client_secret',
-  nextLink: 'next_link',
-} as const;
-
-export type Medium = 'email' | 'msisdn';
+import type { SessionStarted, TokenIssued } from '@tessera/proto/tessera/events/v1/session';
+import {
+  type Medium,
+  mediumFromEvent,
+  SESSION_SEALED_FIELDS as SEALED,
+  type SessionSealedField,
+} from '@tessera/spec-params';
 
 /** What a delivery needs to know, in plaintext: kept in memory for one delivery, never logged. */
 export type SessionSecrets = {
@@ -47,15 +39,15 @@ export async function openSession(
   const { aggregate, issued } = context;
   const started = await sessionStartedFor(deps.store, context);
   if (started === undefined) return { status: 'unusable', medium: null, reason: 'no session was started' };
-  const medium = mediumOf(started.medium);
+  const medium = mediumFromEvent(started.medium);
   if (medium === null) return { status: 'unusable', medium: null, reason: 'the session has an unsupported medium' };
 
   const open = openerFor(deps.dataKeys, aggregate, medium);
   try {
-    const address = await open(SEALED_FIELDS.address, started.address);
-    const token = await open(SEALED_FIELDS.token, issued.token);
-    const clientSecret = medium === 'email' ? await open(SEALED_FIELDS.clientSecret, issued.clientSecret) : null;
-    const clientIp = issued.clientIp === undefined ? null : await open(SEALED_FIELDS.clientIp, issued.clientIp);
+    const address = await open(SEALED.address, started.address);
+    const token = await open(SEALED.token, issued.token);
+    const clientSecret = medium === 'email' ? await open(SEALED.clientSecret, issued.clientSecret) : null;
+    const clientIp = issued.clientIp === undefined ? null : await open(SEALED.clientIp, issued.clientIp);
     return { status: 'open', secrets: { medium, address, token, clientSecret, clientIp } };
   } catch (err) {
     if (err instanceof Unopenable) return err.outcome;
@@ -84,17 +76,6 @@ function startedBefore(events: readonly Event[], issuedEventId: string): Session
   return started?.$case === 'sessionStarted' ? started.value : undefined;
 }
 
-function mediumOf(medium: ThreepidMedium): Medium | null {
-  switch (medium) {
-    case ThreepidMedium.THREEPID_MEDIUM_EMAIL:
-      return 'email';
-    case ThreepidMedium.THREEPID_MEDIUM_MSISDN:
-      return 'msisdn';
-    default:
-      return null;
-  }
-}
-
 class Unopenable extends Error {
   constructor(readonly outcome: UnusableSession) {
     super(outcome.reason);
@@ -103,7 +84,7 @@ class Unopenable extends Error {
 
 function openerFor(dataKeys: DataKeys, aggregate: string, medium: Medium) {
   const unusable = (reason: string) => new Unopenable({ status: 'unusable', medium, reason });
-  return async (field: string, sealed: Sealed | undefined): Promise<string> => {
+  return async (field: SessionSealedField, sealed: Sealed | undefined): Promise<string> => {
     if (sealed === undefined) throw unusable(`the session has no sealed ${field}`);
     let bytes: Uint8Array | null;
     try {

@@ -4,6 +4,7 @@
 import { DataKeys, decodeEnvelope, EventStore, newEvent, openDataKeySource } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import { SESSION_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
 import type { NatsConnection } from 'nats';
 import { deliverySubject } from './aggregates.js';
 
@@ -68,14 +69,14 @@ export async function startFakeNotifier(nc: NatsConnection): Promise<FakeNotifie
     for (const event of events) {
       const payload = event.payload;
       if (payload?.$case === 'sessionStarted') {
-        address = await open(aggregate, 'address', payload.value.address);
-        nextLink = await open(aggregate, 'next_link', payload.value.nextLink);
+        address = await open(aggregate, SEALED.address, payload.value.address);
+        nextLink = await open(aggregate, SEALED.nextLink, payload.value.nextLink);
       }
       if (payload?.$case !== 'tokenIssued') continue;
       const { sid, deliveryId, sendAttempt } = payload.value;
-      const token = await open(aggregate, 'token', payload.value.token);
-      const clientSecret = await open(aggregate, 'client_secret', payload.value.clientSecret);
-      const clientIp = await open(aggregate, 'client_ip', payload.value.clientIp);
+      const token = await open(aggregate, SEALED.token, payload.value.token);
+      const clientSecret = await open(aggregate, SEALED.clientSecret, payload.value.clientSecret);
+      const clientIp = await open(aggregate, SEALED.clientIp, payload.value.clientIp);
       if (token === null || clientSecret === null) throw new Error(`TokenIssued of ${sid} did not open`);
       delivered.push({ sid, deliveryId, sendAttempt, token, clientSecret, clientIp, address, nextLink });
       await report(deliveryId, mode);

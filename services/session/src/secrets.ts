@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@tessera/config';
+import type { Medium } from '@tessera/spec-params';
 
 /** 256 bits: the least an HMAC-SHA256 key should have (the local runner makes exactly this). */
 export const MIN_SECRET_BYTES = 32;
@@ -10,7 +11,6 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+$/;
 
 /** What a digest is of: the prefix keeps a token's digest from ever equalling a client secret's. */
 export type DigestKind = 'client_secret' | 'token';
-export type SecretMedium = 'email' | 'msisdn';
 
 /**
  * Keyed digests under the server secret. None of them can be reversed or recomputed without the
@@ -23,7 +23,7 @@ export interface Secrets {
    * base64url(HMAC-SHA256(key, "addr\0" + medium + "\0" + normalisedAddress)): the same for every
    * session of an address, and what directory and invite compute for it too.
    */
-  addrKey(medium: SecretMedium, normalisedAddress: string): string;
+  addrKey(medium: Medium, normalisedAddress: string): string;
   /** base64url(HMAC-SHA256(key, "digest\0" + kind + "\0" + value)). */
   digest(kind: DigestKind, value: string): string;
   /**
@@ -36,7 +36,7 @@ export interface Secrets {
    * characters. Deterministic, so a retry with the same client secret finds the same session with no
    * index (Sydent keeps one session per medium, address and client secret), and it reveals nothing.
    */
-  sid(medium: SecretMedium, normalisedAddress: string, clientSecret: string): string;
+  sid(medium: Medium, normalisedAddress: string, clientSecret: string): string;
 }
 
 export function createSecrets(key: Uint8Array): Secrets {

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Medium } from './domain/session.js';
+import type { Medium } from '@tessera/spec-params';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const DIGITS = '0123456789';

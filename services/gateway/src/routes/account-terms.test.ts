@@ -139,11 +139,28 @@ describe('v2 accounts', () => {
     });
   });
 
-  it('refuses register without matrix_server_name or with a string expires_in', async () => {
+  it('registers with only access_token and matrix_server_name: token_type is Bearer, expires_in absent', async () => {
+    const res = await app.call('/v2/account/register', {
+      json: { access_token: 'openid-abc', matrix_server_name: 'example.org' },
+    });
+    assert.equal(res.status, 200, res.text);
+    const { request } = app.session.callsOf('registerAccount')[0] ?? {};
+    assert.equal(request?.tokenType, 'Bearer');
+    assert.equal(request?.expiresIn, undefined);
+    const nulls = await app.call('/v2/account/register', { json: { ...openid, token_type: null, expires_in: null } });
+    assert.equal(nulls.status, 200, 'null counts as absent');
+  });
+
+  it('refuses register without matrix_server_name, with a string expires_in, or another token_type', async () => {
     const { matrix_server_name: _dropped, ...partial } = openid;
     assert.equal((await app.call('/v2/account/register', { json: partial })).body?.errcode, 'M_MISSING_PARAMS');
     const bad = await app.call('/v2/account/register', { json: { ...openid, expires_in: '3600' } });
     assert.equal(bad.body?.errcode, 'M_INVALID_PARAM');
+    for (const tokenType of ['MAC', 'bearer', '', 7]) {
+      const res = await app.call('/v2/account/register', { json: { ...openid, token_type: tokenType } });
+      assert.deepEqual([res.status, res.body?.errcode], [400, 'M_INVALID_PARAM'], String(tokenType));
+    }
+    assert.equal(app.session.callsOf('registerAccount').length, 0);
   });
 
   it('passes the homeserver’s refusal through from the session service', async () => {

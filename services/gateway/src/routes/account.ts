@@ -1,3 +1,4 @@
+import { parseTokenType } from '@tessera/spec-params';
 import { requireAccessToken } from '../auth.js';
 import { bodyParams } from '../params.js';
 import type { Route } from './route.js';
@@ -8,7 +9,8 @@ import type { SessionRouteDeps } from './session-deps.js';
 export function accountRoutes({ session, auth }: SessionRouteDeps): Route[] {
   return [
     // No auth: this is how a token is obtained. The session service checks the credentials with
-    // the homeserver; the gateway checks only their shape.
+    // the homeserver; the gateway checks only their shape. token_type and expires_in may be left
+    // out, as older clients and matrix-is-tester do (Sydent reads neither).
     onV2(
       'POST',
       '/account/register',
@@ -16,9 +18,9 @@ export function accountRoutes({ session, auth }: SessionRouteDeps): Route[] {
         const params = bodyParams(req, 'v2');
         const { token } = await session.registerAccount({
           accessToken: params.requiredString('access_token'),
-          tokenType: params.requiredString('token_type'),
+          tokenType: parseTokenType(params.optionalString('token_type')),
           matrixServerName: params.requiredString('matrix_server_name'),
-          expiresIn: params.requiredCount('expires_in'),
+          expiresIn: params.optionalCount('expires_in'),
         });
         // `access_token` too, the same value, as Sydent sends it for clients of older drafts.
         res.json({ token, access_token: token });

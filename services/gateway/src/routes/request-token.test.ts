@@ -125,18 +125,29 @@ describe('POST validate/email/requestToken', () => {
     assert.equal(second?.request.sendAttempt, 7);
   });
 
-  it('refuses a v2 send_attempt that is not a JSON integer of at least 0 with M_INVALID_PARAM', async () => {
-    for (const sendAttempt of ['1', 1.5, -1, true, null]) {
-      const res = await app.call(`/v2${EMAIL}`, {
-        json: { ...emailBody, send_attempt: sendAttempt },
-        token: ALICE_TOKEN,
-      });
-      const expected = sendAttempt === null ? 'M_MISSING_PARAMS' : 'M_INVALID_PARAM';
-      assert.equal(res.status, 400, String(sendAttempt));
-      assert.equal(res.body?.errcode, expected, String(sendAttempt));
+  it('takes send_attempt as a string of digits on both trees, as Element sends it on v2', async () => {
+    for (const path of [EMAIL, MSISDN]) {
+      const body = path === EMAIL ? emailBody : phoneBody;
+      for (const res of await Promise.all(onBoth(path, { ...body, send_attempt: '12' })))
+        assert.equal(res.status, 200, res.text);
     }
-    const v1 = await app.call(`/api/v1${EMAIL}`, { json: { ...emailBody, send_attempt: 'one' } });
-    assert.equal(v1.body?.errcode, 'M_INVALID_PARAM');
+    assert.deepEqual(
+      app.session.callsOf('requestToken').map(({ request }) => request.sendAttempt),
+      [12, 12, 12, 12],
+    );
+  });
+
+  it('refuses any other send_attempt with M_INVALID_PARAM on both trees, and null as missing', async () => {
+    const refused = [-1, 1.5, 2 ** 53, true, {}, [1], '', ' 1', '1 ', '+1', '-1', '1.0', 'one', '9007199254740992'];
+    for (const sendAttempt of [...refused, null]) {
+      for (const res of await Promise.all(onBoth(EMAIL, { ...emailBody, send_attempt: sendAttempt }))) {
+        const expected = sendAttempt === null ? 'M_MISSING_PARAMS' : 'M_INVALID_PARAM';
+        assert.equal(res.status, 400, JSON.stringify(sendAttempt));
+        assert.equal(res.body?.errcode, expected, JSON.stringify(sendAttempt));
+      }
+    }
+    const phone = await app.call(`/v2${MSISDN}`, { json: { ...phoneBody, send_attempt: '1.0' }, token: ALICE_TOKEN });
+    assert.equal(phone.body?.errcode, 'M_INVALID_PARAM');
     assert.equal(app.session.callsOf('requestToken').length, 0);
   });
 

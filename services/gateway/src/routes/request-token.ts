@@ -1,24 +1,24 @@
 import { normalizeEmail, normalizeMsisdn } from '@tessera/addresses';
 import { isServiceError, toMatrixError } from '@tessera/errors';
-import { Medium, type RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
+import type { RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
+import { brandOf, type Medium, mediumToGrpc, parseClientSecret, parseNextLink } from '@tessera/spec-params';
 import type { Request, Response } from 'express';
 import { rateLimitSubjectOf } from '../client-ip.js';
 import { bodyParams, type Params } from '../params.js';
 import type { RequestTokenKeys } from '../request-limits.js';
-import { brandOf, validClientSecret, validNextLink } from '../validate.js';
 import type { Route, Tree } from './route.js';
 import { onEachTree } from './route.js';
 import type { SessionRouteDeps } from './session-deps.js';
 
-type Attempt = Omit<RequestTokenRequest, 'brand' | 'clientIp' | 'accessToken'>;
+type Attempt = Omit<RequestTokenRequest, 'medium' | 'brand' | 'clientIp' | 'accessToken'> & { medium: Medium };
 /** v1 callers are anonymous; v2 callers are a user, with the token the session service checks. */
 type Caller = { tree: 'v1' } | { tree: 'v2'; userId: string; accessToken: string };
 
 /** send_attempt and the optional next_link (http(s) only; empty or absent: none). */
 function attemptFields(params: Params): Pick<Attempt, 'sendAttempt' | 'nextLink'> {
   const sendAttempt = params.sendAttempt();
-  const nextLink = params.optionalString('next_link');
-  return { sendAttempt, nextLink: nextLink === undefined || nextLink === '' ? '' : validNextLink(nextLink) };
+  const nextLink = parseNextLink(params.optionalString('next_link'));
+  return { sendAttempt, nextLink: nextLink ?? '' };
 }
 
 /**
@@ -36,15 +36,14 @@ export function requestTokenRoutes({
 }: SessionRouteDeps): Route[] {
   const send = async (req: Request, res: Response, caller: Caller, attempt: Attempt) => {
     const clientIp = clientIpOf(req);
-    const byNumber =
-      attempt.medium === Medium.MEDIUM_MSISDN ? { msisdn: attempt.address, country: attempt.country } : {};
+    const byNumber = attempt.medium === 'msisdn' ? { msisdn: attempt.address, country: attempt.country } : {};
     // v1 callers are known by their address only; v2 callers by their user, wherever they are.
     const who: RequestTokenKeys = caller.tree === 'v1' ? { ip: rateLimitSubjectOf(clientIp) } : { user: caller.userId };
     await gate(res, { ...who, ...byNumber });
     const brand = brandOf(req.query.brand) ?? '';
     const accessToken = caller.tree === 'v2' ? caller.accessToken : '';
     try {
-      const request = { ...attempt, brand, clientIp, accessToken };
+      const request = { ...attempt, medium: mediumToGrpc(attempt.medium), brand, clientIp, accessToken };
       const { sid } = await session.requestToken(request, { deadlineMs: requestTokenDeadlineMs });
       res.json({ sid });
     } catch (err) {
@@ -60,19 +59,19 @@ export function requestTokenRoutes({
     ...onEachTree('POST', '/validate/email/requestToken', (tree) => async (req, res) => {
       const caller = await callerOf(req, tree);
       const params = bodyParams(req, tree);
-      const clientSecret = validClientSecret(params.requiredString('client_secret'));
+      const clientSecret = parseClientSecret(params.requiredString('client_secret'));
       const address = normalizeEmail(params.requiredString('email'));
-      const attempt = { medium: Medium.MEDIUM_EMAIL, address, country: '', clientSecret, ...attemptFields(params) };
+      const attempt = { medium: 'email' as const, address, country: '', clientSecret, ...attemptFields(params) };
       await send(req, res, caller, attempt);
     }),
     ...onEachTree('POST', '/validate/msisdn/requestToken', (tree) => async (req, res) => {
       const caller = await callerOf(req, tree);
       const params = bodyParams(req, tree);
-      const clientSecret = validClientSecret(params.requiredString('client_secret'));
+      const clientSecret = parseClientSecret(params.requiredString('client_secret'));
       const country = params.requiredString('country');
       const phoneNumber = params.requiredString('phone_number');
       const { msisdn, country: region } = normalizeMsisdn({ phoneNumber, country });
-      const attempt = { medium: Medium.MEDIUM_MSISDN, address: msisdn, country: region, clientSecret };
+      const attempt = { medium: 'msisdn' as const, address: msisdn, country: region, clientSecret };
       await send(req, res, caller, { ...attempt, ...attemptFields(params) });
     }),
   ];

@@ -1,17 +1,17 @@
+import { brandOf, type Medium, parseClientSecret, parseSid, parseValidationToken } from '@tessera/spec-params';
 import type { Request, Response } from 'express';
 import { bodyParams, type Params, queryParams } from '../params.js';
 import { matrixErrorFor } from '../send-error.js';
-import { brandOf, validClientSecret, validSid, validToken } from '../validate.js';
-import { failureMessage, locationOf, SUCCESS_MESSAGE, sendVerifyPage, type ValidatedMedium } from '../verify-page.js';
+import { failureMessage, locationOf, SUCCESS_MESSAGE, sendVerifyPage } from '../verify-page.js';
 import type { Route } from './route.js';
 import { onBothTrees, onEachTree } from './route.js';
 import type { SessionRouteDeps } from './session-deps.js';
 
 function submission(params: Params) {
   return {
-    sid: validSid(params.requiredString('sid')),
-    clientSecret: validClientSecret(params.requiredString('client_secret')),
-    token: validToken(params.requiredString('token')),
+    sid: parseSid(params.requiredString('sid')),
+    clientSecret: parseClientSecret(params.requiredString('client_secret')),
+    token: parseValidationToken(params.requiredString('token')),
   };
 }
 
@@ -23,7 +23,7 @@ function submission(params: Params) {
  *   brand's page; a failure shows the page with the errcode's 4xx status. Always HTML, never JSON.
  */
 export function submitTokenRoutes({ session, auth, pages, log }: SessionRouteDeps): Route[] {
-  const page = (medium: ValidatedMedium) => async (req: Request, res: Response) => {
+  const page = (medium: Medium) => async (req: Request, res: Response) => {
     const brand = brandOf(req.query.brand);
     try {
       const { success, nextLink } = await session.submitToken(submission(queryParams(req)));

@@ -5,12 +5,14 @@
 import { TesseraError } from '@tessera/errors';
 import type { Decider } from '@tessera/event-store';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import type { Medium } from '@tessera/spec-params';
 import { sameDigest } from './same-digest.js';
 
 /** Spec: a session may be validated and checked for 24 h after its last modification. */
 export const LIFETIME_MS = 24 * 3_600_000;
 
-export type Medium = 'email' | 'msisdn';
+// The one Medium type, re-exported: the domain speaks of it, its definition lives with the spec's parameters.
+export type { Medium };
 
 /** What a session generation starts with: the session's first facts, its private ones sealed. */
 export type Opening = {

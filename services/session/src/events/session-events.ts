@@ -1,16 +1,8 @@
 import { eventCodec, storedDecider } from '@tessera/event-store';
-import { ThreepidMedium } from '@tessera/proto/tessera/events/v1/session';
-import { type Medium, type SessionEvent, sessionDecider } from '../domain/session.js';
+import { mediumFromEvent, mediumToEvent } from '@tessera/spec-params';
+import { type SessionEvent, sessionDecider } from '../domain/session.js';
 
 // The session aggregate's events on the wire (tessera.events.v1) and back.
-
-const MEDIUM_ON_WIRE = { email: ThreepidMedium.THREEPID_MEDIUM_EMAIL, msisdn: ThreepidMedium.THREEPID_MEDIUM_MSISDN };
-
-export function mediumFromWire(medium: ThreepidMedium): Medium | null {
-  if (medium === ThreepidMedium.THREEPID_MEDIUM_EMAIL) return 'email';
-  if (medium === ThreepidMedium.THREEPID_MEDIUM_MSISDN) return 'msisdn';
-  return null;
-}
 
 /**
  * Events of other kinds, and a session event that lacks a field every writer sets (a sealed
@@ -24,7 +16,7 @@ export const sessionCodec = eventCodec<SessionEvent>({
         const nextLink = sealedNextLink ?? undefined;
         const value = {
           sid,
-          medium: MEDIUM_ON_WIRE[medium],
+          medium: mediumToEvent(medium),
           addrKey,
           clientSecretDigest,
           address: sealedAddress,
@@ -61,7 +53,7 @@ export const sessionCodec = eventCodec<SessionEvent>({
     switch (payload.$case) {
       case 'sessionStarted': {
         const { sid, medium, addrKey, clientSecretDigest, address, nextLink } = payload.value;
-        const known = mediumFromWire(medium);
+        const known = mediumFromEvent(medium);
         if (known === null || address === undefined) return null;
         const opening = { medium: known, addrKey, clientSecretDigest, sealedAddress: address };
         return { type: 'SessionStarted', data: { ...opening, sealedNextLink: nextLink ?? null, sid, at } };

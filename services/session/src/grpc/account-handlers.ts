@@ -11,6 +11,7 @@ import type {
   RegisterAccountResponse,
 } from '@tessera/proto/tessera/session/v1/session';
 import { createLogThrottle, type Logger, type LogThrottle } from '@tessera/service-kit';
+import { parseTokenType } from '@tessera/spec-params';
 import type { AggregateCache } from '../aggregate-cache.js';
 import { accountOf, termsSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
@@ -96,7 +97,7 @@ export function accountHandlers({
 
   return {
     registerAccount: async (request, call) => {
-      if (request.tokenType !== 'Bearer') throw new TesseraError('M_INVALID_PARAM', 'token_type must be Bearer');
+      parseTokenType(request.tokenType || undefined); // proto3: empty is unset
       const accessToken = checkAccessToken(request.accessToken);
       const matrixServerName = checkServerName(request.matrixServerName);
       if (allowed.size > 0 && !allowed.has(matrixServerName))

@@ -1,5 +1,13 @@
 import type { DataKeys, EventStore, LoadedState } from '@tessera/event-store';
 import type { RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
+import {
+  brandOf,
+  parseClientSecret,
+  parseGrpcMedium,
+  parseNextLink,
+  parseSendAttempt,
+  SESSION_SEALED_FIELDS as SEALED,
+} from '@tessera/spec-params';
 import { deliverySubject, sessionAggregate } from '../aggregates.js';
 import { outcomeOf } from '../delivery-wait.js';
 import {
@@ -14,16 +22,7 @@ import {
 } from '../domain/session.js';
 import type { Secrets } from '../secrets.js';
 import { newDeliveryNonce, newValidationToken } from '../tokens.js';
-import {
-  checkAddress,
-  checkClientSecret,
-  checkCountry,
-  checkMedium,
-  checkNextLink,
-  checkSendAttempt,
-  cleanBrand,
-  cleanClientIp,
-} from './request-checks.js';
+import { checkCountry, cleanClientIp } from './request-checks.js';
 
 export type RequestTokenCommand = Extract<SessionCommand, { type: 'RequestToken' }>;
 
@@ -61,14 +60,14 @@ export function planRequestToken(
   request: RequestTokenRequest,
   { secrets, dataKeys, store, now }: RequestTokenDeps,
 ): RequestTokenPlan {
-  const medium = checkMedium(request.medium);
-  const address = checkAddress(medium, request.address);
-  const clientSecret = checkClientSecret(request.clientSecret);
-  const sendAttempt = checkSendAttempt(request.sendAttempt);
-  const nextLink = checkNextLink(request.nextLink);
+  const medium = parseGrpcMedium(request.medium);
+  const address = request.address; // normalised by the gateway, the one place that does it
+  const clientSecret = parseClientSecret(request.clientSecret);
+  const sendAttempt = parseSendAttempt(request.sendAttempt);
+  const nextLink = parseNextLink(request.nextLink);
   const country = checkCountry(medium, request.country);
   const clientIp = cleanClientIp(request.clientIp);
-  const brand = cleanBrand(request.brand);
+  const brand = brandOf(request.brand) ?? '';
 
   const sid = secrets.sid(medium, address, clientSecret);
   const aggregate = sessionAggregate(sid);
@@ -76,7 +75,7 @@ export function planRequestToken(
   // the notifier sends at most once per delivery id.
   const deliveryId = `${sid}-${sendAttempt}-${newDeliveryNonce()}`;
   const at = now();
-  // Sealed under `session.<sid>` with the names the notifier opens them by.
+  // Sealed under `session.<sid>` with the names the notifier opens them by (SESSION_SEALED_FIELDS).
   const seal = (field: string, plaintext: string) => dataKeys.sealField(aggregate, field, plaintext);
 
   const createDataKey = once(() => dataKeys.createKey(aggregate));
@@ -85,17 +84,17 @@ export function planRequestToken(
       medium,
       addrKey: secrets.addrKey(medium, address),
       clientSecretDigest: secrets.digest('client_secret', clientSecret),
-      sealedAddress: await seal('address', address),
-      sealedNextLink: nextLink === null ? null : await seal('next_link', nextLink),
+      sealedAddress: await seal(SEALED.address, address),
+      sealedNextLink: nextLink === null ? null : await seal(SEALED.nextLink, nextLink),
     }),
   );
   const makeToken = once(async (): Promise<NewToken> => {
     const plaintext = newValidationToken(medium);
     return {
       tokenDigest: secrets.digest('token', plaintext),
-      sealedToken: await seal('token', plaintext),
-      sealedClientIp: clientIp === '' ? null : await seal('client_ip', clientIp),
-      sealedClientSecret: await seal('client_secret', clientSecret),
+      sealedToken: await seal(SEALED.token, plaintext),
+      sealedClientIp: clientIp === '' ? null : await seal(SEALED.clientIp, clientIp),
+      sealedClientSecret: await seal(SEALED.clientSecret, clientSecret),
       deliveryId,
       brand,
       country,

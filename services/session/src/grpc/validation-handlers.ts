@@ -11,6 +11,13 @@ import type {
   SubmitTokenResponse,
 } from '@tessera/proto/tessera/session/v1/session';
 import type { Logger } from '@tessera/service-kit';
+import {
+  mediumToGrpc,
+  parseClientSecret,
+  parseSid,
+  parseValidationToken,
+  SESSION_SEALED_FIELDS as SEALED,
+} from '@tessera/spec-params';
 import { isStorableSid, sessionAggregate, sessionSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
 import { correlationIdOf } from '../correlation.js';
@@ -18,7 +25,6 @@ import type { WatchDelivery } from '../delivery-wait.js';
 import { type Medium, noValidSession, refusalOf, type SessionCommand, validatedThreepid } from '../domain/session.js';
 import { storedSessions } from '../events/session-events.js';
 import type { Secrets } from '../secrets.js';
-import { checkClientSecret, checkSid, checkToken, mediumToWire } from './request-checks.js';
 import { planRequestToken } from './request-token-command.js';
 
 export interface ValidationDeps {
@@ -89,9 +95,9 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
     },
 
     submitToken: async (request, call) => {
-      const sid = checkSid(request.sid);
-      const clientSecretDigest = secrets.digest('client_secret', checkClientSecret(request.clientSecret));
-      const tokenDigest = secrets.digest('token', checkToken(request.token));
+      const sid = parseSid(request.sid);
+      const clientSecretDigest = secrets.digest('client_secret', parseClientSecret(request.clientSecret));
+      const tokenDigest = secrets.digest('token', parseValidationToken(request.token));
       // A spec-valid sid this service cannot have made matches no session, like an unknown one.
       if (!isStorableSid(sid)) throw noValidSession();
       const command: SessionCommand = { type: 'SubmitToken', clientSecretDigest, tokenDigest, maxFailures, now: now() };
@@ -101,19 +107,20 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
       const refusal = refusalOf(events);
       if (refusal !== null) throw refusal; // remembered first: it counts towards the lockout
       const sealedNextLink = state.status === 'none' ? null : state.sealedNextLink;
-      const nextLink = sealedNextLink && (await dataKeys.openField(sessionAggregate(sid), 'next_link', sealedNextLink));
+      const nextLink =
+        sealedNextLink && (await dataKeys.openField(sessionAggregate(sid), SEALED.nextLink, sealedNextLink));
       return { success: true, nextLink: text(nextLink ?? null) ?? '' };
     },
 
     getValidated3Pid: async (request) => {
-      const sid = checkSid(request.sid);
-      const clientSecretDigest = secrets.digest('client_secret', checkClientSecret(request.clientSecret));
+      const sid = parseSid(request.sid);
+      const clientSecretDigest = secrets.digest('client_secret', parseClientSecret(request.clientSecret));
       if (!isStorableSid(sid)) throw noValidSession();
       const { state } = await loadState(store, sessionSubject(sid), storedSessions);
       const { medium, sealedAddress, validatedAt } = validatedThreepid(state, clientSecretDigest, now());
-      const address = text(await dataKeys.openField(sessionAggregate(sid), 'address', sealedAddress));
+      const address = text(await dataKeys.openField(sessionAggregate(sid), SEALED.address, sealedAddress));
       if (address === null) throw noValidSession(); // its data key was erased: it proves nothing any more
-      return { medium: mediumToWire(medium), address, validatedAt: validatedAt.getTime() };
+      return { medium: mediumToGrpc(medium), address, validatedAt: validatedAt.getTime() };
     },
   };
 }
