@@ -178,12 +178,13 @@ export function refusalOf(events: readonly SessionEvent[]): TesseraError | null 
 }
 
 /**
- * What RequestToken does to a session (its one rule: decide follows it, and whoever makes the
- * command asks it first, to seal only what the decision will use): a dead one (never started, expired, locked) starts over with
- * any send_attempt (its tokens are useless, and refusing would leave the client a sid it can never
- * validate); a live one issues a token for a send_attempt higher than any seen, or for the same
- * one again when the delivery of its token failed: like Sydent, only a message sent uses its
- * send_attempt up (one still pending does too: it is on its way).
+ * What RequestToken does to a session: a dead one (never started, expired, locked) starts over
+ * with any send_attempt (its tokens are useless, and refusing would leave the client a sid it can
+ * never validate); a live one issues a token for a send_attempt higher than any seen, or for the
+ * same one again when the delivery of its token failed: like Sydent, only a message sent uses its
+ * send_attempt up (one still pending does too: it is on its way). The one place of this rule:
+ * decide follows it, and whoever makes the command asks it first, to make and seal only what the
+ * decision will store.
  */
 export function requestTokenEffect(
   state: Session,
