@@ -76,48 +76,6 @@ describe('EventStore on a real nats-server', () => {
     assert.deepEqual([ack.seq, ack.duplicate], [first, true]);
   });
 
-  it('lands every concurrent decision through handle, each decided on the full history before it', async () => {
-    const subject = newKey();
-    let decisions = 0;
-    const decideNext = (name: string) => (history: unknown[]) => {
-      decisions++;
-      return [keyRevoked(`${name} after ${history.length}`)];
-    };
-    const handled = await Promise.all(
-      ['a', 'b', 'c'].map((name) => store.handle(subject, decideNext(name), { correlationId })),
-    );
-    const { events, lastSeq } = await store.load(subject);
-    assert.deepEqual(
-      reasonsOf(events).map((reason) => reason.split(' after ')[1]),
-      ['0', '1', '2'],
-    );
-    assert.equal(Math.max(...handled.map((h) => h.seq)), lastSeq);
-    assert.ok(decisions >= 3);
-  });
-
-  it('appends nothing when the decision is empty', async () => {
-    const subject = newKey();
-    const { seq } = await store.handle(subject, () => [keyCreated()], { correlationId });
-    const none = await store.handle(subject, () => [], { correlationId });
-    assert.deepEqual(none, { seq, events: [] });
-    assert.equal(await messagesOn(subject), 1);
-  });
-
-  it('gives up with ConcurrencyConflict after three decisions that all lost the race', async () => {
-    const subject = newKey();
-    let decisions = 0;
-    const rival = async (history: unknown[]) => {
-      decisions++;
-      await store.append(subject, [keyRevoked('rival')], {
-        expectedSeq: (await store.load(subject)).lastSeq,
-        correlationId,
-      });
-      return [keyRevoked(`after ${history.length}`)];
-    };
-    await assert.rejects(store.handle(subject, rival, { correlationId }), ConcurrencyConflict);
-    assert.equal(decisions, 3);
-  });
-
   it('loads messages written without the previous-sequence header by scanning the subject', async () => {
     const subject = newKey();
     const js = fx.nc.jetstream();

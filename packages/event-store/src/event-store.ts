@@ -8,8 +8,6 @@ import { asStoreError, ConcurrencyConflict, isUnavailable, isWrongLastSequence, 
 import { parseSubject, streamOf } from './subjects.js';
 
 const DEFAULT_TIMEOUT_MS = 2_000;
-// A decision is decided at most this often before the conflict reaches the caller.
-const MAX_DECISION_ATTEMPTS = 3;
 // A publish whose ack timed out is re-sent with the same message id: NATS stores it at most once.
 const MAX_PUBLISH_ATTEMPTS = 2;
 const PUBLISH_RETRY_DELAY_MS = 100;
@@ -35,18 +33,10 @@ export type AppendOptions = {
   decisionId?: string;
 };
 
-export type Decide = (history: Event[]) => Event[] | Promise<Event[]>;
-
-export type Handled = {
-  /** The appended message's sequence, or the aggregate's last sequence when nothing was appended. */
-  seq: number;
-  /** The events appended; empty when the decision changed nothing. */
-  events: Event[];
-};
-
 /**
  * Loads and appends aggregates, one subject each (`tessera.<type>.<id>`). The stream of a subject
- * comes from the subject map, so neither call asks the server where a subject lives.
+ * comes from the subject map, so neither call asks the server where a subject lives. Commands
+ * go through handleCommand, which loads, decides and appends with these two.
  */
 export class EventStore {
   readonly #nc: NatsConnection;
@@ -95,24 +85,6 @@ export class EventStore {
         if (attempt >= MAX_PUBLISH_ATTEMPTS)
           throw new StoreUnavailable(`append to ${subject}: ${(err as Error).message}`, { cause: err });
         await delay(PUBLISH_RETRY_DELAY_MS);
-      }
-    }
-  }
-
-  /**
-   * Load, decide, append. On a conflict the aggregate is reloaded and `decide` runs again on the
-   * newer history, at most three times in all; `decide` must therefore have no side effects.
-   */
-  async handle(subject: string, decide: Decide, { correlationId }: { correlationId?: string } = {}): Promise<Handled> {
-    for (let attempt = 1; ; attempt++) {
-      const { events: history, lastSeq } = await this.load(subject);
-      const decided = await decide(history);
-      if (decided.length === 0) return { seq: lastSeq, events: [] };
-      try {
-        const seq = await this.append(subject, decided, { expectedSeq: lastSeq, correlationId });
-        return { seq, events: decided };
-      } catch (err) {
-        if (!(err instanceof ConcurrencyConflict) || attempt >= MAX_DECISION_ATTEMPTS) throw err;
       }
     }
   }

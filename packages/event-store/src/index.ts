@@ -9,6 +9,7 @@ export {
   runConsumer,
 } from './consumer.js';
 export { type DataKeySource, DataKeys, type DataKeysOptions } from './data-keys.js';
+export { type Decider, type StoredDecider, storedDecider } from './decider.js';
 export {
   announcedEventTypes,
   decodeEnvelope,
@@ -18,15 +19,20 @@ export {
   SCHEMA_VERSION,
 } from './envelope.js';
 export { asStoreError, ConcurrencyConflict, StoreUnavailable } from './errors.js';
-export {
-  type AppendOptions,
-  type Decide,
-  EventStore,
-  type EventStoreOptions,
-  type Handled,
-  type LoadedAggregate,
-} from './event-store.js';
+export { type EventCodec, eventCodec, type TimedEvent } from './event-codec.js';
+export { type AppendOptions, EventStore, type EventStoreOptions, type LoadedAggregate } from './event-store.js';
 export { type EventPayload, type EventPayloadCase, eventTypeOf, newEvent } from './events.js';
+export {
+  CONFLICT_RETRY,
+  type ConflictRetry,
+  conflictBackoffMs,
+  type HandleCommandOptions,
+  type HandledCommand,
+  handleCommand,
+  type LoadedState,
+  loadState,
+  type PrepareCommand,
+} from './handle-command.js';
 export {
   DATA_KEY_BUCKET,
   DATA_KEY_BUCKET_OPTIONS,

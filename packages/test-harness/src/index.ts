@@ -1,3 +1,4 @@
+export { deciderSpec, type ExpectedError, type Given, type SpecifiedDecider, type When } from './decider-spec.js';
 export {
   type FakeHomeserver,
   type FakeHomeserverOptions,

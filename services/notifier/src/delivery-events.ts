@@ -1,7 +1,6 @@
-import { newEvent } from '@tessera/event-store';
+import { eventCodec, storedDecider } from '@tessera/event-store';
 import { DeliveryChannel as ProtoChannel } from '@tessera/proto/tessera/events/v1/delivery';
-import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
-import type { DeliveryChannel, DeliveryEvent } from './domain/delivery.js';
+import { type DeliveryChannel, type DeliveryEvent, deliveryDecider } from './domain/delivery.js';
 
 // The delivery aggregate's events on the wire (tessera.events.v1) and back.
 
@@ -22,51 +21,51 @@ function fromProto(channel: ProtoChannel): DeliveryChannel {
   }
 }
 
-export function toStoredEvent(event: DeliveryEvent): Event {
-  switch (event.type) {
-    case 'DeliveryStarted': {
-      const { deliveryId, source, channel, attempt, leaseEndsAt, at } = event.data;
-      return newEvent(
-        { $case: 'deliveryStarted', value: { deliveryId, source, channel: TO_PROTO[channel], attempt, leaseEndsAt } },
-        at,
-      );
+export const deliveryCodec = eventCodec<DeliveryEvent>({
+  toPayload(event) {
+    switch (event.type) {
+      case 'DeliveryStarted': {
+        const { deliveryId, source, channel, attempt, leaseEndsAt } = event.data;
+        return {
+          $case: 'deliveryStarted',
+          value: { deliveryId, source, channel: TO_PROTO[channel], attempt, leaseEndsAt },
+        };
+      }
+      case 'DeliveryLeaseRenewed': {
+        const { deliveryId, attempt, leaseEndsAt } = event.data;
+        return { $case: 'deliveryLeaseRenewed', value: { deliveryId, attempt, leaseEndsAt } };
+      }
+      case 'TokenSent': {
+        const { deliveryId, providerMessageId } = event.data;
+        return { $case: 'tokenSent', value: { deliveryId, providerMessageId } };
+      }
+      case 'TokenSendFailed': {
+        const { deliveryId, reason, refused } = event.data;
+        return { $case: 'tokenSendFailed', value: { deliveryId, reason, refused } };
+      }
     }
-    case 'DeliveryLeaseRenewed': {
-      const { deliveryId, attempt, leaseEndsAt, at } = event.data;
-      return newEvent({ $case: 'deliveryLeaseRenewed', value: { deliveryId, attempt, leaseEndsAt } }, at);
-    }
-    case 'TokenSent': {
-      const { deliveryId, providerMessageId, at } = event.data;
-      return newEvent({ $case: 'tokenSent', value: { deliveryId, providerMessageId } }, at);
-    }
-    case 'TokenSendFailed': {
-      const { deliveryId, reason, refused, at } = event.data;
-      return newEvent({ $case: 'tokenSendFailed', value: { deliveryId, reason, refused } }, at);
-    }
-  }
-}
-
-/** The delivery events of a stored history; events of other kinds are skipped. */
-export function fromStoredEvents(events: readonly Event[]): DeliveryEvent[] {
-  return events.flatMap((event): DeliveryEvent[] => {
-    const at = event.occurredAt ?? new Date(0);
-    switch (event.payload?.$case) {
+  },
+  fromPayload(payload, at) {
+    switch (payload.$case) {
       case 'deliveryStarted': {
-        const { deliveryId, source, channel, attempt, leaseEndsAt } = event.payload.value;
+        const { deliveryId, source, channel, attempt, leaseEndsAt } = payload.value;
         // Written before leases existed: the first attempt, and no lease that still holds it.
         const data = { deliveryId, source, channel: fromProto(channel), attempt: Math.max(attempt, 1) };
-        return [{ type: 'DeliveryStarted', data: { ...data, leaseEndsAt: leaseEndsAt ?? at, at } }];
+        return { type: 'DeliveryStarted', data: { ...data, leaseEndsAt: leaseEndsAt ?? at, at } };
       }
       case 'deliveryLeaseRenewed': {
-        const { deliveryId, attempt, leaseEndsAt } = event.payload.value;
-        return [{ type: 'DeliveryLeaseRenewed', data: { deliveryId, attempt, leaseEndsAt: leaseEndsAt ?? at, at } }];
+        const { deliveryId, attempt, leaseEndsAt } = payload.value;
+        return { type: 'DeliveryLeaseRenewed', data: { deliveryId, attempt, leaseEndsAt: leaseEndsAt ?? at, at } };
       }
       case 'tokenSent':
-        return [{ type: 'TokenSent', data: { ...event.payload.value, at } }];
+        return { type: 'TokenSent', data: { ...payload.value, at } };
       case 'tokenSendFailed':
-        return [{ type: 'TokenSendFailed', data: { ...event.payload.value, at } }];
+        return { type: 'TokenSendFailed', data: { ...payload.value, at } };
       default:
-        return [];
+        return null;
     }
-  });
-}
+  },
+});
+
+/** `tessera.delivery.<id>`, loaded and changed by handleCommand. */
+export const storedDeliveries = storedDecider(deliveryDecider, deliveryCodec);

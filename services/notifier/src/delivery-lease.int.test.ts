@@ -5,7 +5,7 @@ import { provision } from '@tessera/nats-access';
 import { createLogger } from '@tessera/service-kit';
 import { startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
-import { toStoredEvent } from './delivery-events.js';
+import { deliveryCodec } from './delivery-events.js';
 import { type LeaseDeps, takeOn } from './delivery-lease.js';
 import type { DeliveryCommand } from './domain/delivery.js';
 
@@ -59,7 +59,7 @@ describe('taking a delivery on, on a real nats-server', () => {
     const deliveryId = newDelivery();
     const subject = subjectOf('delivery', deliveryId);
     const ended = new Date(Date.now() - 1);
-    const abandoned = toStoredEvent({
+    const abandoned = deliveryCodec.toStoredEvent({
       type: 'DeliveryStarted',
       data: { deliveryId, source: 'session.s', channel: 'email', attempt: 1, leaseEndsAt: ended, at: ended },
     });

@@ -1,17 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConcurrencyConflict, type EventStore, StoreUnavailable } from '@tessera/event-store';
-import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
+import { type EventStore, handleCommand, type LoadedState, StoreUnavailable } from '@tessera/event-store';
 import type { Logger } from '@tessera/service-kit';
-import { fromStoredEvents, toStoredEvent } from './delivery-events.js';
+import { storedDeliveries } from './delivery-events.js';
 import {
   availability,
   type Delivery,
   type DeliveryChannel,
   type DeliveryCommand,
   type DeliveryEvent,
-  decide,
-  evolve,
-  initialState,
+  initial,
 } from './domain/delivery.js';
 
 // Writing to a delivery aggregate on behalf of one notifier: taking it on (or over), holding its
@@ -32,7 +29,11 @@ export type TakeOn =
   /** It has its outcome already: nothing to do. */
   | { status: 'finished' };
 
-const stateOf = (events: DeliveryEvent[]) => events.reduce(evolve, initialState());
+/** A delivery this notifier believes it holds, as renewed last: decided on without loading it first. */
+const believedHeld = ({ channel, attempt, seq }: Held, now: Date): LoadedState<Delivery> => ({
+  state: { status: 'started', channel, attempt, leaseEndsAt: now },
+  seq,
+});
 
 /**
  * Appends what `command` (StartDelivery or RefuseDelivery) decides. First as if the delivery were
@@ -52,26 +53,12 @@ export async function takeOn(
     const attempt = started?.type === 'DeliveryStarted' ? started.data.attempt : 0;
     return { status: 'taken', held: { deliveryId, channel, attempt, seq } };
   };
-  const fresh = decide(command, initialState());
-  try {
-    const seq = await deps.store.append(subject, fresh.map(toStoredEvent), { expectedSeq: 0, correlationId });
-    return heldBy(fresh, seq);
-  } catch (err) {
-    if (!(err instanceof ConcurrencyConflict)) throw err;
-  }
-  let seen: Delivery = initialState();
-  let decided: DeliveryEvent[] = [];
-  const handled = await deps.store.handle(
-    subject,
-    (history) => {
-      seen = stateOf(fromStoredEvents(history));
-      decided = decide(command, seen);
-      return decided.map(toStoredEvent);
-    },
-    { correlationId },
-  );
-  if (handled.events.length > 0) return heldBy(decided, handled.seq);
-  const found = availability(seen, command.now);
+  const handled = await handleCommand(deps.store, subject, storedDeliveries, command, {
+    correlationId,
+    assume: { state: initial(), seq: 0 },
+  });
+  if (handled.events.length > 0) return heldBy(handled.events, handled.seq);
+  const found = availability(handled.state, command.now);
   // Open but nothing decided cannot happen: both commands take an open delivery.
   return found.status === 'leased' ? found : { status: 'finished' };
 }
@@ -97,7 +84,7 @@ export function keepLease(deps: LeaseDeps, subject: string, held: Held, fields: 
   let timer: NodeJS.Timeout | undefined;
   const { correlationId } = fields;
   const renew = async () => {
-    const { deliveryId, attempt, channel, seq } = current;
+    const { deliveryId, attempt } = current;
     const command: DeliveryCommand = {
       type: 'RenewLease',
       deliveryId,
@@ -105,24 +92,9 @@ export function keepLease(deps: LeaseDeps, subject: string, held: Held, fields: 
       leaseMs: deps.leaseMs,
       now: deps.now(),
     };
-    // Believed still held, as renewed last: appended without loading first.
-    const believed: Delivery = { status: 'started', channel, attempt, leaseEndsAt: command.now };
     try {
-      try {
-        const renewed = await deps.store.append(subject, decide(command, believed).map(toStoredEvent), {
-          expectedSeq: seq,
-          correlationId,
-        });
-        current = { ...current, seq: renewed };
-        return;
-      } catch (err) {
-        if (!(err instanceof ConcurrencyConflict)) throw err;
-      }
-      const handled = await deps.store.handle(
-        subject,
-        (history) => decide(command, stateOf(fromStoredEvents(history))).map(toStoredEvent),
-        { correlationId },
-      );
+      const assume = believedHeld(current, command.now);
+      const handled = await handleCommand(deps.store, subject, storedDeliveries, command, { correlationId, assume });
       if (handled.events.length > 0) current = { ...current, seq: handled.seq };
       else {
         lost = true;
@@ -167,7 +139,10 @@ export async function recordOutcome(
   const began = Date.now();
   for (let retry = 0; ; retry++) {
     try {
-      await appendOutcome(deps, subject, command, held, correlationId);
+      // Taken over meanwhile, or recorded by an earlier try whose answer was lost: the belief
+      // conflicts, and the outcome is decided on what is there.
+      const assume = believedHeld(held, command.now);
+      await handleCommand(deps.store, subject, storedDeliveries, command, { correlationId, assume });
       return;
     } catch (err) {
       if (!(err instanceof StoreUnavailable) || Date.now() - began > OUTCOME_PATIENCE_MS) {
@@ -180,24 +155,4 @@ export async function recordOutcome(
       await sleep(OUTCOME_RETRY_DELAYS_MS[retry] ?? OUTCOME_RETRY_DELAYS_MS.at(-1));
     }
   }
-}
-
-async function appendOutcome(
-  deps: LeaseDeps,
-  subject: string,
-  command: DeliveryCommand,
-  { channel, attempt, seq }: Held,
-  correlationId: string,
-): Promise<void> {
-  // Believed still held, as renewed last: appended without loading first.
-  const state: Delivery = { status: 'started', channel, attempt, leaseEndsAt: command.now };
-  try {
-    await deps.store.append(subject, decide(command, state).map(toStoredEvent), { expectedSeq: seq, correlationId });
-    return;
-  } catch (err) {
-    if (!(err instanceof ConcurrencyConflict)) throw err;
-  }
-  // Taken over meanwhile, or recorded by an earlier try whose answer was lost: decide on what is there.
-  const decideOnStored = (history: Event[]) => decide(command, stateOf(fromStoredEvents(history))).map(toStoredEvent);
-  await deps.store.handle(subject, decideOnStored, { correlationId });
 }

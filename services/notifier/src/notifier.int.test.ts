@@ -12,7 +12,7 @@ import { createLogger, createMetrics } from '@tessera/service-kit';
 import { createTemplates, SHIPPED_TEMPLATES_DIR } from '@tessera/templates';
 import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
-import { toStoredEvent } from './delivery-events.js';
+import { deliveryCodec } from './delivery-events.js';
 import { type RunningNotifier, startNotifier, TOKENS_DURABLE } from './notifier.js';
 import { type RequestedToken, requestToken, requestTokenAgain } from './session-fixture.js';
 import { readNotifierSettings } from './settings.js';
@@ -241,7 +241,7 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
     const deliveryId = `dlv-vanished-${Date.now()}`;
     const leaseEndsAt = new Date(Date.now() + 1_500);
     // A notifier took it on and died: its DeliveryStarted is there, with a lease and no outcome.
-    const vanished = toStoredEvent({
+    const vanished = deliveryCodec.toStoredEvent({
       type: 'DeliveryStarted',
       data: { deliveryId, source: 'session.x', channel: 'email', attempt: 1, leaseEndsAt, at: new Date() },
     });

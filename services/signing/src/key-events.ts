@@ -1,33 +1,32 @@
-import { newEvent } from '@tessera/event-store';
-import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
-import type { KeyEvent } from './domain/key.js';
+import { eventCodec, storedDecider } from '@tessera/event-store';
+import { type KeyEvent, keyDecider } from './domain/key.js';
 
 // The key aggregate's events on the wire (tessera.events.v1) and back.
 
-export function toStoredEvent(event: KeyEvent): Event {
-  switch (event.type) {
-    case 'KeyCreated': {
-      const { keyId, algorithm, publicKey, at } = event.data;
-      return newEvent({ $case: 'keyCreated', value: { keyId, algorithm, publicKey } }, at);
+export const keyCodec = eventCodec<KeyEvent>({
+  toPayload(event) {
+    switch (event.type) {
+      case 'KeyCreated': {
+        const { keyId, algorithm, publicKey } = event.data;
+        return { $case: 'keyCreated', value: { keyId, algorithm, publicKey } };
+      }
+      case 'KeyRevoked': {
+        const { keyId, reason } = event.data;
+        return { $case: 'keyRevoked', value: { keyId, reason } };
+      }
     }
-    case 'KeyRevoked': {
-      const { keyId, reason, at } = event.data;
-      return newEvent({ $case: 'keyRevoked', value: { keyId, reason } }, at);
-    }
-  }
-}
-
-/** The key events of a stored history; events of other kinds are not the key aggregate's and are skipped. */
-export function fromStoredEvents(events: readonly Event[]): KeyEvent[] {
-  return events.flatMap((event): KeyEvent[] => {
-    const at = event.occurredAt ?? new Date(0);
-    switch (event.payload?.$case) {
+  },
+  fromPayload(payload, at) {
+    switch (payload.$case) {
       case 'keyCreated':
-        return [{ type: 'KeyCreated', data: { ...event.payload.value, at } }];
+        return { type: 'KeyCreated', data: { ...payload.value, at } };
       case 'keyRevoked':
-        return [{ type: 'KeyRevoked', data: { ...event.payload.value, at } }];
+        return { type: 'KeyRevoked', data: { ...payload.value, at } };
       default:
-        return [];
+        return null;
     }
-  });
-}
+  },
+});
+
+/** `tessera.key.<keyId>`, loaded and changed by handleCommand. */
+export const storedKeys = storedDecider(keyDecider, keyCodec);

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { EventStore } from '@tessera/event-store';
-import { subjectOf } from '@tessera/event-store';
+import { type EventStore, handleCommand, subjectOf } from '@tessera/event-store';
 import type { Logger } from '@tessera/service-kit';
-import { decide, evolve, initialState, isValidAfter, type Key, type KeyCommand } from './domain/key.js';
-import { fromStoredEvents, toStoredEvent } from './key-events.js';
+import { isValidAfter, type KeyCommand } from './domain/key.js';
+import { storedKeys } from './key-events.js';
 import type { KeyStore } from './key-store.js';
 
 /**
@@ -28,18 +27,10 @@ export async function publishKeys(options: {
       publicKey: key.publicKeyBase64,
       now: now(),
     };
-    let after: Key = initialState();
-    const handled = await eventStore.handle(
-      subjectOf('key', key.keyId),
-      (history) => {
-        const state = fromStoredEvents(history).reduce(evolve, initialState());
-        const decided = decide(command, state);
-        after = decided.reduce(evolve, state);
-        return decided.map(toStoredEvent);
-      },
-      { correlationId },
-    );
-    if (isValidAfter(after, key.publicKeyBase64)) valid.add(key.keyId);
+    const handled = await handleCommand(eventStore, subjectOf('key', key.keyId), storedKeys, command, {
+      correlationId,
+    });
+    if (isValidAfter(handled.state, key.publicKeyBase64)) valid.add(key.keyId);
     log.info(
       { keyId: key.keyId, published: handled.events.length > 0, seq: handled.seq, valid: valid.has(key.keyId) },
       handled.events.length > 0 ? 'published a signing key' : 'signing key already published',

@@ -1,9 +1,10 @@
-// Load + decide + append throughput against a throwaway nats-server (sync_interval: always).
+// handleCommand (load + decide + append) throughput against a throwaway nats-server (sync_interval: always).
 // Run on demand: `pnpm build && node dist/bench/handle-throughput.js [count]`. Prints a table.
 import { startNats } from '@tessera/test-harness';
 import { connectNats } from '../connect.js';
 import { EventStore } from '../event-store.js';
-import { keyRevoked } from '../fixtures.js';
+import { keyRevoked, notes } from '../fixtures.js';
+import { handleCommand } from '../handle-command.js';
 import { ensureStreams } from '../streams.js';
 import { subjectOf } from '../subjects.js';
 
@@ -39,7 +40,8 @@ async function measure(workload: string, inFlight: number, history: number): Pro
       while (next < subjects.length) {
         const subject = subjects[next++] as string;
         const t = performance.now();
-        await store.handle(subject, (events) => [keyRevoked(`after ${events.length}`)], { correlationId: 'bench' });
+        const note = async ({ state }: { state: { notes: string[] } }) => ({ note: `after ${state.notes.length}` });
+        await handleCommand(store, subject, notes, note, { correlationId: 'bench' });
         latencies.push(performance.now() - t);
       }
     }),

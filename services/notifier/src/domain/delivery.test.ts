@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { deciderSpec } from '@tessera/test-harness';
 import {
   availability,
   type DeliveryCommand,
   type DeliveryEvent,
   DeliveryNotStarted,
-  decide,
-  evolve,
-  initialState,
+  deliveryDecider,
 } from './delivery.js';
 
-// given(history).when(command).then(events): history folded with evolve, then decide.
-function given(history: DeliveryEvent[]) {
-  const state = history.reduce(evolve, initialState());
-  return {
-    when: (command: DeliveryCommand) => ({
-      // biome-ignore lint/suspicious/noThenProperty: given/when/then is the decider tests' vocabulary (STYLE.md §2); never awaited
-      then: (expected: DeliveryEvent[]) => assert.deepEqual(decide(command, state), expected),
-      thenThrows: (errorClass: new (...args: never[]) => Error) =>
-        assert.throws(() => decide(command, state), errorClass),
-    }),
-    thenAvailable: (now: Date) => availability(state, now),
-  };
-}
+const given = deciderSpec(deliveryDecider);
+/** Who may work on the delivery `history` folds to, at `now`. */
+const availableAfter = (history: DeliveryEvent[], now: Date) => availability(given(history).state, now);
 
 const ID = 'd-1';
 const SOURCE = 'session.s-1';
@@ -132,10 +121,10 @@ describe('the delivery aggregate', () => {
   });
 
   it('tells who may work on it: anyone, nobody until the lease ends, or nobody ever', () => {
-    assert.deepEqual(given([]).thenAvailable(T1), { status: 'open' });
-    assert.deepEqual(given([started(1)]).thenAvailable(T2), { status: 'leased', endsAt: at(LEASE_MS) });
-    assert.deepEqual(given([started(1)]).thenAvailable(at(LEASE_MS)), { status: 'open' });
-    assert.deepEqual(given([started(1), sent()]).thenAvailable(T2), { status: 'finished' });
+    assert.deepEqual(availableAfter([], T1), { status: 'open' });
+    assert.deepEqual(availableAfter([started(1)], T2), { status: 'leased', endsAt: at(LEASE_MS) });
+    assert.deepEqual(availableAfter([started(1)], at(LEASE_MS)), { status: 'open' });
+    assert.deepEqual(availableAfter([started(1), sent()], T2), { status: 'finished' });
   });
 
   it('renews the lease of the attempt that holds it, and of no other attempt', () => {
@@ -152,7 +141,7 @@ describe('the delivery aggregate', () => {
 
   it('ignores the renewal of an attempt that was taken over', () =>
     assert.deepEqual(
-      given([started(1), started(2, at(LEASE_MS)), renewed(1, at(LEASE_MS + 1))]).thenAvailable(at(2 * LEASE_MS)),
+      availableAfter([started(1), started(2, at(LEASE_MS)), renewed(1, at(LEASE_MS + 1))], at(2 * LEASE_MS)),
       { status: 'open' },
     ));
 

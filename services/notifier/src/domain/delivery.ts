@@ -4,6 +4,7 @@
 // once it has run out without an outcome (the notifier died), another notifier takes it over with
 // the next attempt number and sends again. A second message therefore goes out only when a
 // notifier died after the provider accepted the message and before the outcome was recorded.
+import type { Decider } from '@tessera/event-store';
 
 export type DeliveryChannel = 'email' | 'sms' | 'unspecified';
 
@@ -39,7 +40,7 @@ export type Delivery =
   | { status: 'sent'; channel: DeliveryChannel }
   | { status: 'failed'; channel: DeliveryChannel; refused: boolean };
 
-export const initialState = (): Delivery => ({ status: 'none' });
+export const initial = (): Delivery => ({ status: 'none' });
 
 /**
  * Who may work on a delivery now: anyone (`open`: never taken on, or its lease ran out without
@@ -135,3 +136,5 @@ export function decide(command: DeliveryCommand, state: Delivery): DeliveryEvent
     }
   }
 }
+
+export const deliveryDecider: Decider<DeliveryCommand, DeliveryEvent, Delivery> = { decide, evolve, initial };

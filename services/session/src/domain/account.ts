@@ -2,6 +2,7 @@
 // by proving an OpenID token of their homeserver. The aggregate id is the token's hash, so the
 // token itself is never stored; logging out ends the token for good.
 import { TesseraError } from '@tessera/errors';
+import type { Decider } from '@tessera/event-store';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 
 /** The user ID as it is written now: sealed with the account's data key, beside its keyed pseudonym. */
@@ -21,7 +22,7 @@ export type Account =
   | { status: 'none' }
   | { status: 'active' | 'loggedOut'; holder: AccountHolder; matrixServerName: string };
 
-export const initialState = (): Account => ({ status: 'none' });
+export const initial = (): Account => ({ status: 'none' });
 
 /** A new token hashed to an existing account: 64 random characters never repeat, so this is a bug. */
 export class TokenAlreadyRegistered extends Error {
@@ -51,6 +52,8 @@ export function decide(command: AccountCommand, state: Account): AccountEvent[] 
       return [{ type: 'AccountLoggedOut', data: { at } }];
   }
 }
+
+export const accountDecider: Decider<AccountCommand, AccountEvent, Account> = { decide, evolve, initial };
 
 /** Who the token belongs to; null for a token never registered, or logged out. */
 export function accountHolder(state: Account): AccountHolder | null {

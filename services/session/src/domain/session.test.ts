@@ -1,41 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TesseraError } from '@tessera/errors';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import { deciderSpec } from '@tessera/test-harness';
 import {
   decide,
   deliveryToCheck,
-  evolve,
-  type Issue,
-  initialState,
+  IncompleteCommand,
+  initial,
   LIFETIME_MS,
+  type NewToken,
   type Opening,
   type PreviousDelivery,
   refusalOf,
   type SessionCommand,
   type SessionEvent,
+  sessionDecider,
   validatedThreepid,
 } from './session.js';
 
-const stateOf = (history: SessionEvent[]) => history.reduce(evolve, initialState());
-const errcodeOf = (err: unknown) => (err instanceof TesseraError ? err.errcode : String(err));
-
-// given(history).when(command).then(events): the history folded with evolve, then decide.
-function given(history: SessionEvent[]) {
-  const state = stateOf(history);
-  return {
-    when: (command: SessionCommand) => ({
-      // biome-ignore lint/suspicious/noThenProperty: given/when/then is the decider tests' vocabulary (STYLE.md §2); never awaited
-      then: (expected: SessionEvent[]) => assert.deepEqual(decide(command, state), expected),
-      thenThrows: (errcode: string) =>
-        assert.throws(
-          () => decide(command, state),
-          (err: unknown) => errcodeOf(err) === errcode,
-        ),
-    }),
-    thenValidated: (clientSecretDigest: string, now: Date) => validatedThreepid(state, clientSecretDigest, now),
-  };
-}
+const given = deciderSpec(sessionDecider);
+const refused = (errcode: string) => ({ errcode });
 
 const T0 = new Date('2025-01-15T10:00:00Z');
 const later = (ms: number) => new Date(T0.getTime() + ms);
@@ -48,15 +32,13 @@ const sealed = (label: string): Sealed => ({
   ciphertext: Buffer.from(`sealed ${label}`),
 });
 const opening: Opening = {
-  sid: SID,
   medium: 'email',
   addrKey: 'addr-key',
   clientSecretDigest: SECRET,
   sealedAddress: sealed('address'),
   sealedNextLink: sealed('next_link'),
 };
-const issue = (sendAttempt: number, token: string): Issue => ({
-  sendAttempt,
+const newToken = (sendAttempt: number, token: string): NewToken => ({
   tokenDigest: `digest:${token}`,
   sealedToken: sealed(token),
   sealedClientIp: null,
@@ -66,10 +48,10 @@ const issue = (sendAttempt: number, token: string): Issue => ({
   country: '',
 });
 
-const started = (at = T0): SessionEvent => ({ type: 'SessionStarted', data: { ...opening, at } });
+const started = (at = T0): SessionEvent => ({ type: 'SessionStarted', data: { ...opening, sid: SID, at } });
 const issued = (sendAttempt: number, token: string, at = T0): SessionEvent => ({
   type: 'TokenIssued',
-  data: { ...issue(sendAttempt, token), sid: SID, at },
+  data: { ...newToken(sendAttempt, token), sid: SID, sendAttempt, at },
 });
 const validated = (at: Date): SessionEvent => ({ type: 'SessionValidated', data: { sid: SID, at } });
 const rejected = (failedAttempts: number, at: Date): SessionEvent => ({
@@ -85,14 +67,16 @@ const request = (
   previousDelivery: PreviousDelivery | null = null,
 ): SessionCommand => ({
   type: 'RequestToken',
-  opening,
-  issue: issue(sendAttempt, token),
+  sid: SID,
+  sendAttempt,
   previousDelivery,
+  opening,
+  token: newToken(sendAttempt, token),
   now,
 });
 /** The outcome of the delivery of `issued(sendAttempt, token)`, as read from its subject. */
 const deliveryOf = (sendAttempt: number, token: string, outcome: PreviousDelivery['outcome']): PreviousDelivery => ({
-  deliveryId: issue(sendAttempt, token).deliveryId,
+  deliveryId: newToken(sendAttempt, token).deliveryId,
   outcome,
 });
 const submit = (token: string, now: Date, clientSecretDigest = SECRET): SessionCommand => ({
@@ -144,8 +128,38 @@ describe('requesting a token', () => {
     given(history)
       .when(request(2, 't2', hoursLater(2)))
       .then([issued(2, 't2', hoursLater(2))]);
-    const state = stateOf([...history, issued(2, 't2', hoursLater(2))]);
-    assert.equal(state.status, 'validated');
+    assert.equal(
+      given(history)
+        .when(request(2, 't2', hoursLater(2)))
+        .stateAfter().status,
+      'validated',
+    );
+  });
+});
+
+describe('what a RequestToken command carries', () => {
+  const without = (command: SessionCommand, fields: Partial<Record<'opening' | 'token', null>>) => ({
+    ...command,
+    ...fields,
+  });
+
+  it('needs no token and no opening when it sends nothing: a repeated send_attempt makes none', () =>
+    given([started(), issued(3, 't1')])
+      .when(without(request(3, 't2'), { opening: null, token: null }))
+      .then([]));
+
+  it('needs no opening for a session that goes on', () =>
+    given([started(), issued(1, 't1')])
+      .when(without(request(2, 't2'), { opening: null }))
+      .then([issued(2, 't2')]));
+
+  it('is refused as incomplete without what its decision stores: a bug of whoever made it', () => {
+    given([])
+      .when(without(request(1, 't1'), { opening: null }))
+      .thenThrows(IncompleteCommand);
+    given([started(), issued(1, 't1')])
+      .when(without(request(2, 't2'), { token: null }))
+      .thenThrows(IncompleteCommand);
   });
 });
 
@@ -175,12 +189,12 @@ describe('requesting a token again after its delivery failed', () => {
       .then([]));
 
   it("asks for the last token's delivery only when its send_attempt comes again on a live session", () => {
-    const live = stateOf([started(), issued(1, 't1')]);
-    assert.equal(deliveryToCheck(live, 1, hoursLater(1)), issue(1, 't1').deliveryId);
+    const live = given([started(), issued(1, 't1')]).state;
+    assert.equal(deliveryToCheck(live, 1, hoursLater(1)), newToken(1, 't1').deliveryId);
     assert.equal(deliveryToCheck(live, 2, hoursLater(1)), null);
     assert.equal(deliveryToCheck(live, 0, hoursLater(1)), null);
     assert.equal(deliveryToCheck(live, 1, hoursLater(25)), null, 'expired: it starts over anyway');
-    assert.equal(deliveryToCheck(initialState(), 1, T0), null);
+    assert.equal(deliveryToCheck(initial(), 1, T0), null);
   });
 });
 
@@ -201,13 +215,13 @@ describe('submitting a token', () => {
       .then([]));
 
   it('answers an unknown sid like a wrong secret: M_NO_VALID_SESSION, same message', () => {
-    given([]).when(submit('t1', T0)).thenThrows('M_NO_VALID_SESSION');
+    given([]).when(submit('t1', T0)).thenThrows(refused('M_NO_VALID_SESSION'));
     given([started(), issued(1, 't1')])
       .when(submit('t1', T0, 'another-secret'))
-      .thenThrows('M_NO_VALID_SESSION');
+      .thenThrows(refused('M_NO_VALID_SESSION'));
     const messageOf = (history: SessionEvent[], secret: string) => {
       try {
-        decide(submit('t1', T0, secret), stateOf(history));
+        decide(submit('t1', T0, secret), given(history).state);
       } catch (err) {
         return (err as Error).message;
       }
@@ -217,9 +231,11 @@ describe('submitting a token', () => {
   });
 
   it('remembers a wrong token as TokenRejected, answered with M_TOKEN_INCORRECT', () => {
-    const events = decide(submit('nope', hoursLater(1)), stateOf([started(), issued(1, 't1')]));
-    assert.deepEqual(events, [rejected(1, hoursLater(1))]);
-    assert.equal(refusalOf(events)?.errcode, 'M_TOKEN_INCORRECT');
+    const history = [started(), issued(1, 't1')];
+    given(history)
+      .when(submit('nope', hoursLater(1)))
+      .then([rejected(1, hoursLater(1))]);
+    assert.equal(refusalOf(decide(submit('nope', hoursLater(1)), given(history).state))?.errcode, 'M_TOKEN_INCORRECT');
     assert.equal(refusalOf([validated(T0)]), null);
   });
 
@@ -231,7 +247,7 @@ describe('submitting a token', () => {
   it('answers M_SESSION_EXPIRED once locked, even to the right token', () =>
     given([started(), issued(1, 't1'), ...wrongTokens(5, hoursLater(1)), locked(hoursLater(1))])
       .when(submit('t1', hoursLater(2)))
-      .thenThrows('M_SESSION_EXPIRED'));
+      .thenThrows(refused('M_SESSION_EXPIRED')));
 
   it('expires 24 h after its last change', () => {
     given([started(), issued(1, 't1')])
@@ -239,7 +255,7 @@ describe('submitting a token', () => {
       .then([validated(later(LIFETIME_MS))]);
     given([started(), issued(1, 't1')])
       .when(submit('t1', later(LIFETIME_MS + 1)))
-      .thenThrows('M_SESSION_EXPIRED');
+      .thenThrows(refused('M_SESSION_EXPIRED'));
   });
 
   it('counts the 24 h from the last token issued', () =>
@@ -250,7 +266,7 @@ describe('submitting a token', () => {
   it('does not refresh the 24 h on a wrong token', () =>
     given([started(), issued(1, 't1'), rejected(1, hoursLater(23))])
       .when(submit('t1', hoursLater(25)))
-      .thenThrows('M_SESSION_EXPIRED'));
+      .thenThrows(refused('M_SESSION_EXPIRED')));
 
   it('refuses the token of an earlier generation after starting over', () =>
     given([started(), issued(1, 't1'), started(hoursLater(25)), issued(1, 't2', hoursLater(25))])
@@ -260,32 +276,37 @@ describe('submitting a token', () => {
   it('refuses a wrong token on a validated session without counting it', () =>
     given([started(), issued(1, 't1'), validated(hoursLater(1))])
       .when(submit('nope', hoursLater(2)))
-      .thenThrows('M_TOKEN_INCORRECT'));
+      .thenThrows(refused('M_TOKEN_INCORRECT')));
 });
 
 describe('checking a validated session (getValidated3pid)', () => {
   it('gives the medium, the sealed address and validated_at', () =>
     assert.deepEqual(
-      given([started(), issued(1, 't1'), validated(hoursLater(1))]).thenValidated(SECRET, hoursLater(2)),
+      validatedThreepid(given([started(), issued(1, 't1'), validated(hoursLater(1))]).state, SECRET, hoursLater(2)),
       { medium: 'email', sealedAddress: sealed('address'), validatedAt: hoursLater(1) },
     ));
 
   it('answers M_SESSION_NOT_VALIDATED before the token was submitted', () =>
     assert.throws(
-      () => given([started(), issued(1, 't1')]).thenValidated(SECRET, hoursLater(1)),
-      (err) => errcodeOf(err) === 'M_SESSION_NOT_VALIDATED',
+      () => validatedThreepid(given([started(), issued(1, 't1')]).state, SECRET, hoursLater(1)),
+      refused('M_SESSION_NOT_VALIDATED'),
     ));
 
   it('answers M_SESSION_EXPIRED 24 h after validation', () =>
     assert.throws(
-      () => given([started(), issued(1, 't1'), validated(hoursLater(1))]).thenValidated(SECRET, hoursLater(25.01)),
-      (err) => errcodeOf(err) === 'M_SESSION_EXPIRED',
+      () =>
+        validatedThreepid(
+          given([started(), issued(1, 't1'), validated(hoursLater(1))]).state,
+          SECRET,
+          hoursLater(25.01),
+        ),
+      refused('M_SESSION_EXPIRED'),
     ));
 
   it('answers M_SESSION_EXPIRED when locked', () =>
     assert.throws(
-      () => given([started(), issued(1, 't1'), locked(T0)]).thenValidated(SECRET, hoursLater(1)),
-      (err) => errcodeOf(err) === 'M_SESSION_EXPIRED',
+      () => validatedThreepid(given([started(), issued(1, 't1'), locked(T0)]).state, SECRET, hoursLater(1)),
+      refused('M_SESSION_EXPIRED'),
     ));
 
   it('answers M_NO_VALID_SESSION for a wrong secret and for no session', () => {
@@ -294,8 +315,8 @@ describe('checking a validated session (getValidated3pid)', () => {
       [[], SECRET],
     ] as const)
       assert.throws(
-        () => given([...history]).thenValidated(secret, hoursLater(1)),
-        (err) => errcodeOf(err) === 'M_NO_VALID_SESSION',
+        () => validatedThreepid(given(history).state, secret, hoursLater(1)),
+        refused('M_NO_VALID_SESSION'),
       );
   });
 });

@@ -3,6 +3,7 @@
 // stand in for secrets, and what must be read back later (the address, the next_link) arrives
 // already sealed.
 import { TesseraError } from '@tessera/errors';
+import type { Decider } from '@tessera/event-store';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 import type { Medium } from '@tessera/spec-params';
 import { sameDigest } from './same-digest.js';
@@ -13,9 +14,8 @@ export const LIFETIME_MS = 24 * 3_600_000;
 // The one Medium type, re-exported: the domain speaks of it, its definition lives with the spec's parameters.
 export type { Medium };
 
-/** What a session generation starts with. */
+/** What a session generation starts with: the session's first facts, its private ones sealed. */
 export type Opening = {
-  sid: string;
   medium: Medium;
   addrKey: string;
   clientSecretDigest: string;
@@ -23,9 +23,8 @@ export type Opening = {
   sealedNextLink: Sealed | null;
 };
 
-/** One token, made for one send attempt, and what the notifier needs to deliver it. */
-export type Issue = {
-  sendAttempt: number;
+/** One new token, and what the notifier needs to deliver it. */
+export type NewToken = {
   tokenDigest: string;
   sealedToken: Sealed;
   sealedClientIp: Sealed | null;
@@ -36,8 +35,8 @@ export type Issue = {
 };
 
 export type SessionEvent =
-  | { type: 'SessionStarted'; data: Opening & { at: Date } }
-  | { type: 'TokenIssued'; data: Issue & { sid: string; at: Date } }
+  | { type: 'SessionStarted'; data: Opening & { sid: string; at: Date } }
+  | { type: 'TokenIssued'; data: NewToken & { sid: string; sendAttempt: number; at: Date } }
   | { type: 'TokenRejected'; data: { sid: string; failedAttempts: number; at: Date } }
   | { type: 'SessionLocked'; data: { sid: string; at: Date } }
   | { type: 'SessionValidated'; data: { sid: string; at: Date } };
@@ -51,10 +50,14 @@ export type PreviousDelivery = { deliveryId: string; outcome: 'sent' | 'failed' 
 export type SessionCommand =
   | {
       type: 'RequestToken';
-      opening: Opening;
-      issue: Issue;
-      /** The delivery of the last token issued, when a send_attempt equal to its own comes again; else null. */
+      sid: string;
+      sendAttempt: number;
+      /** The delivery of the last token issued, when deliveryToCheck names it; else null. */
       previousDelivery: PreviousDelivery | null;
+      /** Needed when requestTokenEffect is 'start'; else null (a session that goes on is not opened again). */
+      opening: Opening | null;
+      /** Needed unless requestTokenEffect is 'nothing'; else null (a repeated send_attempt makes no token). */
+      token: NewToken | null;
       now: Date;
     }
   | { type: 'SubmitToken'; clientSecretDigest: string; tokenDigest: string; maxFailures: number; now: Date };
@@ -78,7 +81,7 @@ export type OpenSession = {
 };
 export type Session = { status: 'none' } | OpenSession;
 
-export const initialState = (): Session => ({ status: 'none' });
+export const initial = (): Session => ({ status: 'none' });
 
 /** One answer for an unknown sid and a wrong secret alike, so session ids cannot be probed. */
 export const noValidSession = () =>
@@ -128,11 +131,14 @@ export function decide(command: SessionCommand, state: Session): SessionEvent[] 
   const at = command.now;
   switch (command.type) {
     case 'RequestToken': {
-      const { opening, issue, previousDelivery } = command;
-      const issued: SessionEvent = { type: 'TokenIssued', data: { ...issue, sid: opening.sid, at } };
-      const effect = requestTokenEffect(state, issue.sendAttempt, at, previousDelivery);
-      if (effect === 'start') return [{ type: 'SessionStarted', data: { ...opening, at } }, issued];
-      return effect === 'issue' ? [issued] : []; // nothing: send_attempt used already, same sid, nothing sent
+      const { sid, sendAttempt, previousDelivery, opening, token } = command;
+      const effect = requestTokenEffect(state, sendAttempt, at, previousDelivery);
+      if (effect === 'nothing') return []; // send_attempt used already: same sid, nothing sent
+      if (token === null) throw new IncompleteCommand('a token to issue');
+      const issued: SessionEvent = { type: 'TokenIssued', data: { ...token, sid, sendAttempt, at } };
+      if (effect === 'issue') return [issued];
+      if (opening === null) throw new IncompleteCommand('an opening to start the session with');
+      return [{ type: 'SessionStarted', data: { ...opening, sid, at } }, issued];
     }
     case 'SubmitToken': {
       const session = liveSession(state, command.clientSecretDigest, at);
@@ -150,6 +156,19 @@ export function decide(command: SessionCommand, state: Session): SessionEvent[] 
   }
 }
 
+export const sessionDecider: Decider<SessionCommand, SessionEvent, Session> = { decide, evolve, initial };
+
+/**
+ * A RequestToken without what its decision needs: whoever made the command asked requestTokenEffect
+ * on another state than the one it was decided on. A bug, never an answer to a client.
+ */
+export class IncompleteCommand extends Error {
+  override readonly name = 'IncompleteCommand';
+  constructor(missing: string) {
+    super(`RequestToken needs ${missing} for this session`);
+  }
+}
+
 /**
  * The refusal a decision stands for, once its events are appended: a wrong token is remembered
  * (it counts towards the lockout) and still answered with M_TOKEN_INCORRECT.
@@ -159,11 +178,13 @@ export function refusalOf(events: readonly SessionEvent[]): TesseraError | null 
 }
 
 /**
- * What RequestToken does to a session: a dead one (never started, expired, locked) starts over with
- * any send_attempt (its tokens are useless, and refusing would leave the client a sid it can never
- * validate); a live one issues a token for a send_attempt higher than any seen, or for the same
- * one again when the delivery of its token failed: like Sydent, only a message sent uses its
- * send_attempt up (one still pending does too: it is on its way).
+ * What RequestToken does to a session: a dead one (never started, expired, locked) starts over
+ * with any send_attempt (its tokens are useless, and refusing would leave the client a sid it can
+ * never validate); a live one issues a token for a send_attempt higher than any seen, or for the
+ * same one again when the delivery of its token failed: like Sydent, only a message sent uses its
+ * send_attempt up (one still pending does too: it is on its way). The one place of this rule:
+ * decide follows it, and whoever makes the command asks it first, to make and seal only what the
+ * decision will store.
  */
 export function requestTokenEffect(
   state: Session,

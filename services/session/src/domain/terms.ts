@@ -1,6 +1,7 @@
 // The policies a user accepted (`tessera.terms.<userKey>`, the keyed pseudonym of the user ID).
 // Acceptances only add up: a client posts the URLs the user accepted now, never necessarily the full set.
 import { TesseraError } from '@tessera/errors';
+import type { Decider } from '@tessera/event-store';
 
 /** A current policy: its version and the URLs of its documents, one per language. */
 export type Policy = { id: string; version: string; urls: readonly string[] };
@@ -18,7 +19,7 @@ export type TermsCommand = {
 
 export type Terms = { acceptedUrls: ReadonlySet<string> };
 
-export const initialState = (): Terms => ({ acceptedUrls: new Set() });
+export const initial = (): Terms => ({ acceptedUrls: new Set() });
 
 // An unknown URL is named in the answer (it is what the client sent), cut short and quoted.
 const MAX_URL_IN_MESSAGE = 200;
@@ -46,6 +47,8 @@ export function decide(command: TermsCommand, state: Terms): TermsEvent[] {
     }
   }
 }
+
+export const termsDecider: Decider<TermsCommand, TermsEvent, Terms> = { decide, evolve, initial };
 
 /**
  * Whether every current policy is accepted: one accepted URL of its current documents (any

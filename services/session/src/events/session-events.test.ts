@@ -5,9 +5,9 @@ import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { AccountEvent } from '../domain/account.js';
 import type { SessionEvent } from '../domain/session.js';
 import type { TermsEvent } from '../domain/terms.js';
-import * as accountEvents from './account-events.js';
-import * as sessionEvents from './session-events.js';
-import * as termsEvents from './terms-events.js';
+import { accountCodec as accountEvents } from './account-events.js';
+import { sessionCodec as sessionEvents } from './session-events.js';
+import { termsCodec as termsEvents } from './terms-events.js';
 
 const AT = new Date('2025-01-15T10:00:00Z');
 const sealed = (label: string) => ({

@@ -1,6 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { TesseraError } from '@tessera/errors';
-import type { DataKeys, EventStore } from '@tessera/event-store';
+import { type DataKeys, type EventStore, handleCommand, loadState } from '@tessera/event-store';
 import { HomeserverFailure } from '@tessera/federation-client';
 import type {
   AuthenticateRequest,
@@ -16,19 +16,11 @@ import type { AggregateCache } from '../aggregate-cache.js';
 import { accountOf, termsSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
 import { correlationIdOf } from '../correlation.js';
-import {
-  type AccountHolder,
-  accountHolder,
-  decide,
-  evolve,
-  initialState,
-  unrecognisedToken,
-} from '../domain/account.js';
+import { type AccountHolder, accountHolder, unrecognisedToken } from '../domain/account.js';
 import * as terms from '../domain/terms.js';
-import { fromStoredEvents, toStoredEvent, USER_ID_FIELD } from '../events/account-events.js';
-import * as termsEvents from '../events/terms-events.js';
+import { storedAccounts, USER_ID_FIELD } from '../events/account-events.js';
+import { storedTerms } from '../events/terms-events.js';
 import type { Secrets } from '../secrets.js';
-import { storedDecider } from '../stored-decider.js';
 import type { TermsDocument } from '../terms-file.js';
 import { newAccessToken } from '../tokens.js';
 import { checkAccessToken, checkServerName, serverOfUserId } from './request-checks.js';
@@ -71,9 +63,6 @@ export interface AccountHandlers {
   logout: Handler<LogoutRequest, LogoutResponse>;
 }
 
-const accounts = storedDecider({ decide, evolve, initialState }, { toStoredEvent, fromStoredEvents });
-const acceptances = storedDecider(terms, termsEvents);
-
 // Sydent answers 403 M_UNAUTHORIZED when the homeserver may not, or did not, vouch for the user:
 // the status says "refused", not "log in" (401 would send clients to look for an IS token).
 const refused = (message: string) => new TesseraError('M_UNAUTHORIZED', message, { httpStatus: 403 });
@@ -100,11 +89,11 @@ export function accountHandlers({
     return opened === null ? null : Buffer.from(opened).toString('utf8'); // null: the data key was erased
   };
   const loadUser = async ({ subject, aggregate }: ReturnType<typeof accountOf>): Promise<AccountUser | null> => {
-    const holder = accountHolder(accounts.stateOf((await store.load(subject)).events));
+    const holder = accountHolder((await loadState(store, subject, storedAccounts)).state);
     const userId = holder === null ? null : await userIdOf(holder, aggregate);
     return userId === null ? null : { userId, userKey: secrets.userKey(userId) };
   };
-  const loadTerms = async (user: AccountUser) => acceptances.stateOf(await loadAcceptances(store, user));
+  const loadTerms = async (user: AccountUser) => storedTerms.stateOf(await loadAcceptances(store, user));
 
   return {
     registerAccount: async (request, call) => {
@@ -125,8 +114,9 @@ export function accountHandlers({
         userKey: secrets.userKey(sub),
       };
       const correlationId = correlationIdOf(call.metadata);
-      const events = accounts.decide({ type: 'RegisterAccount', holder, matrixServerName, now: now() }, []);
-      await store.append(subject, events, { expectedSeq: 0, correlationId });
+      const register = { type: 'RegisterAccount', holder, matrixServerName, now: now() } as const;
+      const fresh = { state: storedAccounts.initial(), seq: 0 }; // a new token: no load needed
+      await handleCommand(store, subject, storedAccounts, register, { correlationId, assume: fresh });
       log.info({ matrixServerName, correlationId }, 'account registered');
       return { token };
     },
@@ -145,7 +135,7 @@ export function accountHandlers({
       if (token === '') throw new TesseraError('M_UNKNOWN_TOKEN', 'Missing access token');
       const { subject } = accountOf(token);
       try {
-        await store.handle(subject, (history) => accounts.decide({ type: 'Logout', now: now() }, history), {
+        await handleCommand(store, subject, storedAccounts, { type: 'Logout', now: now() } as const, {
           correlationId: correlationIdOf(call.metadata),
         });
       } finally {

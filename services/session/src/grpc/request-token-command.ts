@@ -1,4 +1,4 @@
-import type { DataKeys } from '@tessera/event-store';
+import type { DataKeys, EventStore, LoadedState } from '@tessera/event-store';
 import type { RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
 import {
   brandOf,
@@ -8,8 +8,18 @@ import {
   parseSendAttempt,
   SESSION_SEALED_FIELDS as SEALED,
 } from '@tessera/spec-params';
-import { sessionAggregate } from '../aggregates.js';
-import type { Medium, SessionCommand } from '../domain/session.js';
+import { deliverySubject, sessionAggregate } from '../aggregates.js';
+import { outcomeOf } from '../delivery-wait.js';
+import {
+  deliveryToCheck,
+  type Medium,
+  type NewToken,
+  type Opening,
+  type PreviousDelivery,
+  requestTokenEffect,
+  type Session,
+  type SessionCommand,
+} from '../domain/session.js';
 import type { Secrets } from '../secrets.js';
 import { newDeliveryNonce, newValidationToken } from '../tokens.js';
 import { checkCountry, cleanClientIp } from './request-checks.js';
@@ -17,9 +27,9 @@ import { checkCountry, cleanClientIp } from './request-checks.js';
 export type RequestTokenCommand = Extract<SessionCommand, { type: 'RequestToken' }>;
 
 /**
- * A checked RequestToken: the sid, the delivery id and the clock are fixed; `command` then makes a
- * fresh token, the digests, and seals every private field under `session.<sid>` with the names the
- * notifier opens (SESSION_SEALED_FIELDS). Nothing is stored yet.
+ * A checked RequestToken: the sid, the delivery id and the clock are fixed. `command` then makes the
+ * complete command for the session as loaded, with every effect the decision needs, so that the
+ * decider only decides. Nothing is stored yet.
  */
 export type RequestTokenPlan = {
   medium: Medium;
@@ -28,15 +38,27 @@ export type RequestTokenPlan = {
   deliveryId: string;
   now: Date;
   /**
-   * `fresh`: the session has no events, so its data key is made without looking for one first.
-   * Its `previousDelivery` is null: the caller reads that for each decision.
+   * Run before each decision, on the state it decides on (handleCommand's prepare step): reads the
+   * outcome of the last token's delivery when the decision turns on it (afresh each time: a
+   * decision taken again after a conflict may see another last token), and makes what the decision
+   * will store, no more: a session that starts gets its data key and its sealed opening, a token to
+   * issue is made with its sealed fields; a send_attempt used already makes and seals nothing.
+   * Each is made once per request: a decision taken again uses the same token and sealed values.
    */
-  command(fresh: boolean): Promise<RequestTokenCommand>;
+  command(loaded: LoadedState<Session>): Promise<RequestTokenCommand>;
+};
+
+export type RequestTokenDeps = {
+  secrets: Secrets;
+  dataKeys: DataKeys;
+  /** Reads the last token's delivery. */
+  store: Pick<EventStore, 'load'>;
+  now: () => Date;
 };
 
 export function planRequestToken(
   request: RequestTokenRequest,
-  { secrets, dataKeys, now }: { secrets: Secrets; dataKeys: DataKeys; now: () => Date },
+  { secrets, dataKeys, store, now }: RequestTokenDeps,
 ): RequestTokenPlan {
   const medium = parseGrpcMedium(request.medium);
   const address = request.address; // normalised by the gateway, the one place that does it
@@ -45,6 +67,7 @@ export function planRequestToken(
   const nextLink = parseNextLink(request.nextLink);
   const country = checkCountry(medium, request.country);
   const clientIp = cleanClientIp(request.clientIp);
+  const brand = brandOf(request.brand) ?? '';
 
   const sid = secrets.sid(medium, address, clientSecret);
   const aggregate = sessionAggregate(sid);
@@ -52,39 +75,67 @@ export function planRequestToken(
   // the notifier sends at most once per delivery id.
   const deliveryId = `${sid}-${sendAttempt}-${newDeliveryNonce()}`;
   const at = now();
+  // Sealed under `session.<sid>` with the names the notifier opens them by (SESSION_SEALED_FIELDS).
   const seal = (field: string, plaintext: string) => dataKeys.sealField(aggregate, field, plaintext);
+
+  const createDataKey = once(() => dataKeys.createKey(aggregate));
+  const sealOpening = once(
+    async (): Promise<Opening> => ({
+      medium,
+      addrKey: secrets.addrKey(medium, address),
+      clientSecretDigest: secrets.digest('client_secret', clientSecret),
+      sealedAddress: await seal(SEALED.address, address),
+      sealedNextLink: nextLink === null ? null : await seal(SEALED.nextLink, nextLink),
+    }),
+  );
+  const makeToken = once(async (): Promise<NewToken> => {
+    const plaintext = newValidationToken(medium);
+    return {
+      tokenDigest: secrets.digest('token', plaintext),
+      sealedToken: await seal(SEALED.token, plaintext),
+      sealedClientIp: clientIp === '' ? null : await seal(SEALED.clientIp, clientIp),
+      sealedClientSecret: await seal(SEALED.clientSecret, clientSecret),
+      deliveryId,
+      brand,
+      country,
+    };
+  });
+  const previousDeliveryOf = async (lastDeliveryId: string | null): Promise<PreviousDelivery | null> => {
+    if (lastDeliveryId === null) return null;
+    const outcome = outcomeOf((await store.load(deliverySubject(lastDeliveryId))).events);
+    return { deliveryId: lastDeliveryId, outcome: outcome.status };
+  };
+
   return {
     medium,
     sid,
     sendAttempt,
     deliveryId,
     now: at,
-    async command(fresh) {
-      if (fresh) await dataKeys.createKey(aggregate);
-      const token = newValidationToken(medium);
+    async command({ state, seq }) {
+      const previousDelivery = await previousDeliveryOf(deliveryToCheck(state, sendAttempt, at));
+      // The decider's own rule, asked here only to know what to make: decide follows the same.
+      const effect = requestTokenEffect(state, sendAttempt, at, previousDelivery);
+      // A session with no events yet most likely has no data key either: made without looking first.
+      if (effect !== 'nothing' && seq === 0) await createDataKey();
       return {
         type: 'RequestToken',
-        opening: {
-          sid,
-          medium,
-          addrKey: secrets.addrKey(medium, address),
-          clientSecretDigest: secrets.digest('client_secret', clientSecret),
-          sealedAddress: await seal(SEALED.address, address),
-          sealedNextLink: nextLink === null ? null : await seal(SEALED.nextLink, nextLink),
-        },
-        issue: {
-          sendAttempt,
-          tokenDigest: secrets.digest('token', token),
-          sealedToken: await seal(SEALED.token, token),
-          sealedClientIp: clientIp === '' ? null : await seal(SEALED.clientIp, clientIp),
-          sealedClientSecret: await seal(SEALED.clientSecret, clientSecret),
-          deliveryId,
-          brand: brandOf(request.brand) ?? '',
-          country,
-        },
-        previousDelivery: null,
+        sid,
+        sendAttempt,
+        previousDelivery,
+        opening: effect === 'start' ? await sealOpening() : null,
+        token: effect === 'nothing' ? null : await makeToken(),
         now: at,
       };
     },
+  };
+}
+
+/** Runs `make` on the first call only; later calls get the same promise. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
   };
 }

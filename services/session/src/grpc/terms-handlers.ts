@@ -1,5 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { EventStore } from '@tessera/event-store';
+import { type EventStore, handleCommand, storedDecider } from '@tessera/event-store';
 import type {
   AcceptTermsRequest,
   AcceptTermsResponse,
@@ -11,9 +11,8 @@ import { termsSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
 import { correlationIdOf } from '../correlation.js';
 import * as terms from '../domain/terms.js';
-import * as termsEvents from '../events/terms-events.js';
+import { storedTerms, termsCodec } from '../events/terms-events.js';
 import type { Secrets } from '../secrets.js';
-import { storedDecider } from '../stored-decider.js';
 import type { TermsDocument } from '../terms-file.js';
 import { checkUserId } from './request-checks.js';
 import { loadLegacyAcceptances } from './terms-history.js';
@@ -36,8 +35,6 @@ export interface TermsHandlers {
   acceptTerms: Handler<AcceptTermsRequest, AcceptTermsResponse>;
 }
 
-const acceptances = storedDecider(terms, termsEvents);
-
 export function termsHandlers({ store, secrets, terms: document, now, termsStates }: TermsDeps): TermsHandlers {
   return {
     getTerms: async () => ({ policiesJson: document.policiesJson }),
@@ -54,11 +51,11 @@ export function termsHandlers({ store, secrets, terms: document, now, termsState
         now: now(),
       };
       const subject = termsSubject(userKey);
-      const older = await loadLegacyAcceptances(store, userId); // never appended to: read once
+      // Acceptances under the unkeyed subject are never appended to: read once, the state to start from.
+      const older = storedTerms.stateOf(await loadLegacyAcceptances(store, userId));
+      const acceptances = storedDecider({ ...terms.termsDecider, initial: () => older }, termsCodec);
       try {
-        await store.handle(subject, (history) => acceptances.decide(command, [...older, ...history]), {
-          correlationId: correlationIdOf(call.metadata),
-        });
+        await handleCommand(store, subject, acceptances, command, { correlationId: correlationIdOf(call.metadata) });
       } finally {
         termsStates.invalidate(subject); // at once here; other replicas drop it when the append reaches them
       }

@@ -1,8 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { TesseraError, termsNotSigned } from '@tessera/errors';
-import type { DataKeys, EventStore } from '@tessera/event-store';
-import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
-import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import { type DataKeys, type EventStore, handleCommand, loadState } from '@tessera/event-store';
 import type {
   AuthenticateResponse,
   GetValidated3pidRequest,
@@ -20,27 +18,14 @@ import {
   parseValidationToken,
   SESSION_SEALED_FIELDS as SEALED,
 } from '@tessera/spec-params';
-import { deliverySubject, isStorableSid, sessionAggregate, sessionSubject } from '../aggregates.js';
+import { isStorableSid, sessionAggregate, sessionSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
 import { correlationIdOf } from '../correlation.js';
-import { outcomeOf, type WatchDelivery } from '../delivery-wait.js';
-import {
-  decide,
-  deliveryToCheck,
-  evolve,
-  initialState,
-  type Medium,
-  noValidSession,
-  type PreviousDelivery,
-  refusalOf,
-  requestTokenEffect,
-  type SessionCommand,
-  validatedThreepid,
-} from '../domain/session.js';
-import { fromStoredEvents, toStoredEvent } from '../events/session-events.js';
+import type { WatchDelivery } from '../delivery-wait.js';
+import { type Medium, noValidSession, refusalOf, type SessionCommand, validatedThreepid } from '../domain/session.js';
+import { storedSessions } from '../events/session-events.js';
 import type { Secrets } from '../secrets.js';
-import { storedDecider } from '../stored-decider.js';
-import { planRequestToken, type RequestTokenCommand } from './request-token-command.js';
+import { planRequestToken } from './request-token-command.js';
 
 export interface ValidationDeps {
   store: EventStore;
@@ -66,17 +51,9 @@ export interface ValidationHandlers {
   getValidated3Pid: Handler<GetValidated3pidRequest, GetValidated3pidResponse>;
 }
 
-const sessionDecider = { decide, evolve, initialState };
-const sessions = storedDecider(sessionDecider, { toStoredEvent, fromStoredEvents });
-
 export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
   const { store, dataKeys, secrets, now, watchDelivery, deliveryWaitMs, maxFailures, log, authenticate } = deps;
   const text = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes).toString('utf8'));
-  const previousDeliveryOf = async (deliveryId: string | null): Promise<PreviousDelivery | null> => {
-    if (deliveryId === null) return null;
-    const outcome = outcomeOf((await store.load(deliverySubject(deliveryId))).events);
-    return { deliveryId, outcome: outcome.status };
-  };
 
   return {
     requestToken: async (request, call) => {
@@ -89,19 +66,10 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
       const watch = watchDelivery(deliveryId); // before the append: the outcome may follow at once
       let issued: boolean;
       try {
-        // Made once, when a decision first needs it (a repeated send_attempt seals nothing); a
-        // decision taken again after a conflict uses the same token and sealed fields.
-        let command: Promise<RequestTokenCommand> | undefined;
-        const decide = async (history: Event[]) => {
-          const state = sessions.stateOf(history);
-          // Read afresh for each decision: a rerun after a conflict may see another last token.
-          const previousDelivery = await previousDeliveryOf(deliveryToCheck(state, plan.sendAttempt, plan.now));
-          if (requestTokenEffect(state, plan.sendAttempt, plan.now, previousDelivery) === 'nothing') return [];
-          command ??= plan.command(history.length === 0);
-          return sessionDecider.decide({ ...(await command), previousDelivery }, state).map(toStoredEvent);
-        };
-        const handled = await store.handle(sessionSubject(sid), decide, { correlationId });
-        issued = handled.events.some((event) => event.payload?.$case === 'tokenIssued');
+        const handled = await handleCommand(store, sessionSubject(sid), storedSessions, plan.command, {
+          correlationId,
+        });
+        issued = handled.events.some((event) => event.type === 'TokenIssued');
       } catch (err) {
         watch.stop();
         throw err;
@@ -133,20 +101,14 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
       // A spec-valid sid this service cannot have made matches no session, like an unknown one.
       if (!isStorableSid(sid)) throw noValidSession();
       const command: SessionCommand = { type: 'SubmitToken', clientSecretDigest, tokenDigest, maxFailures, now: now() };
-      const seen: { nextLink: Sealed | null } = { nextLink: null };
-      const handled = await store.handle(
-        sessionSubject(sid),
-        (history) => {
-          const state = sessions.stateOf(history);
-          seen.nextLink = state.status === 'none' ? null : state.sealedNextLink;
-          return sessions.decide(command, history);
-        },
-        { correlationId: correlationIdOf(call.metadata) },
-      );
-      const refusal = refusalOf(fromStoredEvents(handled.events));
+      const { events, state } = await handleCommand(store, sessionSubject(sid), storedSessions, command, {
+        correlationId: correlationIdOf(call.metadata),
+      });
+      const refusal = refusalOf(events);
       if (refusal !== null) throw refusal; // remembered first: it counts towards the lockout
+      const sealedNextLink = state.status === 'none' ? null : state.sealedNextLink;
       const nextLink =
-        seen.nextLink && (await dataKeys.openField(sessionAggregate(sid), SEALED.nextLink, seen.nextLink));
+        sealedNextLink && (await dataKeys.openField(sessionAggregate(sid), SEALED.nextLink, sealedNextLink));
       return { success: true, nextLink: text(nextLink ?? null) ?? '' };
     },
 
@@ -154,7 +116,7 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
       const sid = parseSid(request.sid);
       const clientSecretDigest = secrets.digest('client_secret', parseClientSecret(request.clientSecret));
       if (!isStorableSid(sid)) throw noValidSession();
-      const state = sessions.stateOf((await store.load(sessionSubject(sid))).events);
+      const { state } = await loadState(store, sessionSubject(sid), storedSessions);
       const { medium, sealedAddress, validatedAt } = validatedThreepid(state, clientSecretDigest, now());
       const address = text(await dataKeys.openField(sessionAggregate(sid), SEALED.address, sealedAddress));
       if (address === null) throw noValidSession(); // its data key was erased: it proves nothing any more

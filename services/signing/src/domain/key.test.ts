@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, evolve, initialState, isValidAfter, type KeyCommand, type KeyEvent, KeyMismatch } from './key.js';
+import { deciderSpec } from '@tessera/test-harness';
+import { isValidAfter, type KeyCommand, type KeyEvent, KeyMismatch, keyDecider } from './key.js';
 
-// given(history).when(command).then(events): history folded with evolve, then decide.
-function given(history: KeyEvent[]) {
-  const state = history.reduce(evolve, initialState());
-  return {
-    when: (command: KeyCommand) => ({
-      // biome-ignore lint/suspicious/noThenProperty: given/when/then is the decider tests' vocabulary (STYLE.md §2); never awaited
-      then: (expected: KeyEvent[]) => assert.deepEqual(decide(command, state), expected),
-      thenThrows: (errorClass: new (...args: never[]) => Error) =>
-        assert.throws(() => decide(command, state), errorClass),
-      thenValid: (valid: boolean) =>
-        assert.equal(isValidAfter(decide(command, state).reduce(evolve, state), command.publicKey), valid),
-    }),
-  };
-}
+const given = deciderSpec(keyDecider);
+/** Whether the published key is valid once the command's events are applied. */
+const validAfter = (history: KeyEvent[], command: KeyCommand) =>
+  isValidAfter(given(history).when(command).stateAfter(), command.publicKey);
 
 const KEY_ID = 'ed25519:0';
 const PUBLIC_KEY = 'XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI';
@@ -49,17 +40,14 @@ describe('the key aggregate', () => {
       .when(publish(OTHER_KEY))
       .thenThrows(KeyMismatch));
 
-  it('names the key id, and no key material, when it refuses', () => {
-    const state = [created(PUBLIC_KEY)].reduce(evolve, initialState());
-    assert.throws(
-      () => decide(publish(OTHER_KEY), state),
-      (err: Error) => err.message.includes(KEY_ID) && !err.message.includes(OTHER_KEY),
-    );
-  });
+  it('names the key id, and no key material, when it refuses', () =>
+    given([created(PUBLIC_KEY)])
+      .when(publish(OTHER_KEY))
+      .thenThrows((err: Error) => err.message.includes(KEY_ID) && !err.message.includes(OTHER_KEY)));
 
   it('keeps a revoked key revoked when the store still holds it', () => {
     given([created(), revoked()]).when(publish()).then([]);
-    given([created(), revoked()]).when(publish()).thenValid(false);
+    assert.equal(validAfter([created(), revoked()], publish()), false);
   });
 
   it('accepts a new key under an id whose old key was revoked', () =>
@@ -68,8 +56,8 @@ describe('the key aggregate', () => {
       .then([created(OTHER_KEY, day(3))]));
 
   it('treats a published, unrevoked key as valid', () => {
-    given([]).when(publish()).thenValid(true);
-    given([created()]).when(publish()).thenValid(true);
+    assert.equal(validAfter([], publish()), true);
+    assert.equal(validAfter([created()], publish()), true);
   });
 
   it('ignores a revocation of a key it never saw', () =>

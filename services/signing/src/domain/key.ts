@@ -1,5 +1,6 @@
 // The key aggregate (`tessera.key.<keyId>`): which public key a key id stands for, and whether it
 // was revoked. Public parts only: a seed never reaches a decider, an event or the stream.
+import type { Decider } from '@tessera/event-store';
 
 export type KeyEvent =
   | { type: 'KeyCreated'; data: { keyId: string; algorithm: string; publicKey: string; at: Date } }
@@ -18,7 +19,7 @@ export type Key =
   | { status: 'none' }
   | { status: 'active' | 'revoked'; algorithm: string; publicKey: string; createdAt: Date };
 
-export const initialState = (): Key => ({ status: 'none' });
+export const initial = (): Key => ({ status: 'none' });
 
 /**
  * The stream holds a different public key for this key id than the key store: the store was
@@ -68,6 +69,8 @@ export function decide(command: KeyCommand, state: Key): KeyEvent[] {
     }
   }
 }
+
+export const keyDecider: Decider<KeyCommand, KeyEvent, Key> = { decide, evolve, initial };
 
 /** Whether the key the command publishes is valid once the events it decided are applied. */
 export function isValidAfter(state: Key, publicKey: string): boolean {
