@@ -7,8 +7,17 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { type Config, loadConfig } from '@tessera/config';
+import { withCorrelation } from '@tessera/correlation';
 import { toMatrixError } from '@tessera/errors';
-import { connectNats, DataKeys, EventStore, newEvent, openDataKeySource, subjectOf } from '@tessera/event-store';
+import {
+  connectNats,
+  DataKeys,
+  decodeEnvelope,
+  EventStore,
+  newEvent,
+  openDataKeySource,
+  subjectOf,
+} from '@tessera/event-store';
 import { provision } from '@tessera/nats-access';
 import { Medium, SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import { createDeadlineClient, createLogger, createMetrics, type DeadlineClient } from '@tessera/service-kit';
@@ -158,6 +167,17 @@ after(async () => {
 });
 
 describe('requestToken', () => {
+  it("records the caller's correlation id in the session's events and on its log lines", async () => {
+    const correlationId = `req-${randomBytes(6).toString('hex')}`;
+    const { sid } = await withCorrelation(correlationId, () => requestEmailToken(newEmail(), newClientSecret()));
+    remember((await notifier.waitFor((d) => d.sid === sid)).token);
+    const stored = await nc.jetstream().jetstreamManager();
+    const last = await stored.streams.getMessage('TESSERA_SHORT', { last_by_subj: subjectOf('session', sid) });
+    assert.equal(decodeEnvelope(last.data).correlationId, correlationId);
+    const issued = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => l.sid === sid);
+    assert.equal(issued?.correlationId, correlationId);
+  });
+
   it('appends SessionStarted and TokenIssued and answers {sid} once the notifier reports TokenSent', async () => {
     const address = newEmail();
     const clientSecret = newClientSecret();

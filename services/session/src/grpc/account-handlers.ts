@@ -1,4 +1,3 @@
-import type { Metadata } from '@grpc/grpc-js';
 import { TesseraError } from '@tessera/errors';
 import { type DataKeys, type EventStore, handleCommand, loadState } from '@tessera/event-store';
 import { HomeserverFailure } from '@tessera/federation-client';
@@ -15,7 +14,6 @@ import { parseTokenType } from '@tessera/spec-params';
 import type { AggregateCache } from '../aggregate-cache.js';
 import { accountOf, termsSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
-import { correlationIdOf } from '../correlation.js';
 import { type AccountHolder, accountHolder, unrecognisedToken } from '../domain/account.js';
 import * as terms from '../domain/terms.js';
 import { storedAccounts, USER_ID_FIELD } from '../events/account-events.js';
@@ -54,8 +52,7 @@ export interface AccountDeps {
   termsStates: AggregateCache<terms.Terms>;
 }
 
-type Call = { metadata?: Metadata };
-type Handler<Req, Res> = (request: Req, call: Call) => Promise<Res>;
+type Handler<Req, Res> = (request: Req) => Promise<Res>;
 
 export interface AccountHandlers {
   registerAccount: Handler<RegisterAccountRequest, RegisterAccountResponse>;
@@ -96,7 +93,7 @@ export function accountHandlers({
   const loadTerms = async (user: AccountUser) => storedTerms.stateOf(await loadAcceptances(store, user));
 
   return {
-    registerAccount: async (request, call) => {
+    registerAccount: async (request) => {
       parseTokenType(request.tokenType || undefined); // proto3: empty is unset
       const accessToken = checkAccessToken(request.accessToken);
       const matrixServerName = checkServerName(request.matrixServerName);
@@ -113,11 +110,10 @@ export function accountHandlers({
         sealedUserId: await dataKeys.sealField(aggregate, USER_ID_FIELD, sub),
         userKey: secrets.userKey(sub),
       };
-      const correlationId = correlationIdOf(call.metadata);
       const register = { type: 'RegisterAccount', holder, matrixServerName, now: now() } as const;
       const fresh = { state: storedAccounts.initial(), seq: 0 }; // a new token: no load needed
-      await handleCommand(store, subject, storedAccounts, register, { correlationId, assume: fresh });
-      log.info({ matrixServerName, correlationId }, 'account registered');
+      await handleCommand(store, subject, storedAccounts, register, { assume: fresh });
+      log.info({ matrixServerName }, 'account registered');
       return { token };
     },
 
@@ -131,13 +127,11 @@ export function accountHandlers({
       return { userId: user.userId, termsAccepted: terms.allAccepted(accepted, document.policies) };
     },
 
-    logout: async ({ token }, call) => {
+    logout: async ({ token }) => {
       if (token === '') throw new TesseraError('M_UNKNOWN_TOKEN', 'Missing access token');
       const { subject } = accountOf(token);
       try {
-        await handleCommand(store, subject, storedAccounts, { type: 'Logout', now: now() } as const, {
-          correlationId: correlationIdOf(call.metadata),
-        });
+        await handleCommand(store, subject, storedAccounts, { type: 'Logout', now: now() } as const);
       } finally {
         accountStates.invalidate(subject); // at once here; other replicas drop it when the append reaches them
       }

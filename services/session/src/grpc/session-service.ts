@@ -13,7 +13,7 @@ export type SessionDeps = Omit<ValidationDeps, 'authenticate'> & AccountDeps & T
 export function sessionService(deps: SessionDeps, context: UnaryContext): SessionServiceServer {
   const accounts = accountHandlers(deps);
   // RequestToken checks a v2 caller itself, exactly as Authenticate does.
-  const authenticate = (token: string) => accounts.authenticate({ token }, {});
+  const authenticate = (token: string) => accounts.authenticate({ token });
   const handlers = { ...validationHandlers({ ...deps, authenticate }), ...accounts, ...termsHandlers(deps) };
   return unaryService<SessionServiceServer>(SESSION_SERVICE_NAME, storeFailuresUnavailable(handlers), context);
 }

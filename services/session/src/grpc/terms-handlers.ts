@@ -1,4 +1,3 @@
-import type { Metadata } from '@grpc/grpc-js';
 import { type EventStore, handleCommand, storedDecider } from '@tessera/event-store';
 import type {
   AcceptTermsRequest,
@@ -9,7 +8,6 @@ import type {
 import type { AggregateCache } from '../aggregate-cache.js';
 import { termsSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
-import { correlationIdOf } from '../correlation.js';
 import * as terms from '../domain/terms.js';
 import { storedTerms, termsCodec } from '../events/terms-events.js';
 import type { Secrets } from '../secrets.js';
@@ -27,8 +25,7 @@ export interface TermsDeps {
   termsStates: AggregateCache<terms.Terms>;
 }
 
-type Call = { metadata?: Metadata };
-type Handler<Req, Res> = (request: Req, call: Call) => Promise<Res>;
+type Handler<Req, Res> = (request: Req) => Promise<Res>;
 
 export interface TermsHandlers {
   getTerms: Handler<GetTermsRequest, GetTermsResponse>;
@@ -40,7 +37,7 @@ export function termsHandlers({ store, secrets, terms: document, now, termsState
     getTerms: async () => ({ policiesJson: document.policiesJson }),
 
     // The user is the gateway's authenticated account holder; POST /terms has no terms check.
-    acceptTerms: async (request, call) => {
+    acceptTerms: async (request) => {
       const userId = checkUserId(request.userId);
       const userKey = secrets.userKey(userId);
       const command: terms.TermsCommand = {
@@ -55,7 +52,7 @@ export function termsHandlers({ store, secrets, terms: document, now, termsState
       const older = storedTerms.stateOf(await loadLegacyAcceptances(store, userId));
       const acceptances = storedDecider({ ...terms.termsDecider, initial: () => older }, termsCodec);
       try {
-        await handleCommand(store, subject, acceptances, command, { correlationId: correlationIdOf(call.metadata) });
+        await handleCommand(store, subject, acceptances, command);
       } finally {
         termsStates.invalidate(subject); // at once here; other replicas drop it when the append reaches them
       }

@@ -1,4 +1,3 @@
-import type { Metadata } from '@grpc/grpc-js';
 import { TesseraError, termsNotSigned } from '@tessera/errors';
 import { type DataKeys, type EventStore, handleCommand, loadState } from '@tessera/event-store';
 import type {
@@ -20,7 +19,6 @@ import {
 } from '@tessera/spec-params';
 import { isStorableSid, sessionAggregate, sessionSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
-import { correlationIdOf } from '../correlation.js';
 import type { WatchDelivery } from '../delivery-wait.js';
 import { type Medium, noValidSession, refusalOf, type SessionCommand, validatedThreepid } from '../domain/session.js';
 import { storedSessions } from '../events/session-events.js';
@@ -42,8 +40,7 @@ export interface ValidationDeps {
   authenticate: (token: string) => Promise<AuthenticateResponse>;
 }
 
-type Call = { metadata?: Metadata };
-type Handler<Req, Res> = (request: Req, call: Call) => Promise<Res>;
+type Handler<Req, Res> = (request: Req) => Promise<Res>;
 
 export interface ValidationHandlers {
   requestToken: Handler<RequestTokenRequest, RequestTokenResponse>;
@@ -56,19 +53,16 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
   const text = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes).toString('utf8'));
 
   return {
-    requestToken: async (request, call) => {
+    requestToken: async (request) => {
       // v2: the gateway sends the caller's token along instead of asking Authenticate first.
       if (request.accessToken !== '' && !(await authenticate(request.accessToken)).termsAccepted)
         throw termsNotSigned();
       const plan = planRequestToken(request, deps);
       const { sid, deliveryId, medium } = plan;
-      const correlationId = correlationIdOf(call.metadata);
       const watch = watchDelivery(deliveryId); // before the append: the outcome may follow at once
       let issued: boolean;
       try {
-        const handled = await handleCommand(store, sessionSubject(sid), storedSessions, plan.command, {
-          correlationId,
-        });
+        const handled = await handleCommand(store, sessionSubject(sid), storedSessions, plan.command);
         issued = handled.events.some((event) => event.type === 'TokenIssued');
       } catch (err) {
         watch.stop();
@@ -76,34 +70,33 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
       }
       if (!issued) {
         watch.stop();
-        log.debug({ sid, correlationId }, 'send_attempt used already: nothing sent');
+        log.debug({ sid }, 'send_attempt used already: nothing sent');
         return { sid };
       }
+      log.info({ sid, deliveryId, medium }, 'token issued; waiting for its delivery');
 
       const outcome = await watch.outcome(deliveryWaitMs);
       switch (outcome.status) {
         case 'sent':
           return { sid };
         case 'failed':
-          log.warn({ sid, deliveryId, refused: outcome.refused, correlationId }, 'the notifier could not deliver');
+          log.warn({ sid, deliveryId, refused: outcome.refused }, 'the notifier could not deliver');
           throw sendError(medium, outcome.reason);
         case 'pending':
           // The token is issued and the notifier may still deliver it: the client gets its sid.
-          log.warn({ sid, deliveryId, waitMs: deliveryWaitMs, correlationId }, 'no delivery outcome in time');
+          log.warn({ sid, deliveryId, waitMs: deliveryWaitMs }, 'no delivery outcome in time');
           return { sid };
       }
     },
 
-    submitToken: async (request, call) => {
+    submitToken: async (request) => {
       const sid = parseSid(request.sid);
       const clientSecretDigest = secrets.digest('client_secret', parseClientSecret(request.clientSecret));
       const tokenDigest = secrets.digest('token', parseValidationToken(request.token));
       // A spec-valid sid this service cannot have made matches no session, like an unknown one.
       if (!isStorableSid(sid)) throw noValidSession();
       const command: SessionCommand = { type: 'SubmitToken', clientSecretDigest, tokenDigest, maxFailures, now: now() };
-      const { events, state } = await handleCommand(store, sessionSubject(sid), storedSessions, command, {
-        correlationId: correlationIdOf(call.metadata),
-      });
+      const { events, state } = await handleCommand(store, sessionSubject(sid), storedSessions, command);
       const refusal = refusalOf(events);
       if (refusal !== null) throw refusal; // remembered first: it counts towards the lockout
       const sealedNextLink = state.status === 'none' ? null : state.sealedNextLink;
