@@ -8,7 +8,13 @@ import type { NatsConnection } from 'nats';
 import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
 import { json, mailTo, newClientSecret } from './system/flows.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
-import { type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
+import {
+  type RunningSystem,
+  removeDataDir,
+  type ServiceLogLine,
+  serviceLogLines,
+  startSystem,
+} from './system/running-system.js';
 
 // One request followed through the whole running system by its correlation id: the gateway's
 // log, the session service's log, the event in the stream and the notifier's line for the mail.
@@ -33,26 +39,11 @@ after(async () => {
   if (system) removeDataDir(system.dataDir);
 });
 
-type LogLine = { service?: string; msg?: string; correlationId?: unknown; [field: string]: unknown };
-
-/** The services' JSON log lines the runner printed. */
-function logLines(): LogLine[] {
-  return system.output.flatMap((line) => {
-    const at = line.indexOf('| {');
-    if (at === -1) return [];
-    try {
-      return [JSON.parse(line.slice(at + 2)) as LogLine];
-    } catch {
-      return [];
-    }
-  });
-}
-
 /** Waits for a log line of `service` carrying the correlation id (lines reach the runner a moment after they happen). */
-async function lineOf(service: string, correlationId: string, msg?: string): Promise<LogLine> {
+async function lineOf(service: string, correlationId: string, msg?: string): Promise<ServiceLogLine> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const line = logLines().find(
+    const line = serviceLogLines(system).find(
       (entry) =>
         entry.service === service && entry.correlationId === correlationId && (msg === undefined || entry.msg === msg),
     );

@@ -8,7 +8,14 @@ import { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session'
 import { createDeadlineClient } from '@tessera/service-kit';
 import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
 import { json } from './system/flows.js';
-import { eventually, freePort, type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
+import {
+  eventually,
+  freePort,
+  type RunningSystem,
+  removeDataDir,
+  serviceLogLines,
+  startSystem,
+} from './system/running-system.js';
 
 // Issue 7, items 4 and 6, on the whole running system: who may call session, and how the gateway
 // answers what is malformed or what it cannot reach, and what that leaves in the logs.
@@ -26,21 +33,6 @@ after(async () => {
   await system?.stop();
   if (system) removeDataDir(system.dataDir);
 });
-
-type LogLine = { level?: string; msg?: string; service?: string; [field: string]: unknown };
-
-/** The services' JSON log lines the runner printed from index `from` on. */
-function logLinesSince(from: number): LogLine[] {
-  return system.output.slice(from).flatMap((line) => {
-    const at = line.indexOf('| {');
-    if (at === -1) return [];
-    try {
-      return [JSON.parse(line.slice(at + 2)) as LogLine];
-    } catch {
-      return [];
-    }
-  });
-}
 
 /** A session client presenting `name`'s certificate from the runner's development PKI. */
 function sessionClientAs(name: string) {
@@ -87,7 +79,7 @@ describe('the gateway, given what no route can mean', () => {
       assert.equal(res.status, 400, key);
       assert.equal(res.body.errcode, 'M_UNRECOGNIZED');
     }
-    const logged = logLinesSince(from).filter((line) => line.service === 'gateway');
+    const logged = serviceLogLines(system, from).filter((line) => line.service === 'gateway');
     assert.deepEqual(
       logged.filter((line) => line.level !== 'debug'),
       [],
@@ -136,7 +128,7 @@ describe('an unreachable homeserver', () => {
       assert.equal(res.status, 502);
       assert.equal(res.body.errcode, 'M_UNKNOWN');
     }
-    const logged = logLinesSince(from).filter((line) => line.level !== 'debug');
+    const logged = serviceLogLines(system, from).filter((line) => line.level !== 'debug');
     assert.equal(logged.length, 1, JSON.stringify(logged));
     assert.deepEqual(
       [logged[0]?.service, logged[0]?.level, logged[0]?.msg],

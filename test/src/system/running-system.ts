@@ -121,3 +121,18 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
     await new Promise((ok) => setTimeout(ok, 100));
   }
 }
+
+export type ServiceLogLine = { level?: string; msg?: string; service?: string; [field: string]: unknown };
+
+/** The services' JSON log lines the runner printed (from line `from` of its output on). */
+export function serviceLogLines(system: RunningSystem, from = 0): ServiceLogLine[] {
+  return system.output.slice(from).flatMap((line) => {
+    const at = line.indexOf('| {');
+    if (at === -1) return [];
+    try {
+      return [JSON.parse(line.slice(at + 2)) as ServiceLogLine];
+    } catch {
+      return [];
+    }
+  });
+}
