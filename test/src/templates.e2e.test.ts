@@ -2,19 +2,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
-import { bearer, json, newClientSecret, registerUser } from './system/flows.js';
+import { bearer, json, newClientSecret } from './system/flows.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
-import { type RunningSystem, removeDataDir, startSystem, tempDataDir } from './system/running-system.js';
+import { removeDataDir, startSystem, tempDataDir } from './system/running-system.js';
+import { type SystemWithUser, startSystemWithUser, stopSystemAndWorld } from './system/system-with-user.js';
 
 // Issue 8, item 6, on the whole running system: operators' Sydent template folders as they are.
-const spec = loadSpec();
 
 describe("a Sydent brand without a header block (matrix-is-tester's is-test)", () => {
   let world: OutsideWorld;
-  let system: RunningSystem;
-  let call: ObservedFetch;
-  let user: { token: string; userId: string };
+  let running: SystemWithUser | undefined;
 
   before(async () => {
     world = await startOutsideWorld();
@@ -22,17 +19,13 @@ describe("a Sydent brand without a header block (matrix-is-tester's is-test)", (
     const brand = join(world.dir, 'templates', 'is-test');
     mkdirSync(brand);
     writeFileSync(join(brand, 'verification_template.eml.j2'), '<<<{{ token }}>>>\n');
-    system = await startSystem({ env: world.env });
-    call = observedFetch(spec, { baseUrl: system.baseUrl });
-    user = await registerUser(call, world);
+    running = await startSystemWithUser(world);
   });
-  after(async () => {
-    await system?.stop();
-    await world?.close();
-    if (system) removeDataDir(system.dataDir);
-  });
+  after(() => stopSystemAndWorld(running?.system, world));
 
   it('sends its rendered text as the whole mail, and the token in it validates the session', async () => {
+    assert.ok(running);
+    const { call, user } = running;
     const email = `is-test-${Date.now()}@example.org`;
     const clientSecret = newClientSecret();
     const requested = await call<{ sid: string }>(
