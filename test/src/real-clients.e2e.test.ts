@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
-import { bearer, json, mailTo, newClientSecret, registerUser } from './system/flows.js';
+import type { ObservedFetch } from './spec/spec-validator.js';
+import { bearer, json, mailTo, newClientSecret } from './system/flows.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
-import { type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
+import type { RunningSystem } from './system/running-system.js';
+import { startSystemWithUser, stopSystemAndWorld } from './system/system-with-user.js';
 
 // What real clients send, on the whole running system: Element's matrix-js-sdk sends send_attempt
 // as a string (`sendAttempt?.toString()`) on v2 requestToken; matrix-is-tester and older clients
@@ -12,7 +13,6 @@ import { type RunningSystem, removeDataDir, startSystem } from './system/running
 // "None sent" is read at once, without waiting: requestToken answers only after the notifier has
 // recorded the delivery's outcome, and the mail catcher and the SMS provider record a message
 // before they accept it; so a message the repeated request had caused would be there already.
-const spec = loadSpec();
 let world: OutsideWorld;
 let system: RunningSystem;
 let call: ObservedFetch;
@@ -20,15 +20,9 @@ let user: { token: string; userId: string };
 
 before(async () => {
   world = await startOutsideWorld();
-  system = await startSystem({ env: world.env });
-  call = observedFetch(spec, { baseUrl: system.baseUrl });
-  user = await registerUser(call, world);
+  ({ system, call, user } = await startSystemWithUser(world));
 });
-after(async () => {
-  await system?.stop();
-  await world?.close();
-  if (system) removeDataDir(system.dataDir);
-});
+after(() => stopSystemAndWorld(system, world));
 
 const mailsTo = (address: string) => world.smtp.messages.filter((m) => m.to.includes(address)).length;
 

@@ -3,17 +3,12 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import libmime from 'libmime';
+import { simpleParser } from 'mailparser';
 import { createTemplates } from './create-templates.js';
 import type { VerificationEmailVars } from './email-variables.js';
 import { TemplateRenderFailed, TemplatesUnusable } from './errors.js';
-import {
-  boundaryOf,
-  decodeEncodedWords,
-  type ParsedPart,
-  parseMessage,
-  partText,
-  splitMultipart,
-} from './mime-fixture.js';
+import { boundaryOf, type ParsedPart, parseMessage, partText, splitMultipart } from './mime-fixture.js';
 import { SHIPPED_TEMPLATES_DIR } from './shipped-templates.js';
 
 const LINK =
@@ -89,7 +84,14 @@ describe('createTemplates', () => {
       SYDENT_STYLE_EMAIL.replace('Subject: Acme: please confirm', 'Subject: {{ "Adresse bestätigen"|mime_header }}'),
     );
     await brandFile('page-only', 'verify_response_template.html', '<p>page-only: {{ message }}</p>\n');
-    await brandFile('broken-render', 'verification_template.eml.j2', 'Subject: x\n\n{{ token.nope() }}\n');
+    // Fails for one client address only: the trial render at start cannot see it.
+    await brandFile(
+      'broken-render',
+      'verification_template.eml.j2',
+      'Subject: x\n\n{% if ipaddress == "192.0.2.66" %}{{ token.nope() }}{% endif %}\n',
+    );
+    // matrix-is-tester's brand, as Sydent's launcher ships it: no header block at all.
+    await brandFile('is-test', 'verification_template.eml.j2', '<<<{{ token }}>>>\n');
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -161,7 +163,15 @@ describe('createTemplates', () => {
     });
 
     it('lists its brand folders', () => {
-      assert.deepEqual(templates.brands(), ['acme', 'broken-render', 'filtered', 'german', 'page-only', 'tessera']);
+      assert.deepEqual(templates.brands(), [
+        'acme',
+        'broken-render',
+        'filtered',
+        'german',
+        'is-test',
+        'page-only',
+        'tessera',
+      ]);
     });
 
     it("uses a brand's own template over the default", () => {
@@ -196,10 +206,17 @@ describe('createTemplates', () => {
         const subject = readMail(raw).headers.get('subject') ?? '';
         assert.match(subject, /^=\?UTF-8\?B\?/);
         assert.equal(
-          decodeEncodedWords(subject),
+          libmime.decodeWords(subject),
           brand === 'german' ? 'Bestätigen Sie Ihre Adresse' : 'Adresse bestätigen',
         );
       }
+    });
+
+    it('sends a template without a header block as Sydent does: its rendered text is the whole message', () => {
+      // Python's email parser reads this as a message with no headers and this body (mailparser
+      // takes the line for a malformed header); matrix-is-tester matches `<<<(.*)>>>` at its start.
+      const raw = templates.renderVerificationEmail('is-test', vars());
+      assert.equal(raw, '<<<Tok3nTok3n>>>\r\n', 'nothing added: no From, To, Date, Message-ID or Subject');
     });
 
     it("renders Sydent's %(message)s verify pages, escaping the message", () => {
@@ -211,12 +228,39 @@ describe('createTemplates', () => {
 
     it('reports a template that fails while rendering by its path, without the values', () => {
       assert.throws(
-        () => templates.renderVerificationEmail('broken-render', vars()),
+        () => templates.renderVerificationEmail('broken-render', vars({ ipaddress: '192.0.2.66' })),
         (err: Error) =>
           err instanceof TemplateRenderFailed &&
           err.message.includes(join(dir, 'broken-render', 'verification_template.eml.j2')) &&
           !err.message.includes('Tok3nTok3n'),
       );
+    });
+  });
+
+  describe('read back by mailparser', () => {
+    const templates = createTemplates({ defaultBrand: 'tessera' });
+
+    it('gives the shipped mail with a non-ASCII sender name and text: headers, text and HTML as rendered', async () => {
+      const hostile = 'Zoë & <Ünïcode> 🎉';
+      const raw = templates.renderVerificationEmail(
+        undefined,
+        vars({ from: '"Zoë Müller, Identität" <noreply@example.org>', ipaddress: hostile }),
+      );
+      assert.match(raw, /^[\x20-\x7e\r\n\t]*$/, 'the whole message is 7-bit ASCII');
+      const read = await simpleParser(raw);
+      assert.equal(read.subject, 'Confirm your email address');
+      assert.deepEqual(read.from?.value, [{ name: 'Zoë Müller, Identität', address: 'noreply@example.org' }]);
+      assert.ok(read.text?.includes(`${LINK}\n`) && read.text.includes(`The request came from ${hostile}.`));
+      const html = read.html || '';
+      assert.ok(html.includes('Zoë &amp; &lt;Ünïcode&gt; 🎉') && html.includes('Tok3nTok3n'));
+    });
+
+    it('gives a Subject written in German as it is, or through mime_header', async () => {
+      const dirTemplates = createTemplates({ dir, defaultBrand: 'tessera' });
+      const german = await simpleParser(dirTemplates.renderVerificationEmail('german', vars()));
+      assert.equal(german.subject, 'Bestätigen Sie Ihre Adresse');
+      const filtered = await simpleParser(dirTemplates.renderVerificationEmail('filtered', vars()));
+      assert.equal(filtered.subject, 'Adresse bestätigen');
     });
   });
 
@@ -242,21 +286,31 @@ describe('createTemplates', () => {
       }
     });
 
-    it('fails on a template that does not compile, naming its path', async () => {
-      const broken = await mkdtemp(join(tmpdir(), 'tessera-templates-broken-'));
-      try {
-        await symlink(join(SHIPPED_TEMPLATES_DIR, 'tessera'), join(broken, 'tessera'));
-        await mkdir(join(broken, 'typo'));
-        await writeFile(join(broken, 'typo', 'verification_template.eml.j2'), 'Subject: {{ oops\n\nbody\n');
-        assert.throws(
-          () => createTemplates({ dir: broken, defaultBrand: 'tessera' }),
-          (err: Error) =>
-            err instanceof TemplatesUnusable &&
-            err.message.includes(join(broken, 'typo', 'verification_template.eml.j2')),
-        );
-      } finally {
-        await rm(broken, { recursive: true, force: true });
-      }
-    });
+    // Each but the first compiles, and would fail every request: nunjucks finds these only when rendering.
+    const unusable: [string, string, string, RegExp][] = [
+      ['a syntax error', 'verification_template.eml.j2', 'Subject: {{ oops\n\nbody\n', /does not compile/],
+      ['an unknown filter', 'verification_template.eml.j2', '<<<{{ token|no_such_filter }}>>>\n', /filter not found/],
+      ['a missing include', 'verification_template.eml.j2', 'Subject: x\n\n{% include "gone.txt" %}\n', /not found/],
+      ['a call to nothing', 'verify_response_template.html', '<p>{{ message.title() }}</p>\n', /Unable to call/],
+      ['headers without a blank line', 'verification_template.eml.j2', 'Subject: x\nno body\n', /no blank line/],
+    ];
+    for (const [what, file, source, reason] of unusable)
+      it(`fails on a template that cannot render whatever the values (${what}), naming its path`, async () => {
+        const broken = await mkdtemp(join(tmpdir(), 'tessera-templates-broken-'));
+        try {
+          await symlink(join(SHIPPED_TEMPLATES_DIR, 'tessera'), join(broken, 'tessera'));
+          await mkdir(join(broken, 'typo'));
+          await writeFile(join(broken, 'typo', file), source);
+          assert.throws(
+            () => createTemplates({ dir: broken, defaultBrand: 'tessera' }),
+            (err: Error) =>
+              err instanceof TemplatesUnusable &&
+              err.message.includes(join(broken, 'typo', file)) &&
+              reason.test(err.message),
+          );
+        } finally {
+          await rm(broken, { recursive: true, force: true });
+        }
+      });
   });
 });

@@ -27,10 +27,10 @@ export type Templates = {
 };
 
 /**
- * Reads and compiles every template of every brand folder once. Fails (TemplatesUnusable, naming
- * the path) when the default brand lacks a template that has no other fallback, or when any
- * template does not compile: a broken template stops the service at start, not a user's request.
- * Brand folders added later are seen after a restart.
+ * Reads, compiles and renders once every template of every brand folder. Fails (TemplatesUnusable,
+ * naming the path) when the default brand lacks a template that has no other fallback, or when any
+ * template does not compile or cannot render: a broken template stops the service at start, not a
+ * user's request. Brand folders added later are seen after a restart.
  */
 export function createTemplates({ dir = SHIPPED_TEMPLATES_DIR, defaultBrand }: CreateTemplatesOptions): Templates {
   if (!isBrand(defaultBrand))
@@ -39,7 +39,11 @@ export function createTemplates({ dir = SHIPPED_TEMPLATES_DIR, defaultBrand }: C
   const compiled = new Map<string, Map<TemplateKind, CompiledTemplate>>();
   for (const [brand, files] of scanBrandFolders(dir)) {
     const templates = new Map<TemplateKind, CompiledTemplate>();
-    for (const [kind, path] of files) templates.set(kind, compileTemplate(path, env));
+    for (const [kind, path] of files) {
+      const template = compileTemplate(path, env);
+      assertRenders(kind, template);
+      templates.set(kind, template);
+    }
     compiled.set(brand, templates);
   }
   for (const kind of ['verificationEmail', 'verifyResponse'] as const) {
@@ -57,18 +61,48 @@ export function createTemplates({ dir = SHIPPED_TEMPLATES_DIR, defaultBrand }: C
 
   return {
     renderVerificationEmail(brand, vars) {
-      const context = verificationEmailContext(vars);
-      const template = templateFor(brand, 'verificationEmail');
-      try {
-        return finishMessage(template.render(context));
-      } catch (err) {
-        if (err instanceof MalformedMessage) throw new TemplateRenderFailed(template.path, { detail: err.message });
-        throw err;
-      }
+      return renderEmail(templateFor(brand, 'verificationEmail'), verificationEmailContext(vars));
     },
     renderVerifyResponse(brand, { message }) {
       return templateFor(brand, 'verifyResponse').render({ message });
     },
     brands: () => [...compiled.keys()],
   };
+}
+
+function renderEmail(template: CompiledTemplate, context: Record<string, string>): string {
+  try {
+    return finishMessage(template.render(context));
+  } catch (err) {
+    if (err instanceof MalformedMessage) throw new TemplateRenderFailed(template.path, { detail: err.message });
+    throw err;
+  }
+}
+
+// Stand-ins for the trial render at start: well-formed, single-line, and no secret.
+const TRIAL_EMAIL_VARS = {
+  to: 'someone@example.org',
+  from: 'Identity server <noreply@example.org>',
+  token: 'token',
+  link: 'https://id.example.org/_matrix/identity/api/v1/validate/email/submitToken?token=token&client_secret=secret&sid=1',
+  ipaddress: '192.0.2.1',
+  date: new Date(0),
+  messageid: '<trial@example.org>',
+  multipart_boundary: 'boundary',
+};
+
+/**
+ * Renders a template once with stand-in values. nunjucks finds some mistakes only when rendering
+ * (an unknown filter, a missing include, a call to something undefined, a header block with no
+ * blank line after it); such a template would fail every request, so it stops the start instead.
+ * The invite mail is compiled only: it has no renderer yet to say what its variables are.
+ */
+function assertRenders(kind: TemplateKind, template: CompiledTemplate): void {
+  try {
+    if (kind === 'verificationEmail') renderEmail(template, verificationEmailContext(TRIAL_EMAIL_VARS));
+    else if (kind === 'verifyResponse') template.render({ message: 'message' });
+  } catch (err) {
+    if (err instanceof TemplateRenderFailed) throw new TemplatesUnusable(err.message, { cause: err });
+    throw err;
+  }
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import libmime from 'libmime';
 import { finishMessage, MalformedMessage } from './finish-message.js';
-import { decodeEncodedWords, parseMessage } from './mime-fixture.js';
+import { parseMessage } from './mime-fixture.js';
 
 describe('finishMessage', () => {
   it('makes every line end in CRLF and the message end in one', () => {
@@ -18,14 +19,22 @@ describe('finishMessage', () => {
     const finished = finishMessage('From: Zoë <zoe@example.org>\nSubject: Bestätigen\n Sie\nDate: x\n\nGrüße\n');
     const { headers, body } = parseMessage(finished);
     assert.match(finished, /^[\x20-\x7e\r\n]*\r\n\r\n/);
-    assert.equal(decodeEncodedWords(headers.get('subject') ?? ''), 'Bestätigen Sie');
-    assert.equal(decodeEncodedWords(headers.get('from') ?? ''), 'Zoë <zoe@example.org>');
+    assert.equal(libmime.decodeWords(headers.get('subject') ?? ''), 'Bestätigen Sie');
+    assert.equal(libmime.decodeWords(headers.get('from') ?? ''), 'Zoë <zoe@example.org>');
     assert.equal(body, 'Grüße\r\n', 'the body keeps its own encoding');
   });
 
   it('leaves ASCII headers, folding included, exactly as they were', () => {
     const head = 'Content-Type: multipart/alternative;\r\n\tboundary="b"\r\nSubject: plain';
     assert.ok(finishMessage(`${head}\r\n\r\nbody`).startsWith(`${head}\r\n\r\n`));
+  });
+
+  it('sends a text that does not start with a header field as it is, only its line endings made CRLF', () => {
+    assert.equal(finishMessage('<<<Tok3n>>>\n'), '<<<Tok3n>>>\r\n');
+    // No header field: a space in what precedes the colon; a leading blank line is kept as Sydent keeps it.
+    assert.equal(finishMessage('Your code: Tök3n\nbye'), 'Your code: Tök3n\r\nbye\r\n');
+    assert.equal(finishMessage('\n<<<Tok3n>>>'), '\r\n<<<Tok3n>>>\r\n');
+    assert.equal(finishMessage('{\n\t"token": "t"\n}\n'), '{\r\n\t"token": "t"\r\n}\r\n');
   });
 
   it('refuses a message with no blank line after its headers', () => {

@@ -23,19 +23,33 @@ export class MalformedMessage extends Error {
   override readonly name = 'MalformedMessage';
 }
 
+// RFC 5322 §2.2: a header field starts with its name, printable ASCII but the colon, and a colon.
+const HEADER_FIELD_START = /^[\x21-\x39\x3b-\x7e]+:/;
+
 /**
  * Turns a rendered template into the message to send: CRLF line endings, no blank lines before
  * the first header (left by a leading `{% set %}` or comment), non-ASCII header values encoded
  * (RFC 2047; operators' Sydent-format templates often write a translated Subject as it is), and a
  * final CRLF. The body is not touched: its parts say their own transfer encoding.
+ *
+ * A rendered text that does not start with a header field (matrix-is-tester's `<<<{{ token }}>>>`)
+ * is sent as Sydent sends it: the whole text is the message, with nothing added. Sydent hands
+ * the rendered string to smtplib's sendmail as it is; a reader (Python's email parser, mailparser)
+ * sees a message without headers whose body is that text. Our SMTP envelope still says whom it is
+ * from and for.
  */
 export function finishMessage(rendered: string): string {
-  const text = rendered.replace(/\r\n|\r|\n/g, '\r\n').replace(/^(?:[ \t]*\r\n)+/, '');
-  const end = text.indexOf('\r\n\r\n');
+  const text = rendered.replace(/\r\n|\r|\n/g, '\r\n');
+  const message = text.replace(/^(?:[ \t]*\r\n)+/, '');
+  if (!HEADER_FIELD_START.test(message)) return endsInCrlf(text);
+  const end = message.indexOf('\r\n\r\n');
   if (end < 0) throw new MalformedMessage('the rendered message has no blank line between its headers and its body');
-  const headers = groupFields(text.slice(0, end)).map(encodeField);
-  const body = text.slice(end + 4);
-  return `${headers.join('\r\n')}\r\n\r\n${body.endsWith('\r\n') ? body : `${body}\r\n`}`;
+  const headers = groupFields(message.slice(0, end)).map(encodeField);
+  return `${headers.join('\r\n')}\r\n\r\n${endsInCrlf(message.slice(end + 4))}`;
+}
+
+function endsInCrlf(text: string): string {
+  return text.endsWith('\r\n') ? text : `${text}\r\n`;
 }
 
 /** Header lines grouped into fields: a line starting with a space or tab continues the one before. */

@@ -9,6 +9,7 @@ export {
 } from './email-variables.js';
 export { TemplateRenderFailed, TemplatesUnusable } from './errors.js';
 export { MalformedMessage } from './finish-message.js';
+export { loadTemplatesFromConfig } from './load-templates.js';
 export { encodeAddressHeader, encodeHeaderText } from './mime-header.js';
 export { encodeQuotedPrintable } from './quoted-printable.js';
 export { SHIPPED_BRAND, SHIPPED_TEMPLATES_DIR } from './shipped-templates.js';

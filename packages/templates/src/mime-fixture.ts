@@ -1,5 +1,7 @@
-// A minimal MIME reader for this package's tests (mailparser is not a dependency here; the
-// notifier's integration tests read the sent mail with it). Not exported from the package.
+// A minimal MIME splitter for this package's tests, to look at each part's own headers and raw
+// lines; the decoding is libmime's (and mailparser reads whole messages in the tests). Not
+// exported from the package.
+import { decode as decodeQuotedPrintable } from 'libqp';
 
 export type ParsedPart = { headers: Map<string, string>; body: string };
 
@@ -33,29 +35,10 @@ export function boundaryOf(contentType: string | undefined): string {
   return match[1];
 }
 
-export function decodeQuotedPrintable(encoded: string): string {
-  const text = encoded.replace(/=\r\n/g, '');
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === '=' && /^[0-9A-F]{2}$/.test(text.slice(i + 1, i + 3))) {
-      bytes.push(Number.parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(...Buffer.from(text.charAt(i), 'utf8'));
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
-
 /** The text of a part, its transfer encoding undone. */
 export function partText(part: ParsedPart): string {
   const encoding = part.headers.get('content-transfer-encoding')?.toLowerCase();
-  if (encoding === 'quoted-printable') return decodeQuotedPrintable(part.body);
+  if (encoding === 'quoted-printable') return decodeQuotedPrintable(part.body).toString('utf8');
   if (encoding === 'base64') return Buffer.from(part.body, 'base64').toString('utf8');
   return part.body;
-}
-
-/** Decodes RFC 2047 B-encoded words, joining adjacent ones. */
-export function decodeEncodedWords(value: string): string {
-  return value
-    .replace(/\?=\s+=\?/g, '?==?')
-    .replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=/gi, (_, b64: string) => Buffer.from(b64, 'base64').toString('utf8'));
 }

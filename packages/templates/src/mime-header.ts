@@ -1,11 +1,13 @@
-// RFC 2047 encoded-words for header values that are not plain ASCII: a header may only carry
-// ASCII, so "Bestätigen" in a Subject must travel as =?UTF-8?B?...?=.
+import libmime from 'libmime';
 
-// Each encoded-word carries at most this many UTF-8 bytes: 36 bytes are 48 base64 characters,
-// 60 with the `=?UTF-8?B?` and `?=` around them, so "Subject: " and the first word stay within
-// the 78 characters RFC 5322 recommends (the hard limit, 998, is far away), and every word stays
-// under the 75 that RFC 2047 allows.
-const BYTES_PER_WORD = 36;
+// RFC 2047 encoded-words for header values that are not plain ASCII: a header may only carry
+// ASCII, so "Bestätigen" in a Subject must travel as =?UTF-8?B?...?=. libmime makes the words.
+
+// Each encoded-word is at most 60 characters: 36 UTF-8 bytes as 48 base64 characters between
+// `=?UTF-8?B?` and `?=`, so "Subject: " and the first word stay within the 78 characters
+// RFC 5322 recommends (the hard limit, 998, is far away), and every word stays under the 75 that
+// RFC 2047 allows. libmime never cuts a UTF-8 sequence between two words (§5).
+const MAX_WORD_LENGTH = 60;
 const PLAIN = /^[\x20-\x7e\t]*$/;
 
 /** Whether a header value can go out as it is: printable ASCII, spaces and tabs only. */
@@ -15,32 +17,15 @@ export function isPlainHeaderText(value: string): boolean {
 
 /**
  * The value of an unstructured header (Subject, a display name): unchanged when it is plain
- * ASCII, otherwise a run of base64 encoded-words folded onto continuation lines. Control
- * characters (a stray CR or LF) are encoded too, so a value can never start a header of its own.
+ * ASCII, otherwise encoded-words, one a line (folded). The whole value is encoded, control
+ * characters (a stray CR or LF) included, so a value can never start a header of its own: that is
+ * why this is libmime's encodeWord, not encodeWords, which leaves CR and LF as they are.
  */
 export function encodeHeaderText(value: string): string {
   if (isPlainHeaderText(value)) return value;
-  const words: string[] = [];
-  let chunk = '';
-  let chunkBytes = 0;
-  // Code point by code point, so no UTF-8 sequence is cut between two words (RFC 2047 §5).
-  for (const char of value) {
-    const size = Buffer.byteLength(char, 'utf8');
-    if (chunkBytes + size > BYTES_PER_WORD) {
-      words.push(encodedWord(chunk));
-      chunk = '';
-      chunkBytes = 0;
-    }
-    chunk += char;
-    chunkBytes += size;
-  }
-  if (chunk !== '') words.push(encodedWord(chunk));
-  // Readers join adjacent encoded-words without the folding whitespace between them (§6.2).
-  return words.join('\r\n ');
-}
-
-function encodedWord(text: string): string {
-  return `=?UTF-8?B?${Buffer.from(text, 'utf8').toString('base64')}?=`;
+  // libmime separates the words with a space (base64 has none); readers join adjacent
+  // encoded-words without the folding whitespace between them (§6.2).
+  return libmime.encodeWord(value, 'B', MAX_WORD_LENGTH).replaceAll(' ', '\r\n ');
 }
 
 /**

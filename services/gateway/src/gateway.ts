@@ -1,4 +1,4 @@
-import { type Config, ConfigError } from '@tessera/config';
+import type { Config } from '@tessera/config';
 import { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
 import {
@@ -8,7 +8,7 @@ import {
   type ReadinessCheck,
   type ServiceContext,
 } from '@tessera/service-kit';
-import { createTemplates, type Templates, TemplatesUnusable } from '@tessera/templates';
+import { loadTemplatesFromConfig, type Templates } from '@tessera/templates';
 import type { NatsConnection } from 'nats';
 import { createApp } from './app.js';
 import { clientIpResolver } from './client-ip.js';
@@ -29,7 +29,7 @@ export interface GatewaySettings {
 }
 
 export async function readGatewaySettings(config: Config): Promise<GatewaySettings> {
-  return { pages: loadTemplates(config), rateLimitSecret: await readRateLimitSecret(config) };
+  return { pages: loadTemplatesFromConfig(config), rateLimitSecret: await readRateLimitSecret(config) };
 }
 
 /**
@@ -111,14 +111,4 @@ export async function startGateway({
       closeClients();
     },
   };
-}
-
-/** The brands' templates (GET submitToken's page); a missing or broken template stops the start. */
-function loadTemplates(config: Config): Templates {
-  try {
-    return createTemplates({ dir: config.TESSERA_TEMPLATES_DIR, defaultBrand: config.TESSERA_DEFAULT_BRAND });
-  } catch (err) {
-    if (err instanceof TemplatesUnusable) throw new ConfigError(`TESSERA_TEMPLATES_DIR: ${err.message}`);
-    throw err;
-  }
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runToExit } from '@tessera/test-harness';
@@ -25,6 +28,26 @@ describe('gateway main', () => {
     const { code, stderr } = await run({ TESSERA_HTTP_PORT: '0', TESSERA_METRICS_LISTEN: '127.0.0.1:0' });
     assert.equal(code, 78);
     assert.match(stderr, /TESSERA_NATS_URL: required while TESSERA_RATE_LIMITS is on/);
+  });
+
+  it('stops at start naming the file when a template cannot render', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tessera-gateway-main-'));
+    try {
+      await mkdir(join(dir, 'tessera'));
+      await writeFile(join(dir, 'tessera', 'verification_template.eml.j2'), 'Subject: x\n\nbody\n');
+      // Compiles, and fails whenever it renders: nunjucks looks filters up only then.
+      await writeFile(join(dir, 'tessera', 'verify_response_template.html'), '<p>{{ message|no_such_filter }}</p>\n');
+      const { code, stderr } = await run({
+        TESSERA_HTTP_PORT: '0',
+        TESSERA_METRICS_LISTEN: '127.0.0.1:0',
+        TESSERA_RATE_LIMITS: 'off',
+        TESSERA_TEMPLATES_DIR: dir,
+      });
+      assert.equal(code, 78);
+      assert.ok(stderr.includes(join(dir, 'tessera', 'verify_response_template.html')), stderr);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 0 on SIGTERM once it is listening', { timeout: 15_000 }, async () => {

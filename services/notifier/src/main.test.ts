@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,5 +41,16 @@ describe('the notifier process refuses to start, naming the setting', () => {
     const { code, stderr } = await runMain({ ...UNREACHABLE, TESSERA_TEMPLATES_DIR: empty });
     assert.equal(code, EXIT_CONFIG);
     assert.ok(stderr.includes(join(empty, 'tessera', 'verification_template.eml.j2')), stderr);
+  });
+
+  it('with a template that has a syntax error, naming the file', async () => {
+    const broken = join(empty, 'broken');
+    await mkdir(join(broken, 'tessera'), { recursive: true });
+    await writeFile(join(broken, 'tessera', 'verification_template.eml.j2'), 'Subject: {% if %}\n\nbody\n');
+    await writeFile(join(broken, 'tessera', 'verify_response_template.html'), '<p>{{ message }}</p>\n');
+    const { code, stderr } = await runMain({ ...UNREACHABLE, TESSERA_TEMPLATES_DIR: broken });
+    assert.equal(code, EXIT_CONFIG);
+    assert.match(stderr, /TESSERA_TEMPLATES_DIR/);
+    assert.ok(stderr.includes(join(broken, 'tessera', 'verification_template.eml.j2')), stderr);
   });
 });
