@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import libmime from 'libmime';
-import { finishMessage, MalformedMessage } from './finish-message.js';
+import { finishMessage, MalformedMessage, messageIdOf } from './finish-message.js';
 import { parseMessage } from './mime-fixture.js';
 
 describe('finishMessage', () => {
@@ -39,5 +39,17 @@ describe('finishMessage', () => {
 
   it('refuses a message with no blank line after its headers', () => {
     assert.throws(() => finishMessage('Subject: hi\nno body'), MalformedMessage);
+  });
+});
+
+describe('messageIdOf', () => {
+  it('reads the Message-ID the headers carry, whatever its case or folding', () => {
+    const message = finishMessage('Subject: hi\nmessage-ID:\n  <abc@example.org>\n\nBody\nMessage-ID: <not@header>\n');
+    assert.equal(messageIdOf(message), '<abc@example.org>');
+  });
+
+  it('finds none in a message without one, or without headers at all', () => {
+    assert.equal(messageIdOf(finishMessage('Subject: hi\n\nMessage-ID: <in@body>\n')), undefined);
+    assert.equal(messageIdOf(finishMessage('<<<token>>>')), undefined);
   });
 });

@@ -77,3 +77,22 @@ function encodeField(field: string): string {
     .trim();
   return `${name}: ${ADDRESS_HEADERS.has(key) ? encodeAddressHeader(value) : encodeHeaderText(value)}`;
 }
+
+/**
+ * The Message-ID a finished message carries (as the template wrote it), or undefined for one
+ * without it (a headerless template's, or one whose headers leave it out): what a delivery records
+ * must be what the recipient's copy can be found by.
+ */
+export function messageIdOf(message: string): string | undefined {
+  if (!HEADER_FIELD_START.test(message)) return undefined;
+  const end = message.indexOf('\r\n\r\n');
+  const head = end < 0 ? message : message.slice(0, end);
+  const field = groupFields(head).find(
+    (line) => line.slice(0, line.indexOf(':')).trim().toLowerCase() === 'message-id',
+  );
+  const value = field
+    ?.slice(field.indexOf(':') + 1)
+    .replace(/\r\n/g, '')
+    .trim();
+  return value === undefined || value === '' ? undefined : value;
+}

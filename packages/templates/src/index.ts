@@ -8,7 +8,7 @@ export {
   type VerificationEmailVars,
 } from './email-variables.js';
 export { TemplateRenderFailed, TemplatesUnusable } from './errors.js';
-export { MalformedMessage } from './finish-message.js';
+export { MalformedMessage, messageIdOf } from './finish-message.js';
 export { loadTemplatesFromConfig } from './load-templates.js';
 export { encodeAddressHeader, encodeHeaderText } from './mime-header.js';
 export { encodeQuotedPrintable } from './quoted-printable.js';

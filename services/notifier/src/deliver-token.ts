@@ -1,7 +1,7 @@
 import { type DataKeys, type RetryLater, subjectOf } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { TokenIssued } from '@tessera/proto/tessera/events/v1/session';
-import { newMessageId, TemplateRenderFailed, type Templates } from '@tessera/templates';
+import { messageIdOf, newMessageId, TemplateRenderFailed, type Templates } from '@tessera/templates';
 import { keepLease, type LeaseDeps, type LogFields, recordOutcome, type TakeOn, takeOn } from './delivery-lease.js';
 import type { DeliveryChannel, DeliveryCommand } from './domain/delivery.js';
 import type { Mailer } from './email/smtp-mailer.js';
@@ -185,7 +185,12 @@ function prepare(deps: DeliveryDeps, issued: TokenIssued, secrets: SessionSecret
       date: deps.now(),
       messageid: messageId,
     });
-    return { channel: 'email', mail: { envelopeFrom: deps.envelopeFrom, to: secrets.address, raw, messageId } };
+    // A template may leave the Message-ID out (a headerless one has none): record only what the mail carries.
+    const carried = messageIdOf(raw) ?? '';
+    return {
+      channel: 'email',
+      mail: { envelopeFrom: deps.envelopeFrom, to: secrets.address, raw, messageId: carried },
+    };
   } catch (err) {
     // The same template fails the same way every time: give the delivery up rather than retry.
     if (!(err instanceof TemplateRenderFailed)) throw err;

@@ -108,6 +108,9 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
       'From: {{ from|safe }}\nTo: {{ to|safe }}\nMessage-ID: {{ messageid|safe }}\nSubject: Acme check\n\n' +
         'Acme: {{ link|safe }}\n',
     );
+    // matrix-is-tester's brand: no headers at all.
+    await mkdir(join(templatesDir, 'is-test'));
+    await writeFile(join(templatesDir, 'is-test', 'verification_template.eml.j2'), '<<<{{ token }}>>>\n');
     await start();
   });
   after(async () => {
@@ -150,6 +153,15 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
       sentEvent?.payload?.$case === 'tokenSent' && sentEvent.payload.value.providerMessageId,
       mail.parsed.messageId,
     );
+  });
+
+  it('sends a headerless template as its rendered text, and records no Message-ID it does not carry', async () => {
+    const issued = await request({ medium: 'email', address: 'is-test@example.org', brand: 'is-test' });
+    const mail = await smtp.waitForMessage((m) => m.to.includes('is-test@example.org'));
+    assert.equal(mail.raw.trim(), `<<<${issued.token}>>>`);
+    const sent = (await outcomeOf(issued.deliveryId)).at(-1);
+    assert.equal(sent?.payload?.$case, 'tokenSent');
+    assert.equal(sent?.payload?.$case === 'tokenSent' && sent.payload.value.providerMessageId, '');
   });
 
   it('mails the new token of a resend, whose session started in an earlier decision', async () => {

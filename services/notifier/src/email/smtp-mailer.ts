@@ -11,7 +11,7 @@ export type OutgoingMail = {
   to: string;
   /** The complete RFC 5322 message, CRLF line endings, sent as it is. */
   raw: string;
-  /** The message's own Message-ID header: what TokenSent records unless the server names another. */
+  /** The message's own Message-ID header (empty when it carries none): what TokenSent records unless the server names another. */
   messageId: string;
 };
 
