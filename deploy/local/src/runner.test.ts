@@ -31,10 +31,13 @@ const HEALTH_URL = import.meta.resolve('@tessera/proto/grpc/health/v1/health');
  * gateway never gets healthy), and notes in $FAKE_OUT/order.log when SIGTERM stops it.
  */
 const COMMON = `
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 const out = process.env.FAKE_OUT;
-writeFileSync(join(out, NAME + '-' + process.pid + '.json'), JSON.stringify({ env: process.env, argv: process.argv }));
+// Written aside and renamed: the test polls for the file and must never read it half written.
+const started = join(out, NAME + '-' + process.pid + '.json');
+writeFileSync(started + '.part', JSON.stringify({ env: process.env, argv: process.argv }));
+renameSync(started + '.part', started);
 const modeFile = join(out, NAME + '.mode');
 const mode = existsSync(modeFile) ? readFileSync(modeFile, 'utf8').trim() : '';
 if (mode === '78') {

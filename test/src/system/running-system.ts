@@ -124,6 +124,9 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
 
 export type ServiceLogLine = { level?: string; msg?: string; service?: string; [field: string]: unknown };
 
+/** The gateway's line per answered request (TESSERA_ACCESS_LOG): not a report of anything gone wrong. */
+export const isAccessLogLine = (line: ServiceLogLine): boolean => line.service === 'gateway' && line.msg === 'request';
+
 /** The services' JSON log lines the runner printed (from line `from` of its output on). */
 export function serviceLogLines(system: RunningSystem, from = 0): ServiceLogLine[] {
   return system.output.slice(from).flatMap((line) => {
