@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { loadSpec, observedFetch } from './spec/spec-validator.js';
 import { json, newClientSecret } from './system/flows.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
+import { REPO_ROOT } from './system/repo-root.js';
 import { eventually, freePort, type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
 
-const GATEWAY_MAIN = fileURLToPath(new URL('../../services/gateway/dist/main.js', import.meta.url));
+const GATEWAY_MAIN = join(REPO_ROOT, 'services/gateway/dist/main.js');
 const spec = loadSpec();
 let world: OutsideWorld;
 let system: RunningSystem;

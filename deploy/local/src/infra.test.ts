@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '../test-support/until.js';
 import { KeptServer, type ServerHandle } from './infra.js';
-import { until } from './until.js';
 
 /** A stand-in for nats-server: a TCP listener on `port` (0: any), up once it prints its port. */
 async function launchListener(port: number | undefined): Promise<ServerHandle> {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
+import { sendMail } from '../test-support/smtp-dialogue.js';
 import { startMailCatcher } from './mail-catcher.js';
-import { sendMail } from './smtp-dialogue.js';
 
 const MESSAGE = [
   'From: Tessera <noreply@localhost>',

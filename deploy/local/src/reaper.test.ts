@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '../test-support/until.js';
 import { isPidAlive as isAlive } from './pids.js';
 import { Reaper } from './reaper-client.js';
-import { until } from './until.js';
 
 /** A process that runs until killed; `up` resolves once its signal handlers are in place. */
 function sleeper(o: { detached: boolean; ignoreTerm?: boolean }) {

@@ -15,12 +15,12 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '@tessera/config';
+import { sendMail } from '../test-support/smtp-dialogue.js';
+import { until } from '../test-support/until.js';
 import { HealthTimeout } from './health.js';
 import { isPidAlive as isAlive } from './pids.js';
 import { LocalRunner } from './runner.js';
-import { sendMail } from './smtp-dialogue.js';
 import { type RunnerState, readStateFile } from './state-file.js';
-import { until } from './until.js';
 
 const GRPC_URL = import.meta.resolve('@grpc/grpc-js');
 const HEALTH_URL = import.meta.resolve('@tessera/proto/grpc/health/v1/health');

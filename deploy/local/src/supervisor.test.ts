@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { until } from '../test-support/until.js';
 import { isPidAlive as isAlive } from './pids.js';
 import { ChildSupervisor, type SupervisorEvent } from './supervisor.js';
-import { until } from './until.js';
 
 const FAST = { initialMs: 40, maxMs: 1_000, resetAfterMs: 30_000 };
 

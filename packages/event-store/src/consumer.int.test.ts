@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { JetStreamManager, NatsConnection } from 'nats';
+import { keyCreated, keyRevoked, uniqueId } from '../test-support/fixtures.js';
+import { type NatsFixture, natsWithStreams } from '../test-support/nats-fixture.js';
 import { connectNats } from './connect.js';
 import { type ConsumedMessage, type RunConsumerOptions, runConsumer } from './consumer.js';
 import { EventStore } from './event-store.js';
-import { keyCreated, keyRevoked, uniqueId } from './fixtures.js';
 import { silentLogger } from './logger.js';
-import { type NatsFixture, natsWithStreams } from './nats-fixture.js';
 import { subjectOf } from './subjects.js';
 
 const STREAM = 'TESSERA_EVENTS';

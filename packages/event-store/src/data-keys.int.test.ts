@@ -3,12 +3,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import { AT, uniqueId } from '../test-support/fixtures.js';
+import { type NatsFixture, natsWithStreams } from '../test-support/nats-fixture.js';
 import { DataKeys } from './data-keys.js';
 import { EventStore } from './event-store.js';
 import { newEvent } from './events.js';
-import { AT, uniqueId } from './fixtures.js';
 import { DATA_KEY_BUCKET, KvDataKeySource, kvKeyOf, openDataKeySource } from './kv-key-source.js';
-import { type NatsFixture, natsWithStreams } from './nats-fixture.js';
 import { SealedValueInvalid } from './sealing.js';
 import { subjectOf } from './subjects.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { AT, keyCreated, keyRevoked } from '../test-support/fixtures.js';
 import {
   announcedEventTypes,
   decisionHeaders,
@@ -12,7 +13,6 @@ import {
   toEnvelope,
 } from './envelope.js';
 import { eventTypeOf, newEvent } from './events.js';
-import { AT, keyCreated, keyRevoked } from './fixtures.js';
 
 const decision = (events = [keyCreated(), keyRevoked('compromised')]) => ({
   decisionId: 'd-1',
@@ -64,7 +64,7 @@ describe('envelope', () => {
   });
 
   it('names every payload field of Event after its message, so the type follows from the case', () => {
-    const proto = readFileSync(new URL('../../../proto/tessera/events/v1/envelope.proto', import.meta.url), 'utf8');
+    const proto = readFileSync(new URL('../../../../proto/tessera/events/v1/envelope.proto', import.meta.url), 'utf8');
     const oneof = /oneof payload \{([^}]*)\}/.exec(proto)?.[1];
     assert.ok(oneof, 'Event has a payload oneof');
     const fields = [...oneof.matchAll(/^\s*(\w+)\s+(\w+)\s*=\s*\d+;/gm)];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
-import { AT, keyCreated, notes } from './fixtures.js';
+import { AT, keyCreated, notes } from '../test-support/fixtures.js';
 
 describe('an event codec', () => {
   it('stores a domain event with its time and reads it back', () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Envelope } from '@tessera/proto/tessera/events/v1/envelope';
 import type { JetStreamManager } from 'nats';
+import { AT, keyCreated, keyRevoked, reasonsOf, uniqueId } from '../test-support/fixtures.js';
+import { type NatsFixture, natsWithStreams } from '../test-support/nats-fixture.js';
 import { ConcurrencyConflict, StoreUnavailable } from './errors.js';
 import { EventStore } from './event-store.js';
-import { AT, keyCreated, keyRevoked, reasonsOf, uniqueId } from './fixtures.js';
-import { type NatsFixture, natsWithStreams } from './nats-fixture.js';
 import { subjectOf } from './subjects.js';
 
 const correlationId = 'test-correlation';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { AT, type Note, type Notes, notes, uniqueId } from '../test-support/fixtures.js';
+import { type NatsFixture, natsWithStreams } from '../test-support/nats-fixture.js';
 import { ConcurrencyConflict } from './errors.js';
 import { EventStore } from './event-store.js';
-import { AT, type Note, type Notes, notes, uniqueId } from './fixtures.js';
 import { type ConflictRetry, handleCommand, type LoadedState } from './handle-command.js';
-import { type NatsFixture, natsWithStreams } from './nats-fixture.js';
 import { subjectOf } from './subjects.js';
 
 const correlationId = 'test-correlation';

@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { RawNatsConnection } from '../test-support/raw-nats.js';
 import { type NatsServerHandle, startNatsServer } from './nats-server.js';
 import { canConnect, httpGetJson } from './probes.js';
-import { RawNatsConnection } from './raw-nats.js';
 
 type Jsz = { config: { store_dir: string; sync_always?: boolean }; streams: number; messages: number };
 const jsz = async (server: NatsServerHandle) => (await httpGetJson(`${server.monitorUrl}/jsz`)) as Jsz;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DATA_KEY_BUCKET, kvKeyOf } from '@tessera/event-store';
+import { DATA_KEY_BUCKET, EventStore, kvKeyOf, newEvent } from '@tessera/event-store';
 import { RATE_LIMIT_BUCKET } from '@tessera/rate-limit';
 import {
   appendProbe,
@@ -114,6 +114,25 @@ describe('NATS identities and their permissions, on a real nats-server', () => {
         );
       }
     }
+  });
+
+  it('lets a service load what it appended: the event store reads by direct get, as the identity may', async () => {
+    const store = new EventStore(as('signing'));
+    const subject = 'tessera.key.ed25519:loaded';
+    const at = new Date();
+    const created = newEvent(
+      { $case: 'keyCreated', value: { keyId: 'ed25519:loaded', algorithm: 'ed25519', publicKey: 'cHVibGlj' } },
+      at,
+    );
+    const revoked = newEvent({ $case: 'keyRevoked', value: { keyId: 'ed25519:loaded', reason: 'probe' } }, at);
+    const first = await store.append(subject, [created], { expectedSeq: 0, correlationId: 'probe-1' });
+    await store.append(subject, [revoked], { expectedSeq: first, correlationId: 'probe-2' });
+    // The last decision by its subject (in the request subject), the one before by its sequence.
+    const { events } = await store.load(subject);
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['KeyCreated', 'KeyRevoked'],
+    );
   });
 
   it('lets no identity but admin create, change, purge or delete a stream or bucket, or delete a message', async () => {

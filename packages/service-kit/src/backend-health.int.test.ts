@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ChannelCredentials } from '@grpc/grpc-js';
 import { SigningServiceService } from '@tessera/proto/tessera/signing/v1/signing';
+import { captureLogs } from '@tessera/test-harness';
 import { type BackendHealth, watchBackendHealth } from './backend-health.js';
-import { captureLogs } from './captured-log.js';
 import { startGrpcServer } from './grpc-server.js';
+import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 
 const SERVICE = 'tessera.signing.v1.SigningService';
@@ -23,7 +24,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 
 describe('a backend watched through its gRPC health service', () => {
   it('is ready while it serves, not once it stops, and says so once each way', async () => {
-    const { log } = captureLogs('backend', 'silent');
+    const { log } = captureLogs((out) => createLogger('backend', 'silent', out));
     const server = await startGrpcServer({
       listen: { host: '127.0.0.1', port: 0 },
       services: [{ name: SERVICE, definition: SigningServiceService, implementation: {} }],
@@ -32,7 +33,7 @@ describe('a backend watched through its gRPC health service', () => {
       log,
       metrics: createMetrics('backend-test'),
     });
-    const watcher = captureLogs('gateway', 'info');
+    const watcher = captureLogs((out) => createLogger('gateway', 'info', out));
     const watch = watchBackendHealth({
       name: 'signing',
       target: `127.0.0.1:${server.port}`,

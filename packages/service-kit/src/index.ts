@@ -6,7 +6,6 @@ export {
   type ServiceName,
 } from './addresses.js';
 export { type BackendHealth, type BackendHealthOptions, watchBackendHealth } from './backend-health.js';
-export { captureLogs, type LogLine } from './captured-log.js';
 export { createDeadlineClient, type DeadlineClient, type DeadlineClientOptions } from './grpc-client.js';
 export {
   type GrpcServerOptions,

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it, mock } from 'node:test';
-import { captureLogs } from './captured-log.js';
+import { captureLogs } from '@tessera/test-harness';
 import { createLogThrottle } from './log-throttle.js';
+import { createLogger } from './logger.js';
+
+const capture = () => captureLogs((out) => createLogger('test', 'debug', out));
 
 describe('the log throttle', () => {
   it('logs the first occurrence of a kind at once and counts the repeats into one summary', () => {
-    const { log, lines } = captureLogs();
+    const { log, lines } = capture();
     const throttle = createLogThrottle(log, { windowMs: 60_000 });
     for (let i = 0; i < 50; i++)
       throttle.log('warn', 'hs-down example.org', { serverName: 'example.org' }, 'homeserver unreachable');
@@ -24,7 +27,7 @@ describe('the log throttle', () => {
   });
 
   it('keeps kinds apart, and logs a kind in full again once it was quiet for a window', () => {
-    const { log, lines } = captureLogs();
+    const { log, lines } = capture();
     const throttle = createLogThrottle(log);
     throttle.log('info', 'a', {}, 'first');
     throttle.log('info', 'b', {}, 'second');
@@ -40,7 +43,7 @@ describe('the log throttle', () => {
   });
 
   it('summarises a kind that keeps coming once per window, not once per occurrence', () => {
-    const { log, lines } = captureLogs();
+    const { log, lines } = capture();
     const throttle = createLogThrottle(log);
     throttle.log('warn', 'k', {}, 'down');
     for (let window = 0; window < 3; window++) {
@@ -56,7 +59,7 @@ describe('the log throttle', () => {
   });
 
   it('bounds the kinds it tracks: the rest are only counted, in one line', () => {
-    const { log, lines } = captureLogs();
+    const { log, lines } = capture();
     const throttle = createLogThrottle(log, { maxKinds: 3 });
     for (let i = 0; i < 100; i++) throttle.log('warn', `server-${i}`, {}, 'homeserver unreachable');
     assert.equal(lines.length, 3);
@@ -69,7 +72,7 @@ describe('the log throttle', () => {
   it('writes its summaries on a timer, without keeping the process alive', () => {
     mock.timers.enable({ apis: ['setInterval'] });
     try {
-      const { log, lines } = captureLogs();
+      const { log, lines } = capture();
       const throttle = createLogThrottle(log, { windowMs: 1_000 });
       throttle.log('warn', 'k', {}, 'down');
       throttle.log('warn', 'k', {}, 'down');

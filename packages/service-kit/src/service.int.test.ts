@@ -6,9 +6,9 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type Config, ConfigError, loadConfig } from '@tessera/config';
 import { provision } from '@tessera/nats-access';
-import { startNats, type TestNats } from '@tessera/test-harness';
+import { captureLogs, startNats, type TestNats } from '@tessera/test-harness';
 import { connect, type NatsConnection } from 'nats';
-import { captureLogs } from './captured-log.js';
+import { createLogger } from './logger.js';
 import { startService } from './service.js';
 import { runShutdownSteps, ShutdownPlan } from './shutdown.js';
 
@@ -49,7 +49,7 @@ async function natsClients(): Promise<number> {
 
 describe('the service skeleton', () => {
   it('stops what the service serves first, then what it opened (newest first), then NATS, the admin port last', async () => {
-    const { log } = captureLogs(NAME, 'silent');
+    const { log } = captureLogs((out) => createLogger(NAME, 'silent', out));
     const shutdown = new ShutdownPlan();
     const seen: string[] = [];
     let nc: NatsConnection | undefined;
@@ -91,7 +91,7 @@ describe('the service skeleton', () => {
   });
 
   it('says /readyz `starting` until the wiring is done, then follows NATS and what the service added', async () => {
-    const { log, lines } = captureLogs(NAME, 'info');
+    const { log, lines } = captureLogs((out) => createLogger(NAME, 'info', out));
     const shutdown = new ShutdownPlan();
     let consumerAttached = true;
     let wired!: () => void;
@@ -151,7 +151,7 @@ describe('the service skeleton', () => {
     after(() => taken?.close());
 
     const refusal = async (env: Record<string, string | undefined>, settings: () => unknown, servesGrpc = false) => {
-      const { log } = captureLogs(NAME, 'silent');
+      const { log } = captureLogs((out) => createLogger(NAME, 'silent', out));
       const shutdown = new ShutdownPlan();
       let startCalled = false;
       const config = { ...configWith({ TESSERA_METRICS_LISTEN: `127.0.0.1:${takenPort}` }), ...env } as Config;

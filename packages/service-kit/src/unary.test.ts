@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ServerUnaryCall, type ServiceError, status } from '@grpc/grpc-js';
 import { TemporarilyUnavailable, TesseraError } from '@tessera/errors';
-import { captureLogs } from './captured-log.js';
+import { captureLogs } from '@tessera/test-harness';
+import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { unaryService } from './unary.js';
 
@@ -10,7 +11,7 @@ type Service = { fail: (call: unknown, callback: unknown) => void };
 
 // One method that throws whatever the test gives it; the answer and the log lines are what count.
 function failingWith(err: unknown) {
-  const { log, lines } = captureLogs('unary-test', 'debug');
+  const { log, lines } = captureLogs((out) => createLogger('unary-test', 'debug', out));
   const service = unaryService<Service & Record<string, never>>(
     'test.v1.Test',
     { fail: async () => Promise.reject(err) } as never,

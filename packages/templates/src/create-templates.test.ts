@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import libmime from 'libmime';
 import { simpleParser } from 'mailparser';
+import { boundaryOf, type ParsedPart, parseMessage, partText, splitMultipart } from '../test-support/mime-fixture.js';
 import { createTemplates } from './create-templates.js';
 import type { VerificationEmailVars } from './email-variables.js';
 import { TemplateRenderFailed, TemplatesUnusable } from './errors.js';
-import { boundaryOf, type ParsedPart, parseMessage, partText, splitMultipart } from './mime-fixture.js';
 import { SHIPPED_TEMPLATES_DIR } from './shipped-templates.js';
 
 const LINK =

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import libmime from 'libmime';
+import { parseMessage } from '../test-support/mime-fixture.js';
 import { finishMessage, MalformedMessage, messageIdOf } from './finish-message.js';
-import { parseMessage } from './mime-fixture.js';
 
 describe('finishMessage', () => {
   it('makes every line end in CRLF and the message end in one', () => {

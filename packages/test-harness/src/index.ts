@@ -1,3 +1,4 @@
+export { captureLogs, type LogLine } from './captured-log.js';
 export { deciderSpec, type ExpectedError, type Given, type SpecifiedDecider, type When } from './decider-spec.js';
 export {
   type FakeHomeserver,

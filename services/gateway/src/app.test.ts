@@ -5,7 +5,8 @@ import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { currentCorrelationId } from '@tessera/correlation';
 import { TesseraError, toServiceError } from '@tessera/errors';
 import type { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
-import { captureLogs, type DeadlineClient } from '@tessera/service-kit';
+import { createLogger, type DeadlineClient } from '@tessera/service-kit';
+import { captureLogs } from '@tessera/test-harness';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { listen, type RunningHttpServer } from './http-server.js';
@@ -47,7 +48,7 @@ const fakeSigning = {
 
 let server: RunningHttpServer;
 let base: string;
-const { log, lines } = captureLogs('gateway-test', 'debug');
+const { log, lines } = captureLogs((out) => createLogger('gateway-test', 'debug', out));
 // The line every request leaves (access-log.ts); the tests below look at what else was logged.
 const notAccessLog = (line: { msg?: unknown }) => line.msg !== 'request';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { captureLogs, type LogLine } from '@tessera/service-kit';
+import { createLogger } from '@tessera/service-kit';
+import { captureLogs, type LogLine } from '@tessera/test-harness';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { listen, type RunningHttpServer } from './http-server.js';
@@ -14,7 +15,7 @@ let lines: LogLine[];
 const connections = new Set<Socket>();
 
 before(async () => {
-  const captured = captureLogs('gateway-test', 'debug');
+  const captured = captureLogs((out) => createLogger('gateway-test', 'debug', out));
   lines = captured.lines;
   const app = createApp({
     routes: [

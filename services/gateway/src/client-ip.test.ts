@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Request } from 'express';
+import { startSessionApp } from '../test-support/session-fixture.js';
 import { clientIpResolver, rateLimitSubjectOf } from './client-ip.js';
-import { startSessionApp } from './session-fixture.js';
 
 const request = (peer: string, forwardedFor?: string | string[]) =>
   ({ socket: { remoteAddress: peer }, headers: { 'x-forwarded-for': forwardedFor } }) as unknown as Request;

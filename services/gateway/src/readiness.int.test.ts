@@ -4,10 +4,17 @@ import { ChannelCredentials } from '@grpc/grpc-js';
 import { loadConfig } from '@tessera/config';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
 import { SigningServiceService } from '@tessera/proto/tessera/signing/v1/signing';
-import { captureLogs, createMetrics, type RunningGrpcServer, readinessOf, startGrpcServer } from '@tessera/service-kit';
+import {
+  createLogger,
+  createMetrics,
+  type RunningGrpcServer,
+  readinessOf,
+  startGrpcServer,
+} from '@tessera/service-kit';
+import { captureLogs } from '@tessera/test-harness';
 import { type GatewayReadiness, gatewayReadiness } from './readiness.js';
 
-const { log } = captureLogs('gateway-test', 'silent');
+const { log } = captureLogs((out) => createLogger('gateway-test', 'silent', out));
 const running: RunningGrpcServer[] = [];
 let readiness: GatewayReadiness | undefined;
 after(async () => {

@@ -8,8 +8,8 @@ import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/e
 import { provision } from '@tessera/nats-access';
 import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
+import { requestToken } from '../test-support/session-fixture.js';
 import { TOKENS_DURABLE } from './notifier.js';
-import { requestToken } from './session-fixture.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 

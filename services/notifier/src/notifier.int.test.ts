@@ -12,11 +12,11 @@ import { createLogger, createMetrics } from '@tessera/service-kit';
 import { createTemplates, SHIPPED_TEMPLATES_DIR } from '@tessera/templates';
 import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
+import { type FakeSmsProvider, startFakeSmsProvider } from '../test-support/fake-sms-provider.js';
+import { type RequestedToken, requestToken, requestTokenAgain } from '../test-support/session-fixture.js';
 import { deliveryCodec } from './delivery-events.js';
 import { type RunningNotifier, startNotifier, TOKENS_DURABLE } from './notifier.js';
-import { type RequestedToken, requestToken, requestTokenAgain } from './session-fixture.js';
 import { readNotifierSettings } from './settings.js';
-import { type FakeSmsProvider, startFakeSmsProvider } from './sms/fake-sms-provider.js';
 
 const BASE_URL = 'https://id.example.org';
 const OUTCOMES = new Set(['TokenSent', 'TokenSendFailed']);

@@ -23,8 +23,8 @@ import { Medium, SessionServiceClient } from '@tessera/proto/tessera/session/v1/
 import { createDeadlineClient, createLogger, createMetrics, type DeadlineClient } from '@tessera/service-kit';
 import { type FakeHomeserver, startFakeHomeserver, startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
+import { FAILURE_REASON, type FakeNotifier, startFakeNotifier } from '../test-support/fake-notifier.js';
 import { accountOf, legacyTermsSubject } from './aggregates.js';
-import { FAILURE_REASON, type FakeNotifier, startFakeNotifier } from './fake-notifier.js';
 import { loadSessionSettings, type SessionServer, startSessionServer } from './session-server.js';
 
 const DELIVERY_WAIT_MS = 1_000;

@@ -1,7 +1,7 @@
 // Benchmark of issue 3's targets on the whole running system (run on demand, not a test):
 //   1. requestToken with a fast SMTP server: requests per second, each mail sent once;
 //   2. with an SMTP server that takes 100 ms per mail: GET pubkey latency during a requestToken load.
-// Usage: pnpm build && node test/dist/bench/request-token.js [requests] [concurrency] [warm-up requests]
+// Usage: pnpm build && pnpm --filter @tessera/e2e bench [requests] [concurrency] [warm-up requests]
 // The warm-up runs at full load first: the first 15 s or so are slower (the JIT has not compiled
 // the hot paths yet, heaps are still growing), and a server runs for days, not seconds.
 import { Agent, request } from 'node:http';

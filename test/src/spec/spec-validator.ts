@@ -3,11 +3,11 @@
 import { AssertionError } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type AnySchema, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import * as ajvFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
+import { REPO_ROOT } from '../system/repo-root.js';
 
 // ajv-formats is CommonJS: under NodeNext its default import is module.exports, whose `default` is the plugin.
 const addFormats = ajvFormats.default.default;
@@ -143,8 +143,8 @@ const API_DIRS: readonly { tree: SpecTree; dir: string }[] = [
 ];
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
-/** `<package root>/spec/identity`, from src/spec/ or dist/spec/ alike. */
-export const DEFAULT_SPEC_DIR = fileURLToPath(new URL('../../spec/identity/', import.meta.url));
+/** `<package root>/spec/identity`, from the sources or the test build alike. */
+export const DEFAULT_SPEC_DIR = join(REPO_ROOT, 'test/spec/identity/');
 
 export interface LoadSpecOptions {
   /** Compile every response schema now rather than on first use (slower; for the validator's own tests). */

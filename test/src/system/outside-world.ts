@@ -2,11 +2,11 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type FakeHomeserver, startFakeHomeserver, startSmtpServer, type TestSmtpServer } from '@tessera/test-harness';
+import { REPO_ROOT } from './repo-root.js';
 
-const SHIPPED_TEMPLATES = join(dirname(fileURLToPath(import.meta.url)), '../../../packages/templates/templates');
+const SHIPPED_TEMPLATES = join(REPO_ROOT, 'packages/templates/templates');
 
 /** An SMS sent through the Twilio-compatible double. */
 export interface SentSms {

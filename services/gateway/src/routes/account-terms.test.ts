@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { TesseraError } from '@tessera/errors';
 import { Medium } from '@tessera/proto/tessera/session/v1/session';
-import { ALICE_TOKEN, asReceived, BOB_TOKEN, POLICIES, type SessionApp, startSessionApp } from '../session-fixture.js';
+import {
+  ALICE_TOKEN,
+  asReceived,
+  BOB_TOKEN,
+  POLICIES,
+  type SessionApp,
+  startSessionApp,
+} from '../../test-support/session-fixture.js';
 
 let app: SessionApp;
 before(async () => {

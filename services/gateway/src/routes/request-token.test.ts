@@ -9,7 +9,7 @@ import {
   type SessionApp,
   startSessionApp,
   unavailable,
-} from '../session-fixture.js';
+} from '../../test-support/session-fixture.js';
 
 let app: SessionApp;
 before(async () => {

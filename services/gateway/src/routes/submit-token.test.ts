@@ -9,7 +9,7 @@ import {
   startSessionApp,
   twoBrandTemplates,
   unavailable,
-} from '../session-fixture.js';
+} from '../../test-support/session-fixture.js';
 
 let app: SessionApp;
 before(async () => {

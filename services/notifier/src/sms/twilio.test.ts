@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { type FakeSmsProvider, startFakeSmsProvider } from './fake-sms-provider.js';
+import { type FakeSmsProvider, startFakeSmsProvider } from '../../test-support/fake-sms-provider.js';
 import { SmsRefused, SmsUnavailable } from './sms-provider.js';
 import { createTwilioProvider } from './twilio.js';
 

@@ -1,12 +1,12 @@
 // handleCommand (load + decide + append) throughput against a throwaway nats-server (sync_interval: always).
-// Run on demand: `pnpm build && node dist/bench/handle-throughput.js [count]`. Prints a table.
+// Run on demand: `pnpm build && pnpm --filter @tessera/event-store bench [count]`. Prints a table.
 import { startNats } from '@tessera/test-harness';
-import { connectNats } from '../connect.js';
-import { EventStore } from '../event-store.js';
-import { keyRevoked, notes } from '../fixtures.js';
-import { handleCommand } from '../handle-command.js';
-import { ensureStreams } from '../streams.js';
-import { subjectOf } from '../subjects.js';
+import { connectNats } from '../src/connect.js';
+import { EventStore } from '../src/event-store.js';
+import { handleCommand } from '../src/handle-command.js';
+import { ensureStreams } from '../src/streams.js';
+import { subjectOf } from '../src/subjects.js';
+import { keyRevoked, notes } from '../test-support/fixtures.js';
 
 const count = Number(process.argv[2] ?? 1_000);
 const nats = await startNats();

@@ -1,7 +1,7 @@
 // Deliveries per second through one notifier, against a throwaway nats-server (sync_interval:
 // always) and the harness SMTP listener, which runs in this same process and parses every mail
 // (so this is a floor, not a ceiling). Run on demand, after `pnpm build`:
-//   node dist/bench/delivery-throughput.js [mails per run] [SMTP delay ms]
+//   pnpm --filter @tessera/notifier bench [mails per run] [SMTP delay ms]
 // Prints a table: one row per concurrency.
 import { loadConfig } from '@tessera/config';
 import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
@@ -9,9 +9,9 @@ import { provision } from '@tessera/nats-access';
 import { createLogger, createMetrics } from '@tessera/service-kit';
 import { createTemplates } from '@tessera/templates';
 import { startNats, startSmtpServer } from '@tessera/test-harness';
-import { startNotifier } from '../notifier.js';
-import { requestToken } from '../session-fixture.js';
-import { readNotifierSettings } from '../settings.js';
+import { startNotifier } from '../src/notifier.js';
+import { readNotifierSettings } from '../src/settings.js';
+import { requestToken } from '../test-support/session-fixture.js';
 
 const count = Number(process.argv[2] ?? 1_000);
 const smtpDelayMs = Number(process.argv[3] ?? 0);

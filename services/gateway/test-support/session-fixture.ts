@@ -11,14 +11,14 @@ import type { RateLimit, RateLimitDecision, RateLimiter } from '@tessera/rate-li
 import { createLogger } from '@tessera/service-kit';
 import { createTemplates, SHIPPED_BRAND } from '@tessera/templates';
 import { Registry } from 'prom-client';
-import { createApp } from './app.js';
-import { clientIpResolver } from './client-ip.js';
-import { listen } from './http-server.js';
-import { sessionCallers } from './known-users.js';
-import { type RequestTokenLimits, requestTokenGate } from './request-limits.js';
-import type { SessionPort } from './routes/session-deps.js';
-import { sessionRoutes } from './routes/session-routes.js';
-import type { VerifyPages } from './verify-page.js';
+import { createApp } from '../src/app.js';
+import { clientIpResolver } from '../src/client-ip.js';
+import { listen } from '../src/http-server.js';
+import { sessionCallers } from '../src/known-users.js';
+import { type RequestTokenLimits, requestTokenGate } from '../src/request-limits.js';
+import type { SessionPort } from '../src/routes/session-deps.js';
+import { sessionRoutes } from '../src/routes/session-routes.js';
+import type { VerifyPages } from '../src/verify-page.js';
 
 /** What a grpc-js client rejects with when the server answered with this error. */
 export function asReceived(err: unknown): ServiceError {

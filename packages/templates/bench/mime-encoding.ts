@@ -4,9 +4,9 @@
 // no slower (bench/results/templates-mime-encoding.md).
 // Run on demand: `pnpm build && pnpm --filter @tessera/templates bench [calls a round]`. Prints a table.
 import { decode } from 'libqp';
-import { createTemplates } from '../create-templates.js';
-import { encodeHeaderText } from '../mime-header.js';
-import { encodeQuotedPrintable } from '../quoted-printable.js';
+import { createTemplates } from '../src/create-templates.js';
+import { encodeHeaderText } from '../src/mime-header.js';
+import { encodeQuotedPrintable } from '../src/quoted-printable.js';
 
 const iterations = Number(process.argv[2] ?? 20_000);
 const ROUNDS = 7;

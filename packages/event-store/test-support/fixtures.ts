@@ -1,8 +1,8 @@
 // Event builders shared by this package's tests; not exported from the package.
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
-import { type StoredDecider, storedDecider } from './decider.js';
-import { eventCodec } from './event-codec.js';
-import { newEvent } from './events.js';
+import { type StoredDecider, storedDecider } from '../src/decider.js';
+import { eventCodec } from '../src/event-codec.js';
+import { newEvent } from '../src/events.js';
 export const AT = new Date('2025-01-15T10:00:00Z');
 
 export const keyCreated = (keyId = 'ed25519:0'): Event =>

@@ -6,7 +6,7 @@ import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 import { SESSION_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
 import type { NatsConnection } from 'nats';
-import { deliverySubject } from './aggregates.js';
+import { deliverySubject } from '../src/aggregates.js';
 
 /** send: TokenSent; fail: TokenSendFailed (refused); silent: DeliveryStarted and nothing more. */
 export type NotifierMode = 'send' | 'fail' | 'silent';

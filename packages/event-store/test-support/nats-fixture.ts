@@ -1,10 +1,10 @@
 // A real nats-server for this package's integration tests; not exported from the package.
 import { startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
-import { ensureBucket } from './buckets.js';
-import { connectNats } from './connect.js';
-import { DATA_KEY_BUCKET, DATA_KEY_BUCKET_OPTIONS } from './kv-key-source.js';
-import { ensureStreams } from './streams.js';
+import { ensureBucket } from '../src/buckets.js';
+import { connectNats } from '../src/connect.js';
+import { DATA_KEY_BUCKET, DATA_KEY_BUCKET_OPTIONS } from '../src/kv-key-source.js';
+import { ensureStreams } from '../src/streams.js';
 
 export type NatsFixture = { nats: TestNats; nc: NatsConnection; close(): Promise<void> };
 

@@ -1,10 +1,12 @@
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from './logger.js';
 
 export type LogLine = { level: string; msg: string; [field: string]: unknown };
 
-/** A logger whose lines a test reads back as objects (pino writes to it synchronously). */
-export function captureLogs(service = 'test', level = 'debug'): { log: Logger; lines: LogLine[] } {
+/**
+ * A logger whose lines a test reads back as objects: `makeLogger` builds the service's own logger
+ * writing JSON lines to the stream it is given (pino writes to it synchronously).
+ */
+export function captureLogs<L>(makeLogger: (destination: Writable) => L): { log: L; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -12,5 +14,5 @@ export function captureLogs(service = 'test', level = 'debug'): { log: Logger; l
       done();
     },
   });
-  return { log: createLogger(service, level, stream), lines };
+  return { log: makeLogger(stream), lines };
 }
