@@ -230,6 +230,11 @@ describe('matrix-js-sdk 36.2.0: phone', () => {
       send_attempt: '1',
     });
     assert.match(requested.sid, /^[A-Za-z0-9._=-]+$/);
+    // The rest of what the SDK's IRequestMsisdnTokenResponse promises (Sydent's answer): Element shows `msisdn`.
+    assert.deepEqual(
+      [requested.success, requested.msisdn, requested.intl_fmt],
+      [true, '447400777888', '+44 7400 777888'],
+    );
     assert.equal(smsTo().length, 1);
     const again = await client.requestMsisdnToken('GB', '07400 777888', clientSecret, 1, undefined, token);
     assert.equal(again.sid, requested.sid);
