@@ -10,6 +10,7 @@ describe('normalizeMsisdn', () => {
     assert.deepEqual(normalizeMsisdn({ phoneNumber: '07400 123456', country: 'GB' }), {
       msisdn: '447400123456',
       country: 'GB',
+      international: '+44 7400 123456',
     });
   });
 
@@ -17,6 +18,7 @@ describe('normalizeMsisdn', () => {
     assert.deepEqual(normalizeMsisdn({ phoneNumber: '07400123456', country: 'gb' }), {
       msisdn: '447400123456',
       country: 'GB',
+      international: '+44 7400 123456',
     });
   });
 
@@ -27,10 +29,16 @@ describe('normalizeMsisdn', () => {
     assert.equal(normalizeMsisdn({ phoneNumber: '06 12 34 56 78', country: 'FR' }).msisdn, '33612345678');
   });
 
+  it("gives the international format each country spaces its numbers in (Sydent's intl_fmt)", () => {
+    assert.equal(normalizeMsisdn({ phoneNumber: '(201) 555-0123', country: 'US' }).international, '+1 201 555 0123');
+    assert.equal(normalizeMsisdn({ phoneNumber: '06 12 34 56 78', country: 'FR' }).international, '+33 6 12 34 56 78');
+  });
+
   it('parses a +-prefixed number of another country and keeps the country it was dialled from', () => {
     assert.deepEqual(normalizeMsisdn({ phoneNumber: '+44 7400 123456', country: 'US' }), {
       msisdn: '447400123456',
       country: 'US',
+      international: '+44 7400 123456',
     });
     assert.equal(normalizeMsisdn({ phoneNumber: '+33 6 12 34 56 78', country: 'GB' }).msisdn, '33612345678');
     assert.equal(normalizeMsisdn({ phoneNumber: '+1-201-555-0123', country: 'FR' }).msisdn, '12015550123');

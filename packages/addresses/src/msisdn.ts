@@ -8,6 +8,8 @@ export interface Msisdn {
   msisdn: string;
   /** The ISO 3166-1 alpha-2 country the number was given with, upper-case. */
   country: string;
+  /** The number in international format, spaced for people to read (`+44 7400 123456`). */
+  international: string;
 }
 
 // E.164: at most 15 digits, and country calling codes never start with 0. The shortest real numbers
@@ -41,5 +43,5 @@ export function normalizeMsisdn({ phoneNumber, country }: { phoneNumber: string;
   if (parsed === undefined || !parsed.isValid() || parsed.ext !== undefined) throw invalid('not a valid phone number');
   const msisdn = parsed.number.slice(1); // E.164 "+447400123456" → "447400123456"
   if (!isMsisdn(msisdn)) throw invalid('not a valid phone number'); // a guard: valid numbers always fit E.164
-  return { msisdn, country: region };
+  return { msisdn, country: region, international: parsed.formatInternational() };
 }

@@ -229,10 +229,10 @@ describe('POST validate/email/requestToken', () => {
 });
 
 describe('POST validate/msisdn/requestToken', () => {
-  it('answers the sid on both trees and hands over the E.164 number and country', async () => {
+  it("answers the sid with Sydent's success, msisdn and intl_fmt on both trees, and hands over the E.164 number and country", async () => {
     for (const res of await Promise.all(onBoth(MSISDN, { ...phoneBody, country: 'gb' }))) {
       assert.equal(res.status, 200, res.text);
-      assert.deepEqual(res.body, { sid: 'sid-1' });
+      assert.deepEqual(res.body, { sid: 'sid-1', success: true, msisdn: '447400123456', intl_fmt: '+44 7400 123456' });
     }
     for (const { request } of app.session.callsOf('requestToken')) {
       assert.equal(request.medium, Medium.MEDIUM_MSISDN);

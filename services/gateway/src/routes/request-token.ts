@@ -34,7 +34,8 @@ export function requestTokenRoutes({
   gate,
   requestTokenDeadlineMs,
 }: SessionRouteDeps): Route[] {
-  const send = async (req: Request, res: Response, caller: Caller, attempt: Attempt) => {
+  /** Starts or repeats the attempt; resolves to the session's sid. */
+  const send = async (req: Request, res: Response, caller: Caller, attempt: Attempt): Promise<string> => {
     const clientIp = clientIpOf(req);
     const byNumber = attempt.medium === 'msisdn' ? { msisdn: attempt.address, country: attempt.country } : {};
     // v1 callers are known by their address only; v2 callers by their user, wherever they are.
@@ -45,7 +46,7 @@ export function requestTokenRoutes({
     try {
       const request = { ...attempt, medium: mediumToGrpc(attempt.medium), brand, clientIp, accessToken };
       const { sid } = await session.requestToken(request, { deadlineMs: requestTokenDeadlineMs });
-      res.json({ sid });
+      return sid;
     } catch (err) {
       if (caller.tree === 'v2' && isServiceError(err) && toMatrixError(err).body.errcode === 'M_UNAUTHORIZED')
         users.forget(accessToken);
@@ -62,7 +63,7 @@ export function requestTokenRoutes({
       const clientSecret = parseClientSecret(params.requiredString('client_secret'));
       const address = normalizeEmail(params.requiredString('email'));
       const attempt = { medium: 'email' as const, address, country: '', clientSecret, ...attemptFields(params) };
-      await send(req, res, caller, attempt);
+      res.json({ sid: await send(req, res, caller, attempt) });
     }),
     ...onEachTree('POST', '/validate/msisdn/requestToken', (tree) => async (req, res) => {
       const caller = await callerOf(req, tree);
@@ -70,9 +71,12 @@ export function requestTokenRoutes({
       const clientSecret = parseClientSecret(params.requiredString('client_secret'));
       const country = params.requiredString('country');
       const phoneNumber = params.requiredString('phone_number');
-      const { msisdn, country: region } = normalizeMsisdn({ phoneNumber, country });
+      const { msisdn, country: region, international } = normalizeMsisdn({ phoneNumber, country });
       const attempt = { medium: 'msisdn' as const, address: msisdn, country: region, clientSecret };
-      await send(req, res, caller, { ...attempt, ...attemptFields(params) });
+      const sid = await send(req, res, caller, { ...attempt, ...attemptFields(params) });
+      // Sydent's answer, beyond the spec's {sid}: matrix-js-sdk types it so, and Element shows the
+      // number the code went to from `msisdn` (Synapse hands this answer on when it delegates SMS).
+      res.json({ sid, success: true, msisdn, intl_fmt: international });
     }),
   ];
 }
