@@ -2,10 +2,12 @@ import { lookup, Resolver } from 'node:dns/promises';
 import { TesseraError } from '@tessera/errors';
 import { createDiscovery, type SrvResolver } from './discovery.js';
 import { guardedGet, type HttpsResponse, type HttpsTarget, type LookupAll } from './guarded-request.js';
+import { parseJsonBody } from './json-body.js';
 import { rejectsToken, subOf, USERINFO_PATH } from './openid-userinfo.js';
-import { HomeserverFailure } from './outbound-error.js';
+import { HomeserverFailure, OutboundError } from './outbound-error.js';
 import { OutboundGuard } from './outbound-guard.js';
-import { createWellKnownFetcher, type HttpsGet } from './well-known.js';
+import { readServerKeys, SERVER_KEYS_PATH, type ServerKeys } from './server-keys.js';
+import { createWellKnownFetcher } from './well-known.js';
 
 /** How names become addresses; tests replace either part. */
 export interface OutboundResolver {
@@ -40,9 +42,17 @@ export interface FederationClient {
   getOpenIdUserInfo(serverName: string, accessToken: string): Promise<{ sub: string }>;
   /** Where requests for `serverName` go (server discovery, cached). */
   resolve(serverName: string): Promise<HttpsTarget>;
+  /**
+   * The keys `serverName` publishes at /_matrix/key/v2/server, checked (readServerKeys), not
+   * cached: a Keyring caches them. Throws OutboundError (unreachable, refused by the guard, or an
+   * unusable reply) or, for a malformed name, 400 M_INVALID_PARAM.
+   */
+  getServerKeys(serverName: string): Promise<ServerKeys>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** A key response lists a few keys; Sydent reads at most 50 KiB of one. */
+const MAX_KEY_RESPONSE_BYTES = 64 * 1024;
 
 /** The one way out to homeservers: every request is discovered, guarded, TLS-checked and bounded in time. */
 export function createFederationClient(options: FederationClientOptions): FederationClient {
@@ -53,12 +63,20 @@ export function createFederationClient(options: FederationClientOptions): Federa
     resolveSrv: options.resolver?.resolveSrv ?? system.resolveSrv,
   };
   const guard = new OutboundGuard(options.allowCidrs);
-  const get: HttpsGet = (target, path, signal) =>
-    guardedGet(target, path, { guard, lookup: resolver.lookup, verifyTls: options.verifyTls, ca: options.ca, signal });
+  const now = options.now ?? Date.now;
+  const get = (target: HttpsTarget, path: string, signal: AbortSignal, maxBodyBytes?: number) =>
+    guardedGet(target, path, {
+      guard,
+      lookup: resolver.lookup,
+      verifyTls: options.verifyTls,
+      ca: options.ca,
+      signal,
+      maxBodyBytes,
+    });
   const discovery = createDiscovery({
     fetchWellKnown: createWellKnownFetcher(get),
     resolveSrv: resolver.resolveSrv,
-    now: options.now ?? Date.now,
+    now,
   });
 
   return {
@@ -87,6 +105,18 @@ export function createFederationClient(options: FederationClientOptions): Federa
       } catch (err) {
         throw new HomeserverFailure(serverName, err);
       }
+    },
+
+    async getServerKeys(serverName) {
+      const signal = AbortSignal.timeout(timeoutMs);
+      const target = await discovery.resolve(serverName, signal);
+      const response = await get(target, SERVER_KEYS_PATH, signal, MAX_KEY_RESPONSE_BYTES);
+      if (response.status !== 200)
+        throw new OutboundError(
+          'unexpected-reply',
+          `${response.from} answered its keys with status ${response.status}`,
+        );
+      return readServerKeys(parseJsonBody(response), serverName, now());
     },
   };
 }

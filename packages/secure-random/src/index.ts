@@ -1,1 +1,2 @@
 export { randomBytes } from './random-bytes.js';
+export { randomString } from './random-string.js';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, sign, verify } from 'node:crypto';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import { decodeBase64, verifyJsonSignature } from '@tessera/canonical-json';
 import { type FakeHomeserver, startFakeHomeserver } from './fake-homeserver.js';
 
 type Answer = { status: number; body: unknown };
@@ -77,6 +78,62 @@ describe('startFakeHomeserver', () => {
     });
     const signature = sign(null, Buffer.from('hello'), hs.verifyKey.privateKey);
     assert.ok(verify(null, Buffer.from('hello'), publicKey, signature));
+  });
+
+  it('signs its key response with the key it lists, and answers as setKeyServer says', async () => {
+    const publicKey = decodeBase64(hs.verifyKey.publicKeyBase64);
+    const keysOf = async () => (await call(hs, 'GET', '/_matrix/key/v2/server')).body;
+    const selfSigned = (body: unknown) =>
+      verifyJsonSignature(body, { entity: hs.serverName, keyId: 'ed25519:a', publicKey });
+    assert.ok(selfSigned(await keysOf()));
+    hs.setKeyServer({ selfSignature: 'forged' });
+    assert.equal(selfSigned(await keysOf()), false);
+    hs.setKeyServer({ validUntilTs: 5, oldVerifyKeys: { 'ed25519:old': { key: 'AAAA', expired_ts: 4 } } });
+    const expired = (await keysOf()) as { valid_until_ts: number; old_verify_keys: object };
+    assert.ok(selfSigned(expired));
+    assert.equal(expired.valid_until_ts, 5);
+    assert.deepEqual(expired.old_verify_keys, { 'ed25519:old': { key: 'AAAA', expired_ts: 4 } });
+    hs.setKeyServer({ status: 503 });
+    assert.equal((await call(hs, 'GET', '/_matrix/key/v2/server')).status, 503);
+    hs.setKeyServer({});
+    assert.ok(selfSigned(await keysOf()));
+  });
+
+  it("signs requests as Synapse signs its unbind: destination_is in the JSON, Synapse's header", () => {
+    const content = { mxid: '@a:x', threepid: { medium: 'email', address: 'a@x.org' } };
+    const request = { method: 'POST', uri: '/_matrix/identity/v2/3pid/unbind', destinationIs: 'id.example', content };
+    const [header, ...more] = hs.signRequest(request);
+    assert.equal(more.length, 0);
+    const match = /^X-Matrix origin="([^"]+)",key="(ed25519:a)",sig="([^"]+)",destination="id\.example"$/.exec(
+      header ?? '',
+    );
+    assert.ok(match, header);
+    assert.equal(match[1], hs.serverName);
+    const signed = {
+      method: 'POST',
+      uri: request.uri,
+      origin: hs.serverName,
+      destination_is: 'id.example',
+      content,
+      signatures: { [hs.serverName]: { 'ed25519:a': match[3] } },
+    };
+    const publicKey = decodeBase64(hs.verifyKey.publicKeyBase64);
+    assert.ok(verifyJsonSignature(signed, { entity: hs.serverName, keyId: 'ed25519:a', publicKey }));
+  });
+
+  it('POSTs signed requests with one Authorization header per signature', async () => {
+    const content = { hello: 'world' };
+    const answer = await hs.postSigned({
+      url: `${hs.url}/_matrix/signed-test`,
+      ca: hs.caPem,
+      destinationIs: 'id.example',
+      content,
+      authorization: ['X-Matrix one', 'X-Matrix two'],
+    });
+    assert.equal(answer.status, 404);
+    const recorded = await hs.waitForRequest((r) => r.path === '/_matrix/signed-test');
+    assert.deepEqual(recorded.body, content);
+    assert.deepEqual(recorded.authorization, ['X-Matrix one', 'X-Matrix two']);
   });
 
   it('records onbind calls made with POST and with PUT and answers 200 {}', async () => {

@@ -1,7 +1,8 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { canonicalJson } from '@tessera/canonical-json';
 import { localhostTls } from './localhost-tls.js';
 import { Recorder } from './recorder.js';
 
@@ -11,6 +12,8 @@ export interface RecordedRequest {
   path: string;
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
+  /** Every Authorization header in order; `headers` keeps only the first of repeated ones. */
+  authorization: string[];
   /** Parsed JSON if the body was JSON, else the text; undefined for an empty body. */
   body: unknown;
 }
@@ -20,6 +23,43 @@ export interface OnbindCall {
   body: unknown;
   /** What the fake answered: 200, or the status of a failure set up with failOnbind(). */
   status: number;
+}
+
+/** How GET /_matrix/key/v2/server answers; {} is the default: valid, self-signed, for a day. */
+export interface KeyServerSetup {
+  /** Default: a day after each request. */
+  validUntilTs?: number;
+  /** The server_name written in the reply; default the fake's own. */
+  serverName?: string;
+  /** Retired keys, listed in old_verify_keys with their expiry. */
+  oldVerifyKeys?: Record<string, { key: string; expired_ts: number }>;
+  /** 'forged': signed by another key under the fake's key id; 'none': no signatures. Default 'valid'. */
+  selfSignature?: 'valid' | 'forged' | 'none';
+  /** Answer this status with a Matrix error instead of the keys. */
+  status?: number;
+}
+
+/** A request to sign as Synapse signs its requests to identity servers (`POST /3pid/unbind`). */
+export interface RequestToSign {
+  method: string;
+  /** The path and query the request is sent to, e.g. `/_matrix/identity/v2/3pid/unbind`. */
+  uri: string;
+  /** The identity server's name as the homeserver knows it (`id_server`). */
+  destinationIs: string;
+  content?: unknown;
+  /** Default: the fake's key id. */
+  keyId?: string;
+  /** Default: the fake's private key; another key forges the signature. */
+  privateKey?: KeyObject;
+}
+
+export interface SignedPost extends Omit<RequestToSign, 'method' | 'uri'> {
+  /** http or https URL of the identity server endpoint. */
+  url: string;
+  /** A CA to trust for an https URL. */
+  ca?: string;
+  /** Replaces the Authorization headers the fake would send. */
+  authorization?: string[];
 }
 
 export interface FakeHomeserverOptions {
@@ -48,6 +88,16 @@ export interface FakeHomeserver {
   setWellKnown(body: object | null): void;
   /** Answers the next `times` onbind calls with `status`. */
   failOnbind(status: number, times: number): void;
+  /** How the key server answers from now on ({} restores the default). */
+  setKeyServer(setup: KeyServerSetup): void;
+  /**
+   * The Authorization headers Synapse sends with an identity server request: it signs
+   * `{method, uri, origin, destination_is, content}` and writes, per key,
+   * `X-Matrix origin="…",key="…",sig="…",destination="…"` (synapse/http/matrixfederationclient.py).
+   */
+  signRequest(request: RequestToSign): string[];
+  /** POSTs `content` signed as signRequest does, as Synapse's unbind does; answers status and parsed body. */
+  postSigned(post: SignedPost): Promise<{ status: number; body: unknown }>;
   waitForOnbind(predicate?: (call: OnbindCall) => boolean, timeoutMs?: number): Promise<OnbindCall>;
   waitForRequest(predicate?: (request: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
   close(): Promise<void>;
@@ -70,6 +120,36 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
   let wellKnown: object | null = null;
   let failures = options.onbindFailures ? { ...options.onbindFailures } : { status: 200, times: 0 };
   let serverName = options.serverName ?? '';
+  let keyServer: KeyServerSetup = {};
+  const signWith = (key: KeyObject, content: unknown) =>
+    unpaddedBase64(sign(null, Buffer.from(canonicalJson(content)), key));
+
+  const serverKeys: Route = () => {
+    const { status, validUntilTs, oldVerifyKeys = {}, selfSignature = 'valid' } = keyServer;
+    if (status !== undefined) return { status, body: matrixError('M_UNKNOWN', 'key server failure (test)') };
+    const name = keyServer.serverName ?? serverName;
+    const body = {
+      server_name: name,
+      verify_keys: { [KEY_ID]: { key: publicKeyBase64 } },
+      old_verify_keys: oldVerifyKeys,
+      valid_until_ts: validUntilTs ?? Date.now() + DAY_MS,
+    };
+    if (selfSignature === 'none') return { status: 200, body };
+    const key = selfSignature === 'valid' ? privateKey : generateKeyPairSync('ed25519').privateKey;
+    return { status: 200, body: { ...body, signatures: { [name]: { [KEY_ID]: signWith(key, body) } } } };
+  };
+  const signRequest = (request: RequestToSign): string[] => {
+    const { method, uri, destinationIs, content, keyId = KEY_ID } = request;
+    const signed = {
+      method,
+      uri,
+      origin: serverName,
+      destination_is: destinationIs,
+      ...(content === undefined ? {} : { content }),
+    };
+    const sig = signWith(request.privateKey ?? privateKey, signed);
+    return [`X-Matrix origin="${serverName}",key="${keyId}",sig="${sig}",destination="${destinationIs}"`];
+  };
 
   const onbind: Route = ({ method, body }) => {
     let status = 200;
@@ -87,15 +167,7 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
         ? { status: 401, body: matrixError('M_UNKNOWN_TOKEN', 'Access Token unknown or expired') }
         : { status: 200, body: { sub } };
     },
-    'GET /_matrix/key/v2/server': () => ({
-      status: 200,
-      body: {
-        server_name: serverName,
-        verify_keys: { [KEY_ID]: { key: publicKeyBase64 } },
-        old_verify_keys: {},
-        valid_until_ts: Date.now() + DAY_MS,
-      },
-    }),
+    'GET /_matrix/key/v2/server': serverKeys,
     'POST /_matrix/federation/v1/3pid/onbind': onbind,
     'PUT /_matrix/federation/v1/3pid/onbind': onbind,
     'GET /.well-known/matrix/server': () =>
@@ -116,6 +188,7 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
       path: url.pathname,
       query: url.searchParams,
       headers: req.headers,
+      authorization: req.headersDistinct.authorization ?? [],
       body: parseBody(await readBody(req)),
     };
     requests.add(request);
@@ -149,6 +222,17 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
     failOnbind: (status, times) => {
       failures = { status, times };
     },
+    setKeyServer: (setup) => {
+      keyServer = { ...setup };
+    },
+    signRequest,
+    postSigned: (post) => {
+      const url = new URL(post.url);
+      const content = post.content ?? {};
+      const authorization =
+        post.authorization ?? signRequest({ ...post, content, method: 'POST', uri: `${url.pathname}${url.search}` });
+      return postJson(url, content, authorization, post.ca);
+    },
     waitForOnbind: (predicate, timeoutMs) => onbindCalls.waitFor(predicate, timeoutMs),
     waitForRequest: (predicate, timeoutMs) => requests.waitFor(predicate, timeoutMs),
     close: () =>
@@ -157,6 +241,29 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
         server.closeAllConnections(); // keep-alive clients would otherwise hold close() open
       }),
   };
+}
+
+/** One POST with a JSON body and one Authorization header per entry, as a homeserver sends it. */
+function postJson(url: URL, content: unknown, authorization: string[], ca: string | undefined) {
+  const payload = JSON.stringify(content);
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        ca,
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        readBody(res).then((text) => resolve({ status: res.statusCode ?? 0, body: parseBody(text) }), reject);
+      },
+    );
+    req.setHeader('authorization', authorization); // an array sends the header once per entry
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 function matrixError(errcode: string, error: string) {

@@ -3,8 +3,11 @@ export { deciderSpec, type ExpectedError, type Given, type SpecifiedDecider, typ
 export {
   type FakeHomeserver,
   type FakeHomeserverOptions,
+  type KeyServerSetup,
   type OnbindCall,
   type RecordedRequest,
+  type RequestToSign,
+  type SignedPost,
   startFakeHomeserver,
 } from './fake-homeserver.js';
 export { startNats, type TestNats, type TestNatsOptions } from './nats.js';
