@@ -1,4 +1,10 @@
-import { type DatabaseConnection, type Dialect, type Driver, PostgresDialect, type PostgresDialectConfig } from 'kysely';
+import {
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  PostgresDialect,
+  type PostgresDialectConfig,
+} from 'kysely';
 import { asDatabaseError } from './errors.js';
 
 /**

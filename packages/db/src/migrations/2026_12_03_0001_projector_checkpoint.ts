@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 
 // Frozen in time: takes Kysely<any>, never the Database interface, which moves on.
+// biome-ignore lint/suspicious/noExplicitAny: a migration is frozen in time; the Database type moves on
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('projector_checkpoint')
@@ -11,6 +12,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: as up
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('projector_checkpoint').execute();
 }

@@ -47,17 +47,23 @@ export async function applyBatch<DB extends Database>(
 ): Promise<BatchOutcome> {
   return (db as unknown as Kysely<Database>).transaction().execute(async (trx) => {
     const checkpoint = await lockCheckpoint(trx, projection.name);
-    const fresh = batch.filter((msg) => msg.seq > checkpoint);
     const run: JsMsg[] = [];
+    let skipped = 0;
+    let gap = false;
     let expected = checkpoint + 1;
-    for (const msg of fresh) {
+    for (const msg of batch) {
+      if (msg.seq < expected) {
+        skipped++; // covered by the checkpoint, or earlier in this batch: a redelivery
+        continue;
+      }
       const firstSincePositioned = run.length === 0 && !position.appliedSince && position.after === checkpoint;
-      if (msg.seq !== expected && !(firstSincePositioned && msg.seq > expected)) break;
+      if (msg.seq !== expected && !firstSincePositioned) {
+        gap = true;
+        break;
+      }
       run.push(msg);
       expected = msg.seq + 1;
     }
-    const skipped = batch.length - fresh.length;
-    const gap = run.length < fresh.length;
     const last = run.at(-1);
     if (last === undefined) {
       // Only redeliveries (ack the newest of them), or a gap right after the checkpoint (ack nothing).
@@ -90,7 +96,10 @@ function projectedMessage<DB extends Database>(
   } catch (err) {
     // It will not decode on a replay either: passing over it keeps the projection moving, and a
     // rebuild passes over it the same way.
-    log.error({ projection: projection.name, seq: msg.seq, err: (err as Error).message }, 'undecodable message passed over');
+    log.error(
+      { projection: projection.name, seq: msg.seq, err: (err as Error).message },
+      'undecodable message passed over',
+    );
     return null;
   }
   const eventTypes = announced ?? eventTypesOf(envelope.events);

@@ -43,7 +43,10 @@ export function projectionMetrics(registry: Registry, source: ProjectionMetricsS
     new Counter({ name, help, labelNames: ['projection'] as const, registers: [registry] });
   const set = reporting;
   return {
-    applied: counter('tessera_projection_applied_total', 'Messages applied to the projection (its checkpoint moved past them)'),
+    applied: counter(
+      'tessera_projection_applied_total',
+      'Messages applied to the projection (its checkpoint moved past them)',
+    ),
     skipped: counter(
       'tessera_projection_redeliveries_skipped_total',
       'Messages delivered again that the checkpoint already covered, left alone',

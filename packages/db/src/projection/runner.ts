@@ -77,7 +77,9 @@ const defaultRetryDelayMs = (attempt: number) => Math.min(1_000 * 2 ** (attempt 
  * One runner per projection at a time: a second one on the same durable would reposition it under
  * the first (the checkpoint lock keeps the rows right, but both would keep starting over).
  */
-export async function runProjection<DB extends Database>(options: ProjectionRunnerOptions<DB>): Promise<RunningProjection> {
+export async function runProjection<DB extends Database>(
+  options: ProjectionRunnerOptions<DB>,
+): Promise<RunningProjection> {
   const { nc, db, stream, durable, projection, log } = options;
   const { batchSize = 500, lingerMs = 5, ackWaitMs = 30_000, retryDelayMs = defaultRetryDelayMs } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
@@ -150,7 +152,10 @@ export async function runProjection<DB extends Database>(options: ProjectionRunn
       metrics.skipped.inc({ projection: name }, outcome.skipped);
       acknowledge(outcome.ackUpTo);
       if (outcome.gap) {
-        log.warn({ projection: name, checkpoint }, 'a message is missing after the checkpoint; positioning the consumer again');
+        log.warn(
+          { projection: name, checkpoint },
+          'a message is missing after the checkpoint; positioning the consumer again',
+        );
         return 'gap';
       }
     }
@@ -161,35 +166,51 @@ export async function runProjection<DB extends Database>(options: ProjectionRunn
     try {
       msg?.ack();
     } catch (err) {
-      log.warn({ projection: name, seq: msg?.seq, err: (err as Error).message }, 'ack not sent; the messages will be skipped when they come again');
+      log.warn(
+        { projection: name, seq: msg?.seq, err: (err as Error).message },
+        'ack not sent; the messages will be skipped when they come again',
+      );
     }
   };
 
+  /** Resets first if a rebuild waits, then positions the consumer right after the checkpoint and subscribes. */
+  const attach = async (): Promise<ConsumerMessages> => {
+    if (rebuilds.length > 0) {
+      const waiting = rebuilds;
+      rebuilds = [];
+      try {
+        await resetProjection(db, projection);
+      } catch (err) {
+        for (const one of waiting) one.reject(err);
+        throw err;
+      }
+      for (const one of waiting) one.resolve();
+      log.info({ projection: name, stream }, 'projection reset; replaying the stream from its start');
+    }
+    checkpoint = await ensureCheckpoint(checkpoints, name, stream);
+    await positionConsumer(jsm, stream, durable, checkpoint, ackWaitMs, batchSize);
+    const subscription = await (await js.consumers.get(stream, durable)).consume({
+      max_messages: batchSize * 2,
+      expires: PULL_EXPIRES_MS,
+      abort_on_missing_resource: true,
+    });
+    log.info({ projection: name, stream, durable, checkpoint }, 'projection consuming after its checkpoint');
+    return subscription;
+  };
+
+  // The first attach is not retried: a runner that cannot start throws.
+  try {
+    messages = await attach();
+  } catch (err) {
+    metrics.remove();
+    throw err;
+  }
   const done = (async () => {
     for (let failures = 0; !stopping; ) {
       try {
-        if (rebuilds.length > 0) {
-          const waiting = rebuilds;
-          rebuilds = [];
-          await resetProjection(db, projection).then(
-            () => waiting.forEach((one) => one.resolve()),
-            (err: unknown) => {
-              waiting.forEach((one) => one.reject(err));
-              throw err;
-            },
-          );
-          log.info({ projection: name, stream }, 'projection reset; replaying the stream from its start');
-        }
-        checkpoint = await ensureCheckpoint(checkpoints, name, stream);
-        await positionConsumer(jsm, stream, durable, checkpoint, ackWaitMs, batchSize);
-        messages = await (await js.consumers.get(stream, durable)).consume({
-          max_messages: batchSize * 2,
-          expires: PULL_EXPIRES_MS,
-          abort_on_missing_resource: true,
-        });
+        messages ??= await attach();
         attached = true;
         failures = 0;
-        log.info({ projection: name, stream, durable, checkpoint }, 'projection consuming after its checkpoint');
         const why = await consumeBatches(new BatchReader(messages), { after: checkpoint, appliedSince: false });
         if (why === 'ended' && !stopping) {
           // Its consumer or stream went away, or JetStream is unreachable: attach again after a pause.
@@ -204,7 +225,10 @@ export async function runProjection<DB extends Database>(options: ProjectionRunn
           break;
         }
         failures++;
-        log.error({ projection: name, err: (err as Error)?.message ?? String(err) }, 'projection cannot consume; trying again');
+        log.error(
+          { projection: name, err: (err as Error)?.message ?? String(err) },
+          'projection cannot consume; trying again',
+        );
         await pause(retryDelayMs(failures));
       } finally {
         attached = false;
