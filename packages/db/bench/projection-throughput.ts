@@ -13,8 +13,7 @@ import {
   appendEvents,
   createProjectedTable,
   natsWithStreams,
-  rowsProjection,
-  STREAM,
+  rowsRunnerOptions,
   silentLog,
 } from '../test-support/fixtures.js';
 
@@ -35,16 +34,7 @@ try {
     const table = `bench_${batchSize}`;
     await createProjectedTable(db, table);
     const started = performance.now();
-    const runner = await runProjection({
-      nc,
-      db,
-      stream: STREAM,
-      durable: table,
-      projection: rowsProjection(table),
-      batchSize,
-      registry: new Registry(),
-      log: silentLog,
-    });
+    const runner = await runProjection({ ...rowsRunnerOptions(nc, db, table), batchSize, registry: new Registry() });
     while (runner.checkpoint() < events) await new Promise((resolve) => setTimeout(resolve, 5));
     const seconds = (performance.now() - started) / 1_000;
     await runner.stop();

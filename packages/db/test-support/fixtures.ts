@@ -6,6 +6,7 @@ import { connect, type NatsConnection } from 'nats';
 import { migrateToLatest } from '../src/migrate.js';
 import { openDatabase } from '../src/open-database.js';
 import type { ProjectedMessage, Projection } from '../src/projection/projection.js';
+import type { ProjectionRunnerOptions } from '../src/projection/runner.js';
 import type { Database } from '../src/schema.js';
 
 export const STREAM = 'TESSERA_EVENTS';
@@ -104,3 +105,17 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** A runner of `rowsProjection(table)` on TESSERA_EVENTS, its durable named after the table. */
+export const rowsRunnerOptions = (
+  nc: NatsConnection,
+  db: Kysely<Database>,
+  table: string,
+): ProjectionRunnerOptions<Database> => ({
+  nc,
+  db,
+  stream: STREAM,
+  durable: table,
+  projection: rowsProjection(table),
+  log: quiet,
+});

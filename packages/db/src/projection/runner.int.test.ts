@@ -12,8 +12,8 @@ import {
   natsWithStreams,
   rowsOf,
   rowsProjection,
+  rowsRunnerOptions,
   STREAM,
-  silentLog,
   startPostgres,
   type TestPostgres,
   until,
@@ -54,16 +54,7 @@ afterEach(async () => {
 
 type Options = Partial<Parameters<typeof runProjection>[0]>;
 async function start(options: Options = {}): Promise<RunningProjection> {
-  const runner = await runProjection({
-    nc,
-    db,
-    stream: STREAM,
-    durable: table,
-    projection: rowsProjection(table),
-    retryDelayMs: () => 50,
-    log: silentLog,
-    ...options,
-  });
+  const runner = await runProjection({ ...rowsRunnerOptions(nc, db, table), retryDelayMs: () => 50, ...options });
   running.push(runner);
   return runner;
 }
