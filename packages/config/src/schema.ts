@@ -66,6 +66,8 @@ export const ConfigSchema = z.strictObject({
   /** JetStream replicas of every stream and bucket that provisioning makes (3 in a cluster). */
   TESSERA_NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   TESSERA_DATABASE_URL: postgresUrl.optional(),
+  /** Connections one process keeps to PostgreSQL at most (its pool); queries beyond them wait for one. */
+  TESSERA_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(10),
   TESSERA_SMTP_URL: smtpUrl.optional(),
   /** Connections the notifier keeps open to the mail server; each carries one message at a time. */
   TESSERA_SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000).default(10),

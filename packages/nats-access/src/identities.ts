@@ -20,7 +20,7 @@ export type Grants = {
   reads: readonly StreamName[];
   /** Aggregate types it follows live, with a core subscription to `tessera.<type>.>`. */
   watches: readonly AggregateType[];
-  /** Its durable consumers: it may create, update, read and ack these and no other. */
+  /** Its durable consumers: it may create, update, read, ack and delete these and no other. */
   consumers: readonly { stream: StreamName; durable: string }[];
   /**
    * The data-key bucket, by aggregate type: `open` reads keys (to unseal), `seal` also creates

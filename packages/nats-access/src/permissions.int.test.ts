@@ -18,6 +18,7 @@ import {
   kvPurgeProbe,
   messageDeleteProbe,
   type Outcome,
+  outcomeOf,
   startNats,
   streamCreateProbe,
   streamDeleteProbe,
@@ -224,6 +225,17 @@ describe('NATS identities and their permissions, on a real nats-server', () => {
     );
     assert.equal(await consumeProbe(as('notifier'), 'TESSERA_SHORT', 'notifier-x', 'tessera.session.>'), 'refused');
     assert.equal(await consumeProbe(as('session'), 'TESSERA_SHORT', 'notifier-tokens', 'tessera.session.>'), 'refused');
+    // Its own durable it may also delete (to create it again at a sequence); another's not.
+    assert.equal(await consumeProbe(as('projector'), 'TESSERA_EVENTS', 'projector', 'tessera.>'), 'allowed');
+    const deleteProbe = (identity: ServiceIdentity, durable: string) =>
+      outcomeOf(async () => (await as(identity).jetstreamManager()).consumers.delete('TESSERA_EVENTS', durable));
+    assert.equal(await deleteProbe('analytics', 'projector'), 'refused', 'analytics deletes the projector consumer');
+    assert.equal(
+      await deleteProbe('projector', 'analytics'),
+      'refused',
+      'the projector deletes the analytics consumer',
+    );
+    assert.equal(await deleteProbe('projector', 'projector'), 'allowed');
     for (const identity of EVERYONE_BUT_ADMIN) {
       const other = identity === 'session' ? 'notifier' : 'session';
       assert.equal(

@@ -34,6 +34,8 @@ export function permissionsOf(identity: ServiceIdentity): NatsPermissions {
     publish.add(`${API}.CONSUMER.CREATE.${stream}.${durable}.>`);
     publish.add(`${API}.CONSUMER.DURABLE.CREATE.${stream}.${durable}`);
     publish.add(`${API}.CONSUMER.INFO.${stream}.${durable}`);
+    // Deleted and created again to start it at a sequence (a projector positions its consumer after its checkpoint).
+    publish.add(`${API}.CONSUMER.DELETE.${stream}.${durable}`);
     publish.add(`${API}.CONSUMER.MSG.NEXT.${stream}.${durable}`);
     publish.add(`$JS.ACK.${stream}.${durable}.>`); // acks, naks and in-progress signals of its messages
   }

@@ -21,7 +21,7 @@ export { EXIT_CONFIG, runService } from './main.js';
 export { type Counter, createCounter, createMetrics, type Metrics } from './metrics.js';
 export { peerCertificateNames } from './peer.js';
 export { type ReadinessCheck, type ReadinessReport, readinessOf } from './readiness.js';
-export type { NatsNeed, ServiceContext, ServiceSpec } from './service.js';
+export type { DatabaseNeed, DatabaseOf, NatsNeed, ServiceContext, ServiceSpec } from './service.js';
 export type { ShutdownStep } from './shutdown.js';
 export {
   channelCredentials,

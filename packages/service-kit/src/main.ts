@@ -1,7 +1,7 @@
 import { type Config, ConfigError, loadConfig } from '@tessera/config';
 import type { ServiceName } from './addresses.js';
 import { createLogger } from './logger.js';
-import { type NatsNeed, type ServiceSpec, startService } from './service.js';
+import { type DatabaseNeed, type NatsNeed, type ServiceSpec, startService } from './service.js';
 import { onShutdown, ShutdownPlan } from './shutdown.js';
 
 export const EXIT_CONFIG = 78; // EX_CONFIG from sysexits.h: the runner does not restart on it
@@ -12,10 +12,11 @@ export const EXIT_CONFIG = 78; // EX_CONFIG from sysexits.h: the runner does not
  * service (startService), and turns a failed start into a logged exit instead of an unhandled
  * rejection.
  */
-export function runService<Settings = undefined, N extends NatsNeed | undefined = undefined>(
-  name: ServiceName,
-  spec: ServiceSpec<Settings, N>,
-): void {
+export function runService<
+  Settings = undefined,
+  N extends NatsNeed | undefined = undefined,
+  D extends DatabaseNeed | undefined = undefined,
+>(name: ServiceName, spec: ServiceSpec<Settings, N, D>): void {
   let config: Config;
   try {
     config = loadConfig();

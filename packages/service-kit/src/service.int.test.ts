@@ -5,11 +5,15 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type Config, ConfigError, loadConfig } from '@tessera/config';
+import type { Database } from '@tessera/db';
+import { TemporarilyUnavailable } from '@tessera/errors';
+import { startPostgres as restartPostgres } from '@tessera/local-infra';
 import { provision } from '@tessera/nats-access';
-import { captureLogs, startNats, type TestNats } from '@tessera/test-harness';
+import { captureLogs, startNats, startPostgres, type TestNats, type TestPostgres } from '@tessera/test-harness';
+import { type Kysely, sql } from 'kysely';
 import { connect, type NatsConnection } from 'nats';
 import { createLogger } from './logger.js';
-import { startService } from './service.js';
+import { type DatabaseNeed, startService } from './service.js';
 import { runShutdownSteps, ShutdownPlan } from './shutdown.js';
 
 // The skeleton on a real nats-server. The projector's identity: what it needs (TESSERA_EVENTS, the
@@ -150,7 +154,12 @@ describe('the service skeleton', () => {
     });
     after(() => taken?.close());
 
-    const refusal = async (env: Record<string, string | undefined>, settings: () => unknown, servesGrpc = false) => {
+    const refusal = async (
+      env: Record<string, string | undefined>,
+      settings: () => unknown,
+      servesGrpc = false,
+      database?: DatabaseNeed,
+    ) => {
       const { log } = captureLogs((out) => createLogger(NAME, 'silent', out));
       const shutdown = new ShutdownPlan();
       let startCalled = false;
@@ -161,6 +170,7 @@ describe('the service skeleton', () => {
           nats: true,
           servesGrpc,
           settings,
+          ...(database && { database }),
           start: async () => {
             startCalled = true;
             return { name: 'nothing', run: async () => {} };
@@ -193,6 +203,23 @@ describe('the service skeleton', () => {
       });
       assert.match(message, /^TESSERA_NATS_URL: required by projector/);
       assert.equal(settingsRead, false);
+    });
+
+    it('TESSERA_DATABASE_URL, after NATS and before the service reads its own', async () => {
+      let settingsRead = false;
+      const settings = () => {
+        settingsRead = true;
+      };
+      const message = await refusal({ TESSERA_DATABASE_URL: undefined }, settings, false, { migrate: true });
+      assert.match(message, /^TESSERA_DATABASE_URL: required by projector/);
+      assert.equal(settingsRead, false);
+      const both = await refusal(
+        { TESSERA_NATS_URL: undefined, TESSERA_DATABASE_URL: undefined },
+        settings,
+        false,
+        true,
+      );
+      assert.match(both, /^TESSERA_NATS_URL: /);
     });
 
     it('the TLS files of a service that serves gRPC, before anything else', async () => {
@@ -242,5 +269,113 @@ describe('the service skeleton', () => {
     assert.deepEqual({ code, signal }, { code: 0, signal: null }, stderr);
     const after = messages.slice(messages.indexOf('listening'));
     assert.deepEqual(after, ['listening', 'shutting down', 'watches closed', 'NATS connection closed', 'stopped']);
+  });
+});
+
+describe('the service skeleton with PostgreSQL', () => {
+  let pg: TestPostgres;
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(() => pg?.stop());
+  const withDatabase = (env: Record<string, string> = {}) => configWith({ TESSERA_DATABASE_URL: pg.url, ...env });
+
+  it('connects it after NATS, migrates when asked, and closes it after what the service opened, before NATS drains', async () => {
+    const { log, lines } = captureLogs((out) => createLogger(NAME, 'info', out));
+    const shutdown = new ShutdownPlan();
+    const seen: string[] = [];
+    let db: Kysely<Database> | undefined;
+    let nc: NatsConnection | undefined;
+    const answers = async () =>
+      db === undefined
+        ? 'none'
+        : await sql`select 1`.execute(db).then(
+            () => 'answers',
+            () => 'closed',
+          );
+    const step = (name: string) => ({
+      name,
+      run: async () =>
+        void seen.push(`${name} (database ${await answers()}, NATS ${nc?.isClosed() ? 'closed' : 'open'})`),
+    });
+    await startService(
+      NAME,
+      {
+        nats: true,
+        database: { migrate: true },
+        start: async (context) => {
+          db = context.db;
+          nc = context.nc;
+          // Migrated before the wiring runs: the checkpoint table is there.
+          await context.db.selectFrom('projector_checkpoint').selectAll().execute();
+          context.onStop(step('watches'));
+          return step('consumer');
+        },
+      },
+      { config: withDatabase({ TESSERA_DATABASE_POOL_SIZE: '3' }), log, shutdown },
+    );
+    assert.deepEqual(
+      shutdown.steps().map((s) => s.name),
+      ['consumer', 'watches', 'PostgreSQL', 'NATS', 'admin server'],
+    );
+    const connected = lines.find((line) => line.msg === 'connected to PostgreSQL');
+    assert.equal(connected?.poolSize, 3);
+    assert.equal(connected?.server, pg.url.replace(/^postgres:\/\/[^@]*@/, 'postgres://postgres@'));
+    assert.ok(lines.some((line) => line.msg === 'migration applied'));
+
+    await runShutdownSteps(log, shutdown.steps());
+    assert.deepEqual(seen, ['consumer (database answers, NATS open)', 'watches (database answers, NATS open)']);
+    assert.equal(await answers(), 'closed', 'the pool is closed');
+    assert.ok(nc?.isClosed(), 'NATS drained');
+  });
+
+  it('stops a start whose database URL names a database the server does not have, naming TESSERA_DATABASE_URL', async () => {
+    const { log } = captureLogs((out) => createLogger(NAME, 'silent', out));
+    const shutdown = new ShutdownPlan();
+    const url = pg.url.replace(/\/[^/]+$/, '/no_such_database');
+    const error = await startService(
+      NAME,
+      { nats: true, database: true, start: async () => ({ name: 'nothing', run: async () => {} }) },
+      { config: configWith({ TESSERA_DATABASE_URL: url }), log, shutdown },
+    ).then(
+      () => assert.fail('started'),
+      (err: unknown) => err,
+    );
+    assert.ok(error instanceof ConfigError, String(error));
+    assert.match(error.message, /^TESSERA_DATABASE_URL: .* has no such database/);
+  });
+
+  // Last: it leaves PostgreSQL stopped.
+  it('says /readyz `postgres` while it does not answer, and queries fail as temporarily unavailable', async () => {
+    const { log, lines } = captureLogs((out) => createLogger(NAME, 'info', out));
+    const shutdown = new ShutdownPlan();
+    let db: Kysely<Database> | undefined;
+    const running = await startService(
+      NAME,
+      {
+        nats: true,
+        database: true,
+        start: async (context) => {
+          db = context.db;
+          return { name: 'nothing', run: async () => {} };
+        },
+      },
+      { config: withDatabase(), log, shutdown },
+    );
+    let restarted: Awaited<ReturnType<typeof restartPostgres>> | undefined;
+    try {
+      assert.deepEqual(await readyz(running.adminPort), { status: 200, failing: [] });
+      pg.server.kill();
+      await until(async () => (await readyz(running.adminPort)).status === 503, '/readyz sees PostgreSQL gone');
+      assert.deepEqual(await readyz(running.adminPort), { status: 503, failing: ['postgres'] });
+      await assert.rejects(sql`select 1`.execute(db as Kysely<Database>), TemporarilyUnavailable);
+      assert.ok(lines.some((line) => line.msg === 'PostgreSQL does not answer'));
+
+      restarted = await restartPostgres({ dataDir: pg.dataDir, port: pg.port, fsync: false, log: () => {} });
+      await until(async () => (await readyz(running.adminPort)).status === 200, '/readyz sees PostgreSQL back');
+    } finally {
+      await runShutdownSteps(log, shutdown.steps());
+      await restarted?.stop();
+    }
   });
 });

@@ -1,8 +1,10 @@
 import type { Config } from '@tessera/config';
+import type { Database } from '@tessera/db';
+import type { Kysely } from 'kysely';
 import type { NatsConnection } from 'nats';
 import { metricsListenAddress, type ServiceName } from './addresses.js';
 import { startAdminServer } from './admin-server.js';
-import { natsBackend } from './backends.js';
+import { databaseBackend, natsBackend } from './backends.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { notStarted, type ReadinessCheck, type ReadinessReport, readinessOf } from './readiness.js';
@@ -23,8 +25,17 @@ export type NatsConnectionOf<N> = N extends true
     ? NatsConnection | undefined
     : undefined;
 
+/**
+ * Whether a service reads the PostgreSQL read model: `true`, or `{ migrate: true }` for the one
+ * service that brings its schema up to date at start (the projector).
+ */
+export type DatabaseNeed = true | { migrate: boolean };
+
+/** `db` in the context: the typed pool when the service needs the database. */
+export type DatabaseOf<D> = D extends DatabaseNeed ? Kysely<Database> : undefined;
+
 /** What a service's own wiring is given. */
-export interface ServiceContext<Settings = undefined, Nats = undefined> {
+export interface ServiceContext<Settings = undefined, Nats = undefined, Db = undefined> {
   config: Config;
   log: Logger;
   /** The process's registry, with the kit's gRPC metrics; served on /metrics. */
@@ -35,15 +46,19 @@ export interface ServiceContext<Settings = undefined, Nats = undefined> {
   tls: TlsFiles | null;
   /** Its NATS connection, with what its identity needs in JetStream checked. */
   nc: Nats;
+  /** Its PostgreSQL pool (closed after what it opened, before NATS drains). */
+  db: Db;
   /** More for /readyz to check, after the backends: a consumer, a backend of its own. */
   addReadiness(...checks: ReadinessCheck[]): void;
   /** The shutdown step of something it opened: run once what it serves has stopped, before NATS drains. */
   onStop(step: ShutdownStep): void;
 }
 
-export interface ServiceSpec<Settings, N extends NatsNeed | undefined> {
+export interface ServiceSpec<Settings, N extends NatsNeed | undefined, D extends DatabaseNeed | undefined = undefined> {
   /** NATS as the service's own identity. */
   nats?: N;
+  /** The PostgreSQL read model (TESSERA_DATABASE_URL). */
+  database?: D;
   /** It serves gRPC: mutual TLS only, so the TESSERA_TLS_* files are required. */
   servesGrpc?: boolean;
   /**
@@ -55,7 +70,7 @@ export interface ServiceSpec<Settings, N extends NatsNeed | undefined> {
    * Its own wiring. Returns the shutdown step of what it serves (its gRPC or HTTP server, its
    * consumer), which runs first; everything else it opens is given to `onStop`.
    */
-  start(context: ServiceContext<Settings, NatsConnectionOf<N>>): Promise<ShutdownStep>;
+  start(context: ServiceContext<Settings, NatsConnectionOf<N>, DatabaseOf<D>>): Promise<ShutdownStep>;
 }
 
 export interface RunningService {
@@ -72,19 +87,25 @@ export interface StartServiceOptions {
 }
 
 /**
- * Starts one service: checks every setting (TLS files, NATS, the service's own) before anything
- * opens, then opens the admin port (metrics, /healthz, /readyz), connects NATS, runs the
- * service's wiring, and registers each shutdown step as it goes. /readyz says `starting` until the
+ * Starts one service: checks every setting (TLS files, NATS, the database, the service's own)
+ * before anything opens, then opens the admin port (metrics, /healthz, /readyz), connects NATS,
+ * then PostgreSQL (migrating it when asked), runs the service's wiring, and registers each
+ * shutdown step as it goes. /readyz says `starting` until the
  * wiring is done, then checks the backends and what the service added. A start that fails runs
  * the steps registered so far, then throws.
  */
-export async function startService<Settings = undefined, N extends NatsNeed | undefined = undefined>(
+export async function startService<
+  Settings = undefined,
+  N extends NatsNeed | undefined = undefined,
+  D extends DatabaseNeed | undefined = undefined,
+>(
   name: ServiceName,
-  spec: ServiceSpec<Settings, N>,
+  spec: ServiceSpec<Settings, N, D>,
   { config, log, shutdown }: StartServiceOptions,
 ): Promise<RunningService> {
   const tls = spec.servesGrpc ? requireTlsFiles(config, name) : readTlsFiles(config);
   const nats = natsOf(name, spec.nats, config);
+  const database = databaseOf(name, spec.database, config);
   const settings = (spec.settings ? await spec.settings(config, log) : undefined) as Settings;
 
   const metrics = createMetrics(name);
@@ -102,6 +123,16 @@ export async function startService<Settings = undefined, N extends NatsNeed | un
       shutdown.add('backend', { name: nats.backend.name, run: () => nats.backend.close(connection) });
       checks.push(nats.backend.readiness(connection));
     }
+    // After NATS, so closed before it (newest first): work still holding a connection when the
+    // service's own steps are done finishes its statement and can still ack or append on NATS;
+    // a message the drain hands over that needs the database fails unacked and comes again.
+    let db: Kysely<Database> | undefined;
+    if (database !== undefined) {
+      const open = await database.backend.connect(database.settings, log);
+      db = open.db;
+      shutdown.add('backend', { name: database.backend.name, run: () => database.backend.close(open) });
+      checks.push(database.backend.readiness(open));
+    }
     const serving = await spec.start({
       config,
       log,
@@ -109,6 +140,7 @@ export async function startService<Settings = undefined, N extends NatsNeed | un
       settings,
       tls,
       nc: nc as NatsConnectionOf<N>,
+      db: db as DatabaseOf<D>,
       addReadiness: (...more) => checks.push(...more),
       onStop: (step) => shutdown.add('resource', step),
     });
@@ -127,5 +159,12 @@ function natsOf(name: ServiceName, need: NatsNeed | undefined, config: Config) {
   const why = need === true ? undefined : need(config);
   if (why === false) return undefined;
   const backend = natsBackend(name, why);
+  return { backend, settings: backend.check(config) };
+}
+
+/** The database backend with its settings checked, when the service needs the database. */
+function databaseOf(name: ServiceName, need: DatabaseNeed | undefined, config: Config) {
+  if (need === undefined) return undefined;
+  const backend = databaseBackend(`by ${name}`, need !== true && need.migrate);
   return { backend, settings: backend.check(config) };
 }

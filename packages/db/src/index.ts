@@ -1,0 +1,11 @@
+export { asDatabaseError, DatabaseUnavailable, isDatabaseUnavailable } from './errors.js';
+export { MigrationFailed, type MigrationOutcome, migrateToLatest } from './migrate.js';
+export { MIGRATIONS } from './migrations/index.js';
+export { openDatabase } from './open-database.js';
+export { applyBatch, type BatchOutcome, type Position } from './projection/apply-batch.js';
+export { CheckpointStreamMismatch, ensureCheckpoint, resetProjection } from './projection/checkpoint.js';
+export type { ProjectedMessage, Projection } from './projection/projection.js';
+export { type ProjectionRunnerOptions, type RunningProjection, runProjection } from './projection/runner.js';
+export { type DatabaseReadiness, type DatabaseReadinessOptions, watchDatabase } from './readiness.js';
+export type { Database, Int8, ProjectorCheckpointTable } from './schema.js';
+export { type DatabaseSettings, databaseSettingsOf } from './settings.js';

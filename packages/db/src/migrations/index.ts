@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely/migration';
+import * as projectorCheckpoint from './2026_12_03_0001_projector_checkpoint.js';
+
+/**
+ * Every migration, old and new, by name: `<date>_<number>_<what>`, run in the order of the names.
+ * Listed in code (not read from a folder) so that they run from dist/ wherever it is installed.
+ * Never edit or remove one that has shipped: add the next.
+ */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '2026_12_03_0001_projector_checkpoint': projectorCheckpoint,
+};
