@@ -1,19 +1,30 @@
 // The key aggregate (`tessera.key.<keyId>`): which public key a key id stands for, and whether it
-// was revoked. Public parts only: a seed never reaches a decider, an event or the stream.
+// was revoked. Public parts only: a seed never reaches a decider, an event or the stream. Signing
+// publishes its keys with it; an operator revokes one with it (`tessera keys revoke`), which needs
+// no private key, so the decider lives here, where both reach it.
 import type { Decider } from '@tessera/event-store';
 
 export type KeyEvent =
   | { type: 'KeyCreated'; data: { keyId: string; algorithm: string; publicKey: string; at: Date } }
   | { type: 'KeyRevoked'; data: { keyId: string; reason: string; at: Date } };
 
-export type KeyCommand = {
-  type: 'PublishKey';
-  keyId: string;
-  algorithm: string;
-  /** Unpadded standard base64 of the public key. */
-  publicKey: string;
-  now: Date;
-};
+export type KeyCommand =
+  | {
+      type: 'PublishKey';
+      keyId: string;
+      algorithm: string;
+      /** Unpadded standard base64 of the public key. */
+      publicKey: string;
+      now: Date;
+    }
+  | {
+      /** An operator's decision (`tessera keys revoke`): the key must no longer be trusted. */
+      type: 'RevokeKey';
+      keyId: string;
+      /** Why, for the record: operator text, never key material. */
+      reason: string;
+      now: Date;
+    };
 
 export type Key =
   | { status: 'none' }
@@ -33,6 +44,14 @@ export class KeyMismatch extends Error {
       `key ${keyId}: the event stream holds a different public key for this id than the key store; ` +
         `restore the original key file, or revoke ${keyId} before putting a new key under that id`,
     );
+  }
+}
+
+/** A revocation names a key id the stream has never seen: there is nothing to revoke. */
+export class UnknownKey extends Error {
+  override readonly name = 'UnknownKey';
+  constructor(readonly keyId: string) {
+    super(`key ${keyId}: no such key on the event stream; nothing to revoke`);
   }
 }
 
@@ -66,6 +85,12 @@ export function decide(command: KeyCommand, state: Key): KeyEvent[] {
           // different key under the revoked id is a new key.
           return state.publicKey === publicKey && state.algorithm === algorithm ? [] : [created];
       }
+    }
+    case 'RevokeKey': {
+      const { keyId, reason, now } = command;
+      if (state.status === 'none') throw new UnknownKey(keyId);
+      // Revoking twice changes nothing: a retried command appends no second fact.
+      return state.status === 'revoked' ? [] : [{ type: 'KeyRevoked', data: { keyId, reason, at: now } }];
     }
   }
 }
