@@ -71,27 +71,30 @@ export function evolve(state: Key, event: KeyEvent): Key {
 
 export function decide(command: KeyCommand, state: Key): KeyEvent[] {
   switch (command.type) {
-    case 'PublishKey': {
-      const { keyId, algorithm, publicKey, now } = command;
-      const created: KeyEvent = { type: 'KeyCreated', data: { keyId, algorithm, publicKey, at: now } };
-      switch (state.status) {
-        case 'none':
-          return [created];
-        case 'active':
-          if (state.publicKey !== publicKey || state.algorithm !== algorithm) throw new KeyMismatch(keyId);
-          return []; // published by an earlier start: nothing new
-        case 'revoked':
-          // The same key stays revoked (the store may keep it, it is just no longer valid); a
-          // different key under the revoked id is a new key.
-          return state.publicKey === publicKey && state.algorithm === algorithm ? [] : [created];
-      }
-    }
+    case 'PublishKey':
+      return publish(command, state);
     case 'RevokeKey': {
       const { keyId, reason, now } = command;
       if (state.status === 'none') throw new UnknownKey(keyId);
       // Revoking twice changes nothing: a retried command appends no second fact.
       return state.status === 'revoked' ? [] : [{ type: 'KeyRevoked', data: { keyId, reason, at: now } }];
     }
+  }
+}
+
+function publish(command: Extract<KeyCommand, { type: 'PublishKey' }>, state: Key): KeyEvent[] {
+  const { keyId, algorithm, publicKey, now } = command;
+  const created: KeyEvent = { type: 'KeyCreated', data: { keyId, algorithm, publicKey, at: now } };
+  switch (state.status) {
+    case 'none':
+      return [created];
+    case 'active':
+      if (state.publicKey !== publicKey || state.algorithm !== algorithm) throw new KeyMismatch(keyId);
+      return []; // published by an earlier start: nothing new
+    case 'revoked':
+      // The same key stays revoked (the store may keep it, it is just no longer valid); a
+      // different key under the revoked id is a new key.
+      return state.publicKey === publicKey && state.algorithm === algorithm ? [] : [created];
   }
 }
 
