@@ -1,4 +1,5 @@
 import { ConfigError } from '@tessera/config';
+import { ErrorCode, NatsError } from 'nats';
 import { keysCommand } from './keys-command.js';
 import { natsIdentitiesCommand } from './nats-identities-command.js';
 import { provisionCommand } from './provision-command.js';
@@ -54,3 +55,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 export class UsageError extends Error {}
+
+/** NATS refused a right: says which identity the command needs; any other error as it is. */
+export function withIdentityHint(err: unknown, needs: string): unknown {
+  if (err instanceof NatsError && err.code === ErrorCode.PermissionsViolation)
+    return new Error(`${err.message}: ${needs} (TESSERA_NATS_CREDENTIALS_FILE names another's)`);
+  return err;
+}

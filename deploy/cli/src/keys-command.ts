@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '@tessera/config';
 import { EventStore, handleCommand, InvalidSubject, inboxPrefixOf, redactUrl, subjectOf } from '@tessera/event-store';
 import { natsCredentials } from '@tessera/nats-access';
-import { type KeyCommand, storedKeys, UnknownKey } from '@tessera/signing-keys';
-import { connect, ErrorCode, NatsError } from 'nats';
+import { type KeyCommand, storedKeys } from '@tessera/signing-keys';
+import { connect } from 'nats';
 import type { CliIo } from './cli.js';
-import { UsageError } from './cli.js';
+import { UsageError, withIdentityHint } from './cli.js';
 
 const MAX_REASON_LENGTH = 500;
 const CONTROL_CHARACTERS = /[\p{Cc}]/u;
@@ -57,12 +57,7 @@ export async function keysCommand(args: string[], { env, out }: CliIo): Promise<
     );
     return 0;
   } catch (err) {
-    if (err instanceof UnknownKey) throw new Error(err.message);
-    if (err instanceof NatsError && err.code === ErrorCode.PermissionsViolation)
-      throw new Error(
-        `${err.message}: revoking needs the signing identity (TESSERA_NATS_CREDENTIALS_FILE names another's)`,
-      );
-    throw err;
+    throw withIdentityHint(err, 'revoking needs the signing identity'); // UnknownKey: its message, exit 1
   } finally {
     await nc.close().catch(() => {});
   }
