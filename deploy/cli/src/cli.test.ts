@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { startNats, type TestNats } from '@tessera/test-harness';
+import { EventStore, handleCommand, subjectOf } from '@tessera/event-store';
+import { storedKeys } from '@tessera/signing-keys';
+import { connectAsIdentity, startNats, type TestNats } from '@tessera/test-harness';
 import { runCli } from './cli.js';
 
 /** Runs the CLI in-process with `env`; what it printed on each stream, and its exit code. */
@@ -91,5 +93,84 @@ describe('tessera (the operators’ command)', () => {
     assert.equal((await tessera([])).code, 64);
     assert.equal((await tessera(['nats-identities'])).code, 64);
     assert.match((await tessera(['help'])).out, /provision/);
+  });
+
+  describe('keys revoke', () => {
+    const KEY_ID = 'ed25519:7';
+    const signingEnv = () => ({ TESSERA_NATS_URL: nats.url, TESSERA_NATS_CREDENTIALS_FILE: credentials('signing') });
+    let store: EventStore;
+    let close: () => Promise<void>;
+    before(async () => {
+      const admin = await tessera(['provision'], {
+        TESSERA_NATS_URL: nats.url,
+        TESSERA_NATS_CREDENTIALS_FILE: credentials('admin'),
+      });
+      assert.equal(admin.code, 0, admin.err);
+      // A key published as the signing service does at start.
+      const nc = await connectAsIdentity(nats.url, 'signing', credentials('signing'));
+      close = () => nc.close();
+      store = new EventStore(nc);
+      await handleCommand(store, subjectOf('key', KEY_ID), storedKeys, {
+        type: 'PublishKey',
+        keyId: KEY_ID,
+        algorithm: 'ed25519',
+        publicKey: 'XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI',
+        now: new Date(),
+      });
+    });
+    after(() => close?.());
+
+    it('appends KeyRevoked with the reason through the key decider, once, as the signing identity', async () => {
+      const revoked = await tessera(['keys', 'revoke', KEY_ID, '--reason', 'seed leaked'], signingEnv());
+      assert.equal(revoked.code, 0, revoked.err);
+      assert.match(revoked.out, /revoked ed25519:7 .*stream sequence \d+/);
+      assert.match(revoked.out, /Restart the signing service/);
+      const { events } = await store.load(subjectOf('key', KEY_ID));
+      assert.deepEqual(
+        events.map((event) => event.type),
+        ['KeyCreated', 'KeyRevoked'],
+      );
+      const last = events.at(-1)?.payload;
+      assert.equal(last?.$case, 'keyRevoked');
+      assert.deepEqual(last?.$case === 'keyRevoked' && last.value, { keyId: KEY_ID, reason: 'seed leaked' });
+
+      const again = await tessera(['keys', 'revoke', KEY_ID, '--reason=again'], signingEnv());
+      assert.equal(again.code, 0, again.err);
+      assert.match(again.out, /revoked already.*nothing appended/);
+      assert.equal((await store.load(subjectOf('key', KEY_ID))).events.length, 2);
+    });
+
+    it('refuses a key id the stream has never seen, and appends nothing', async () => {
+      const unknown = await tessera(['keys', 'revoke', 'ed25519:404', '--reason', 'x'], signingEnv());
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.err, /ed25519:404: no such key/);
+      assert.equal((await store.load(subjectOf('key', 'ed25519:404'))).lastSeq, 0);
+    });
+
+    it('cannot revoke with another identity’s credentials', async () => {
+      const asGateway = await tessera(['keys', 'revoke', KEY_ID, '--reason', 'x'], {
+        TESSERA_NATS_URL: nats.url,
+        TESSERA_NATS_CREDENTIALS_FILE: credentials('gateway'),
+      });
+      assert.equal(asGateway.code, 1);
+      assert.match(asGateway.err, /Permissions Violation/);
+    });
+
+    it('names what is wrong with the command line', async () => {
+      for (const argv of [
+        ['keys'],
+        ['keys', 'list'],
+        ['keys', 'revoke'],
+        ['keys', 'revoke', KEY_ID],
+        ['keys', 'revoke', KEY_ID, '--reason', ' '],
+        ['keys', 'revoke', KEY_ID, '--reason', 'two\nlines'],
+        ['keys', 'revoke', 'ed25519:a.b', '--reason', 'x'],
+        ['keys', 'revoke', KEY_ID, '--reason', 'x', '--force'],
+      ]) {
+        const result = await tessera(argv, signingEnv());
+        assert.equal(result.code, 64, argv.join(' '));
+        assert.match(result.err, /usage: tessera/, argv.join(' '));
+      }
+    });
   });
 });

@@ -1,4 +1,6 @@
 import { ConfigError } from '@tessera/config';
+import { ErrorCode, NatsError } from 'nats';
+import { keysCommand } from './keys-command.js';
 import { natsIdentitiesCommand } from './nats-identities-command.js';
 import { provisionCommand } from './provision-command.js';
 
@@ -15,12 +17,17 @@ commands:
                          TESSERA_RATE_LIMIT_*); safe to run again
   nats-identities <dir>  make an nkey seed per identity in <dir> (0600; existing ones kept) and
                          print the nats-server authorization block that admits them
+  keys revoke <keyId> --reason <text>
+                         revoke a signing key (as the signing identity: TESSERA_NATS_URL,
+                         TESSERA_NATS_CREDENTIALS_FILE); gateways stop vouching for it within a
+                         second; restart signing afterwards
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   provision: provisionCommand,
   'nats-identities': natsIdentitiesCommand,
+  keys: keysCommand,
 };
 
 /** Runs one command; resolves with the process's exit code. */
@@ -48,3 +55,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 export class UsageError extends Error {}
+
+/** NATS refused a right: says which identity the command needs; any other error as it is. */
+export function withIdentityHint(err: unknown, needs: string): unknown {
+  if (err instanceof NatsError && err.code === ErrorCode.PermissionsViolation)
+    return new Error(`${err.message}: ${needs} (TESSERA_NATS_CREDENTIALS_FILE names another's)`);
+  return err;
+}

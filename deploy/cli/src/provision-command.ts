@@ -1,9 +1,8 @@
 import { loadConfig } from '@tessera/config';
 import { redactUrl } from '@tessera/event-store';
 import { connectAsAdmin, natsCredentials, provision, provisionSettingsOf } from '@tessera/nats-access';
-import { ErrorCode, NatsError } from 'nats';
 import type { CliIo } from './cli.js';
-import { UsageError } from './cli.js';
+import { UsageError, withIdentityHint } from './cli.js';
 
 /**
  * `tessera provision`: creates or updates every stream and bucket, as the admin identity. The one
@@ -25,11 +24,7 @@ export async function provisionCommand(args: string[], { env, out }: CliIo): Pro
     for (const { kind, name, action } of done) out.write(`  ${kind.padEnd(6)} ${name.padEnd(22)} ${action}\n`);
     return 0;
   } catch (err) {
-    if (err instanceof NatsError && err.code === ErrorCode.PermissionsViolation)
-      throw new Error(
-        `${err.message}: provisioning needs the admin identity (TESSERA_NATS_CREDENTIALS_FILE names another's)`,
-      );
-    throw err;
+    throw withIdentityHint(err, 'provisioning needs the admin identity');
   } finally {
     await nc.close().catch(() => {});
   }

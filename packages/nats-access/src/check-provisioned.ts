@@ -8,6 +8,7 @@ export function requirementsOf(identity: ServiceIdentity): { streams: string[]; 
   const streams = new Set<string>([
     ...grants.appends.map(streamOf),
     ...grants.reads,
+    ...grants.follows.map(streamOf),
     ...grants.consumers.map((consumer) => consumer.stream),
   ]);
   const { open, seal, erase } = grants.dataKeys;

@@ -20,6 +20,12 @@ export type Grants = {
   reads: readonly StreamName[];
   /** Aggregate types it follows live, with a core subscription to `tessera.<type>.>`. */
   watches: readonly AggregateType[];
+  /**
+   * Aggregate types whose current state it keeps without reading the rest of their stream: it
+   * watches them, lists their subjects (stream info) and reads the last message of each by its
+   * subject (direct get), nothing by sequence.
+   */
+  follows: readonly AggregateType[];
   /** Its durable consumers: it may create, update, read, ack and delete these and no other. */
   consumers: readonly { stream: StreamName; durable: string }[];
   /**
@@ -35,6 +41,7 @@ const none: Grants = {
   appends: [],
   reads: [],
   watches: [],
+  follows: [],
   consumers: [],
   dataKeys: { open: [], seal: [], erase: false },
   buckets: [],
@@ -61,7 +68,11 @@ export const IDENTITIES = {
     consumers: [{ stream: 'TESSERA_SHORT', durable: DURABLES.notifierTokens }],
     dataKeys: { open: ['session'], seal: [], erase: false },
   },
-  gateway: { ...none, buckets: [RATE_LIMIT_BUCKET] }, // counters shared by its replicas
+  gateway: {
+    ...none,
+    follows: ['key'], // answers pubkey and isvalid from signing's public key events
+    buckets: [RATE_LIMIT_BUCKET], // counters shared by its replicas
+  },
   directory: {
     ...none,
     appends: ['assoc'],

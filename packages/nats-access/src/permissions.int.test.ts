@@ -251,12 +251,22 @@ describe('NATS identities and their permissions, on a real nats-server', () => {
     }
   });
 
-  it('gives the gateway the rate-limit bucket and nothing of the event store', async () => {
+  it('gives the gateway the rate-limit bucket and, of the event store, signing’s key events only', async () => {
     const nc = as('gateway');
     assert.equal(await kvCreateProbe(nc, RATE_LIMIT_BUCKET, 'ip.probe'), 'allowed');
     assert.equal(await kvGetProbe(nc, RATE_LIMIT_BUCKET, 'ip.probe'), 'allowed');
+    // The public keys it answers pubkey and isvalid with: live, listed, and each key's last decision.
+    assert.equal(await subscribeProbe(nc, 'tessera.key.>'), 'allowed');
+    assert.equal(await streamInfoProbe(nc, 'TESSERA_EVENTS'), 'allowed');
+    assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.key.ed25519:0'), 'allowed');
+    // Nothing else: no other aggregate, nothing by sequence, no short-lived stream, no appends.
+    for (const type of AGGREGATE_TYPES.filter((name) => name !== 'key'))
+      assert.equal(await subscribeProbe(nc, `tessera.${type}.>`), 'refused', `watch ${type}`);
+    assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.assoc.a1'), 'refused');
+    assert.equal(await directGetBySeqProbe(nc, 'TESSERA_EVENTS', 1), 'refused');
     assert.equal(await streamInfoProbe(nc, 'TESSERA_SHORT'), 'refused');
-    assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.key.ed25519:0'), 'refused');
+    assert.equal(await directGetProbe(nc, 'TESSERA_SHORT', 'tessera.session.s1'), 'refused');
+    assert.equal(await appendProbe(nc, 'tessera.key.ed25519:gateway'), 'refused');
     for (const identity of SERVICES.filter((name) => name !== 'gateway'))
       assert.equal(await kvCreateProbe(as(identity), RATE_LIMIT_BUCKET, `ip.${identity}`), 'refused', identity);
   });

@@ -5,6 +5,7 @@ import {
   kvKeyOf,
   type StreamName,
   SUBJECT_PREFIX,
+  streamOf,
 } from '@tessera/event-store';
 import { type Grants, grantsOf, type ServiceIdentity } from './identities.js';
 
@@ -27,6 +28,11 @@ export function permissionsOf(identity: ServiceIdentity): NatsPermissions {
   for (const type of grants.appends) publish.add(`${SUBJECT_PREFIX}.${type}.>`);
   for (const stream of grants.reads) for (const subject of readStream(stream)) publish.add(subject);
   for (const type of grants.watches) subscribe.add(`${SUBJECT_PREFIX}.${type}.>`);
+  for (const type of grants.follows) {
+    subscribe.add(`${SUBJECT_PREFIX}.${type}.>`);
+    publish.add(`${API}.STREAM.INFO.${streamOf(type)}`); // lists the type's subjects (subjects_filter)
+    publish.add(`${API}.DIRECT.GET.${streamOf(type)}.${SUBJECT_PREFIX}.${type}.>`); // last message by subject
+  }
   for (const { stream, durable } of grants.consumers) {
     publish.add(`${API}.STREAM.INFO.${stream}`);
     // Creating a consumer names it (and its filter) in the subject, so no other name can be used.

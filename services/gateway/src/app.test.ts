@@ -3,27 +3,21 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { currentCorrelationId } from '@tessera/correlation';
-import { TesseraError, toServiceError } from '@tessera/errors';
-import type { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
-import { createLogger, type DeadlineClient } from '@tessera/service-kit';
+import { createLogger } from '@tessera/service-kit';
 import { captureLogs } from '@tessera/test-harness';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { listen, type RunningHttpServer } from './http-server.js';
+import { KeyBook } from './public-keys/key-book.js';
+import { publicKeysOf } from './public-keys/public-keys.js';
+import { type SigningKeyLister, unknownKeys } from './public-keys/unknown-keys.js';
 import { pubkeyRoutes } from './routes/pubkey.js';
 import { statusRoutes } from './routes/status.js';
 
 const PUBLIC_KEY = 'XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI';
-
-// What a grpc-js client rejects with when the server answered with this error.
-function asReceived(err: unknown): ServiceError {
-  const sent = toServiceError(err);
-  return Object.assign(new Error(sent.details), {
-    code: sent.code ?? status.UNKNOWN,
-    details: sent.details ?? '',
-    metadata: sent.metadata ?? new Metadata(),
-  });
-}
+const REVOKED_KEY = 'Pkoq9FLgkhHyIwvNGvNgqQvNdQqyVpAfVGOF4kMJVqc';
+/** A key signing holds whose announcement the gateway has not read yet: the one it asks signing about. */
+const NOT_YET_ANNOUNCED = 'ed25519:new';
 
 const unavailable = (): ServiceError =>
   Object.assign(new Error('14 UNAVAILABLE: No connection established'), {
@@ -32,19 +26,33 @@ const unavailable = (): ServiceError =>
     metadata: new Metadata(),
   });
 
-// A signing port faked in memory: the gateway's own behaviour is under test here; the real
-// signing service behind real gRPC is covered by the end-to-end suite.
+// The keys as the event stream told them (follow-keys.ts reads them from a real nats-server in its
+// own test), and a signing port faked in memory for the keys the stream has not mentioned: the
+// gateway's own behaviour is under test here; real signing is covered by the end-to-end suite.
+const keyBook = new KeyBook();
+const at = new Date();
+keyBook.apply('ed25519:0', 1, [
+  { type: 'KeyCreated', data: { keyId: 'ed25519:0', algorithm: 'ed25519', publicKey: PUBLIC_KEY, at } },
+]);
+keyBook.apply('ed25519:1', 2, [
+  { type: 'KeyCreated', data: { keyId: 'ed25519:1', algorithm: 'ed25519', publicKey: REVOKED_KEY, at } },
+]);
+keyBook.apply('ed25519:1', 3, [{ type: 'KeyRevoked', data: { keyId: 'ed25519:1', reason: 'leaked', at } }]);
 let signingDown = false;
 let backendSawCorrelationId: string | undefined;
-const fakeSigning = {
-  getPublicKey: async ({ keyId }: { keyId: string }) => {
+const fakeSigning: SigningKeyLister = {
+  listKeys: async () => {
     backendSawCorrelationId = currentCorrelationId(); // what the real client sends as gRPC metadata
     if (signingDown) throw unavailable();
-    if (keyId !== 'ed25519:0') throw asReceived(new TesseraError('M_NOT_FOUND', 'the requested key was not found'));
-    return { key: { keyId, publicKey: PUBLIC_KEY, valid: true } };
+    // Signing reads revocations only when it starts: it may still call a revoked key valid.
+    return {
+      keys: [
+        { keyId: NOT_YET_ANNOUNCED, publicKey: PUBLIC_KEY, valid: true },
+        { keyId: 'ed25519:1', publicKey: REVOKED_KEY, valid: true },
+      ],
+    };
   },
-  isValid: async ({ publicKey }: { publicKey: string }) => ({ valid: publicKey === PUBLIC_KEY }),
-} as unknown as DeadlineClient<SigningServiceClient>;
+};
 
 let server: RunningHttpServer;
 let base: string;
@@ -56,7 +64,7 @@ before(async () => {
   const app = createApp({
     routes: [
       ...statusRoutes(),
-      ...pubkeyRoutes(fakeSigning),
+      ...pubkeyRoutes(publicKeysOf(keyBook, unknownKeys(fakeSigning, { freshMs: 0 }))),
       { method: 'POST', path: '/v2/echo', body: 'json', handler: (req, res) => void res.json(req.body) },
       {
         method: 'POST',
@@ -177,7 +185,9 @@ describe('gateway request ids', () => {
   });
 
   it("keeps the caller's X-Request-Id and makes it the correlation id of the backend calls", async () => {
-    const { res } = await get('/_matrix/identity/v2/pubkey/ed25519:0', { headers: { 'X-Request-Id': 'proxy-7f3a:1' } });
+    const { res } = await get(`/_matrix/identity/v2/pubkey/${NOT_YET_ANNOUNCED}`, {
+      headers: { 'X-Request-Id': 'proxy-7f3a:1' },
+    });
     assert.equal(res.headers.get('x-request-id'), 'proxy-7f3a:1');
     assert.equal(backendSawCorrelationId, 'proxy-7f3a:1');
   });
@@ -225,8 +235,22 @@ describe('gateway pubkey routes', () => {
     }
   });
 
+  it('answers a key signing holds but has not announced yet, asking signing', async () => {
+    const { status, body } = await get(`/_matrix/identity/v2/pubkey/${NOT_YET_ANNOUNCED}`);
+    assert.equal(status, 200);
+    assert.deepEqual(body, { public_key: PUBLIC_KEY });
+  });
+
+  it('answers a revoked key id with 404, whatever signing still says', async () => {
+    for (const tree of ['v2', 'api/v1']) {
+      const { status, body } = await get(`/_matrix/identity/${tree}/pubkey/ed25519:1`);
+      assert.equal(status, 404);
+      assert.equal(body?.errcode, 'M_NOT_FOUND');
+    }
+  });
+
   it('answers an unknown or malformed key id with 404 M_NOT_FOUND', async () => {
-    for (const keyId of ['ed25519:9', 'not a key', 'ed25519%3A0%2F..']) {
+    for (const keyId of ['ed25519:9', 'not a key', 'ed25519%3A0%2F..', `ed25519:${'x'.repeat(300)}`]) {
       const { status, body } = await get(`/_matrix/identity/v2/pubkey/${encodeURIComponent(keyId)}`);
       assert.equal(status, 404, keyId);
       assert.equal(body?.errcode, 'M_NOT_FOUND');
@@ -237,8 +261,14 @@ describe('gateway pubkey routes', () => {
     for (const tree of ['v2', 'api/v1']) {
       const valid = await get(`/_matrix/identity/${tree}/pubkey/isvalid?public_key=${PUBLIC_KEY}`);
       assert.deepEqual(valid.body, { valid: true });
-      const invalid = await get(`/_matrix/identity/${tree}/pubkey/isvalid?public_key=AAAA`);
-      assert.deepEqual(invalid.body, { valid: false });
+      const padded = await get(
+        `/_matrix/identity/${tree}/pubkey/isvalid?public_key=${encodeURIComponent(`${PUBLIC_KEY}=`)}`,
+      );
+      assert.deepEqual(padded.body, { valid: true }, 'the same key, padded');
+      for (const other of ['AAAA', REVOKED_KEY, 'not base64!']) {
+        const invalid = await get(`/_matrix/identity/${tree}/pubkey/isvalid?public_key=${encodeURIComponent(other)}`);
+        assert.deepEqual(invalid.body, { valid: false }, other);
+      }
     }
   });
 
@@ -254,15 +284,17 @@ describe('gateway pubkey routes', () => {
     assert.equal(body?.errcode, 'M_INVALID_PARAM');
   });
 
-  it('answers 503 with a Matrix error while the signing service is down, logging it once without a stack', async () => {
+  it('answers a key it must ask signing about with 503 while signing is down, logging it once without a stack; known keys still answer', async () => {
     signingDown = true;
     const before = lines.length;
     try {
       for (let i = 0; i < 5; i++) {
-        const { status, body } = await get('/_matrix/identity/v2/pubkey/ed25519:0');
+        const { status, body } = await get(`/_matrix/identity/v2/pubkey/${NOT_YET_ANNOUNCED}`);
         assert.equal(status, 503);
         assert.equal(body?.errcode, 'M_UNKNOWN');
       }
+      const known = await get('/_matrix/identity/v2/pubkey/ed25519:0');
+      assert.equal(known.status, 200);
     } finally {
       signingDown = false;
     }

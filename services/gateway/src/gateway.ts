@@ -14,6 +14,9 @@ import { createApp } from './app.js';
 import { clientIpResolver } from './client-ip.js';
 import { listen, type RunningHttpServer } from './http-server.js';
 import { sessionCallers } from './known-users.js';
+import { followKeys } from './public-keys/follow-keys.js';
+import { publicKeysOf } from './public-keys/public-keys.js';
+import { unknownKeys } from './public-keys/unknown-keys.js';
 import { readRateLimitSecret, startRateLimits } from './rate-limits.js';
 import { gatewayReadiness } from './readiness.js';
 import { pubkeyRoutes } from './routes/pubkey.js';
@@ -33,17 +36,18 @@ export async function readGatewaySettings(config: Config): Promise<GatewaySettin
 }
 
 /**
- * What the service skeleton gives it (service-kit's ServiceContext): `nc` while rate limits are
- * on, `tls` for its calls to the backends (null: plaintext, development only).
+ * What the service skeleton gives it (service-kit's ServiceContext): `nc` (signing's key events,
+ * and the rate limits while they are on), `tls` for its calls to the backends (null: plaintext,
+ * development only).
  */
 export type GatewayOptions = Pick<
-  ServiceContext<GatewaySettings, NatsConnection | undefined>,
+  ServiceContext<GatewaySettings, NatsConnection>,
   'config' | 'log' | 'metrics' | 'tls' | 'nc' | 'settings'
 >;
 
 export interface RunningGateway {
   http: RunningHttpServer;
-  /** Its backends, for /readyz on the admin port. */
+  /** Its backends and its copy of the signing keys, for /readyz on the admin port. */
   readiness: readonly ReadinessCheck[];
   /** Stops accepting, lets requests in flight finish, then closes its backend clients. */
   close(): Promise<void>;
@@ -58,25 +62,25 @@ export async function startGateway({
   nc,
   settings,
 }: GatewayOptions): Promise<RunningGateway> {
-  const credentials = channelCredentials(tls);
   const deadlineMs = config.TESSERA_GRPC_DEADLINE_MS;
+  const keys = await followKeys(nc, { log, timeoutMs: deadlineMs });
+  const gate = await startRateLimits(config, nc, settings.rateLimitSecret, log).catch((err: unknown) => {
+    keys.close();
+    throw err;
+  });
+  const credentials = channelCredentials(tls);
   const signing = createDeadlineClient(SigningServiceClient, grpcTarget(config, 'signing'), credentials, deadlineMs, {
     serviceName: 'signing',
   });
   const session = createDeadlineClient(SessionServiceClient, grpcTarget(config, 'session'), credentials, deadlineMs, {
     serviceName: 'session',
   });
-  const gate = await startRateLimits(config, nc, settings.rateLimitSecret, log).catch((err: unknown) => {
-    signing.close();
-    session.close();
-    throw err;
-  });
   const readiness = gatewayReadiness(config, credentials, log);
 
   const app = createApp({
     routes: [
       ...statusRoutes(),
-      ...pubkeyRoutes(signing),
+      ...pubkeyRoutes(publicKeysOf(keys.book, unknownKeys(signing))),
       ...sessionRoutes({
         session,
         ...sessionCallers(session),
@@ -94,6 +98,7 @@ export async function startGateway({
     accessLog: config.TESSERA_ACCESS_LOG === 'on',
   });
   const closeClients = () => {
+    keys.close();
     readiness.close();
     signing.close();
     session.close();
@@ -105,7 +110,7 @@ export async function startGateway({
   log.info({ host: config.TESSERA_HTTP_HOST, port: http.port }, 'gateway listening');
   return {
     http,
-    readiness: readiness.checks,
+    readiness: [...readiness.checks, keys.readiness],
     close: async () => {
       await http.close();
       closeClients();

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runToExit } from '@tessera/test-harness';
+import { provision } from '@tessera/nats-access';
+import { runToExit, startNats } from '@tessera/test-harness';
+import { connect } from 'nats';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -24,10 +26,16 @@ describe('gateway main', () => {
     assert.match(stderr, /TESSERA_TLS_CERT_FILE, TESSERA_TLS_KEY_FILE: required/);
   });
 
-  it('stops at start naming TESSERA_NATS_URL when rate limits are on and NATS is not given', async () => {
-    const { code, stderr } = await run({ TESSERA_HTTP_PORT: '0', TESSERA_METRICS_LISTEN: '127.0.0.1:0' });
-    assert.equal(code, 78);
-    assert.match(stderr, /TESSERA_NATS_URL: required while TESSERA_RATE_LIMITS is on/);
+  it('stops at start naming TESSERA_NATS_URL when NATS is not given, rate limits on or off (it follows the signing keys there)', async () => {
+    for (const limits of ['on', 'off']) {
+      const { code, stderr } = await run({
+        TESSERA_HTTP_PORT: '0',
+        TESSERA_METRICS_LISTEN: '127.0.0.1:0',
+        TESSERA_RATE_LIMITS: limits,
+      });
+      assert.equal(code, 78, limits);
+      assert.match(stderr, /TESSERA_NATS_URL: required by gateway/, limits);
+    }
   });
 
   it('stops at start naming the file when a template cannot render', async () => {
@@ -41,6 +49,7 @@ describe('gateway main', () => {
         TESSERA_HTTP_PORT: '0',
         TESSERA_METRICS_LISTEN: '127.0.0.1:0',
         TESSERA_RATE_LIMITS: 'off',
+        TESSERA_NATS_URL: 'nats://127.0.0.1:1', // checked, not reached: the templates stop it first
         TESSERA_TEMPLATES_DIR: dir,
       });
       assert.equal(code, 78);
@@ -50,13 +59,19 @@ describe('gateway main', () => {
     }
   });
 
-  it('exits 0 on SIGTERM once it is listening', { timeout: 15_000 }, async () => {
+  it('exits 0 on SIGTERM once it is listening', { timeout: 30_000 }, async (t) => {
+    const nats = await startNats();
+    t.after(() => nats.stop());
+    const admin = await connect({ servers: nats.url });
+    await provision(admin, { replicas: 1, longestRateLimitWindowMs: 3_600_000 });
+    await admin.close();
     const child = spawn(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
         TESSERA_HTTP_PORT: '0',
         TESSERA_METRICS_LISTEN: '127.0.0.1:0',
         TESSERA_RATE_LIMITS: 'off',
+        TESSERA_NATS_URL: nats.url,
       },
     });
     let stdout = '';

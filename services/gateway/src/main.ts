@@ -1,9 +1,8 @@
 import { runService } from '@tessera/service-kit';
 import { readGatewaySettings, startGateway } from './gateway.js';
-import { rateLimitsNeedNats } from './rate-limits.js';
 
 runService('gateway', {
-  nats: rateLimitsNeedNats,
+  nats: true, // signing's key events (pubkey, isvalid) always; the rate limits while they are on
   settings: readGatewaySettings,
   start: async ({ addReadiness, ...context }) => {
     const gateway = await startGateway(context);

@@ -10,28 +10,23 @@ import {
 } from './request-limits.js';
 import { purposeKey, readServerSecret } from './server-secret.js';
 
-/**
- * Why the gateway connects to NATS with these settings (service-kit's NatsNeed): its rate limits
- * are counted there, so that every replica shares them; TESSERA_RATE_LIMITS=off (tests) skips NATS.
- */
-export const rateLimitsNeedNats = (config: Config): string | false =>
-  config.TESSERA_RATE_LIMITS === 'on' && 'while TESSERA_RATE_LIMITS is on (the limits are kept in NATS)';
-
 /** The key of the counters' digests, from TESSERA_SECRET_KEY_FILE; none (plain digests) when unset or limits are off. */
 export async function readRateLimitSecret(config: Config): Promise<Uint8Array | undefined> {
   if (config.TESSERA_RATE_LIMITS === 'off' || config.TESSERA_SECRET_KEY_FILE === undefined) return undefined;
   return purposeKey(await readServerSecret(config.TESSERA_SECRET_KEY_FILE), 'rate-limit');
 }
 
-/** The requestToken rate limits of the configuration, counted in NATS (`nc`) while they are on. */
+/**
+ * The requestToken rate limits of the configuration, counted in NATS (`nc`) while they are on, so
+ * that every replica shares them.
+ */
 export async function startRateLimits(
   config: Config,
-  nc: NatsConnection | undefined,
+  nc: NatsConnection,
   secret: Uint8Array | undefined,
   log: Logger,
 ): Promise<RequestTokenGate> {
   if (config.TESSERA_RATE_LIMITS === 'off') return noRequestTokenGate;
-  if (nc === undefined) throw new Error('rate limits on without a NATS connection');
   const limits: RequestTokenLimits = {
     ip: config.TESSERA_RATE_LIMIT_IP,
     user: config.TESSERA_RATE_LIMIT_USER,

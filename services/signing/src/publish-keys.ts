@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type EventStore, handleCommand, subjectOf } from '@tessera/event-store';
 import type { Logger } from '@tessera/service-kit';
-import { isValidAfter, type KeyCommand } from './domain/key.js';
-import { storedKeys } from './key-events.js';
+import { isValidAfter, type KeyCommand, storedKeys } from '@tessera/signing-keys';
 import type { KeyStore } from './key-store.js';
 
 /**

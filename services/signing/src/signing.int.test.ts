@@ -19,9 +19,9 @@ import {
   type DeadlineClient,
   readTlsFiles,
 } from '@tessera/service-kit';
+import { KeyMismatch } from '@tessera/signing-keys';
 import { startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
-import { KeyMismatch } from './domain/key.js';
 import { openKeyStore } from './key-store.js';
 import { type SigningServer, startSigningServer } from './signing-server.js';
 

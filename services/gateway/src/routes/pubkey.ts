@@ -1,24 +1,24 @@
 import { TesseraError } from '@tessera/errors';
-import type { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
-import type { DeadlineClient } from '@tessera/service-kit';
+import type { PublicKeys } from '../public-keys/public-keys.js';
 import { requiredQuery } from '../query.js';
 import { onBothTrees, type Route } from './route.js';
 
+// algorithm:identifier (spec); anything else is answered here, without a look further.
 const KEY_ID = /^[A-Za-z0-9]+:[A-Za-z0-9_]+$/;
+const MAX_KEY_ID_LENGTH = 255;
 
-export function pubkeyRoutes(signing: DeadlineClient<SigningServiceClient>): Route[] {
+/** Answered from the keys the gateway follows (public-keys/): no backend call for a known key. */
+export function pubkeyRoutes(keys: PublicKeys): Route[] {
   return [
     // Before /pubkey/:keyId, which would otherwise take "isvalid" for a key id.
-    ...onBothTrees('GET', '/pubkey/isvalid', async (req, res) => {
-      const { valid } = await signing.isValid({ publicKey: requiredQuery(req, 'public_key') });
-      res.json({ valid });
+    ...onBothTrees('GET', '/pubkey/isvalid', (req, res) => {
+      res.json({ valid: keys.isValid(requiredQuery(req, 'public_key')) });
     }),
     ...onBothTrees('GET', '/pubkey/:keyId', async (req, res) => {
       const keyId = String(req.params.keyId);
-      if (!KEY_ID.test(keyId)) throw new TesseraError('M_NOT_FOUND', 'the requested key was not found');
-      const { key } = await signing.getPublicKey({ keyId });
-      if (!key) throw new TesseraError('M_NOT_FOUND', 'the requested key was not found');
-      res.json({ public_key: key.publicKey });
+      const publicKey = keyId.length <= MAX_KEY_ID_LENGTH && KEY_ID.test(keyId) ? await keys.publicKeyOf(keyId) : null;
+      if (publicKey === null) throw new TesseraError('M_NOT_FOUND', 'the requested key was not found');
+      res.json({ public_key: publicKey });
     }),
   ];
 }

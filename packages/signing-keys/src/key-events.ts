@@ -1,5 +1,5 @@
 import { eventCodec, storedDecider } from '@tessera/event-store';
-import { type KeyEvent, keyDecider } from './domain/key.js';
+import { type KeyEvent, keyDecider } from './key.js';
 
 // The key aggregate's events on the wire (tessera.events.v1) and back.
 

@@ -1,0 +1,13 @@
+export {
+  decide,
+  evolve,
+  initial,
+  isValidAfter,
+  type Key,
+  type KeyCommand,
+  type KeyEvent,
+  KeyMismatch,
+  keyDecider,
+  UnknownKey,
+} from './key.js';
+export { keyCodec, storedKeys } from './key-events.js';
