@@ -19,8 +19,8 @@ commands:
                          print the nats-server authorization block that admits them
   keys revoke <keyId> --reason <text>
                          revoke a signing key (as the signing identity: TESSERA_NATS_URL,
-                         TESSERA_NATS_CREDENTIALS_FILE); gateways stop vouching for it within a
-                         second; restart signing afterwards
+                         TESSERA_NATS_CREDENTIALS_FILE); signing stops signing with it and every
+                         gateway and signing stop vouching for it within a second; no restart
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;

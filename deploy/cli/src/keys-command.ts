@@ -51,9 +51,11 @@ export async function keysCommand(args: string[], { env, out }: CliIo): Promise<
       return 0;
     }
     out.write(
-      `revoked ${keyId} on ${redactUrl(url)} (stream sequence ${handled.seq}): every gateway answers ` +
-        'isvalid false and pubkey 404 for it within a second.\n' +
-        'Restart the signing service: it reads revocations when it starts, and signs with the key until then.\n',
+      `revoked ${keyId} on ${redactUrl(url)} (stream sequence ${handled.seq}): within a second the signing ` +
+        'service stops signing with it and every gateway answers isvalid false and pubkey 404 for it; ' +
+        'nothing needs restarting.\n' +
+        'Put a new key in the signing key file before its next start if this was its last valid key: until then ' +
+        'signing refuses to sign (and is not ready), and it will not start on revoked keys alone.\n',
     );
     return 0;
   } catch (err) {

@@ -52,7 +52,8 @@ const none: Grants = {
  * DESIGN.md gives them, so that their first version runs under the same rules.
  */
 export const IDENTITIES = {
-  signing: { ...none, appends: ['key'], reads: ['TESSERA_EVENTS'] },
+  // Follows its own keys' revocations while it runs (it reads them by subject with its stream rights).
+  signing: { ...none, appends: ['key'], reads: ['TESSERA_EVENTS'], watches: ['key'] },
   session: {
     ...none,
     appends: ['session', 'account', 'terms'],

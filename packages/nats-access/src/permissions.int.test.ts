@@ -271,6 +271,18 @@ describe('NATS identities and their permissions, on a real nats-server', () => {
       assert.equal(await kvCreateProbe(as(identity), RATE_LIMIT_BUCKET, `ip.${identity}`), 'refused', identity);
   });
 
+  it('lets signing follow its key events as they are appended (revocations while it runs), and no other type', async () => {
+    const nc = as('signing');
+    assert.equal(await subscribeProbe(nc, 'tessera.key.>'), 'allowed');
+    assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.key.ed25519:0'), 'allowed');
+    for (const type of AGGREGATE_TYPES.filter((name) => name !== 'key'))
+      assert.equal(await subscribeProbe(nc, `tessera.${type}.>`), 'refused', `watch ${type}`);
+    assert.equal(await subscribeProbe(nc, 'tessera.>'), 'refused');
+    // Only signing and the gateway hear key events as they are appended.
+    for (const identity of EVERYONE_BUT_ADMIN.filter((name) => name !== 'signing' && name !== 'gateway'))
+      assert.equal(await subscribeProbe(as(identity), 'tessera.key.>'), 'refused', identity);
+  });
+
   it('lets session follow deliveries, accounts and terms as they are appended, and nobody else the sessions', async () => {
     for (const subject of ['tessera.delivery.>', 'tessera.account.>', 'tessera.terms.>'])
       assert.equal(await subscribeProbe(as('session'), subject), 'allowed', subject);

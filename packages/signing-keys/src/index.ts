@@ -1,3 +1,4 @@
+export { type FollowedKeys, type FollowKeysOptions, followKeys } from './follow-keys.js';
 export {
   decide,
   evolve,
@@ -10,4 +11,5 @@ export {
   keyDecider,
   UnknownKey,
 } from './key.js';
+export { KeyBook, type KeyView } from './key-book.js';
 export { keyCodec, storedKeys } from './key-events.js';

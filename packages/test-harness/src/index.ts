@@ -34,3 +34,4 @@ export {
 export { startPostgres, type TestPostgres, type TestPostgresOptions } from './postgres.js';
 export { type Exited, runToExit } from './run-to-exit.js';
 export { type ReceivedMail, startSmtpServer, type TestSmtpOptions, type TestSmtpServer } from './smtp.js';
+export { startTcpRelay, type TcpRelay, waitUntil } from './tcp-relay.js';

@@ -8,13 +8,13 @@ import {
   type ReadinessCheck,
   type ServiceContext,
 } from '@tessera/service-kit';
+import { followKeys } from '@tessera/signing-keys';
 import { loadTemplatesFromConfig, type Templates } from '@tessera/templates';
 import type { NatsConnection } from 'nats';
 import { createApp } from './app.js';
 import { clientIpResolver } from './client-ip.js';
 import { listen, type RunningHttpServer } from './http-server.js';
 import { sessionCallers } from './known-users.js';
-import { followKeys } from './public-keys/follow-keys.js';
 import { publicKeysOf } from './public-keys/public-keys.js';
 import { unknownKeys } from './public-keys/unknown-keys.js';
 import { readRateLimitSecret, startRateLimits } from './rate-limits.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,7 +8,7 @@ import { ChannelCredentials, type ServiceError, status } from '@grpc/grpc-js';
 import { decodeBase64, encodeBase64, generateSeed, verifyJsonSignature } from '@tessera/canonical-json';
 import { type Config, loadConfig } from '@tessera/config';
 import { createCa, type DevPkiFiles, ensureDevPki, issueCertificate } from '@tessera/dev-pki';
-import { connectNats, decodeEnvelope, EventStore, subjectOf } from '@tessera/event-store';
+import { connectNats, decodeEnvelope, EventStore, handleCommand, subjectOf } from '@tessera/event-store';
 import { provision } from '@tessera/nats-access';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '@tessera/proto/grpc/health/v1/health';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
@@ -17,10 +17,11 @@ import {
   createLogger,
   createMetrics,
   type DeadlineClient,
+  readinessOf,
   readTlsFiles,
 } from '@tessera/service-kit';
-import { KeyMismatch } from '@tessera/signing-keys';
-import { startNats, type TestNats } from '@tessera/test-harness';
+import { type KeyCommand, KeyMismatch, storedKeys } from '@tessera/signing-keys';
+import { startNats, startTcpRelay, type TestNats, waitUntil } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { openKeyStore } from './key-store.js';
 import { type SigningServer, startSigningServer } from './signing-server.js';
@@ -59,17 +60,17 @@ async function credentialsOf(service: string): Promise<ChannelCredentials> {
   );
 }
 
-const clientWith = (credentials: ChannelCredentials) =>
-  createDeadlineClient(SigningServiceClient, `localhost:${server.port}`, credentials, 3_000);
+const clientWith = (credentials: ChannelCredentials, port = server.port) =>
+  createDeadlineClient(SigningServiceClient, `localhost:${port}`, credentials, 3_000);
 
-const start = async (keyFile: string) =>
+const start = async (keyFile: string, connection = nc) =>
   startSigningServer({
     config: { ...config, TESSERA_SIGNING_KEY_FILE: keyFile },
     log,
     metrics: createMetrics('signing'),
     tls: readTlsFiles(config),
     keyStore: await openKeyStore(keyFile, log),
-    eventStore: new EventStore(nc),
+    nc: connection,
   });
 
 async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
@@ -247,5 +248,109 @@ describe('the signing service over mTLS, with NATS', () => {
     const logged = logLines.join('');
     assert.ok(logged.includes('signing service ready'), 'expected the start to be logged');
     for (const form of forms) assert.ok(!logged.includes(form), 'the log holds the seed');
+  });
+});
+
+describe('the signing service follows the revocation of its keys while it runs', () => {
+  const opened: Array<() => unknown> = [];
+  after(async () => {
+    for (const close of opened.reverse()) await close();
+  });
+
+  /** A running signing service on a new key file holding `versions` (`ed25519:<version>`), through `connection`. */
+  async function serving(versions: string[], connection = nc) {
+    const keyDir = await mkdtemp(join(dir, 'revocation-'));
+    const keyFile = join(keyDir, 'signing.key');
+    const lines = versions.map((version) => `ed25519 ${version} ${encodeBase64(generateSeed())}\n`);
+    await writeFile(keyFile, lines.join(''), { mode: 0o600 });
+    const running = await start(keyFile, connection);
+    const client = clientWith(await credentialsOf('directory'), running.port);
+    opened.push(
+      () => running.stop(1_000),
+      () => client.close(),
+    );
+    const publicKeyOf = (keyId: string) => running.keys.get(keyId)?.key.publicKeyBase64 ?? assert.fail(keyId);
+    return { running, client, publicKeyOf, keyFile };
+  }
+
+  /** What `tessera keys revoke` does: KeyRevoked through the key decider, on a connection of its own. */
+  const revoke = (keyId: string, reason = 'integration test') => {
+    const command: KeyCommand = { type: 'RevokeKey', keyId, reason, now: new Date() };
+    return handleCommand(new EventStore(nc), subjectOf('key', keyId), storedKeys, command);
+  };
+
+  it('refuses SignJson with a key revoked meanwhile and says it is not valid, without a restart', async (t) => {
+    const { running, client, publicKeyOf, keyFile } = await serving(['live1', 'live2']);
+    const publicKey = publicKeyOf('ed25519:live1');
+    assert.ok(await client.signJson({ json: '{}', keyId: 'ed25519:live1' }));
+    assert.equal((await client.isValid({ publicKey })).valid, true);
+
+    await revoke('ed25519:live1', 'seed leaked');
+    const revokedAt = Date.now();
+    // Polled until signing says so: the time it took is reported, not raced against.
+    for (;;) {
+      if ((await client.isValid({ publicKey })).valid === false) break;
+      assert.ok(Date.now() - revokedAt < 10_000, 'signing learns the revocation');
+    }
+    t.diagnostic(`IsValid false after ${Date.now() - revokedAt} ms`);
+
+    const refused = await rejection(client.signJson({ json: '{}', keyId: 'ed25519:live1' }));
+    assert.equal(refused.code, status.NOT_FOUND);
+    assert.equal((await rejection(client.getPublicKey({ keyId: 'ed25519:live1' }))).code, status.NOT_FOUND);
+    const listed = (await client.listKeys({})).keys.map(({ keyId, valid }) => ({ keyId, valid }));
+    assert.deepEqual(listed, [
+      { keyId: 'ed25519:live1', valid: false },
+      { keyId: 'ed25519:live2', valid: true },
+    ]);
+    // The long-term key is the next valid one in the file; the service stays ready.
+    const signed = JSON.parse((await client.signJson({ json: '{}', keyId: '' })).json);
+    assert.deepEqual(Object.keys(signed.signatures[SERVER_NAME]), ['ed25519:live2']);
+    assert.deepEqual(readinessOf(running.readiness)(), { ready: true, failing: [] });
+
+    const logged = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const line = logged.find((entry) => entry.msg === 'signing key revoked: no longer used or vouched for');
+    assert.equal(line?.keyId, 'ed25519:live1');
+    assert.equal(line?.reason, 'seed leaked');
+    const seed = (await readFile(keyFile, 'utf8')).split('\n')[0]?.split(' ')[2] ?? assert.fail('no seed');
+    assert.ok(!logLines.join('').includes(seed), 'the log holds the seed');
+  });
+
+  it('refuses to sign with the long-term key and is not ready once every key is revoked', async () => {
+    const { running, client, publicKeyOf } = await serving(['last']);
+    await revoke('ed25519:last');
+    await waitUntil(() => running.keys.current === undefined, 'the only key is revoked');
+    const refused = await rejection(client.signJson({ json: '{"a":1}', keyId: '' }));
+    assert.equal(refused.code, status.UNAVAILABLE);
+    assert.equal((await client.isValid({ publicKey: publicKeyOf('ed25519:last') })).valid, false);
+    assert.equal((await rejection(client.getPublicKey({ keyId: '' }))).code, status.NOT_FOUND);
+    assert.deepEqual(readinessOf(running.readiness)(), { ready: false, failing: ['valid signing key'] });
+    assert.ok(logLines.some((line) => line.includes('every signing key is revoked')));
+  });
+
+  it('still refuses to start on a key file whose keys are all revoked', async () => {
+    const { keyFile } = await serving(['gone']);
+    await revoke('ed25519:gone');
+    await assert.rejects(start(keyFile), /every key in it is revoked/);
+  });
+
+  it('reads its keys again after a reconnect: a revocation made while it was cut off is applied', async () => {
+    const relay = await startTcpRelay(nats.port);
+    const cutOff = await connectNats({ url: relay.url, name: 'signing-int-relay' });
+    opened.push(
+      () => relay.close(),
+      () => cutOff.close(),
+    );
+    const { running, client, publicKeyOf } = await serving(['away'], cutOff);
+    const keyReadiness = running.readiness.find((check) => check.name === 'signing keys') ?? assert.fail();
+
+    relay.cut();
+    await waitUntil(() => !keyReadiness.isReady(), 'not ready once disconnected');
+    await revoke('ed25519:away'); // its notice cannot reach this service
+    assert.equal(running.keys.get('ed25519:away')?.valid, true, 'still the old view while cut off');
+    relay.restore();
+    await waitUntil(() => keyReadiness.isReady(), 'ready again after reading its keys again');
+    assert.equal(running.keys.get('ed25519:away')?.valid, false);
+    assert.equal((await client.isValid({ publicKey: publicKeyOf('ed25519:away') })).valid, false);
+    assert.equal((await rejection(client.signJson({ json: '{}', keyId: '' }))).code, status.UNAVAILABLE);
   });
 });

@@ -1,4 +1,4 @@
-import type { KeyBook } from './key-book.js';
+import type { KeyBook } from '@tessera/signing-keys';
 import type { UnknownKeys } from './unknown-keys.js';
 
 /** What the pubkey routes answer from. */
@@ -10,8 +10,8 @@ export interface PublicKeys {
 }
 
 /**
- * The keys as the event stream tells them (the KeyBook): a revocation there is final, whatever
- * signing, which reads revocations only when it starts, still says. Only a key id the stream has
+ * The keys as the event stream tells them (the KeyBook): a revocation there is final (signing,
+ * which follows the same stream, stops using the key as soon). Only a key id the stream has
  * never mentioned is asked of signing. isvalid never asks: signing announces every key on the
  * stream before it serves, so a public key the stream does not list as valid is not one signing
  * signs with, and a flood of random keys costs nothing but a set lookup.

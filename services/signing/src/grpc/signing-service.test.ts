@@ -6,8 +6,8 @@ import { before, describe, it } from 'node:test';
 import { decodeBase64, encodeBase64, verifyJsonSignature } from '@tessera/canonical-json';
 import { TesseraError } from '@tessera/errors';
 import { createLogger, createMetrics } from '@tessera/service-kit';
-import { keyRing } from '../key-ring.js';
-import { openKeyStore } from '../key-store.js';
+import { keyRing, NoValidSigningKey } from '../key-ring.js';
+import { type KeyStore, openKeyStore } from '../key-store.js';
 import { createSigningCounters } from '../metrics.js';
 import { type SigningHandlers, signingHandlers } from './signing-service.js';
 
@@ -29,11 +29,12 @@ async function rejection(promise: Promise<unknown>): Promise<TesseraError> {
 let handlers: SigningHandlers;
 let metrics: ReturnType<typeof createMetrics>;
 let oldPublicKey: Uint8Array;
+let keyStore: KeyStore;
 
 before(async () => {
   const file = join(await mkdtemp(join(tmpdir(), 'tessera-signing-handlers-')), 'signing.key');
   await writeFile(file, `ed25519 0 ${SPEC_SEED}\ned25519 old ${OLD_SEED}\n`, { mode: 0o600 });
-  const keyStore = await openKeyStore(file, createLogger('signing-test', 'silent'));
+  keyStore = await openKeyStore(file, createLogger('signing-test', 'silent'));
   oldPublicKey = keyStore.get('ed25519:old')?.publicKey ?? new Uint8Array();
   metrics = createMetrics('signing-test');
   handlers = signingHandlers({
@@ -82,14 +83,16 @@ describe('the signing handlers', () => {
     assert.equal((await handlers.listKeys({})).keys.length, 2);
   });
 
-  it('give a public key by id, revoked ones marked as such', async () => {
+  it('give a valid public key by id, and a revoked one not at all (M_NOT_FOUND, as the gateway’s pubkey)', async () => {
     assert.deepEqual((await handlers.getPublicKey({ keyId: 'ed25519:0' })).key, {
       keyId: 'ed25519:0',
       publicKey: SPEC_PUBLIC_KEY,
       valid: true,
     });
-    assert.equal((await handlers.getPublicKey({ keyId: 'ed25519:old' })).key?.valid, false);
+    assert.equal((await rejection(handlers.getPublicKey({ keyId: 'ed25519:old' }))).errcode, 'M_NOT_FOUND');
     assert.equal((await handlers.getPublicKey({ keyId: '' })).key?.keyId, 'ed25519:0');
+    const listed = (await handlers.listKeys({})).keys.find((key) => key.keyId === 'ed25519:old');
+    assert.equal(listed?.valid, false, 'ListKeys still lists it, as revoked');
   });
 
   it('find a valid key in either alphabet, padded or not, and nothing in garbage or revoked keys', async () => {
@@ -122,5 +125,41 @@ describe('the signing handlers', () => {
     }
     const err = await rejection(handlers.signJsonWithSeed({ json: '{}', seed: SPEC_SEED, keyId: 'rsa:1' }));
     assert.equal(err.errcode, 'M_INVALID_PARAM');
+  });
+});
+
+describe('the signing handlers, as keys are revoked while the service runs', () => {
+  it('stop signing with and vouching for a revoked key at once, and sign with the next valid one', async () => {
+    const ring = keyRing(keyStore); // both keys valid to begin with
+    const running = signingHandlers({
+      serverName: SERVER_NAME,
+      keys: ring,
+      counters: createSigningCounters(createMetrics('signing-test')),
+    });
+    assert.equal(ring.revoke('ed25519:0'), true);
+    assert.equal(ring.revoke('ed25519:0'), false, 'a revocation is applied once');
+    assert.equal((await rejection(running.signJson({ json: '{}', keyId: 'ed25519:0' }))).errcode, 'M_NOT_FOUND');
+    assert.equal((await running.isValid({ publicKey: SPEC_PUBLIC_KEY })).valid, false);
+    assert.equal((await rejection(running.getPublicKey({ keyId: 'ed25519:0' }))).errcode, 'M_NOT_FOUND');
+    const signed = JSON.parse((await running.signJson({ json: '{}', keyId: '' })).json);
+    assert.deepEqual(Object.keys(signed.signatures[SERVER_NAME]), ['ed25519:old']);
+    assert.ok(verifyJsonSignature(signed, { entity: SERVER_NAME, publicKey: oldPublicKey }));
+  });
+
+  it('refuse to sign with the long-term key once every key is revoked (UNAVAILABLE, 503 to callers)', async () => {
+    const ring = keyRing(keyStore);
+    const running = signingHandlers({
+      serverName: SERVER_NAME,
+      keys: ring,
+      counters: createSigningCounters(createMetrics('signing-test')),
+    });
+    for (const keyId of ['ed25519:0', 'ed25519:old']) ring.revoke(keyId);
+    assert.equal(ring.current, undefined);
+    await assert.rejects(running.signJson({ json: '{}', keyId: '' }), NoValidSigningKey);
+    assert.equal((await rejection(running.getPublicKey({ keyId: '' }))).errcode, 'M_NOT_FOUND');
+    assert.ok((await running.listKeys({})).keys.every((key) => !key.valid));
+    // Invitations' ephemeral keys are not long-term keys: they still work.
+    const { privateKey } = await running.generateEphemeralKeypair({});
+    assert.ok(await running.signJsonWithSeed({ json: '{}', seed: privateKey, keyId: '' }));
   });
 });

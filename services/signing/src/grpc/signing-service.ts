@@ -27,7 +27,7 @@ import type {
   SignJsonWithSeedResponse,
 } from '@tessera/proto/tessera/signing/v1/signing';
 import { type UnaryContext, unaryService } from '@tessera/service-kit';
-import type { KeyEntry, KeyRing } from '../key-ring.js';
+import { type KeyEntry, type KeyRing, NoValidSigningKey } from '../key-ring.js';
 import type { SigningCounters } from '../metrics.js';
 
 export const SIGNING_SERVICE_NAME = 'tessera.signing.v1.SigningService';
@@ -64,9 +64,11 @@ export function signingService(deps: SigningDeps, context: UnaryContext): Signin
 /** The handlers as plain async functions (tests call them directly). */
 export function signingHandlers({ serverName, keys, counters }: SigningDeps): SigningHandlers {
   return {
+    // A revoked key is not found, as the gateway's pubkey answers 404 for it: whoever fetches a key
+    // by id to check a signature (Synapse, for a v1 lookup) must not be handed a revoked one.
     getPublicKey: async ({ keyId }) => {
-      const entry = keyId === '' ? keys.get(keys.current.keyId) : keys.get(keyId);
-      if (entry === undefined) throw new TesseraError('M_NOT_FOUND', 'no such key');
+      const entry = keys.get(keyId === '' ? (keys.current?.keyId ?? '') : keyId);
+      if (entry === undefined || !entry.valid) throw new TesseraError('M_NOT_FOUND', 'no valid key with this id');
       return { key: publicKeyOf(entry) };
     },
 
@@ -80,7 +82,8 @@ export function signingHandlers({ serverName, keys, counters }: SigningDeps): Si
     },
 
     signJson: async ({ json, keyId }) => {
-      const entry = keyId === '' ? keys.get(keys.current.keyId) : keys.get(keyId);
+      if (keyId === '' && keys.current === undefined) throw new NoValidSigningKey();
+      const entry = keys.get(keyId === '' ? (keys.current?.keyId ?? '') : keyId);
       if (entry === undefined || !entry.valid) throw new TesseraError('M_NOT_FOUND', 'no valid key with this id');
       const signed = signOrRefuse(() => entry.key.signJson(parseJsonObject(json), serverName));
       counters.signatures.inc({ method: 'SignJson' });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,57 +14,19 @@ import {
   provision,
 } from '@tessera/nats-access';
 import { createLogger } from '@tessera/service-kit';
-import { type KeyCommand, storedKeys } from '@tessera/signing-keys';
-import { connectAsIdentity, startNats, type TestNats } from '@tessera/test-harness';
+import { connectAsIdentity, startNats, startTcpRelay, type TestNats, waitUntil } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { type FollowedKeys, followKeys } from './follow-keys.js';
+import type { KeyCommand } from './key.js';
+import { storedKeys } from './key-events.js';
 
 const KEY = 'XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI';
 const OTHER = 'Pkoq9FLgkhHyIwvNGvNgqQvNdQqyVpAfVGOF4kMJVqc';
-const log = createLogger('gateway-keys-test', 'silent');
+const log = createLogger('follow-keys-test', 'silent');
 // Long enough never to run here: what a test sees came from notices and reconnects alone.
 const NO_PERIODIC_RESYNC = 3_600_000;
 
-/** A loopback TCP relay to NATS that can cut every connection and refuse new ones, then let them in again. */
-async function startRelay(target: number) {
-  const sockets = new Set<Socket>();
-  let open = true;
-  const server: Server = createServer((client) => {
-    if (!open) return client.destroy();
-    const upstream = tcpConnect(target, '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {});
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return {
-    url: `nats://127.0.0.1:${address.port}`,
-    cut() {
-      open = false;
-      for (const socket of sockets) socket.destroy();
-    },
-    restore() {
-      open = true;
-    },
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
-  };
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<number> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((ok) => setTimeout(ok, 5));
-  }
-  return Date.now() - started;
-}
-
-describe('the gateway follows signing’s keys on a real nats-server, as the gateway identity', () => {
+describe('following signing’s keys on a real nats-server, as the gateway identity', () => {
   let dir: string;
   let nats: TestNats;
   let signing: NatsConnection;
@@ -93,7 +54,7 @@ describe('the gateway follows signing’s keys on a real nats-server, as the gat
   }
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tessera-gateway-keys-'));
+    dir = await mkdtemp(join(tmpdir(), 'tessera-follow-keys-'));
     const identities = await ensureIdentityFiles(dir);
     nats = await startNats({ extraConfig: authorizationConfig(identities) });
     const admin = await connectAsIdentity(nats.url, 'admin', identityFileOf(dir, 'admin'));
@@ -124,30 +85,30 @@ describe('the gateway follows signing’s keys on a real nats-server, as the gat
   it('learns a key created later, and a revocation, from their notices, on every replica', async (t) => {
     const replicas = [await gatewayAt(nats.url), await gatewayAt(nats.url)];
     await publish('ed25519:live', OTHER);
-    for (const keys of replicas) await until(() => keys.book.isValid(OTHER), 'the new key is valid');
+    for (const keys of replicas) await waitUntil(() => keys.book.isValid(OTHER), 'the new key is valid');
     assert.deepEqual(replicas[0]?.book.lookup('ed25519:live'), { status: 'active', publicKey: OTHER });
 
     await revoke('ed25519:live');
     const tookMs = await Promise.all(
-      replicas.map((keys) => until(() => keys.book.lookup('ed25519:live')?.status === 'revoked', 'revoked')),
+      replicas.map((keys) => waitUntil(() => keys.book.lookup('ed25519:live')?.status === 'revoked', 'revoked')),
     );
     t.diagnostic(`revocation seen after ${tookMs.join(' and ')} ms`);
     for (const keys of replicas) assert.equal(keys.book.isValid(OTHER), false);
   });
 
   it('reads again after a reconnect: a revocation made while it was cut off is applied', async () => {
-    const relay = await startRelay(nats.port);
+    const relay = await startTcpRelay(nats.port);
     opened.push(() => relay.close());
     const keys = await gatewayAt(relay.url);
     await publish('ed25519:away', KEY.replace('X', 'Y'));
-    await until(() => keys.book.lookup('ed25519:away')?.status === 'active', 'the key is learnt');
+    await waitUntil(() => keys.book.lookup('ed25519:away')?.status === 'active', 'the key is learnt');
 
     relay.cut();
-    await until(() => !keys.readiness.isReady(), 'not ready once disconnected');
+    await waitUntil(() => !keys.readiness.isReady(), 'not ready once disconnected');
     await revoke('ed25519:away'); // its notice cannot reach this gateway
     assert.equal(keys.book.lookup('ed25519:away')?.status, 'active', 'still the old view while cut off');
     relay.restore();
-    await until(() => keys.readiness.isReady(), 'ready again after reading everything again');
+    await waitUntil(() => keys.readiness.isReady(), 'ready again after reading everything again');
     assert.deepEqual(keys.book.lookup('ed25519:away'), { status: 'revoked' });
   });
 

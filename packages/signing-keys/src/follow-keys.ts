@@ -5,11 +5,13 @@ import {
   type StoredMessage,
   SUBJECT_PREFIX,
   streamOf,
+  subjectOf,
 } from '@tessera/event-store';
 import type { Logger, ReadinessCheck } from '@tessera/service-kit';
-import { keyCodec } from '@tessera/signing-keys';
 import type { Msg, NatsConnection } from 'nats';
-import { KeyBook } from './key-book.js';
+import type { KeyEvent } from './key.js';
+import { KeyBook, type KeyView } from './key-book.js';
+import { keyCodec } from './key-events.js';
 
 const KEY_SUBJECTS = `${SUBJECT_PREFIX}.key.>`;
 const KEY_STREAM = streamOf('key');
@@ -31,6 +33,13 @@ export type FollowKeysOptions = {
   /** Per NATS request (stream info, each direct get). */
   timeoutMs: number;
   resyncIntervalMs?: number;
+  /**
+   * Follows only these key ids (signing, its own keys): reads them by subject, with no listing, and
+   * ignores notices of other keys. Without it, every key the stream holds (the gateway).
+   */
+  keyIds?: readonly string[];
+  /** Told each time a key's view changes, with the events of the decision that changed it (a reason to log). */
+  onChange?: (keyId: string, view: KeyView, events: readonly KeyEvent[]) => void;
 };
 
 export interface FollowedKeys {
@@ -43,13 +52,15 @@ export interface FollowedKeys {
 
 /**
  * Keeps a KeyBook of signing's keys (`tessera.key.<keyId>` in TESSERA_EVENTS) current: subscribes
- * to the key subjects first, then lists them and reads each key's last decision, so nothing
- * appended meanwhile is missed; each notice reads its key again; a reconnect (notices may have
- * been lost while away) reads them all again. Resolves once the first full read is done; throws
- * when it fails (no permission, no stream), so the gateway does not start without its keys.
+ * to the key subjects first, then lists them (or takes the `keyIds` given) and reads each key's
+ * last decision, so nothing appended meanwhile is missed; each notice reads its key again; a
+ * reconnect (notices may have been lost while away) reads them all again. Resolves once the first
+ * full read is done; throws when it fails (no permission, no stream), so neither the gateway nor
+ * signing starts without knowing its keys.
  */
 export async function followKeys(nc: NatsConnection, options: FollowKeysOptions): Promise<FollowedKeys> {
-  const { log, timeoutMs, resyncIntervalMs = DEFAULT_RESYNC_INTERVAL_MS } = options;
+  const { log, timeoutMs, resyncIntervalMs = DEFAULT_RESYNC_INTERVAL_MS, onChange } = options;
+  const only = options.keyIds === undefined ? undefined : new Set(options.keyIds.map((id) => subjectOf('key', id)));
   const book = new KeyBook();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
@@ -75,15 +86,22 @@ export async function followKeys(nc: NatsConnection, options: FollowKeysOptions)
       log.warn({ keyId, seq: last.seq, err: (err as Error).message }, 'key event unreadable: skipped');
       return last;
     }
-    if (book.apply(keyId, last.seq, events))
-      log.info({ keyId, seq: last.seq, status: book.lookup(keyId)?.status }, 'signing key learnt');
+    if (book.apply(keyId, last.seq, events)) {
+      const view = book.lookup(keyId);
+      log.info({ keyId, seq: last.seq, status: view?.status }, 'signing key learnt');
+      if (view !== undefined) onChange?.(keyId, view, events);
+    }
     return last;
   }
 
   async function readAll(): Promise<void> {
+    for (const subject of only ?? (await listKeySubjects())) await readKey(subject);
+  }
+
+  async function listKeySubjects(): Promise<string[]> {
     const jsm = await nc.jetstreamManager({ checkAPI: false, timeout: timeoutMs });
     const info = await jsm.streams.info(KEY_STREAM, { subjects_filter: KEY_SUBJECTS });
-    for (const subject of Object.keys(info.state.subjects ?? {})) await readKey(subject);
+    return Object.keys(info.state.subjects ?? {});
   }
 
   /** Reads everything again until it succeeds (or the follower is closed); one run at a time. */
@@ -123,6 +141,7 @@ export async function followKeys(nc: NatsConnection, options: FollowKeysOptions)
   }
 
   const onNotice = (msg: Msg) => {
+    if (only !== undefined && !only.has(msg.subject)) return; // not one of the keys followed
     try {
       parseSubject(msg.subject);
     } catch {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KeyEvent } from '@tessera/signing-keys';
+import type { KeyEvent } from './key.js';
 import { KeyBook } from './key-book.js';
 
 const KEY = 'XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI';
@@ -12,7 +12,7 @@ const created = (keyId: string, publicKey = KEY): KeyEvent => ({
 });
 const revoked = (keyId: string): KeyEvent => ({ type: 'KeyRevoked', data: { keyId, reason: 'leaked', at } });
 
-describe('the gateway’s book of signing keys', () => {
+describe('the book of signing keys', () => {
   it('answers a created key and calls its public key valid, in any base64 spelling', () => {
     const book = new KeyBook();
     assert.equal(book.apply('ed25519:0', 3, [created('ed25519:0')]), true);

@@ -1,5 +1,5 @@
 import { Base64Error, decodeBase64, encodeBase64 } from '@tessera/canonical-json';
-import type { KeyEvent } from '@tessera/signing-keys';
+import type { KeyEvent } from './key.js';
 
 /**
  * What the public may learn of a key id: its public key while it is valid; once revoked, only
