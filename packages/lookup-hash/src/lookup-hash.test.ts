@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { clientLowercaseEmail } from '@tessera/addresses';
 import {
   indexForms,
   indexHashes,
@@ -72,6 +73,14 @@ describe('indexForms and indexHashes', () => {
     assert.deepEqual(indexForms('email', 'ΟΔΟΣ@x.gr'), ['οδοσ@x.gr', 'οδος@x.gr']);
     // Folding maps Cherokee small letters to capitals; toLowerCase does the opposite.
     assert.deepEqual(indexForms('email', 'ꭰ@x.org'), ['Ꭰ@x.org', 'ꭰ@x.org']);
+  });
+
+  it('give the same forms for the client form the session kept as for the address typed', () => {
+    for (const typed of ['Straße@Example.org', 'ΟΔΟΣ@x.gr', 'ꭰ@x.org']) {
+      const kept = clientLowercaseEmail(typed);
+      assert.ok(kept !== undefined, typed);
+      assert.deepEqual(indexForms('email', kept), indexForms('email', typed), typed);
+    }
   });
 
   it('index an msisdn once, as it is', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { normalizeThreepid } from '@tessera/addresses';
+import { clientLowercaseEmail, normalizeThreepid } from '@tessera/addresses';
 
 /** The algorithms of `/hash_details` and `/lookup`; the spec requires `sha256`, `none` is optional. */
 export const LOOKUP_ALGORITHMS = ['sha256', 'none'] as const;
@@ -37,17 +37,18 @@ export function parseNoneLookupEntry(entry: string): { address: string; medium: 
 /**
  * Every form of a bound address that clients may hash, so the directory indexes each: our
  * normalised form (email: full Unicode case folding, as the spec and Sydent ask), and for an email
- * the form Element's matrix-js-sdk hashes, `address.toLowerCase()`, where the two differ:
- * `Straße@x.org` folds to `strasse@x.org` but lower-cases to `straße@x.org`, and Cherokee folds to
- * upper case. `address` is the address as the user gave it (before normalisation): from the
- * folded form alone the lower-cased one cannot be recovered (`ss` may have been `ß`). Throws as
- * normalizeThreepid does for an invalid address or an unknown medium.
+ * the form Element's matrix-js-sdk hashes where the two differ (clientLowercaseEmail:
+ * `Straße@x.org` folds to `strasse@x.org` but lower-cases to `straße@x.org`). `address` is the
+ * address as the user gave it (before normalisation), or the client form the session kept from
+ * requestToken (GetValidated3pid's `client_lowercase_address`), which gives the same forms: from
+ * the folded form alone the lower-cased one cannot be recovered (`ss` may have been `ß`). Throws
+ * as normalizeThreepid does for an invalid address or an unknown medium.
  */
 export function indexForms(medium: string, address: string): string[] {
   const normalized = normalizeThreepid(medium, address);
   if (medium !== 'email') return [normalized];
-  const lowerCased = address.toLowerCase();
-  return lowerCased === normalized ? [normalized] : [normalized, lowerCased];
+  const lowerCased = clientLowercaseEmail(address);
+  return lowerCased === undefined ? [normalized] : [normalized, lowerCased];
 }
 
 /** The `sha256` hashes under which a bound address is indexed for `pepper`: one per `indexForms`. */

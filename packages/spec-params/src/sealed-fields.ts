@@ -9,6 +9,8 @@ export const SESSION_SEALED_FIELDS = {
   address: 'address',
   /** SessionStarted.next_link */
   nextLink: 'next_link',
+  /** SessionStarted.client_lowercase_address: the typed address as matrix-js-sdk lower-cases it. */
+  clientLowercaseAddress: 'client_lowercase_address',
   /** TokenIssued.token: the validation token, for the notifier to send. */
   token: 'token',
   /** TokenIssued.client_ip */

@@ -67,6 +67,7 @@ const DEFAULTS: Record<Method, Handler> = {
     medium: Medium.MEDIUM_EMAIL,
     address: 'alice@example.org',
     validatedAt: 1_700_000_000_000,
+    clientLowercaseAddress: '',
   }),
   registerAccount: async () => ({ token: 'new-token' }),
   logout: async ({ token }) => {

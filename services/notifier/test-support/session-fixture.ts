@@ -53,6 +53,7 @@ export async function requestToken(
         clientSecretDigest: `digest-of-${sid}`,
         address: await seal(SEALED.address, options.address),
         nextLink: undefined,
+        clientLowercaseAddress: undefined,
       },
     },
     new Date(),

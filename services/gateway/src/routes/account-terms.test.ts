@@ -92,6 +92,7 @@ describe('GET 3pid/getValidated3pid', () => {
       medium: Medium.MEDIUM_MSISDN,
       address: '447400123456',
       validatedAt: 1_700_000_000_123,
+      clientLowercaseAddress: '',
     });
     for (const res of [
       await app.call(`/v2/3pid/getValidated3pid?${validatedQuery}`, { token: ALICE_TOKEN }),
@@ -101,6 +102,18 @@ describe('GET 3pid/getValidated3pid', () => {
       assert.deepEqual(res.body, { medium: 'msisdn', address: '447400123456', validated_at: 1_700_000_000_123 });
     }
     assert.deepEqual(app.session.callsOf('getValidated3Pid')[0]?.request, { sid: 'sid-1', clientSecret: secret });
+  });
+
+  it("keeps the client's lower-cased address to itself: the answer is the spec's three fields", async () => {
+    app.session.script.getValidated3Pid = async () => ({
+      medium: Medium.MEDIUM_EMAIL,
+      address: 'strasse@example.org',
+      validatedAt: 1_700_000_000_123,
+      clientLowercaseAddress: 'straße@example.org',
+    });
+    const res = await app.call(`/api/v1/3pid/getValidated3pid?${validatedQuery}`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { medium: 'email', address: 'strasse@example.org', validated_at: 1_700_000_000_123 });
   });
 
   it('passes M_SESSION_NOT_VALIDATED and M_NO_VALID_SESSION through with their statuses', async () => {

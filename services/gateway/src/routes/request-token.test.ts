@@ -45,6 +45,7 @@ describe('POST validate/email/requestToken', () => {
       assert.deepEqual(rest, {
         medium: Medium.MEDIUM_EMAIL,
         address: 'strauss@example.com',
+        clientLowercaseAddress: 'strauß@example.com',
         country: '',
         clientSecret: 'monkeys_are_GREAT',
         sendAttempt: 1,
@@ -56,6 +57,21 @@ describe('POST validate/email/requestToken', () => {
     }
     // v2 hands over the caller's token, for the session service to check; v1 has none.
     assert.deepEqual(calls.map(({ request }) => request.accessToken).sort(), ['', ALICE_TOKEN]);
+  });
+
+  it('hands over the address as matrix-js-sdk lower-cases it where that differs from the folded one, and only there', async () => {
+    for (const email of ['Straße@Example.org', 'alice@example.org', 'Alice@Example.ORG']) {
+      const res = await app.call(`/api/v1${EMAIL}`, { json: { ...emailBody, email } });
+      assert.equal(res.status, 200, res.text);
+    }
+    assert.deepEqual(
+      app.session.callsOf('requestToken').map(({ request }) => [request.address, request.clientLowercaseAddress]),
+      [
+        ['strasse@example.org', 'straße@example.org'],
+        ['alice@example.org', ''],
+        ['alice@example.org', ''],
+      ],
+    );
   });
 
   it('asks Authenticate once for a v2 token, then only the session service checks it, on every call', async () => {
@@ -238,6 +254,7 @@ describe('POST validate/msisdn/requestToken', () => {
       assert.equal(request.medium, Medium.MEDIUM_MSISDN);
       assert.equal(request.address, '447400123456');
       assert.equal(request.country, 'GB');
+      assert.equal(request.clientLowercaseAddress, '');
     }
   });
 

@@ -1,4 +1,4 @@
-import { normalizeEmail, normalizeMsisdn } from '@tessera/addresses';
+import { clientLowercaseEmail, normalizeEmail, normalizeMsisdn } from '@tessera/addresses';
 import { isServiceError, toMatrixError } from '@tessera/errors';
 import type { RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
 import { brandOf, type Medium, mediumToGrpc, parseClientSecret, parseNextLink } from '@tessera/spec-params';
@@ -61,9 +61,12 @@ export function requestTokenRoutes({
       const caller = await callerOf(req, tree);
       const params = bodyParams(req, tree);
       const clientSecret = parseClientSecret(params.requiredString('client_secret'));
-      const address = normalizeEmail(params.requiredString('email'));
-      const attempt = { medium: 'email' as const, address, country: '', clientSecret, ...attemptFields(params) };
-      res.json({ sid: await send(req, res, caller, attempt) });
+      const typed = params.requiredString('email');
+      const address = normalizeEmail(typed);
+      // What Element's matrix-js-sdk will hash for this address, kept (sealed) for the directory.
+      const clientLowercaseAddress = clientLowercaseEmail(typed) ?? '';
+      const attempt = { medium: 'email' as const, address, clientLowercaseAddress, country: '', clientSecret };
+      res.json({ sid: await send(req, res, caller, { ...attempt, ...attemptFields(params) }) });
     }),
     ...onEachTree('POST', '/validate/msisdn/requestToken', (tree) => async (req, res) => {
       const caller = await callerOf(req, tree);
@@ -72,7 +75,13 @@ export function requestTokenRoutes({
       const country = params.requiredString('country');
       const phoneNumber = params.requiredString('phone_number');
       const { msisdn, country: region, international } = normalizeMsisdn({ phoneNumber, country });
-      const attempt = { medium: 'msisdn' as const, address: msisdn, country: region, clientSecret };
+      const attempt = {
+        medium: 'msisdn' as const,
+        address: msisdn,
+        clientLowercaseAddress: '',
+        country: region,
+        clientSecret,
+      };
       const sid = await send(req, res, caller, { ...attempt, ...attemptFields(params) });
       // Sydent's answer, beyond the spec's {sid}: matrix-js-sdk types it so, and Element shows the
       // number the code went to from `msisdn` (Synapse hands this answer on when it delegates SMS).

@@ -37,6 +37,7 @@ const opening: Opening = {
   clientSecretDigest: SECRET,
   sealedAddress: sealed('address'),
   sealedNextLink: sealed('next_link'),
+  sealedClientLowercaseAddress: null,
 };
 const newToken = (sendAttempt: number, token: string): NewToken => ({
   tokenDigest: `digest:${token}`,
@@ -283,8 +284,23 @@ describe('checking a validated session (getValidated3pid)', () => {
   it('gives the medium, the sealed address and validated_at', () =>
     assert.deepEqual(
       validatedThreepid(given([started(), issued(1, 't1'), validated(hoursLater(1))]).state, SECRET, hoursLater(2)),
-      { medium: 'email', sealedAddress: sealed('address'), validatedAt: hoursLater(1) },
+      {
+        medium: 'email',
+        sealedAddress: sealed('address'),
+        sealedClientLowercaseAddress: null,
+        validatedAt: hoursLater(1),
+      },
     ));
+
+  it("gives the client's lower-cased address, sealed, when the session started with one", () => {
+    const typed = sealed('client_lowercase_address');
+    const startedTyped: SessionEvent = {
+      type: 'SessionStarted',
+      data: { ...opening, sealedClientLowercaseAddress: typed, sid: SID, at: T0 },
+    };
+    const { state } = given([startedTyped, issued(1, 't1'), validated(hoursLater(1))]);
+    assert.deepEqual(validatedThreepid(state, SECRET, hoursLater(2)).sealedClientLowercaseAddress, typed);
+  });
 
   it('answers M_SESSION_NOT_VALIDATED before the token was submitted', () =>
     assert.throws(

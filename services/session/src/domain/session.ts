@@ -21,6 +21,8 @@ export type Opening = {
   clientSecretDigest: string;
   sealedAddress: Sealed;
   sealedNextLink: Sealed | null;
+  /** The typed address as matrix-js-sdk lower-cases it, where that differs from the normalised one (email only). */
+  sealedClientLowercaseAddress: Sealed | null;
 };
 
 /** One new token, and what the notifier needs to deliver it. */
@@ -69,6 +71,7 @@ export type OpenSession = {
   clientSecretDigest: string;
   sealedAddress: Sealed;
   sealedNextLink: Sealed | null;
+  sealedClientLowercaseAddress: Sealed | null;
   /** Every token of this generation: a resend makes a new token, and the older mails stay good. */
   tokenDigests: string[];
   lastSendAttempt: number;
@@ -91,7 +94,8 @@ const tokenIncorrect = () => new TesseraError('M_TOKEN_INCORRECT', 'The token is
 export function evolve(state: Session, event: SessionEvent): Session {
   switch (event.type) {
     case 'SessionStarted': {
-      const { sid, medium, clientSecretDigest, sealedAddress, sealedNextLink, at } = event.data;
+      const { sid, medium, clientSecretDigest, sealedAddress, sealedNextLink, sealedClientLowercaseAddress, at } =
+        event.data;
       // A new generation: whatever the previous one had (tokens, attempts, failures) is gone.
       return {
         status: 'pending',
@@ -100,6 +104,7 @@ export function evolve(state: Session, event: SessionEvent): Session {
         clientSecretDigest,
         sealedAddress,
         sealedNextLink,
+        sealedClientLowercaseAddress,
         tokenDigests: [],
         lastSendAttempt: -1, // Sydent's initial value: attempt 0 is higher
         lastDeliveryId: null,
@@ -229,12 +234,18 @@ export function liveSession(state: Session, clientSecretDigest: string, now: Dat
   return state;
 }
 
-export type ValidatedThreepid = { medium: Medium; sealedAddress: Sealed; validatedAt: Date };
+export type ValidatedThreepid = {
+  medium: Medium;
+  sealedAddress: Sealed;
+  sealedClientLowercaseAddress: Sealed | null;
+  validatedAt: Date;
+};
 
 /** getValidated3pid, bind and unbind by session: what the session proves, or why it proves nothing. */
 export function validatedThreepid(state: Session, clientSecretDigest: string, now: Date): ValidatedThreepid {
   const session = liveSession(state, clientSecretDigest, now);
   if (session.status !== 'validated' || session.validatedAt === null)
     throw new TesseraError('M_SESSION_NOT_VALIDATED', 'This validation session has not been validated');
-  return { medium: session.medium, sealedAddress: session.sealedAddress, validatedAt: session.validatedAt };
+  const { medium, sealedAddress, sealedClientLowercaseAddress, validatedAt } = session;
+  return { medium, sealedAddress, sealedClientLowercaseAddress, validatedAt };
 }

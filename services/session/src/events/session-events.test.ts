@@ -41,6 +41,20 @@ describe('stored events', () => {
           clientSecretDigest: 'c',
           sealedAddress: sealed('address'),
           sealedNextLink: null,
+          sealedClientLowercaseAddress: null,
+          at: AT,
+        },
+      },
+      {
+        type: 'SessionStarted',
+        data: {
+          sid: 's',
+          medium: 'email',
+          addrKey: 'a',
+          clientSecretDigest: 'c',
+          sealedAddress: sealed('address'),
+          sealedNextLink: sealed('next_link'),
+          sealedClientLowercaseAddress: sealed('client_lowercase_address'),
           at: AT,
         },
       },
@@ -66,7 +80,7 @@ describe('stored events', () => {
     const stored = overTheWire(events.map(sessionEvents.toStoredEvent));
     assert.deepEqual(
       stored.map((event) => event.type),
-      ['SessionStarted', 'TokenIssued', 'TokenRejected', 'SessionLocked', 'SessionValidated'],
+      ['SessionStarted', 'SessionStarted', 'TokenIssued', 'TokenRejected', 'SessionLocked', 'SessionValidated'],
     );
     assert.deepEqual(sessionEvents.fromStoredEvents(stored), events);
   });

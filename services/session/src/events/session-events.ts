@@ -13,14 +13,14 @@ export const sessionCodec = eventCodec<SessionEvent>({
     switch (event.type) {
       case 'SessionStarted': {
         const { sid, medium, addrKey, clientSecretDigest, sealedAddress, sealedNextLink } = event.data;
-        const nextLink = sealedNextLink ?? undefined;
         const value = {
           sid,
           medium: mediumToEvent(medium),
           addrKey,
           clientSecretDigest,
           address: sealedAddress,
-          nextLink,
+          nextLink: sealedNextLink ?? undefined,
+          clientLowercaseAddress: event.data.sealedClientLowercaseAddress ?? undefined,
         };
         return { $case: 'sessionStarted', value };
       }
@@ -52,11 +52,19 @@ export const sessionCodec = eventCodec<SessionEvent>({
   fromPayload(payload, at) {
     switch (payload.$case) {
       case 'sessionStarted': {
-        const { sid, medium, addrKey, clientSecretDigest, address, nextLink } = payload.value;
+        const { sid, medium, addrKey, clientSecretDigest, address, nextLink, clientLowercaseAddress } = payload.value;
         const known = mediumFromEvent(medium);
         if (known === null || address === undefined) return null;
-        const opening = { medium: known, addrKey, clientSecretDigest, sealedAddress: address };
-        return { type: 'SessionStarted', data: { ...opening, sealedNextLink: nextLink ?? null, sid, at } };
+        const opening = {
+          medium: known,
+          addrKey,
+          clientSecretDigest,
+          sealedAddress: address,
+          sealedNextLink: nextLink ?? null,
+          // Absent from every SessionStarted written before it existed: none, as for an ASCII address.
+          sealedClientLowercaseAddress: clientLowercaseAddress ?? null,
+        };
+        return { type: 'SessionStarted', data: { ...opening, sid, at } };
       }
       case 'tokenIssued': {
         const { sid, sendAttempt, tokenDigest, token, deliveryId, brand, clientIp, country, clientSecret } =

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TesseraError } from '@tessera/errors';
-import { checkCountry, checkServerName, cleanClientIp, serverOfUserId } from './request-checks.js';
+import {
+  checkClientLowercaseAddress,
+  checkCountry,
+  checkServerName,
+  cleanClientIp,
+  serverOfUserId,
+} from './request-checks.js';
 
 const refusedWith = (errcode: string) => (err: unknown) => err instanceof TesseraError && err.errcode === errcode;
 
@@ -10,6 +16,21 @@ describe('request checks', () => {
     assert.equal(checkCountry('msisdn', 'gb'), 'GB');
     assert.equal(checkCountry('email', 'gb'), '');
     assert.throws(() => checkCountry('msisdn', 'GBR'), refusedWith('M_INVALID_PARAM'));
+  });
+
+  it("keeps the client's lower-cased form of an email address, and nothing else", () => {
+    assert.equal(checkClientLowercaseAddress('email', 'strasse@x.org', 'straße@x.org'), 'straße@x.org');
+    assert.equal(checkClientLowercaseAddress('email', 'οδοσ@x.gr', 'οδος@x.gr'), 'οδος@x.gr');
+    assert.equal(checkClientLowercaseAddress('email', 'strasse@x.org', ''), '');
+    assert.equal(checkClientLowercaseAddress('msisdn', '447700900123', ''), '');
+    for (const [medium, address, form] of [
+      ['email', 'strasse@x.org', 'strasse@x.org'], // the same as the address: nothing to add
+      ['email', 'strasse@x.org', 'Straße@x.org'], // not lower-cased: no client hashes it
+      ['email', 'strasse@x.org', 'straße@y.org'], // a form of another address
+      ['email', 'strasse@x.org', 'not an address'],
+      ['msisdn', '447700900123', 'straße@x.org'],
+    ] as const)
+      assert.throws(() => checkClientLowercaseAddress(medium, address, form), refusedWith('M_INVALID_PARAM'), form);
   });
 
   it('keeps only IP addresses as the client IP', () => {

@@ -2,6 +2,7 @@
 // parsed with @tessera/spec-params, by the gateway and, where this service relies on them, here.
 // Every refusal is a Matrix error naming the parameter, never repeating a secret or an address.
 import { isIP } from 'node:net';
+import { clientLowercaseEmail, normalizeEmail } from '@tessera/addresses';
 import { TesseraError } from '@tessera/errors';
 import { parseServerName } from '@tessera/federation-client';
 import type { Medium } from '@tessera/spec-params';
@@ -16,6 +17,25 @@ export function checkCountry(medium: Medium, country: string): string {
   if (medium === 'email' || country === '') return '';
   if (!COUNTRY.test(country)) throw invalid('country must be an ISO 3166-1 alpha-2 code');
   return country.toUpperCase();
+}
+
+/**
+ * The typed address as matrix-js-sdk lower-cases it (email only; empty: none), checked to be what
+ * clientLowercaseEmail makes of a form of this very address, since the directory will index the
+ * binding under it: a form of another address would make lookups of that one find this binding.
+ */
+export function checkClientLowercaseAddress(medium: Medium, address: string, form: string): string {
+  if (form === '') return '';
+  if (medium === 'email' && isClientLowercaseFormOf(address, form)) return form;
+  throw invalid('client_lowercase_address must be a lower-cased form of the email address, different from it');
+}
+
+function isClientLowercaseFormOf(address: string, form: string): boolean {
+  try {
+    return clientLowercaseEmail(form) === form && normalizeEmail(form) === address;
+  } catch {
+    return false;
+  }
 }
 
 /** The client's IP address for the mail's "ipaddress"; anything else is dropped, not refused. */

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type DataKey, type DataKeySource, DataKeys, type LoadedState, newEvent } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
-import { Medium } from '@tessera/proto/tessera/session/v1/session';
-import { deliverySubject } from '../aggregates.js';
+import { Medium, type RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
+import { SESSION_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
+import { deliverySubject, sessionAggregate } from '../aggregates.js';
 import type { Session } from '../domain/session.js';
 import { storedSessions } from '../events/session-events.js';
 import { createSecrets } from '../secrets.js';
@@ -58,8 +59,8 @@ function deliveries() {
   };
 }
 
-/** A RequestToken for alice's session, on a data-key source shared with earlier plans when given. */
-function plan(sendAttempt: number, keys = countingKeySource()) {
+/** A RequestToken for alice's session (or as `changes` say), on a data-key source shared with earlier plans when given. */
+function plan(sendAttempt: number, keys = countingKeySource(), changes: Partial<RequestTokenRequest> = {}) {
   const delivered = deliveries();
   const request = {
     medium: Medium.MEDIUM_EMAIL,
@@ -71,6 +72,8 @@ function plan(sendAttempt: number, keys = countingKeySource()) {
     clientIp: '192.0.2.1',
     country: '',
     accessToken: '',
+    clientLowercaseAddress: '',
+    ...changes,
   };
   const deps = { secrets, dataKeys: new DataKeys(keys.source), store: delivered.store, now: () => T0 };
   return { plan: planRequestToken(request, deps), keys, delivered };
@@ -106,6 +109,22 @@ describe('making a RequestToken command', () => {
       ['SessionStarted', 'TokenIssued'],
     );
     assert.deepEqual(first.delivered.loads, [], 'a new session has no last delivery');
+  });
+
+  it("seals the client's lower-cased address in the opening when there is one, and nothing when not", async () => {
+    const typed = { address: 'strasse@example.org', clientLowercaseAddress: 'straße@example.org' };
+    const made = plan(1, countingKeySource(), typed);
+    const { command } = await decided(made);
+    const sealed = command.opening?.sealedClientLowercaseAddress;
+    assert.ok(sealed);
+    assert.equal(sealed.ciphertext.includes(Buffer.from('straße')), false);
+    const opened = await new DataKeys(made.keys.source).openField(
+      sessionAggregate(made.plan.sid),
+      SEALED.clientLowercaseAddress,
+      sealed,
+    );
+    assert.equal(Buffer.from(opened ?? []).toString('utf8'), 'straße@example.org');
+    assert.equal((await decided(plan(1))).command.opening?.sealedClientLowercaseAddress, null);
   });
 
   it('makes and seals nothing for a send_attempt whose message was sent, having read that delivery', async () => {

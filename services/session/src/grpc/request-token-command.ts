@@ -22,7 +22,7 @@ import {
 } from '../domain/session.js';
 import type { Secrets } from '../secrets.js';
 import { newDeliveryNonce, newValidationToken } from '../tokens.js';
-import { checkCountry, cleanClientIp } from './request-checks.js';
+import { checkClientLowercaseAddress, checkCountry, cleanClientIp } from './request-checks.js';
 
 export type RequestTokenCommand = Extract<SessionCommand, { type: 'RequestToken' }>;
 
@@ -68,6 +68,7 @@ export function planRequestToken(
   const country = checkCountry(medium, request.country);
   const clientIp = cleanClientIp(request.clientIp);
   const brand = brandOf(request.brand) ?? '';
+  const clientLowercaseAddress = checkClientLowercaseAddress(medium, address, request.clientLowercaseAddress);
 
   const sid = secrets.sid(medium, address, clientSecret);
   const aggregate = sessionAggregate(sid);
@@ -86,6 +87,8 @@ export function planRequestToken(
       clientSecretDigest: secrets.digest('client_secret', clientSecret),
       sealedAddress: await seal(SEALED.address, address),
       sealedNextLink: nextLink === null ? null : await seal(SEALED.nextLink, nextLink),
+      sealedClientLowercaseAddress:
+        clientLowercaseAddress === '' ? null : await seal(SEALED.clientLowercaseAddress, clientLowercaseAddress),
     }),
   );
   const makeToken = once(async (): Promise<NewToken> => {

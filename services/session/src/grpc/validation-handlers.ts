@@ -1,5 +1,6 @@
 import { TesseraError, termsNotSigned } from '@tessera/errors';
 import { type DataKeys, type EventStore, handleCommand, loadState } from '@tessera/event-store';
+import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 import type {
   AuthenticateResponse,
   GetValidated3pidRequest,
@@ -110,10 +111,15 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
       const clientSecretDigest = secrets.digest('client_secret', parseClientSecret(request.clientSecret));
       if (!isStorableSid(sid)) throw noValidSession();
       const { state } = await loadState(store, sessionSubject(sid), storedSessions);
-      const { medium, sealedAddress, validatedAt } = validatedThreepid(state, clientSecretDigest, now());
-      const address = text(await dataKeys.openField(sessionAggregate(sid), SEALED.address, sealedAddress));
+      const validated = validatedThreepid(state, clientSecretDigest, now());
+      const { medium, sealedAddress, sealedClientLowercaseAddress, validatedAt } = validated;
+      const open = async (field: string, sealed: Sealed | null) =>
+        sealed === null ? null : text(await dataKeys.openField(sessionAggregate(sid), field, sealed));
+      const address = await open(SEALED.address, sealedAddress);
       if (address === null) throw noValidSession(); // its data key was erased: it proves nothing any more
-      return { medium: mediumToGrpc(medium), address, validatedAt: validatedAt.getTime() };
+      // Sealed with the same key as the address: it opens whenever the address does.
+      const clientLowercaseAddress = (await open(SEALED.clientLowercaseAddress, sealedClientLowercaseAddress)) ?? '';
+      return { medium: mediumToGrpc(medium), address, validatedAt: validatedAt.getTime(), clientLowercaseAddress };
     },
   };
 }
