@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Base64Error, decodeBase64, encodeBase64, encodeBase64Url } from './base64.js';
+import { Base64Error, decodeBase64, encodeBase64, encodeBase64Url, tryDecodeBase64 } from './base64.js';
 
 // 0xfb 0xff 0xbf encodes as `+/+/` in the standard alphabet and `-_-_` in the URL-safe one.
 const ALPHABET_BYTES = Uint8Array.of(0xfb, 0xff, 0xbf, 0xfb, 0xff);
@@ -71,5 +71,12 @@ describe('base64', () => {
     it('decodes the empty string to no bytes', () => {
       assert.deepEqual(decodeBase64(''), new Uint8Array(0));
     });
+  });
+});
+
+describe('tryDecodeBase64', () => {
+  it('gives the bytes of base64, and undefined for text that is not base64', () => {
+    assert.deepEqual(tryDecodeBase64('AQID'), new Uint8Array([1, 2, 3]));
+    for (const bad of ['A', 'AQ=I', '!!!!', 'AQID===']) assert.equal(tryDecodeBase64(bad), undefined, bad);
   });
 });

@@ -37,6 +37,16 @@ export function decodeBase64(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(data, 'base64'));
 }
 
+/** The bytes of base64 text, or undefined when it is not base64 (for callers that answer "invalid" rather than throw). */
+export function tryDecodeBase64(text: string): Uint8Array | undefined {
+  try {
+    return decodeBase64(text);
+  } catch (err) {
+    if (err instanceof Base64Error) return undefined;
+    throw err;
+  }
+}
+
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,4 +1,4 @@
-export { Base64Error, decodeBase64, encodeBase64, encodeBase64Url } from './base64.js';
+export { Base64Error, decodeBase64, encodeBase64, encodeBase64Url, tryDecodeBase64 } from './base64.js';
 export { CanonicalJsonError, canonicalJson, compareCodePoints, isPlainObject } from './canonical-json.js';
 export type { Ed25519KeyPair } from './ed25519.js';
 export {

@@ -1,4 +1,4 @@
-import { Base64Error, decodeBase64, encodeBase64 } from './base64.js';
+import { encodeBase64, tryDecodeBase64 } from './base64.js';
 import { CanonicalJsonError, canonicalJson, isPlainObject } from './canonical-json.js';
 import { signDetached, verifyDetached } from './ed25519.js';
 
@@ -85,11 +85,5 @@ function canonicalBytes(content: Record<string, unknown>): Uint8Array | undefine
 }
 
 function decodeSignature(encoded: unknown): Uint8Array | undefined {
-  if (typeof encoded !== 'string') return undefined;
-  try {
-    return decodeBase64(encoded);
-  } catch (err) {
-    if (err instanceof Base64Error) return undefined;
-    throw err;
-  }
+  return typeof encoded === 'string' ? tryDecodeBase64(encoded) : undefined;
 }

@@ -1,10 +1,4 @@
-import {
-  Base64Error,
-  decodeBase64,
-  isPlainObject,
-  PUBLIC_KEY_LENGTH,
-  verifyJsonSignature,
-} from '@tessera/canonical-json';
+import { isPlainObject, PUBLIC_KEY_LENGTH, tryDecodeBase64, verifyJsonSignature } from '@tessera/canonical-json';
 import { OutboundError } from './outbound-error.js';
 
 /** What a homeserver's `GET /_matrix/key/v2/server` vouches for, once checked. */
@@ -61,17 +55,8 @@ function ed25519Keys(entries: Record<string, unknown>): Map<string, Uint8Array> 
   const keys = new Map<string, Uint8Array>();
   for (const [keyId, entry] of Object.entries(entries)) {
     if (!keyId.startsWith(ED25519) || !isPlainObject(entry) || typeof entry.key !== 'string') continue;
-    const publicKey = decodeKey(entry.key);
+    const publicKey = tryDecodeBase64(entry.key);
     if (publicKey?.length === PUBLIC_KEY_LENGTH) keys.set(keyId, publicKey);
   }
   return keys;
-}
-
-function decodeKey(text: string): Uint8Array | undefined {
-  try {
-    return decodeBase64(text);
-  } catch (err) {
-    if (err instanceof Base64Error) return undefined;
-    throw err;
-  }
 }

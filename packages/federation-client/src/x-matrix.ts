@@ -1,9 +1,8 @@
 import {
-  Base64Error,
   CanonicalJsonError,
   canonicalJson,
-  decodeBase64,
   SIGNATURE_LENGTH,
+  tryDecodeBase64,
   verifyDetached,
 } from '@tessera/canonical-json';
 import type { Keyring } from './keyring.js';
@@ -95,12 +94,7 @@ function onlyOrigin(credentials: XMatrixCredential[]): string {
 }
 
 function decodeSignature(text: string): Uint8Array {
-  let signature: Uint8Array | undefined;
-  try {
-    signature = decodeBase64(text);
-  } catch (err) {
-    if (!(err instanceof Base64Error)) throw err;
-  }
+  const signature = tryDecodeBase64(text);
   if (signature?.length !== SIGNATURE_LENGTH)
     throw new XMatrixRefusal('bad-signature', 'sig is not an ed25519 signature');
   return signature;

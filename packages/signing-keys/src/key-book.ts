@@ -1,4 +1,4 @@
-import { Base64Error, decodeBase64, encodeBase64 } from '@tessera/canonical-json';
+import { encodeBase64, tryDecodeBase64 } from '@tessera/canonical-json';
 import type { KeyEvent } from './key.js';
 
 /**
@@ -57,10 +57,6 @@ export class KeyBook {
 
 /** Unpadded standard base64 of the bytes `text` encodes; null when it is not base64. */
 function canonicalPublicKey(text: string): string | null {
-  try {
-    return encodeBase64(decodeBase64(text));
-  } catch (err) {
-    if (err instanceof Base64Error) return null;
-    throw err;
-  }
+  const bytes = tryDecodeBase64(text);
+  return bytes === undefined ? null : encodeBase64(bytes);
 }

@@ -3,14 +3,13 @@ import { constants } from 'node:fs';
 import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  Base64Error,
-  decodeBase64,
   encodeBase64,
   generateSeed,
   keyPairFromSeed,
   SEED_LENGTH,
   type Signatures,
   signJson,
+  tryDecodeBase64,
 } from '@tessera/canonical-json';
 import { type Config, ConfigError } from '@tessera/config';
 import type { Logger } from '@tessera/service-kit';
@@ -126,13 +125,8 @@ export function parseKeyFile(text: string, file: string): SigningKey[] {
 }
 
 function decodeSeed(encoded: string): Uint8Array | null {
-  try {
-    const seed = decodeBase64(encoded);
-    return seed.length === SEED_LENGTH ? seed : null;
-  } catch (err) {
-    if (err instanceof Base64Error) return null;
-    throw err;
-  }
+  const seed = tryDecodeBase64(encoded);
+  return seed?.length === SEED_LENGTH ? seed : null;
 }
 
 async function readIfExists(file: string): Promise<string | null> {

@@ -1,13 +1,12 @@
 import {
-  Base64Error,
   CanonicalJsonError,
-  decodeBase64,
   encodeBase64,
   encodeBase64Url,
   generateSeed,
   keyPairFromSeed,
   SEED_LENGTH,
   signJson,
+  tryDecodeBase64,
 } from '@tessera/canonical-json';
 import { TesseraError } from '@tessera/errors';
 import type {
@@ -75,9 +74,9 @@ export function signingHandlers({ serverName, keys, counters }: SigningDeps): Si
     listKeys: async () => ({ keys: keys.entries.map(publicKeyOf) }),
 
     isValid: async ({ publicKey }) => {
-      const bytes = decodeOrNull(publicKey);
+      const bytes = tryDecodeBase64(publicKey);
       const valid =
-        bytes !== null && keys.entries.some((entry) => entry.valid && sameBytes(entry.key.publicKey, bytes));
+        bytes !== undefined && keys.entries.some((entry) => entry.valid && sameBytes(entry.key.publicKey, bytes));
       return { valid };
     },
 
@@ -97,8 +96,8 @@ export function signingHandlers({ serverName, keys, counters }: SigningDeps): Si
     },
 
     signJsonWithSeed: async ({ json, seed: encodedSeed, keyId }) => {
-      const seed = decodeOrNull(encodedSeed);
-      if (seed === null || seed.length !== SEED_LENGTH)
+      const seed = tryDecodeBase64(encodedSeed);
+      if (seed?.length !== SEED_LENGTH)
         throw new TesseraError('M_INVALID_PARAM', `seed must be base64 of ${SEED_LENGTH} bytes`);
       const labelledKeyId = keyId === '' ? EPHEMERAL_KEY_ID : keyId;
       if (!KEY_ID.test(labelledKeyId)) throw new TesseraError('M_INVALID_PARAM', 'key_id must be ed25519:<version>');
@@ -136,15 +135,6 @@ function signOrRefuse<T>(sign: () => T): T {
     if (err instanceof CanonicalJsonError) throw new TesseraError('M_BAD_JSON', err.message);
     if (err instanceof TypeError) throw new TesseraError('M_BAD_JSON', err.message);
     if (err instanceof RangeError) throw new TesseraError('M_BAD_JSON', 'json is nested too deeply');
-    throw err;
-  }
-}
-
-function decodeOrNull(text: string): Uint8Array | null {
-  try {
-    return decodeBase64(text);
-  } catch (err) {
-    if (err instanceof Base64Error) return null;
     throw err;
   }
 }
