@@ -1,4 +1,4 @@
-export { asDatabaseError, DatabaseUnavailable, isDatabaseUnavailable } from './errors.js';
+export { asDatabaseError, DatabaseUnavailable } from './errors.js';
 export { MigrationFailed, type MigrationOutcome, migrateToLatest } from './migrate.js';
 export { MIGRATIONS } from './migrations/index.js';
 export { openDatabase } from './open-database.js';

@@ -53,7 +53,7 @@ export function conflictBackoffMs(retry: number, random: () => number = Math.ran
 }
 
 /** Three decisions, a few milliseconds apart: contention on one aggregate is rare and brief. */
-export const CONFLICT_RETRY: ConflictRetry = {
+const CONFLICT_RETRY: ConflictRetry = {
   decisions: 3,
   backoff: (retry) => sleep(conflictBackoffMs(retry)),
 };

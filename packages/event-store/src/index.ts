@@ -24,9 +24,7 @@ export { type EventCodec, eventCodec, type TimedEvent } from './event-codec.js';
 export { type AppendOptions, EventStore, type EventStoreOptions, type LoadedAggregate } from './event-store.js';
 export { type EventPayload, type EventPayloadCase, eventTypeOf, newEvent } from './events.js';
 export {
-  CONFLICT_RETRY,
   type ConflictRetry,
-  conflictBackoffMs,
   type HandleCommandOptions,
   type HandledCommand,
   handleCommand,

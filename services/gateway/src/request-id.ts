@@ -1,7 +1,7 @@
 import { newCorrelationId, withCorrelation } from '@tessera/correlation';
 import type { RequestHandler, Response } from 'express';
 
-export const REQUEST_ID_HEADER = 'X-Request-Id';
+const REQUEST_ID_HEADER = 'X-Request-Id';
 
 // What a proxy or client may name its request by: ids such as UUIDs or nginx's $request_id. An id
 // with an `@`, or of digits alone, could be an email address or a phone number, which must never
@@ -10,7 +10,7 @@ const ACCEPTED = /^[A-Za-z0-9._:/+=-]{1,128}$/;
 const HAS_LETTER = /[A-Za-z]/;
 
 /** The correlation id for a request: the caller's X-Request-Id when it is fit to keep, else a new one. */
-export function requestIdOf(header: string | undefined): string {
+function requestIdOf(header: string | undefined): string {
   return header !== undefined && ACCEPTED.test(header) && HAS_LETTER.test(header) ? header : newCorrelationId();
 }
 
