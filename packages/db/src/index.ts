@@ -2,10 +2,18 @@ export { asDatabaseError, DatabaseUnavailable } from './errors.js';
 export { MigrationFailed, type MigrationOutcome, migrateToLatest } from './migrate.js';
 export { MIGRATIONS } from './migrations/index.js';
 export { openDatabase } from './open-database.js';
+export { ASSOCIATIONS_PROJECTION, PROJECTED_CHANNEL } from './projected.js';
 export { applyBatch, type BatchOutcome, type Position } from './projection/apply-batch.js';
 export { CheckpointStreamMismatch, ensureCheckpoint, resetProjection } from './projection/checkpoint.js';
 export type { ProjectedMessage, Projection } from './projection/projection.js';
 export { type ProjectionRunnerOptions, type RunningProjection, runProjection } from './projection/runner.js';
 export { type DatabaseReadiness, type DatabaseReadinessOptions, watchDatabase } from './readiness.js';
-export type { Database, Int8, ProjectorCheckpointTable } from './schema.js';
+export type {
+  AssociationTable,
+  Database,
+  Int8,
+  LookupHashTable,
+  LookupPepperTable,
+  ProjectorCheckpointTable,
+} from './schema.js';
 export { type DatabaseSettings, databaseSettingsOf } from './settings.js';

@@ -17,6 +17,54 @@ export interface ProjectorCheckpointTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
+/**
+ * One row per bound 3PID (the newest binding of its address key); unbinding deletes it. Written by
+ * the `associations` projection from AssociationBound / AssociationUnbound.
+ */
+export interface AssociationTable {
+  /** HMAC of medium and normalised address under the server secret (the stream's `assoc.<addr_key>`). */
+  addr_key: string;
+  medium: 'email' | 'msisdn';
+  /** Normalised: case-folded email, or E.164 digits without "+". */
+  address: string;
+  mxid: string;
+  binding_id: string;
+  ts: Int8;
+  not_before: Int8;
+  not_after: Int8;
+  /** The signed association as canonical JSON, exactly as bind answered it: v1 lookup answers it. */
+  association_json: string;
+  /**
+   * The address forms the hashed index holds: the normalised address, then (email, where it
+   * differs) the form Element's matrix-js-sdk hashes (`toLowerCase`).
+   */
+  lookup_forms: string[];
+  /** The stream sequence of its AssociationBound. */
+  bound_seq: Int8;
+}
+
+/** The live peppers of the v2 hashed lookup: a row exists only once its index is complete. */
+export interface LookupPepperTable {
+  pepper_id: string;
+  pepper: string;
+  /** The stream sequence of its PepperCreated: the newest pepper is the current one. */
+  created_seq: Int8;
+  created_at: ColumnType<Date, Date | string, Date | string>;
+}
+
+/**
+ * The v2 hashed index: for each live pepper and each lookup form of each association,
+ * base64url(sha256("<form> <medium> <pepper>")) without padding.
+ */
+export interface LookupHashTable {
+  pepper_id: string;
+  hash: string;
+  addr_key: string;
+}
+
 export interface Database {
   projector_checkpoint: ProjectorCheckpointTable;
+  association: AssociationTable;
+  lookup_pepper: LookupPepperTable;
+  lookup_hash: LookupHashTable;
 }

@@ -14,6 +14,7 @@ export const STREAM_OF_AGGREGATE = {
   account: 'TESSERA_EVENTS',
   terms: 'TESSERA_EVENTS',
   key: 'TESSERA_EVENTS',
+  pepper: 'TESSERA_EVENTS',
 } as const;
 
 export type AggregateType = keyof typeof STREAM_OF_AGGREGATE;

@@ -72,11 +72,13 @@ export const IDENTITIES = {
   gateway: {
     ...none,
     follows: ['key'], // answers pubkey and isvalid from signing's public key events
+    // Drops a cached access-token check when its account or any user's terms change.
+    watches: ['account', 'terms'],
     buckets: [RATE_LIMIT_BUCKET], // counters shared by its replicas
   },
   directory: {
     ...none,
-    appends: ['assoc'],
+    appends: ['assoc', 'pepper'],
     reads: ['TESSERA_EVENTS'],
     dataKeys: { open: [], seal: ['assoc'], erase: true }, // unbind erases the association's data
   },

@@ -43,12 +43,12 @@ const APPENDS: Record<ServiceIdentity, string[]> = {
   session: ['session', 'account', 'terms'],
   notifier: ['delivery'],
   gateway: [],
-  directory: ['assoc'],
+  directory: ['assoc', 'pepper'],
   invite: ['invite', 'onbind'],
   projector: [],
   analytics: [],
 };
-const AGGREGATE_TYPES = ['session', 'delivery', 'assoc', 'invite', 'onbind', 'account', 'terms', 'key'];
+const AGGREGATE_TYPES = ['session', 'delivery', 'assoc', 'invite', 'onbind', 'account', 'terms', 'key', 'pepper'];
 /** Data keys: which aggregate types' keys each identity reads, and which it may create. */
 const DATA_KEYS: Record<ServiceIdentity, { read: string[]; create: string[] }> = {
   signing: { read: [], create: [] },

@@ -14,5 +14,10 @@ export {
 } from './medium.js';
 export { parseNextLink } from './next-link.js';
 export { parseTokenType } from './openid-credentials.js';
-export { SESSION_SEALED_FIELDS, type SessionSealedField } from './sealed-fields.js';
+export {
+  ASSOCIATION_SEALED_FIELDS,
+  bindingDataKey,
+  SESSION_SEALED_FIELDS,
+  type SessionSealedField,
+} from './sealed-fields.js';
 export { parseSendAttempt } from './send-attempt.js';

@@ -20,3 +20,23 @@ export const SESSION_SEALED_FIELDS = {
 } as const;
 
 export type SessionSealedField = (typeof SESSION_SEALED_FIELDS)[keyof typeof SESSION_SEALED_FIELDS];
+
+/**
+ * The sealed fields of AssociationBound (tessera.assoc.<addr_key>), written by the directory and
+ * opened by the projector, each with the binding's own data key (bindingDataKey).
+ */
+export const ASSOCIATION_SEALED_FIELDS = {
+  /** AssociationBound.association: the signed association's canonical JSON. */
+  association: 'association',
+  /** AssociationBound.client_lowercase_address */
+  clientLowercaseAddress: 'client_lowercase_address',
+} as const;
+
+/**
+ * The data-key aggregate of one binding: `assoc.<addr_key>:<binding_id>`. A key per binding, not
+ * per 3PID, so that a new binding is sealed with a fresh key while the old one is erased, and no
+ * replica's cached key of an erased binding can seal a new one.
+ */
+export function bindingDataKey(addrKey: string, bindingId: string): string {
+  return `assoc.${addrKey}:${bindingId}`;
+}

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely/migration';
 import * as projectorCheckpoint from './2026_12_03_0001_projector_checkpoint.js';
+import * as associations from './2026_12_03_0002_associations.js';
 
 /**
  * Every migration, old and new, by name: `<date>_<number>_<what>`, run in the order of the names.
@@ -8,4 +9,5 @@ import * as projectorCheckpoint from './2026_12_03_0001_projector_checkpoint.js'
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026_12_03_0001_projector_checkpoint': projectorCheckpoint,
+  '2026_12_03_0002_associations': associations,
 };
