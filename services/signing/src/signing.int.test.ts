@@ -125,6 +125,27 @@ describe('the signing service over mTLS, with NATS', () => {
     );
   });
 
+  it('signs a batch in the order asked, each verifiable, and names the first object that is not JSON', async () => {
+    const { key } = await signing.getPublicKey({ keyId: 'ed25519:0' });
+    assert.ok(key);
+    const { json } = await signing.signJsonBatch({ json: ['{"n":1}', '{"n":2}', '{"n":3}'], keyId: '' });
+    assert.deepEqual(
+      json.map((text) => JSON.parse(text).n),
+      [1, 2, 3],
+    );
+    for (const text of json)
+      assert.ok(
+        verifyJsonSignature(JSON.parse(text), {
+          entity: SERVER_NAME,
+          keyId: 'ed25519:0',
+          publicKey: decodeBase64(key.publicKey),
+        }),
+      );
+    const err = await rejection(signing.signJsonBatch({ json: ['{}', '[1]', '{'], keyId: '' }));
+    assert.equal(err.code, status.INVALID_ARGUMENT);
+    assert.match(err.details, /json\[1\]/);
+  });
+
   it('lists its key and tells a valid key from a random key and from garbage', async () => {
     const { keys } = await signing.listKeys({});
     assert.equal(keys.length, 1);
