@@ -53,6 +53,7 @@ const implementation = unaryService<SigningServiceServer>(
     listKeys: async () => ({ keys: [] }),
     isValid: async () => ({ valid: true }),
     signJson: async ({ json }) => ({ json }),
+    signJsonBatch: async ({ json }) => ({ json }),
     generateEphemeralKeypair: async () => ({ publicKey: '', privateKey: '' }),
     signJsonWithSeed: async ({ json }) => ({ json }),
   },
