@@ -9,8 +9,9 @@ import { type RunningSystem, startSystem } from './system/running-system.js';
 import { stopSystemAndWorld } from './system/system-with-user.js';
 
 // Element's own client library (matrix-js-sdk 36.2.0, the newest that runs on Node 20) against the
-// whole running system: every identity server call Element makes before lookups and binds
-// (issue 9) goes through the SDK's own methods, on the wire exactly as the SDK writes it. The SDK's
+// whole running system: every identity server call Element makes (account, terms, validation, hash
+// details, hashed lookups) goes through the SDK's own methods, on the wire exactly as the SDK writes
+// it; the bind in between is made as Synapse makes it. The SDK's
 // fetch is wrapped only to record what it sent and to check each answer against the spec's schema.
 //
 // Mail and SMS counts are read at once, without waiting: requestToken answers only after the
@@ -47,7 +48,7 @@ const silent: Logger = {
 /**
  * A client as Element makes one: the homeserver as baseUrl, Tessera as the identity server. The
  * identity server calls tested here take the identity access token as an argument; the SDK's
- * `identityServer` provider only feeds calls to the homeserver (binds, invites), not built yet.
+ * `identityServer` provider only feeds calls to the homeserver (binds, invites).
  */
 function sdkClient() {
   const sent: SentRequest[] = [];
@@ -258,5 +259,76 @@ describe('matrix-js-sdk 36.2.0: phone', () => {
       [validated.status, validated.body.medium, validated.body.address],
       [200, 'msisdn', '447400777888'],
     );
+  });
+});
+
+describe('matrix-js-sdk 36.2.0: binding and hashed lookup', () => {
+  /** The address validated as the SDK does it, then bound as Synapse binds it (POST /v2/3pid/bind with the IS token). */
+  async function validatedAndBound(client: MatrixClient, token: string, email: string, userId: string) {
+    const clientSecret = newClientSecret();
+    const sentAfter = Date.now();
+    const { sid } = await client.requestEmailToken(email, clientSecret, 1, undefined, token);
+    const { link } = await mailTo(world.smtp, email, sentAfter);
+    assert.equal((await fetch(link)).status, 200);
+    const bound = await call<{ mxid: string; address: string }>('/_matrix/identity/v2/3pid/bind', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(token) },
+      body: JSON.stringify({ sid, client_secret: clientSecret, mxid: userId }),
+    });
+    assert.equal(bound.status, 200, bound.text);
+    return bound.body;
+  }
+
+  it('getIdentityHashDetails, identityHashedLookup, lookupThreePid and bulkLookupThreePids find a fresh binding', async () => {
+    const { client, token, lastSent } = await registeredClient('sdk-lookup');
+    const userId = `@sdk-lookup:${world.homeserver.serverName}`;
+    const email = `SDK.Lookup.${Date.now()}@Example.org`;
+    const bound = await validatedAndBound(client, token, email, userId);
+    assert.equal(bound.address, email.toLowerCase());
+
+    const details = await client.getIdentityHashDetails(token);
+    assert.ok(details.algorithms.includes('sha256'));
+    assert.match(details.lookup_pepper, /^\S+$/);
+
+    const unknown = `nobody.${Date.now()}@example.org`;
+    const found = await client.identityHashedLookup(
+      [
+        [email, 'email'],
+        [unknown, 'email'],
+      ],
+      token,
+    );
+    assert.deepEqual(found, [{ address: email, mxid: userId }]);
+    const sent = lastSent('/_matrix/identity/v2/lookup').body;
+    assert.deepEqual([sent?.algorithm, sent?.pepper], ['sha256', details.lookup_pepper]);
+
+    assert.deepEqual(await client.lookupThreePid('email', email, token), {
+      address: email,
+      medium: 'email',
+      mxid: userId,
+    });
+    assert.deepEqual(await client.lookupThreePid('email', unknown, token), {});
+    const bulk = await client.bulkLookupThreePids(
+      [
+        ['email', email],
+        ['email', unknown],
+      ],
+      token,
+    );
+    assert.deepEqual(bulk.threepids, [['email', email, userId]]);
+  });
+
+  it('finds an address whose lower-cased and case-folded forms differ (ß), as the SDK hashes toLowerCase', async () => {
+    const { client, token } = await registeredClient('sdk-eszett');
+    const userId = `@sdk-eszett:${world.homeserver.serverName}`;
+    const email = `Jürgen.Straße.${Date.now()}@Example.DE`;
+    const bound = await validatedAndBound(client, token, email, userId);
+    assert.equal(bound.address, email.toLowerCase().replace('ß', 'ss'), 'bound under the fully case-folded form');
+    assert.deepEqual(await client.identityHashedLookup([[email, 'email']], token), [{ address: email, mxid: userId }]);
+    // The folded form, as a client that folds would send it, finds it too.
+    const folded = email.toLowerCase().replace('ß', 'ss');
+    assert.deepEqual(await client.identityHashedLookup([[folded, 'email']], token), [
+      { address: folded, mxid: userId },
+    ]);
   });
 });

@@ -5,36 +5,79 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './repo-root.js';
 import { eventually, freePort, type RunningSystem } from './running-system.js';
 
-const GATEWAY_MAIN = join(REPO_ROOT, 'services/gateway/dist/main.js');
-
-export interface GatewayReplica {
-  /** http://127.0.0.1:PORT */
+export interface ServiceReplica {
+  /** Gateway: http://127.0.0.1:PORT; a gRPC service: 127.0.0.1:PORT. */
   url: string;
   stop(): void;
 }
 
-/** A further gateway replica, configured exactly as the runner configured the first, on its own ports. */
-export async function startGatewayReplica(system: RunningSystem): Promise<GatewayReplica> {
-  const first = system.state().services.gateway?.pid;
-  assert.ok(first, 'the runner started a gateway');
+export type GatewayReplica = ServiceReplica;
+
+/** The environment the runner gave the first process of `service`. */
+function runnerEnvOf(system: RunningSystem, service: string): Record<string, string> {
+  const first = system.state().services[service]?.pid;
+  assert.ok(first, `the runner started ${service}`);
   const env: Record<string, string> = {};
   for (const entry of readFileSync(`/proc/${first}/environ`, 'utf8').split('\0')) {
     const at = entry.indexOf('=');
     if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
   }
-  const port = await freePort();
-  env.TESSERA_HTTP_PORT = String(port);
-  env.TESSERA_METRICS_LISTEN = `127.0.0.1:${await freePort()}`;
-  const child = spawn(process.execPath, [GATEWAY_MAIN], { env, stdio: 'ignore' });
+  return env;
+}
+
+/**
+ * A further replica of `service`, configured exactly as the runner configured the first, on its own
+ * ports, with `overrides` on top; resolves once its admin port says it is ready.
+ */
+async function startReplica(
+  system: RunningSystem,
+  service: string,
+  overrides: (ports: { main: number }) => Record<string, string>,
+  ready: (ports: { main: number; metrics: number }) => Promise<boolean>,
+): Promise<{ ports: { main: number; metrics: number }; stop: () => void }> {
+  const ports = { main: await freePort(), metrics: await freePort() };
+  const env = {
+    ...runnerEnvOf(system, service),
+    TESSERA_METRICS_LISTEN: `127.0.0.1:${ports.metrics}`,
+    ...overrides(ports),
+  };
+  const child = spawn(process.execPath, [join(REPO_ROOT, `services/${service}/dist/main.js`)], {
+    env,
+    stdio: 'ignore',
+  });
   const stop = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   };
-  const url = `http://127.0.0.1:${port}`;
   try {
-    await eventually(async () => (await fetch(`${url}/_matrix/identity/v2`)).ok, 15_000, 'the gateway replica');
+    await eventually(() => ready(ports), 20_000, `the ${service} replica`);
   } catch (err) {
     stop();
     throw err;
   }
-  return { url, stop };
+  return { ports, stop };
+}
+
+/** A further gateway replica; `overrides` may point it at other replicas of the gRPC services. */
+export async function startGatewayReplica(
+  system: RunningSystem,
+  overrides: Record<string, string> = {},
+): Promise<GatewayReplica> {
+  const { ports, stop } = await startReplica(
+    system,
+    'gateway',
+    ({ main }) => ({ TESSERA_HTTP_PORT: String(main), ...overrides }),
+    async ({ main }) => (await fetch(`http://127.0.0.1:${main}/_matrix/identity/v2`)).ok,
+  );
+  return { url: `http://127.0.0.1:${ports.main}`, stop };
+}
+
+/** A further replica of a gRPC service (directory, session, ...); its `url` is its gRPC address. */
+export async function startGrpcReplica(system: RunningSystem, service: string): Promise<ServiceReplica> {
+  const { ports, stop } = await startReplica(
+    system,
+    service,
+    ({ main }) => ({ TESSERA_GRPC_LISTEN: `127.0.0.1:${main}` }),
+    async ({ metrics }) => (await fetch(`http://127.0.0.1:${metrics}/readyz`)).ok,
+  );
+  return { url: `127.0.0.1:${ports.main}`, stop };
 }
