@@ -47,7 +47,7 @@ export async function watchTokenChecks(
   nc: NatsConnection,
   { maxEntries = 10_000, maxAgeMs = 60_000, syncTimeoutMs = 1_000, now = Date.now, log }: TokenChecksOptions,
 ): Promise<TokenChecks> {
-  const answers = new Map<string, TokenCheck & { expiresAt: number }>(); // by account subject, least recently used first
+  const answers = new Map<string, { answer: TokenCheck; expiresAt: number }>(); // by account subject, least recently used first
   // Bumped by every drop: a check that started before one must not keep what it read.
   let generation = 0;
   let usable = true;
@@ -104,12 +104,12 @@ export async function watchTokenChecks(
 
   const cached = async (subject: string): Promise<TokenCheck | undefined> => {
     if (!usable || !connected || !answers.has(subject) || !(await synced())) return undefined;
-    const answer = answers.get(subject); // again: the sync may have dropped it
-    if (answer === undefined) return undefined;
+    const entry = answers.get(subject); // again: the sync may have dropped it
+    if (entry === undefined) return undefined;
     answers.delete(subject);
-    if (answer.expiresAt <= now()) return undefined;
-    answers.set(subject, answer); // most recently used goes last
-    return answer;
+    if (entry.expiresAt <= now()) return undefined;
+    answers.set(subject, entry); // most recently used goes last
+    return entry.answer;
   };
 
   const checked =
@@ -121,11 +121,8 @@ export async function watchTokenChecks(
       const seen = generation;
       const answer = await check(accessToken);
       if (usable && connected && seen === generation) {
-        answers.set(subject, {
-          userId: answer.userId,
-          termsAccepted: answer.termsAccepted,
-          expiresAt: now() + maxAgeMs,
-        });
+        const { userId, termsAccepted } = answer; // Authenticate's answer may carry more
+        answers.set(subject, { answer: { userId, termsAccepted }, expiresAt: now() + maxAgeMs });
         if (answers.size > maxEntries) answers.delete(answers.keys().next().value as string);
       }
       return answer;
