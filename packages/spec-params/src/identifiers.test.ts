@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TesseraError } from '@tessera/errors';
-import { parseClientSecret, parseSid, parseValidationToken } from './identifiers.js';
+import { parseClientSecret, parseSid, parseUserId, parseValidationToken } from './identifiers.js';
 
 const invalidParam = (err: unknown) => err instanceof TesseraError && err.errcode === 'M_INVALID_PARAM';
 
@@ -36,5 +36,39 @@ describe('the validation token', () => {
   it('refuses an empty token and one of more than 255 code points', () => {
     for (const bad of ['', 'x'.repeat(256), '🙂'.repeat(256)])
       assert.throws(() => parseValidationToken(bad), invalidParam);
+  });
+});
+
+describe('user IDs', () => {
+  it('takes a Matrix user ID unchanged, with the historical localpart grammar and any server name', () => {
+    for (const good of [
+      '@alice:example.org',
+      '@Alice.Old=Style/1:example.org:8448',
+      '@a:[2001:db8::1]:8448',
+      '@bob:192.0.2.1',
+      `@${'a'.repeat(240)}:example.org`,
+    ])
+      assert.equal(parseUserId(good), good);
+  });
+
+  it('refuses anything else with M_INVALID_PARAM naming the parameter', () => {
+    for (const bad of [
+      '',
+      'alice:example.org',
+      '@:example.org',
+      '@alice',
+      '@alice:',
+      '@al ice:example.org',
+      '@alïce:example.org',
+      '@alice:exa_mple.org',
+      '@alice:example.org:99999',
+      `@${'a'.repeat(250)}:example.org`,
+    ]) {
+      assert.throws(
+        () => parseUserId(bad),
+        (err) => invalidParam(err) && (err as Error).message.startsWith('mxid'),
+        bad,
+      );
+    }
   });
 });

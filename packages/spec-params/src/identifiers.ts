@@ -1,3 +1,4 @@
+import { parseServerName } from '@tessera/federation-client';
 import { invalidParam } from './invalid-param.js';
 
 // Spec §1.2: client_secret and sid are 1 to 255 of [0-9a-zA-Z.=_-].
@@ -22,4 +23,35 @@ export function parseValidationToken(value: string): string {
   if (codePoints === 0 || codePoints > MAX_TOKEN_CODE_POINTS)
     throw invalidParam(`token must be 1 to ${MAX_TOKEN_CODE_POINTS} characters`);
   return value;
+}
+
+// Spec appendix "User Identifiers": `@localpart:server_name`, 255 bytes at most; the localpart in
+// the historical grammar servers must still accept (printable ASCII but `:`), not empty.
+const MAX_USER_ID_BYTES = 255;
+const HISTORICAL_LOCALPART = /^[\x21-\x39\x3b-\x7e]+$/;
+
+/**
+ * A Matrix user ID, unchanged (a bind's or unbind's `mxid`): M_INVALID_PARAM naming `name`
+ * otherwise. The server name follows the federation client's grammar, so a user ID accepted here
+ * names a server the directory can reach.
+ */
+export function parseUserId(value: string, name = 'mxid'): string {
+  const colon = value.indexOf(':');
+  const valid =
+    value.startsWith('@') &&
+    Buffer.byteLength(value, 'utf8') <= MAX_USER_ID_BYTES &&
+    colon > 1 &&
+    HISTORICAL_LOCALPART.test(value.slice(1, colon)) &&
+    isServerName(value.slice(colon + 1));
+  if (!valid) throw invalidParam(`${name} must be a Matrix user ID (@localpart:server.name)`);
+  return value;
+}
+
+function isServerName(text: string): boolean {
+  try {
+    parseServerName(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -29,15 +29,29 @@ export interface AuthOptions {
 
 export type Authenticator = (req: Request, options: AuthOptions) => Promise<{ userId: string }>;
 
+/** What the session service says of a token: Authenticate's answer. */
+export type TokenCheck = { userId: string; termsAccepted: boolean };
+export type CheckToken = (accessToken: string) => Promise<TokenCheck>;
+
 /**
- * Who holds the request's token (401 M_UNAUTHORIZED when none is given or the session service
- * does not know it). The terms check applies to every authenticated endpoint but POST /terms
- * (accepting them) and logout (a user must always be able to leave).
+ * Who holds the request's token (401 M_UNAUTHORIZED when none is given or `check` refuses it).
+ * The terms check applies to every authenticated endpoint but POST /terms (accepting them) and
+ * logout (a user must always be able to leave).
  */
-export function authenticator(session: Pick<DeadlineClient<SessionServiceClient>, 'authenticate'>): Authenticator {
+export function authenticatorOf(check: CheckToken): Authenticator {
   return async (req, { terms }) => {
-    const { userId, termsAccepted } = await session.authenticate({ token: requireAccessToken(req) });
+    const { userId, termsAccepted } = await check(requireAccessToken(req));
     if (terms && !termsAccepted) throw termsNotSigned();
     return { userId };
   };
+}
+
+/** The token check that asks the session service every time. */
+export function sessionTokenCheck(session: Pick<DeadlineClient<SessionServiceClient>, 'authenticate'>): CheckToken {
+  return (token) => session.authenticate({ token });
+}
+
+/** An authenticator asking the session service on every request. */
+export function authenticator(session: Pick<DeadlineClient<SessionServiceClient>, 'authenticate'>): Authenticator {
+  return authenticatorOf(sessionTokenCheck(session));
 }

@@ -1,4 +1,5 @@
 import type { Config } from '@tessera/config';
+import { DirectoryServiceClient } from '@tessera/proto/tessera/directory/v1/directory';
 import { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
 import {
@@ -12,16 +13,20 @@ import { followKeys } from '@tessera/signing-keys';
 import { loadTemplatesFromConfig, type Templates } from '@tessera/templates';
 import type { NatsConnection } from 'nats';
 import { createApp } from './app.js';
+import { authenticatorOf, sessionTokenCheck } from './auth.js';
 import { clientIpResolver } from './client-ip.js';
+import { coalescedLookups } from './directory-lookups.js';
 import { listen, type RunningHttpServer } from './http-server.js';
 import { sessionCallers } from './known-users.js';
 import { publicKeysOf } from './public-keys/public-keys.js';
 import { unknownKeys } from './public-keys/unknown-keys.js';
 import { readRateLimitSecret, startRateLimits } from './rate-limits.js';
 import { gatewayReadiness } from './readiness.js';
+import { directoryRoutes } from './routes/directory-routes.js';
 import { pubkeyRoutes } from './routes/pubkey.js';
 import { sessionRoutes } from './routes/session-routes.js';
 import { statusRoutes } from './routes/status.js';
+import { watchTokenChecks } from './token-checks.js';
 
 /** What the gateway reads at start: a missing or broken file stops it before anything opens. */
 export interface GatewaySettings {
@@ -68,6 +73,11 @@ export async function startGateway({
     keys.close();
     throw err;
   });
+  // Session's answers to Authenticate, dropped by account and terms events (token-checks.ts).
+  const tokenChecks = await watchTokenChecks(nc, { log }).catch((err: unknown) => {
+    keys.close();
+    throw err;
+  });
   const credentials = channelCredentials(tls);
   const signing = createDeadlineClient(SigningServiceClient, grpcTarget(config, 'signing'), credentials, deadlineMs, {
     serviceName: 'signing',
@@ -75,6 +85,13 @@ export async function startGateway({
   const session = createDeadlineClient(SessionServiceClient, grpcTarget(config, 'session'), credentials, deadlineMs, {
     serviceName: 'session',
   });
+  const directory = createDeadlineClient(
+    DirectoryServiceClient,
+    grpcTarget(config, 'directory'),
+    credentials,
+    deadlineMs,
+    { serviceName: 'directory' },
+  );
   const readiness = gatewayReadiness(config, credentials, log);
 
   const app = createApp({
@@ -91,6 +108,11 @@ export async function startGateway({
         pages: settings.pages,
         log,
       }),
+      ...directoryRoutes({
+        directory,
+        lookups: coalescedLookups(directory),
+        auth: authenticatorOf(tokenChecks.cached(sessionTokenCheck(session))),
+      }),
     ],
     maxBodyBytes: config.TESSERA_HTTP_MAX_BODY_BYTES,
     log,
@@ -99,9 +121,11 @@ export async function startGateway({
   });
   const closeClients = () => {
     keys.close();
+    tokenChecks.close();
     readiness.close();
     signing.close();
     session.close();
+    directory.close();
   };
   const http = await listen(app, config.TESSERA_HTTP_HOST, config.TESSERA_HTTP_PORT, log).catch((err: unknown) => {
     closeClients();

@@ -9,17 +9,37 @@ import type { Tree } from './routes/route.js';
  * as missing (homeservers send absent optional fields as null).
  */
 export class Params {
-  constructor(private readonly values: Readonly<Record<string, unknown>>) {}
+  /** `within`: the name of the object these are the fields of (`threepid`), for the errors. */
+  constructor(
+    private readonly values: Readonly<Record<string, unknown>>,
+    private readonly within = '',
+  ) {}
 
   requiredString(name: string): string {
     const value = this.present(name);
-    if (value === undefined) throw missing(name);
-    return asString(name, value);
+    if (value === undefined) throw missing(this.named(name));
+    return asString(this.named(name), value);
   }
 
   optionalString(name: string): string | undefined {
     const value = this.present(name);
-    return value === undefined ? undefined : asString(name, value);
+    return value === undefined ? undefined : asString(this.named(name), value);
+  }
+
+  /** The fields of a JSON object (unbind's `threepid`), read with the same rules. */
+  requiredObject(name: string): Params {
+    const value = this.present(name);
+    if (value === undefined) throw missing(this.named(name));
+    if (typeof value !== 'object' || Array.isArray(value)) throw invalid(this.named(name), 'a JSON object');
+    return new Params(value as Record<string, unknown>, this.named(name));
+  }
+
+  /** A JSON array whose items the caller checks (bulk_lookup's pairs). */
+  requiredArray(name: string): unknown[] {
+    const value = this.present(name);
+    if (value === undefined) throw missing(this.named(name));
+    if (!Array.isArray(value)) throw invalid(this.named(name), 'an array');
+    return value;
   }
 
   /** `send_attempt`, on both trees a JSON integer or a string of digits (see parseSendAttempt). */
@@ -38,11 +58,14 @@ export class Params {
   }
 
   requiredStringArray(name: string): string[] {
-    const value = this.present(name);
-    if (value === undefined) throw missing(name);
-    if (!Array.isArray(value) || !value.every((item): item is string => typeof item === 'string'))
-      throw invalid(name, 'an array of strings');
+    const value = this.requiredArray(name);
+    if (!value.every((item): item is string => typeof item === 'string'))
+      throw invalid(this.named(name), 'an array of strings');
     return value;
+  }
+
+  private named(name: string): string {
+    return this.within === '' ? name : `${this.within}.${name}`;
   }
 
   private present(name: string): unknown {
@@ -80,5 +103,5 @@ function asString(name: string, value: unknown): string {
 }
 
 const missing = (name: string) => new TesseraError('M_MISSING_PARAMS', `missing parameter: ${name}`);
-const invalid = (name: string, expected: string) =>
+export const invalid = (name: string, expected: string) =>
   new TesseraError('M_INVALID_PARAM', `invalid parameter: ${name} must be ${expected}`);

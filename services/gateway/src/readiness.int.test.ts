@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { ChannelCredentials } from '@grpc/grpc-js';
 import { loadConfig } from '@tessera/config';
+import { DirectoryServiceService } from '@tessera/proto/tessera/directory/v1/directory';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
 import { SigningServiceService } from '@tessera/proto/tessera/signing/v1/signing';
 import {
@@ -23,7 +24,10 @@ after(async () => {
 });
 
 // A backend as the gateway sees it: a gRPC server whose health service lists the service it serves.
-async function backend(name: string, definition: typeof SigningServiceService | typeof SessionServiceService) {
+async function backend(
+  name: string,
+  definition: typeof SigningServiceService | typeof SessionServiceService | typeof DirectoryServiceService,
+) {
   const server = await startGrpcServer({
     listen: { host: '127.0.0.1', port: 0 },
     services: [{ name, definition, implementation: {} }],
@@ -48,14 +52,16 @@ describe("the gateway's readiness", () => {
   it('fails, naming the check, while a backend is down, and while a further check fails', async () => {
     const signing = await backend('tessera.signing.v1.SigningService', SigningServiceService);
     const session = await backend('tessera.session.v1.SessionService', SessionServiceService);
+    const directory = await backend('tessera.directory.v1.DirectoryService', DirectoryServiceService);
     const config = loadConfig({
       TESSERA_SIGNING_ADDR: `127.0.0.1:${signing.port}`,
       TESSERA_SESSION_ADDR: `127.0.0.1:${session.port}`,
+      TESSERA_DIRECTORY_ADDR: `127.0.0.1:${directory.port}`,
     });
     let natsUp = true;
     readiness = gatewayReadiness(config, ChannelCredentials.createInsecure(), log);
     const report = readinessOf([...readiness.checks, { name: 'nats', isReady: () => natsUp }]);
-    await until(() => report().ready, 'both backends are seen serving');
+    await until(() => report().ready, 'every backend is seen serving');
 
     natsUp = false;
     assert.deepEqual(report(), { ready: false, failing: ['nats'] });

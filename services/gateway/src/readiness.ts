@@ -12,6 +12,7 @@ import {
 const BACKENDS = {
   signing: 'tessera.signing.v1.SigningService',
   session: 'tessera.session.v1.SessionService',
+  directory: 'tessera.directory.v1.DirectoryService',
 } as const;
 
 export interface GatewayReadiness {

@@ -16,6 +16,7 @@ import { clientIpResolver } from '../src/client-ip.js';
 import { listen } from '../src/http-server.js';
 import { sessionCallers } from '../src/known-users.js';
 import { type RequestTokenLimits, requestTokenGate } from '../src/request-limits.js';
+import type { Route } from '../src/routes/route.js';
 import type { SessionPort } from '../src/routes/session-deps.js';
 import { sessionRoutes } from '../src/routes/session-routes.js';
 import type { VerifyPages } from '../src/verify-page.js';
@@ -163,26 +164,27 @@ export async function startSessionApp(options: SessionAppOptions = {}) {
   const session = fakeSession();
   const limits = memoryLimiter();
   const log = createLogger('gateway-test', 'silent');
-  const app = createApp({
-    routes: sessionRoutes({
-      session: session.port,
-      ...sessionCallers(session.port),
-      clientIpOf: clientIpResolver(options.trustedProxies ?? []),
-      gate: requestTokenGate(limits.limiter, TEST_LIMITS, log),
-      requestTokenDeadlineMs: REQUEST_TOKEN_DEADLINE_MS,
-      pages: options.pages ?? createTemplates({ defaultBrand: SHIPPED_BRAND }),
-      log,
-    }),
-    maxBodyBytes: 64 * 1024,
+  const routes = sessionRoutes({
+    session: session.port,
+    ...sessionCallers(session.port),
+    clientIpOf: clientIpResolver(options.trustedProxies ?? []),
+    gate: requestTokenGate(limits.limiter, TEST_LIMITS, log),
+    requestTokenDeadlineMs: REQUEST_TOKEN_DEADLINE_MS,
+    pages: options.pages ?? createTemplates({ defaultBrand: SHIPPED_BRAND }),
     log,
-    registry: new Registry(),
   });
+  return { ...(await serveRoutes(routes)), session, limits };
+}
+export type SessionApp = Awaited<ReturnType<typeof startSessionApp>>;
+
+/** The gateway's app with `routes` on a real HTTP server on a free port, and a client for it. */
+export async function serveRoutes(routes: Route[]) {
+  const log = createLogger('gateway-test', 'silent');
+  const app = createApp({ routes, maxBodyBytes: 64 * 1024, log, registry: new Registry() });
   const server = await listen(app, '127.0.0.1', 0, log);
   const base = `http://127.0.0.1:${server.port}/_matrix/identity`;
   return {
     base,
-    session,
-    limits,
     close: () => server.close(),
     /** One request; `json` and `form` set the body and its type, `token` a Bearer header. */
     async call(path: string, init: CallInit = {}): Promise<TestResponse> {
@@ -206,7 +208,6 @@ export async function startSessionApp(options: SessionAppOptions = {}) {
     },
   };
 }
-export type SessionApp = Awaited<ReturnType<typeof startSessionApp>>;
 
 /** A templates directory with two brands whose pages say which brand they are. */
 export async function twoBrandTemplates(): Promise<{ dir: string; remove(): Promise<void> }> {

@@ -44,7 +44,16 @@ export function onEachTree(method: Method, subpath: string, handlerFor: (tree: T
   return [v2, v1];
 }
 
-/** A v2-only route (accounts, terms: v1 has neither). */
+/** A v2-only route (accounts, terms, hashed lookups: v1 has none of them). */
 export function onV2(method: Method, subpath: string, handler: RequestHandler, body?: BodyKind): Route {
-  return { method, path: `${V2}${subpath}`, handler, ...(body === undefined ? {} : { body }) };
+  return onOneTree(V2, method, subpath, handler, body);
+}
+
+/** A v1-only route (the plaintext lookups, which v2 replaced with hashed ones). */
+export function onV1(method: Method, subpath: string, handler: RequestHandler, body?: BodyKind): Route {
+  return onOneTree(V1, method, subpath, handler, body);
+}
+
+function onOneTree(prefix: string, method: Method, subpath: string, handler: RequestHandler, body?: BodyKind): Route {
+  return { method, path: `${prefix}${subpath}`, handler, ...(body === undefined ? {} : { body }) };
 }
