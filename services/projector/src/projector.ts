@@ -110,6 +110,7 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
       let lock: HeldLock;
       try {
         lock = await waiting.held;
+        waiting = undefined; // stop() must not close the lock's connection before the runner has stopped
       } catch (err) {
         if (stopping) break;
         log.warn({ err: (err as Error).message }, 'cannot wait for the projector lock; trying again');
