@@ -2,6 +2,7 @@ import { ConfigError } from '@tessera/config';
 import { ErrorCode, NatsError } from 'nats';
 import { keysCommand } from './keys-command.js';
 import { natsIdentitiesCommand } from './nats-identities-command.js';
+import { projectorCommand } from './projector-command.js';
 import { provisionCommand } from './provision-command.js';
 
 export type CliIo = { env: NodeJS.ProcessEnv; out: NodeJS.WritableStream; err: NodeJS.WritableStream };
@@ -21,6 +22,9 @@ commands:
                          revoke a signing key (as the signing identity: TESSERA_NATS_URL,
                          TESSERA_NATS_CREDENTIALS_FILE); signing stops signing with it and every
                          gateway and signing stop vouching for it within a second; no restart
+  projector rebuild      empty the associations read model and replay the event stream into it
+                         (as the projector identity, with TESSERA_DATABASE_URL); an active
+                         projector is asked to do it, otherwise the command does it itself
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -28,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   provision: provisionCommand,
   'nats-identities': natsIdentitiesCommand,
   keys: keysCommand,
+  projector: projectorCommand,
 };
 
 /** Runs one command; resolves with the process's exit code. */

@@ -292,9 +292,9 @@ describe('the run plan', () => {
       [
         ['signing', 'grpc', '127.0.0.1:41001'],
         ['session', 'grpc', '127.0.0.1:41002'],
+        ['projector', 'worker', 'http://127.0.0.1:42005/readyz'],
         ['directory', 'grpc', '127.0.0.1:41003'],
         ['invite', 'grpc', '127.0.0.1:41004'],
-        ['projector', 'worker', 'http://127.0.0.1:42005/readyz'],
         ['notifier', 'worker', 'http://127.0.0.1:42006/readyz'],
         ['gateway', 'http-api', 'http://127.0.0.1:18090/_matrix/identity/v2'],
       ],

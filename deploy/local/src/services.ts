@@ -26,9 +26,10 @@ export interface ServiceDef {
 export const SERVICES: readonly ServiceDef[] = [
   { name: 'signing', health: 'grpc' },
   { name: 'session', health: 'grpc' },
+  // Before the directory and invite: it migrates the read model they read.
+  { name: 'projector', health: 'worker' },
   { name: 'directory', health: 'grpc' },
   { name: 'invite', health: 'grpc' },
-  { name: 'projector', health: 'worker' },
   { name: 'notifier', health: 'worker' },
   { name: 'gateway', health: 'http-api' },
 ];

@@ -3,6 +3,7 @@ export { MigrationFailed, type MigrationOutcome, migrateToLatest } from './migra
 export { MIGRATIONS } from './migrations/index.js';
 export { openDatabase } from './open-database.js';
 export { ASSOCIATIONS_PROJECTION, PROJECTED_CHANNEL } from './projected.js';
+export { type HeldLock, type LockWait, tryLock, waitForLock } from './projection/active-lock.js';
 export { applyBatch, type BatchOutcome, type Position } from './projection/apply-batch.js';
 export { CheckpointStreamMismatch, ensureCheckpoint, resetProjection } from './projection/checkpoint.js';
 export type { ProjectedMessage, Projection } from './projection/projection.js';

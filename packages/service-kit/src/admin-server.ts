@@ -11,7 +11,8 @@ export interface AdminServer {
 
 /**
  * Prometheus metrics on /metrics, liveness on /healthz and readiness on /readyz, on a port of its
- * own. /readyz answers 200 or 503 with the report: `{"status":"not ready","failing":["nats"]}`.
+ * own. /readyz answers 200 or 503 with the report: `{"status":"not ready","failing":["nats"]}`, and
+ * `states` when a check tells what it is doing (`{"projector":"standby"}`).
  */
 export async function startAdminServer(
   listen: HostPort,
@@ -28,8 +29,8 @@ export async function startAdminServer(
     } else if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     } else if (req.method === 'GET' && path === '/readyz') {
-      const { ready, failing } = readiness();
-      const body = { status: ready ? 'ready' : 'not ready', failing };
+      const { ready, failing, states } = readiness();
+      const body = { status: ready ? 'ready' : 'not ready', failing, ...(states && { states }) };
       res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     } else {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"status":"not found"}');

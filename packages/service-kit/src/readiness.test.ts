@@ -37,6 +37,20 @@ describe('readiness', () => {
     });
   });
 
+  it('shows the state of the checks that tell one (a projector active or standing by)', async () => {
+    let role = 'standby';
+    const report = readinessOf([
+      { name: 'nats', isReady: () => true },
+      { name: 'projector', isReady: () => true, state: () => role },
+    ]);
+    assert.deepEqual(report(), { ready: true, failing: [], states: { projector: 'standby' } });
+    role = 'active';
+    assert.deepEqual(await readyz(report), {
+      status: 200,
+      body: { status: 'ready', failing: [], states: { projector: 'active' } },
+    });
+  });
+
   it('answers 503 naming `starting` before the checks exist', async () => {
     assert.deepEqual(await readyz(notStarted), { status: 503, body: { status: 'not ready', failing: ['starting'] } });
   });

@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { PROJECTED_CHANNEL } from '../projected.js';
 import type { Database } from '../schema.js';
 import type { Projection } from './projection.js';
 
@@ -37,17 +38,23 @@ export async function lockCheckpoint(trx: Transaction<Database>, projection: str
   return Number(row.last_seq);
 }
 
+/**
+ * Sets the checkpoint and notifies PROJECTED_CHANNEL with `<projection> <last_seq>`: inside the
+ * transaction, so the notification is delivered exactly when the rows it announces commit (and not
+ * at all when they roll back).
+ */
 export async function moveCheckpoint(trx: Transaction<Database>, projection: string, lastSeq: number): Promise<void> {
   await trx
     .updateTable('projector_checkpoint')
     .set({ last_seq: lastSeq, updated_at: sql<Date>`now()` })
     .where('projection', '=', projection)
     .execute();
+  await sql`select pg_notify(${PROJECTED_CHANNEL}, ${`${projection} ${lastSeq}`})`.execute(trx);
 }
 
 /**
- * Empties the projection's tables and sets its checkpoint back to 0, in one transaction: readers
- * see the old rows or none, never a part. A runner of this projection replays the stream from its
+ * Empties the projection's tables and sets its checkpoint back to 0 (notified as `<projection> 0`),
+ * in one transaction: readers see the old rows or none, never a part. A runner of this projection replays the stream from its
  * start at its next batch (rebuild() on the runner does it at once).
  */
 export async function resetProjection<DB extends Database>(

@@ -3,6 +3,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { TestNats } from '@tessera/test-harness';
 import type { Kysely } from 'kysely';
 import { connect, type NatsConnection } from 'nats';
+import { Client } from 'pg';
 import { Registry } from 'prom-client';
 import {
   appendEvents,
@@ -18,6 +19,7 @@ import {
   type TestPostgres,
   until,
 } from '../../test-support/fixtures.js';
+import { PROJECTED_CHANNEL } from '../projected.js';
 import type { Database } from '../schema.js';
 import { CheckpointStreamMismatch, resetProjection } from './checkpoint.js';
 import type { ProjectedMessage } from './projection.js';
@@ -85,6 +87,43 @@ describe('the projection runner', () => {
     assert.equal(checkpoint?.last_seq, '250', 'int8 is read as a string');
     assert.equal(checkpoint?.stream, STREAM);
     await until(async () => (await consumerInfo()).ack_floor.stream_seq === 250, 'the consumer has every ack');
+  });
+
+  it('notifies PROJECTED_CHANNEL with `<projection> <last_seq>` as each batch commits, never for a rolled-back one', async () => {
+    const listener = new Client({ connectionString: pg.url });
+    await listener.connect();
+    // What the checkpoint row says when each notification arrives: the batch it announces is committed.
+    const heard: { payload: string; committed: Promise<string | undefined> }[] = [];
+    listener.on('notification', (note) => {
+      if (note.channel !== PROJECTED_CHANNEL || !note.payload?.startsWith(`${table} `)) return;
+      heard.push({ payload: note.payload, committed: checkpointRow(db, table).then((row) => row?.last_seq) });
+    });
+    await listener.query(`listen ${PROJECTED_CHANNEL}`);
+    try {
+      await appendEvents(nc, 250);
+      let failures = 1;
+      const runner = await start({
+        batchSize: 100,
+        lingerMs: 2_000,
+        projection: {
+          ...rowsProjection(table),
+          async project(batch: readonly ProjectedMessage[], trx) {
+            await rowsProjection(table).project(batch, trx);
+            if (failures-- > 0) throw new Error('the first try of the first batch fails');
+          },
+        },
+      });
+      await until(() => runner.checkpoint() === 250, 'all 250 are applied');
+      await until(() => heard.length === 3, 'three batches are announced');
+      assert.deepEqual(
+        heard.map((one) => one.payload),
+        [`${table} 100`, `${table} 200`, `${table} 250`],
+        'one notification per committed batch, none for the rolled-back try',
+      );
+      for (const one of heard) assert.ok(Number(await one.committed) >= Number(one.payload.split(' ')[1]));
+    } finally {
+      await listener.end();
+    }
   });
 
   it('passes over the event types it does not take, moving its checkpoint past them', async () => {

@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { ASSOCIATIONS_PROJECTION, type Database, type RunningProjection } from '@tessera/db';
+import { connectNats, silentLogger } from '@tessera/event-store';
+import { lookupHash } from '@tessera/lookup-hash';
+import { provision } from '@tessera/nats-access';
+import { startNats, startPostgres, type TestNats, type TestPostgres } from '@tessera/test-harness';
+import { type Kysely, sql } from 'kysely';
+import type { NatsConnection } from 'nats';
+import { addrKeyOf, TestDirectory } from '../test-support/directory-appender.js';
+import { countOf, migratedDatabase, readModel, until } from '../test-support/fixtures.js';
+import { ASSOCIATIONS_TABLES } from './associations-projection.js';
+import { runAssociations } from './projector.js';
+import { rebuildAssociations } from './rebuild.js';
+
+// The associations projection on a real nats-server and PostgreSQL; each test a fresh stream and
+// empty tables.
+let pg: TestPostgres;
+let db: Kysely<Database>;
+before(async () => {
+  pg = await startPostgres();
+  db = await migratedDatabase(pg);
+});
+after(async () => {
+  await db?.destroy();
+  await pg?.stop();
+});
+
+let nats: TestNats;
+let nc: NatsConnection;
+let directory: TestDirectory;
+const runners: RunningProjection[] = [];
+beforeEach(async () => {
+  nats = await startNats();
+  nc = await connectNats({ url: nats.url, name: 'projector-test' });
+  await provision(nc);
+  directory = await TestDirectory.on(nc);
+  await sql`truncate ${sql.join(ASSOCIATIONS_TABLES.map((t) => sql.table(t)))}, projector_checkpoint`.execute(db);
+});
+afterEach(async () => {
+  for (const runner of runners.splice(0)) await runner.stop();
+  await nc.close();
+  await nats.stop();
+});
+
+async function project(): Promise<RunningProjection> {
+  const runner = await runAssociations({ nc, db, log: silentLogger });
+  runners.push(runner);
+  const upTo = (await (await nc.jetstreamManager()).streams.info('TESSERA_EVENTS')).state.last_seq;
+  await until('the projection covers the stream', () => runner.checkpoint() >= upTo);
+  return runner;
+}
+
+const hashesOf = async (addrKey: string) =>
+  (await db.selectFrom('lookup_hash').select(['pepper_id', 'hash']).where('addr_key', '=', addrKey).execute())
+    .map((row) => `${row.pepper_id} ${row.hash}`)
+    .sort();
+
+describe('the associations projection', () => {
+  it("indexes the spec's vectors (NOTES §5.4) with the pepper created before and after the bindings, in SQL as lookupHash does", async () => {
+    await directory.createPepper('p-before', 'matrixrocks');
+    const alice = await directory.bind({ medium: 'email', address: 'alice@example.com', mxid: '@alice:example.com' });
+    const bob = await directory.bind({ medium: 'email', address: 'bob@example.com', mxid: '@bob:example.com' });
+    const phone = await directory.bind({ medium: 'msisdn', address: '18005552067', mxid: '@carol:example.com' });
+    await project();
+    assert.deepEqual(await hashesOf(alice.addrKey), ['p-before 4kenr7N9drpCJ4AfalmlGQVsOn3o2RHjkADUpXJWZUc']);
+    assert.deepEqual(await hashesOf(bob.addrKey), ['p-before LJwSazmv46n0hlMlsb_iYxI0_HXEqy_yj6Jm636cdT8']);
+    assert.deepEqual(await hashesOf(phone.addrKey), ['p-before nlo35_T5fzSGZzJApqu8lgIudJvmOQtDaHtr-I4rU7I']);
+
+    // A pepper created after them: its index is built in one INSERT … SELECT, hashed by PostgreSQL.
+    await directory.retirePepper('p-before');
+    await directory.createPepper('p-after', 'matrixrocks');
+    await project();
+    assert.deepEqual(await hashesOf(alice.addrKey), ['p-after 4kenr7N9drpCJ4AfalmlGQVsOn3o2RHjkADUpXJWZUc']);
+    assert.deepEqual(await hashesOf(phone.addrKey), ['p-after nlo35_T5fzSGZzJApqu8lgIudJvmOQtDaHtr-I4rU7I']);
+    assert.deepEqual(
+      (await db.selectFrom('lookup_pepper').select(['pepper_id', 'created_seq']).execute()).map((p) => p.pepper_id),
+      ['p-after'],
+    );
+  });
+
+  it('keeps the signed association and both forms of a ß address, each hashed for every live pepper', async () => {
+    await directory.createPepper('one', 'pepper-one');
+    const bound = await directory.bind({ medium: 'email', address: 'Straße@Example.org', mxid: '@s:example.org' });
+    await directory.createPepper('two', 'pepper-two');
+    await project();
+    assert.deepEqual(bound.forms, ['strasse@example.org', 'straße@example.org']);
+    const row = await db.selectFrom('association').selectAll().executeTakeFirstOrThrow();
+    assert.deepEqual(row, {
+      addr_key: bound.addrKey,
+      medium: 'email',
+      address: 'strasse@example.org',
+      mxid: '@s:example.org',
+      binding_id: bound.bindingId,
+      ts: JSON.parse(bound.association).ts.toString(),
+      not_before: JSON.parse(bound.association).not_before.toString(),
+      not_after: JSON.parse(bound.association).not_after.toString(),
+      association_json: bound.association,
+      lookup_forms: bound.forms,
+      bound_seq: String(bound.seq),
+    });
+    const expected = ['one pepper-one', 'two pepper-two'].flatMap((p) => {
+      const [id = '', pepper = ''] = p.split(' ');
+      return bound.forms.map((form) => `${id} ${lookupHash(form, 'email', pepper)}`);
+    });
+    assert.deepEqual(await hashesOf(bound.addrKey), expected.sort());
+  });
+
+  it('replaces a rebinding, ends an unbinding (only of the binding it names), and drops a retired pepper’s index', async () => {
+    await directory.createPepper('p', 'pepper');
+    const first = await directory.bind({ medium: 'email', address: 'dave@example.org', mxid: '@old:example.org' });
+    const other = await directory.bind({ medium: 'email', address: 'erin@example.org', mxid: '@erin:example.org' });
+    await project();
+    const again = await directory.bind({ medium: 'email', address: 'DAVE@example.org', mxid: '@new:example.org' });
+    await project();
+    assert.equal(again.addrKey, first.addrKey);
+    const rows = await db
+      .selectFrom('association')
+      .select(['addr_key', 'mxid', 'binding_id'])
+      .orderBy('mxid')
+      .execute();
+    assert.deepEqual(rows, [
+      { addr_key: other.addrKey, mxid: '@erin:example.org', binding_id: other.bindingId },
+      { addr_key: first.addrKey, mxid: '@new:example.org', binding_id: again.bindingId },
+    ]);
+    assert.equal((await hashesOf(first.addrKey)).length, 1, 'the replaced binding’s hashes are gone');
+
+    await directory.unbind(other.addrKey);
+    await project();
+    assert.equal(await countOf(db, 'association'), 1);
+    assert.deepEqual(await hashesOf(other.addrKey), []);
+
+    await directory.retirePepper('p');
+    await project();
+    assert.equal(await countOf(db, 'lookup_hash'), 0);
+    assert.equal(await countOf(db, 'lookup_pepper'), 0);
+    assert.equal(await countOf(db, 'association'), 1);
+  });
+
+  it('counts a binding whose key was erased as gone, and a rebuild after crypto-shredding gives identical tables', async () => {
+    await directory.createPepper('p', 'pepper');
+    for (let i = 0; i < 30; i++)
+      await directory.bind({ medium: 'email', address: `u${i}@x.org`, mxid: `@u${i}:x.org` });
+    // Rebound and unbound after the events were appended: replaying them finds erased keys.
+    for (let i = 0; i < 10; i++)
+      await directory.bind({ medium: 'email', address: `u${i}@x.org`, mxid: `@v${i}:x.org` });
+    for (let i = 10; i < 15; i++) await directory.unbind(addrKeyOf('email', `u${i}@x.org`));
+    await directory.createPepper('q', 'pepper-q');
+    await project();
+    const live = await readModel(db);
+    assert.equal(live.associations.length, 25);
+    assert.equal(live.hashes.length, 50);
+    assert.ok(live.associations.filter((a) => a.mxid.startsWith('@v')).length === 10);
+
+    await runners.splice(0)[0]?.stop();
+    const outcome = await rebuildAssociations({ nc, database: { url: pg.url, poolSize: 2 }, log: silentLogger });
+    assert.equal(outcome.by, 'this process');
+    assert.deepEqual(await readModel(db), live);
+  });
+
+  it('applies a batch holding bindings, a pepper and more bindings in stream order', async () => {
+    await directory.bind({ medium: 'email', address: 'early@x.org', mxid: '@early:x.org' });
+    await directory.createPepper('p', 'pepper');
+    const late = await directory.bind({ medium: 'email', address: 'late@x.org', mxid: '@late:x.org' });
+    await directory.unbind(late.addrKey);
+    await directory.bind({ medium: 'email', address: 'late@x.org', mxid: '@later:x.org' });
+    await project();
+    const model = await readModel(db);
+    assert.deepEqual(
+      model.associations.map((a) => a.mxid),
+      [addrKeyOf('email', 'early@x.org'), addrKeyOf('email', 'late@x.org')]
+        .sort()
+        .map((key) => (key === addrKeyOf('email', 'early@x.org') ? '@early:x.org' : '@later:x.org')),
+    );
+    assert.equal(model.hashes.length, 2);
+    assert.equal(
+      (
+        await db
+          .selectFrom('projector_checkpoint')
+          .select('last_seq')
+          .where('projection', '=', ASSOCIATIONS_PROJECTION)
+          .executeTakeFirst()
+      )?.last_seq,
+      '5',
+    );
+  });
+});
