@@ -1,5 +1,5 @@
 import { TesseraError } from '@tessera/errors';
-import { asStoreError } from '@tessera/event-store';
+import { storeFailuresUnavailable } from '@tessera/event-store';
 import type { XMatrixVerifier } from '@tessera/federation-client';
 import { LOOKUP_ALGORITHMS } from '@tessera/lookup-hash';
 import type {
@@ -116,21 +116,4 @@ function parseContent(contentJson: string): unknown {
   } catch {
     throw new TesseraError('M_NOT_JSON', 'the signed request body is not JSON');
   }
-}
-
-type AnyHandler = (request: never) => Promise<unknown>;
-
-/** A NATS request that times out or finds no server fails the call as StoreUnavailable (503). */
-function storeFailuresUnavailable<H extends Record<string, AnyHandler>>(handlers: H): H {
-  const wrapped: Record<string, AnyHandler> = {};
-  for (const [name, handler] of Object.entries(handlers)) {
-    wrapped[name] = async (request) => {
-      try {
-        return await handler(request);
-      } catch (err) {
-        throw asStoreError(err, name);
-      }
-    };
-  }
-  return wrapped as H;
 }
