@@ -130,6 +130,28 @@ export const ConfigSchema = z.strictObject({
   TESSERA_NOTIFIER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(64),
   /** Wrong tokens a validation session takes before it is locked. */
   TESSERA_TOKEN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
+  /** v2 lookup: the most addresses one query may ask; more get 413 M_TOO_LARGE. */
+  TESSERA_LOOKUP_MAX_ADDRESSES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /**
+   * How often the directory makes a new lookup pepper (0: only on command). A day: the spec asks
+   * for "often", and each rotation has the projector hash every binding again.
+   */
+  TESSERA_PEPPER_ROTATE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .refine((ms) => ms === 0 || ms >= 60_000, 'expected 0 (never) or at least 60000')
+    .default(86_400_000),
+  /** How long an older pepper is still accepted once a newer one is offered, before it is retired. */
+  TESSERA_PEPPER_GRACE_MS: z.coerce.number().int().min(1_000).max(604_800_000).default(600_000),
+  /** How long bind and unbind wait for the projector to make the change visible before answering 503. */
+  TESSERA_BIND_VISIBLE_WAIT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** The directory's admin HTTP API (bind, unbind, import, pepper rotation): host:port; unset: off. */
+  TESSERA_DIRECTORY_ADMIN_LISTEN: hostPort.optional(),
+  /**
+   * A file holding the bearer token the admin API requires; required when it listens on anything
+   * but loopback, optional on loopback.
+   */
+  TESSERA_DIRECTORY_ADMIN_TOKEN_FILE: z.string().min(1).optional(),
   /** SMS provider: `none` refuses to send (M_SEND_ERROR), `twilio` or `openmarket` speak those APIs. */
   TESSERA_SMS_PROVIDER: z.enum(['none', 'twilio', 'openmarket']).default('none'),
   /** The provider's API base URL (a compatible service or a test double may stand in). */

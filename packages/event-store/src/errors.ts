@@ -63,3 +63,24 @@ export function isWrongLastSequence(err: unknown): boolean {
 export function asStoreError(err: unknown, what: string): unknown {
   return isUnavailable(err) ? new StoreUnavailable(`${what}: ${(err as Error).message}`, { cause: err }) : err;
 }
+
+type AnyHandler = (request: never, call: never) => Promise<unknown>;
+
+/**
+ * Handlers whose NATS failures of any kind (a data key, a watched outcome, as well as the event
+ * store's own loads and appends) that time out or find no server fail as StoreUnavailable, which
+ * a client sees as "try again later" (503), never as an internal error.
+ */
+export function storeFailuresUnavailable<H extends Record<string, AnyHandler>>(handlers: H): H {
+  const wrapped: Record<string, AnyHandler> = {};
+  for (const [name, handler] of Object.entries(handlers)) {
+    wrapped[name] = async (request, call) => {
+      try {
+        return await handler(request, call);
+      } catch (err) {
+        throw asStoreError(err, name);
+      }
+    };
+  }
+  return wrapped as H;
+}

@@ -19,7 +19,7 @@ export {
   HEADER,
   SCHEMA_VERSION,
 } from './envelope.js';
-export { asStoreError, ConcurrencyConflict, StoreUnavailable } from './errors.js';
+export { asStoreError, ConcurrencyConflict, StoreUnavailable, storeFailuresUnavailable } from './errors.js';
 export { type EventCodec, eventCodec, type TimedEvent } from './event-codec.js';
 export { type AppendOptions, EventStore, type EventStoreOptions, type LoadedAggregate } from './event-store.js';
 export { type EventPayload, type EventPayloadCase, eventTypeOf, newEvent } from './events.js';

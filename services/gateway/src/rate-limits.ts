@@ -1,5 +1,6 @@
 import { type Config, ConfigError } from '@tessera/config';
 import { createRateLimiter, RateLimitBucketUnfit } from '@tessera/rate-limit';
+import { purposeKey, readServerSecret } from '@tessera/server-secret';
 import type { Logger } from '@tessera/service-kit';
 import type { NatsConnection } from 'nats';
 import {
@@ -8,7 +9,6 @@ import {
   type RequestTokenLimits,
   requestTokenGate,
 } from './request-limits.js';
-import { purposeKey, readServerSecret } from './server-secret.js';
 
 /** The key of the counters' digests, from TESSERA_SECRET_KEY_FILE; none (plain digests) when unset or limits are off. */
 export async function readRateLimitSecret(config: Config): Promise<Uint8Array | undefined> {

@@ -2,6 +2,7 @@ import type { Config } from '@tessera/config';
 import { DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import { createFederationClient } from '@tessera/federation-client';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
+import { createSecrets, readServerSecret, type Secrets } from '@tessera/server-secret';
 import { type RunningGrpcServer, type ServiceContext, serveGrpc } from '@tessera/service-kit';
 import type { NatsConnection } from 'nats';
 import { watchAggregates } from './aggregate-cache.js';
@@ -11,7 +12,6 @@ import { deliveryWatcher } from './delivery-wait.js';
 import type { Terms } from './domain/terms.js';
 import type { AccountUser, OpenIdVerifier } from './grpc/account-handlers.js';
 import { SESSION_SERVICE_NAME, sessionService } from './grpc/session-service.js';
-import { createSecrets, readServerSecret, type Secrets } from './secrets.js';
 import { readTermsFile, type TermsDocument } from './terms-file.js';
 
 /** What the service reads from files at start; a bad file stops it before anything opens. */

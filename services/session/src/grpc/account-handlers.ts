@@ -9,6 +9,7 @@ import type {
   RegisterAccountRequest,
   RegisterAccountResponse,
 } from '@tessera/proto/tessera/session/v1/session';
+import type { Secrets } from '@tessera/server-secret';
 import { createLogThrottle, type Logger, type LogThrottle } from '@tessera/service-kit';
 import { parseTokenType } from '@tessera/spec-params';
 import type { AggregateCache } from '../aggregate-cache.js';
@@ -18,7 +19,6 @@ import { type AccountHolder, accountHolder, unrecognisedToken } from '../domain/
 import * as terms from '../domain/terms.js';
 import { storedAccounts, USER_ID_FIELD } from '../events/account-events.js';
 import { storedTerms } from '../events/terms-events.js';
-import type { Secrets } from '../secrets.js';
 import type { TermsDocument } from '../terms-file.js';
 import { newAccessToken } from '../tokens.js';
 import { checkAccessToken, checkServerName, serverOfUserId } from './request-checks.js';

@@ -3,11 +3,11 @@ import { describe, it } from 'node:test';
 import { type DataKey, type DataKeySource, DataKeys, type LoadedState, newEvent } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import { Medium, type RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
+import { createSecrets } from '@tessera/server-secret';
 import { SESSION_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
 import { deliverySubject, sessionAggregate } from '../aggregates.js';
 import type { Session } from '../domain/session.js';
 import { storedSessions } from '../events/session-events.js';
-import { createSecrets } from '../secrets.js';
 import { planRequestToken } from './request-token-command.js';
 
 // The effects a RequestToken command is made with, before the decider sees it: the data key, the

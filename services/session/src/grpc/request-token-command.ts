@@ -1,5 +1,6 @@
 import type { DataKeys, EventStore, LoadedState } from '@tessera/event-store';
 import type { RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
+import type { Secrets } from '@tessera/server-secret';
 import {
   brandOf,
   parseClientSecret,
@@ -20,7 +21,6 @@ import {
   type Session,
   type SessionCommand,
 } from '../domain/session.js';
-import type { Secrets } from '../secrets.js';
 import { newDeliveryNonce, newValidationToken } from '../tokens.js';
 import { checkClientLowercaseAddress, checkCountry, cleanClientIp } from './request-checks.js';
 

@@ -1,4 +1,4 @@
-import { asStoreError } from '@tessera/event-store';
+import { storeFailuresUnavailable } from '@tessera/event-store';
 import type { SessionServiceServer } from '@tessera/proto/tessera/session/v1/session';
 import { type UnaryContext, unaryService } from '@tessera/service-kit';
 import { type AccountDeps, accountHandlers } from './account-handlers.js';
@@ -16,25 +16,4 @@ export function sessionService(deps: SessionDeps, context: UnaryContext): Sessio
   const authenticate = (token: string) => accounts.authenticate({ token });
   const handlers = { ...validationHandlers({ ...deps, authenticate }), ...accounts, ...termsHandlers(deps) };
   return unaryService<SessionServiceServer>(SESSION_SERVICE_NAME, storeFailuresUnavailable(handlers), context);
-}
-
-type AnyHandler = (request: never, call: never) => Promise<unknown>;
-
-/**
- * A NATS request of any kind that times out or finds no server (a data key, a delivery outcome,
- * as well as the event store's own loads and appends) fails the call as StoreUnavailable, which
- * the client sees as "try again later" (503), never as an internal error.
- */
-function storeFailuresUnavailable<H extends Record<string, AnyHandler>>(handlers: H): H {
-  const wrapped: Record<string, AnyHandler> = {};
-  for (const [name, handler] of Object.entries(handlers)) {
-    wrapped[name] = async (request, call) => {
-      try {
-        return await handler(request, call);
-      } catch (err) {
-        throw asStoreError(err, name);
-      }
-    };
-  }
-  return wrapped as H;
 }

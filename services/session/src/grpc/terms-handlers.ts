@@ -5,12 +5,12 @@ import type {
   GetTermsRequest,
   GetTermsResponse,
 } from '@tessera/proto/tessera/session/v1/session';
+import type { Secrets } from '@tessera/server-secret';
 import type { AggregateCache } from '../aggregate-cache.js';
 import { termsSubject } from '../aggregates.js';
 import type { Clock } from '../clock.js';
 import * as terms from '../domain/terms.js';
 import { storedTerms, termsCodec } from '../events/terms-events.js';
-import type { Secrets } from '../secrets.js';
 import type { TermsDocument } from '../terms-file.js';
 import { checkUserId } from './request-checks.js';
 import { loadLegacyAcceptances } from './terms-history.js';

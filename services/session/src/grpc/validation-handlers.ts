@@ -10,6 +10,7 @@ import type {
   SubmitTokenRequest,
   SubmitTokenResponse,
 } from '@tessera/proto/tessera/session/v1/session';
+import type { Secrets } from '@tessera/server-secret';
 import type { Logger } from '@tessera/service-kit';
 import {
   mediumToGrpc,
@@ -23,7 +24,6 @@ import type { Clock } from '../clock.js';
 import type { WatchDelivery } from '../delivery-wait.js';
 import { type Medium, noValidSession, refusalOf, type SessionCommand, validatedThreepid } from '../domain/session.js';
 import { storedSessions } from '../events/session-events.js';
-import type { Secrets } from '../secrets.js';
 import { planRequestToken } from './request-token-command.js';
 
 export interface ValidationDeps {

@@ -58,7 +58,7 @@ export function createSecrets(key: Uint8Array): Secrets {
 export function readServerSecret(file: string | undefined): Buffer {
   const name = 'TESSERA_SECRET_KEY_FILE';
   if (file === undefined)
-    throw new ConfigError(`${name}: required by the session service (session ids, address keys and digests)`);
+    throw new ConfigError(`${name}: required here (session ids, address keys and digests depend on it)`);
   let text: string;
   try {
     text = readFileSync(file, 'utf8').trim();
