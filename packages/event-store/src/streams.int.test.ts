@@ -50,6 +50,7 @@ describe('ensureStreams', () => {
       'tessera.invite.>',
       'tessera.key.>',
       'tessera.onbind.>',
+      'tessera.pepper.>',
       'tessera.terms.>',
     ]);
     assert.equal(lasting.max_age, 0);
@@ -78,6 +79,6 @@ describe('ensureStreams', () => {
     await ensureStreams(jsm);
     await jsm.streams.update('TESSERA_EVENTS', { subjects: ['tessera.key.>'] });
     assert.equal((await ensureStreams(jsm))[1]?.action, 'updated');
-    assert.equal((await jsm.streams.info('TESSERA_EVENTS')).config.subjects.length, 6);
+    assert.equal((await jsm.streams.info('TESSERA_EVENTS')).config.subjects.length, 7);
   });
 });
