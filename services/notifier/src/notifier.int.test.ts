@@ -164,6 +164,17 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
     assert.equal(sent?.payload?.$case === 'tokenSent' && sent.payload.value.providerMessageId, '');
   });
 
+  it('mails the address as typed (lower-cased) where case folding made another mailbox of it (ß → ss)', async () => {
+    const issued = await request({
+      medium: 'email',
+      address: 'jürgen.strasse@example.de',
+      clientLowercaseAddress: 'jürgen.straße@example.de',
+    });
+    const mail = await smtp.waitForMessage((m) => !!m.parsed.text?.includes(issued.token));
+    assert.deepEqual(mail.to, ['jürgen.straße@example.de']);
+    assert.equal((await outcomeOf(issued.deliveryId)).at(-1)?.type, 'TokenSent');
+  });
+
   it('mails the new token of a resend, whose session started in an earlier decision', async () => {
     const first = await request({ medium: 'email', address: 'resend-grace@example.org' });
     await outcomeOf(first.deliveryId);

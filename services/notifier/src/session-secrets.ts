@@ -12,7 +12,11 @@ import {
 /** What a delivery needs to know, in plaintext: kept in memory for one delivery, never logged. */
 export type SessionSecrets = {
   medium: Medium;
-  /** The normalised email address, or the MSISDN (E.164 digits without `+`). */
+  /**
+   * Where the message goes: the email address as the user typed it, lower-cased, where full case
+   * folding changed it beyond that (`ß` folds to `ss`: another mailbox), else the normalised email
+   * address; or the MSISDN (E.164 digits without `+`).
+   */
   address: string;
   token: string;
   /** Null for SMS: its message carries no link. */
@@ -44,7 +48,11 @@ export async function openSession(
 
   const open = openerFor(deps.dataKeys, aggregate, medium);
   try {
-    const address = await open(SEALED.address, started.address);
+    // The typed form is kept only where it differs from the normalised one (SessionStarted).
+    const address =
+      started.clientLowercaseAddress === undefined
+        ? await open(SEALED.address, started.address)
+        : await open(SEALED.clientLowercaseAddress, started.clientLowercaseAddress);
     const token = await open(SEALED.token, issued.token);
     const clientSecret = medium === 'email' ? await open(SEALED.clientSecret, issued.clientSecret) : null;
     const clientIp = issued.clientIp === undefined ? null : await open(SEALED.clientIp, issued.clientIp);

@@ -29,6 +29,8 @@ export async function requestToken(
   options: {
     medium: Medium;
     address: string;
+    /** Email: the address as the client lower-cased it, where it differs from `address`. */
+    clientLowercaseAddress?: string;
     brand?: string;
     erase?: boolean;
     country?: string;
@@ -53,7 +55,10 @@ export async function requestToken(
         clientSecretDigest: `digest-of-${sid}`,
         address: await seal(SEALED.address, options.address),
         nextLink: undefined,
-        clientLowercaseAddress: undefined,
+        clientLowercaseAddress:
+          options.clientLowercaseAddress === undefined
+            ? undefined
+            : await seal(SEALED.clientLowercaseAddress, options.clientLowercaseAddress),
       },
     },
     new Date(),
