@@ -12,10 +12,8 @@ import { leanPath } from './lean-path.js';
 import { requestIds, underRequestId } from './request-id.js';
 import { type OutcomeObserver, outcomeObservers } from './request-outcome.js';
 import { refuseMalformedRequests } from './request-shape.js';
-import { API_PREFIX, type Route } from './routes/route.js';
+import { API_PREFIX, isAnswering, type Route } from './routes/route.js';
 import { sendError } from './send-error.js';
-
-export { API_PREFIX };
 
 export interface AppOptions {
   routes: Route[];
@@ -60,10 +58,9 @@ export function createApp({
 
   const api = Router({ strict: false });
   for (const route of routes) {
-    const handler: RequestHandler =
-      'answer' in route
-        ? (req, res) => underRequestId(res, async () => writeAnswer(res, await route.answer(req)))
-        : (req, res, next) => underRequestId(res, () => route.handler(req, res, next));
+    const handler: RequestHandler = isAnswering(route)
+      ? (req, res) => underRequestId(res, async () => writeAnswer(res, await route.answer(req)))
+      : (req, res, next) => underRequestId(res, () => route.handler(req, res, next));
     const handlers = route.body === undefined ? [handler] : [...readers[route.body], handler];
     if (route.method === 'GET') api.get(route.path, ...handlers);
     else api.post(route.path, ...handlers);
