@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { currentCorrelationId } from '@tessera/correlation';
@@ -59,6 +60,7 @@ let base: string;
 const { log, lines } = captureLogs((out) => createLogger('gateway-test', 'debug', out));
 // The line every request leaves (access-log.ts); the tests below look at what else was logged.
 const notAccessLog = (line: { msg?: unknown }) => line.msg !== 'request';
+const registry = new Registry();
 
 before(async () => {
   const app = createApp({
@@ -78,7 +80,7 @@ before(async () => {
     ],
     maxBodyBytes: 64 * 1024,
     log,
-    registry: new Registry(),
+    registry,
     accessLog: true,
   });
   server = await listen(app, '127.0.0.1', 0, log);
@@ -361,5 +363,110 @@ describe('gateway request bodies', () => {
     const chunked = await rawPost(echo, pieces, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     assert.equal(chunked.status, 413);
     assert.equal(JSON.parse(chunked.body).errcode, 'M_TOO_LARGE');
+  });
+});
+
+/** The access log line of the request answered with this X-Request-Id, once written (just after the answer left). */
+async function accessLineOf(res: Response): Promise<Record<string, unknown>> {
+  const id = res.headers.get('x-request-id');
+  for (;;) {
+    const line = lines.find((entry) => entry.msg === 'request' && entry.correlationId === id);
+    if (line !== undefined) return line;
+    await new Promise((ok) => setImmediate(ok));
+  }
+}
+
+/** The count of tessera_http_requests_total with exactly these labels (0 when never counted). */
+async function requestCount(labels: { method: string; route: string; status: string }): Promise<number> {
+  const metric = await registry.getSingleMetric('tessera_http_requests_total')?.get();
+  const value = metric?.values.find(
+    (entry) =>
+      entry.labels.method === labels.method &&
+      entry.labels.route === labels.route &&
+      entry.labels.status === labels.status,
+  );
+  return value?.value ?? 0;
+}
+
+// The hot routes are served on the lean path (lean-path.ts); a trailing slash is left to Express,
+// which serves the same route: the two answers and what they leave behind must not differ.
+describe('the lean path and Express, serving the same route', () => {
+  const HEADERS = [
+    'content-type',
+    'content-length',
+    'access-control-allow-origin',
+    'access-control-allow-methods',
+    'access-control-allow-headers',
+    'access-control-expose-headers',
+  ];
+  const cases = [
+    '/_matrix/identity/v2/pubkey/ed25519:0',
+    '/_matrix/identity/api/v1/pubkey/ed25519:9',
+    `/_matrix/identity/v2/pubkey/isvalid?public_key=${PUBLIC_KEY}`,
+    '/_matrix/identity/v2/pubkey/isvalid',
+    '/_matrix/identity/v2/pubkey/isvalid?public_key=a&public_key=b',
+    '/_matrix/identity/v2',
+    '/_matrix/identity/api/v1',
+    '/_matrix/identity/versions',
+  ];
+
+  it('answers alike: status, body, headers, the access log line and the metrics label', async () => {
+    for (const [index, lean] of cases.entries()) {
+      const [path, query] = lean.split('?');
+      const viaExpress = `${path}/${query === undefined ? '' : `?${query}`}`;
+      const a = await get(lean, { headers: { 'X-Request-Id': `lean-${index}` } });
+      const b = await get(viaExpress, { headers: { 'X-Request-Id': `express-${index}` } });
+      assert.equal(a.status, b.status, lean);
+      assert.deepEqual(a.body, b.body, lean);
+      for (const header of HEADERS)
+        assert.equal(a.res.headers.get(header), b.res.headers.get(header), `${lean} ${header}`);
+      assert.equal(a.res.headers.get('x-request-id'), `lean-${index}`);
+      assert.equal(b.res.headers.get('x-request-id'), `express-${index}`);
+      const [lineA, lineB] = [await accessLineOf(a.res), await accessLineOf(b.res)];
+      for (const field of ['method', 'route', 'status', 'level', 'service'])
+        assert.equal(lineA[field], lineB[field], `${lean} access log ${field}`);
+    }
+  });
+
+  it('counts a request served on the lean path under its route pattern and status', async () => {
+    const labels = { method: 'GET', route: '/v2/pubkey/:keyId', status: '404' };
+    const before = await requestCount(labels);
+    const { status } = await get('/_matrix/identity/v2/pubkey/ed25519:9');
+    assert.equal(status, 404);
+    // Counted once the answer has left, which may be just after the client has it.
+    while ((await requestCount(labels)) === before) await new Promise((ok) => setImmediate(ok));
+    assert.equal(await requestCount(labels), before + 1);
+  });
+
+  it('answers the preflight, the 405 and the 404 of a hot path (Express serves them) with CORS headers and a request id', async () => {
+    const preflight = await get('/_matrix/identity/v2/pubkey/isvalid', { method: 'OPTIONS' });
+    assert.deepEqual([preflight.status, preflight.body], [200, {}]);
+    const wrongMethod = await get('/_matrix/identity/api/v1/pubkey/isvalid', { method: 'POST', body: '{}' });
+    assert.deepEqual([wrongMethod.status, wrongMethod.body?.errcode], [405, 'M_UNRECOGNIZED']);
+    const unknown = await get('/_matrix/identity/v2/pubkey/ed25519:0/extra');
+    assert.deepEqual([unknown.status, unknown.body?.errcode], [404, 'M_UNRECOGNIZED']);
+    for (const { res } of [preflight, wrongMethod, unknown]) {
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      assert.ok(res.headers.get('x-request-id'));
+    }
+  });
+
+  it('refuses an HTTP/1.1 request without Host on a hot path with 400 M_UNRECOGNIZED', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1', () => {
+        socket.end('GET /_matrix/identity/v2/pubkey/ed25519:0 HTTP/1.1\r\nConnection: close\r\n\r\n');
+      });
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /access-control-allow-origin: \*/i);
+    assert.match(answer, /"errcode":"M_UNRECOGNIZED"/);
   });
 });

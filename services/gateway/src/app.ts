@@ -1,17 +1,19 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { TesseraError } from '@tessera/errors';
 import type { Logger } from '@tessera/service-kit';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler, Router } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler, Router } from 'express';
 import type { Registry } from 'prom-client';
 import { accessLog } from './access-log.js';
+import { writeAnswer } from './answer.js';
 import { bodyErrors, bodyReaders } from './body.js';
 import { cors } from './cors.js';
 import { httpMetrics } from './http-metrics.js';
+import { leanPath } from './lean-path.js';
 import { requestIds, underRequestId } from './request-id.js';
+import { type OutcomeObserver, outcomeObservers } from './request-outcome.js';
 import { refuseMalformedRequests } from './request-shape.js';
-import type { Route } from './routes/route.js';
+import { API_PREFIX, isAnswering, type Route } from './routes/route.js';
 import { sendError } from './send-error.js';
-
-export const API_PREFIX = '/_matrix/identity';
 
 export interface AppOptions {
   routes: Route[];
@@ -27,6 +29,8 @@ export interface AppOptions {
  * then CORS, then a check of the request's shape (400 for a path that does not
  * decode), then the route table. A known path with another method is 405, an unknown path 404,
  * both M_UNRECOGNIZED; every failure leaves through sendError.
+ * The hot routes (answering ones) go these same steps on the lean path (lean-path.ts), without
+ * Express's middleware chain; whatever the lean path does not take, Express serves.
  */
 export function createApp({
   routes,
@@ -34,21 +38,29 @@ export function createApp({
   log,
   registry,
   accessLog: logRequests = false,
-}: AppOptions): Express {
+}: AppOptions): RequestListener {
+  const observers: OutcomeObserver[] = [httpMetrics(registry)];
+  if (logRequests) observers.push(accessLog(log));
+  const observe = outcomeObservers(observers);
+  const readers = bodyReaders(maxBodyBytes);
+
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestIds);
-  app.use(httpMetrics(registry));
-  if (logRequests) app.use(accessLog(log));
+  app.use((req, res, next) => {
+    observe(req, res);
+    next();
+  });
   app.use(cors);
   app.use(refuseMalformedRequests);
 
   const api = Router({ strict: false });
-  const readers = bodyReaders(maxBodyBytes);
   for (const route of routes) {
-    const handler: RequestHandler = (req, res, next) => underRequestId(res, () => route.handler(req, res, next));
+    const handler: RequestHandler = isAnswering(route)
+      ? (req, res) => underRequestId(res, async () => writeAnswer(res, await route.answer(req)))
+      : (req, res, next) => underRequestId(res, () => route.handler(req, res, next));
     const handlers = route.body === undefined ? [handler] : [...readers[route.body], handler];
     if (route.method === 'GET') api.get(route.path, ...handlers);
     else api.post(route.path, ...handlers);
@@ -67,5 +79,9 @@ export function createApp({
   const lastResort: ErrorRequestHandler = (err, _req, res, _next) =>
     underRequestId(res, () => sendError(res, err, log));
   app.use(lastResort);
-  return app;
+
+  const lean = leanPath(routes, { observe, readers, log });
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (!lean(req, res)) app(req, res);
+  };
 }

@@ -1,7 +1,7 @@
 import { TesseraError, termsNotSigned } from '@tessera/errors';
 import type { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import type { DeadlineClient } from '@tessera/service-kit';
-import type { Request } from 'express';
+import type { ApiRequest } from './api-request.js';
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
@@ -9,14 +9,14 @@ const BEARER = /^Bearer +(\S+) *$/i;
  * The v2 access token: `Authorization: Bearer` first, else the `access_token` query parameter,
  * which the spec deprecated (v1.11) but older clients and homeservers still send.
  */
-export function accessTokenOf(req: Request): string | undefined {
-  const header = BEARER.exec(req.get('authorization') ?? '');
+export function accessTokenOf(req: ApiRequest): string | undefined {
+  const header = BEARER.exec(req.header('authorization') ?? '');
   if (header?.[1]) return header[1];
   const query = req.query.access_token;
   return typeof query === 'string' && query !== '' ? query : undefined;
 }
 
-export function requireAccessToken(req: Request): string {
+export function requireAccessToken(req: ApiRequest): string {
   const token = accessTokenOf(req);
   if (token === undefined) throw new TesseraError('M_UNAUTHORIZED', 'an access token is required');
   return token;
@@ -27,7 +27,7 @@ export interface AuthOptions {
   terms: boolean;
 }
 
-export type Authenticator = (req: Request, options: AuthOptions) => Promise<{ userId: string }>;
+export type Authenticator = (req: ApiRequest, options: AuthOptions) => Promise<{ userId: string }>;
 
 /** What the session service says of a token: Authenticate's answer. */
 export type TokenCheck = { userId: string; termsAccepted: boolean };

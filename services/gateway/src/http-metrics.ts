@@ -1,8 +1,8 @@
-import type { RequestHandler } from 'express';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { OutcomeObserver } from './request-outcome.js';
 
 /** Requests by route pattern (not raw path, which would let clients mint label values) and status. */
-export function httpMetrics(registry: Registry): RequestHandler {
+export function httpMetrics(registry: Registry): OutcomeObserver {
   const requests = new Counter({
     name: 'tessera_http_requests_total',
     help: 'HTTP requests answered, by route and status',
@@ -16,14 +16,8 @@ export function httpMetrics(registry: Registry): RequestHandler {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  return (req, res, next) => {
-    const stop = duration.startTimer();
-    res.on('finish', () => {
-      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-      const labels = { method: req.method, route };
-      stop(labels);
-      requests.inc({ ...labels, status: String(res.statusCode) });
-    });
-    next();
+  return ({ method, route, status, seconds }) => {
+    duration.observe({ method, route }, seconds);
+    requests.inc({ method, route, status: String(status) });
   };
 }

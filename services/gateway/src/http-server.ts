@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@tessera/service-kit';
-import type { Express } from 'express';
 import { answerNodeRefusalsWithJson } from './client-errors.js';
 
 export interface RunningHttpServer {
@@ -11,7 +10,12 @@ export interface RunningHttpServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function listen(app: Express, host: string, port: number, log: Logger): Promise<RunningHttpServer> {
+export async function listen(
+  app: RequestListener,
+  host: string,
+  port: number,
+  log: Logger,
+): Promise<RunningHttpServer> {
   // Without Host, the app answers the 400 itself (refuseMalformedRequests): with a JSON body.
   const server = createServer({ requireHostHeader: false }, app);
   answerNodeRefusalsWithJson(server, log);

@@ -1,6 +1,6 @@
 import { TesseraError } from '@tessera/errors';
 import { parseSendAttempt } from '@tessera/spec-params';
-import type { Request } from 'express';
+import type { ApiRequest } from './api-request.js';
 import type { Tree } from './routes/route.js';
 
 /**
@@ -79,7 +79,7 @@ export class Params {
  * as Sydent reads v1 arguments from the body or the query alike (old clients sent some that way);
  * the body wins where both give a field. v2 reads the JSON body only.
  */
-export function bodyParams(req: Request, tree: Tree): Params {
+export function bodyParams(req: ApiRequest, tree: Tree): Params {
   const body = req.body as Record<string, unknown>;
   return new Params(tree === 'v1' ? { ...queryValues(req), ...body } : body);
 }
@@ -88,13 +88,13 @@ export function bodyParams(req: Request, tree: Tree): Params {
  * The parameters of a GET: its query string, the same on both trees (every value is a string).
  * An empty value counts as missing.
  */
-export function queryParams(req: Request): Params {
+export function queryParams(req: ApiRequest): Params {
   const values = Object.fromEntries(Object.entries(queryValues(req)).filter(([, value]) => value !== ''));
   return new Params(values);
 }
 
-function queryValues(req: Request): Record<string, unknown> {
-  return { ...(req.query as Record<string, unknown>) };
+function queryValues(req: ApiRequest): Record<string, unknown> {
+  return { ...req.query };
 }
 
 function asString(name: string, value: unknown): string {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import {
   answeredByService,
   isServiceError,
@@ -9,13 +10,16 @@ import {
   UNAVAILABLE,
 } from '@tessera/errors';
 import { createLogThrottle, type Logger, type LogThrottle } from '@tessera/service-kit';
-import type { Response } from 'express';
+import { answerJson, writeAnswer } from './answer.js';
 
-/** The one way the gateway answers a failure: a Matrix error body, never a stack or a bare status. */
-export function sendError(res: Response, err: unknown, log: Logger): void {
+/**
+ * The one way the gateway answers a failure, on both paths: a Matrix error body, never a stack or
+ * a bare status.
+ */
+export function sendError(res: ServerResponse, err: unknown, log: Logger): void {
   const { status, body } = matrixErrorFor(err, log);
   if (res.headersSent) return;
-  res.status(status).json(body);
+  writeAnswer(res, answerJson(body, status));
 }
 
 /**

@@ -14,31 +14,37 @@ export function accountRoutes({ session, auth }: SessionRouteDeps): Route[] {
     onV2(
       'POST',
       '/account/register',
-      async (req, res) => {
-        const params = bodyParams(req, 'v2');
-        const { token } = await session.registerAccount({
-          accessToken: params.requiredString('access_token'),
-          tokenType: parseTokenType(params.optionalString('token_type')),
-          matrixServerName: params.requiredString('matrix_server_name'),
-          expiresIn: params.optionalCount('expires_in'),
-        });
-        // `access_token` too, the same value, as Sydent sends it for clients of older drafts.
-        res.json({ token, access_token: token });
+      {
+        handler: async (req, res) => {
+          const params = bodyParams(req, 'v2');
+          const { token } = await session.registerAccount({
+            accessToken: params.requiredString('access_token'),
+            tokenType: parseTokenType(params.optionalString('token_type')),
+            matrixServerName: params.requiredString('matrix_server_name'),
+            expiresIn: params.optionalCount('expires_in'),
+          });
+          // `access_token` too, the same value, as Sydent sends it for clients of older drafts.
+          res.json({ token, access_token: token });
+        },
       },
       'json',
     ),
-    onV2('GET', '/account', async (req, res) => {
-      const { userId } = await auth(req, { terms: true });
-      res.json({ user_id: userId });
+    onV2('GET', '/account', {
+      handler: async (req, res) => {
+        const { userId } = await auth(req, { terms: true });
+        res.json({ user_id: userId });
+      },
     }),
     // No terms check (a user must always be able to leave) and no Authenticate call: the session
     // service answers 401 M_UNKNOWN_TOKEN for a token it does not know, as the spec asks.
     onV2(
       'POST',
       '/account/logout',
-      async (req, res) => {
-        await session.logout({ token: requireAccessToken(req) });
-        res.json({});
+      {
+        handler: async (req, res) => {
+          await session.logout({ token: requireAccessToken(req) });
+          res.json({});
+        },
       },
       'optional-json',
     ),

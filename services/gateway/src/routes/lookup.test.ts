@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { currentCorrelationId } from '@tessera/correlation';
 import { Medium } from '@tessera/proto/tessera/session/v1/session';
 import { associationJson, type DirectoryApp, PEPPER, startDirectoryApp } from '../../test-support/directory-fixture.js';
 import { ALICE_TOKEN, BOB_TOKEN, unavailable } from '../../test-support/session-fixture.js';
@@ -287,5 +288,86 @@ describe('POST v2 lookup', () => {
     const requests = app.directory.requestsOf('hashedLookup');
     assert.equal(requests.length, 2);
     assert.equal(requests[1]?.queries.length, 3);
+  });
+});
+
+/** A POST with a body as given, for bodies the fixture's client would not make. */
+async function rawPost(path: string, body: string | Uint8Array, headers: Record<string, string>) {
+  const res = await fetch(`${app.base}${path}`, { method: 'POST', body, headers });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: JSON.parse(text) as Record<string, unknown> };
+}
+
+// These routes are served on the lean path (lean-path.ts), which reads their bodies with the same
+// readers as Express: the same refusals, and the request id kept past the reading of the body.
+describe('the lookups’ request bodies on the lean path', () => {
+  const json = { 'content-type': 'application/json', authorization: `Bearer ${ALICE_TOKEN}` };
+
+  it('answers malformed JSON with 400 M_NOT_JSON and JSON that is not an object with 400 M_BAD_JSON', async () => {
+    for (const path of ['/api/v1/bulk_lookup', '/v2/lookup']) {
+      const broken = await rawPost(path, '{"threepids":', json);
+      assert.deepEqual([broken.status, broken.body.errcode], [400, 'M_NOT_JSON'], path);
+      for (const text of ['[1]', '"x"', 'null']) {
+        const notObject = await rawPost(path, text, json);
+        assert.deepEqual([notObject.status, notObject.body.errcode], [400, 'M_BAD_JSON'], `${path} ${text}`);
+      }
+    }
+    assert.deepEqual(app.directory.requestsOf('lookup'), []);
+    assert.deepEqual(app.directory.requestsOf('hashedLookup'), []);
+  });
+
+  it('answers a body over the limit with 413 M_TOO_LARGE', async () => {
+    const big = JSON.stringify({ threepids: [], padding: 'x'.repeat(100 * 1024) });
+    for (const path of ['/api/v1/bulk_lookup', '/v2/lookup']) {
+      const res = await rawPost(path, big, json);
+      assert.deepEqual([res.status, res.body.errcode], [413, 'M_TOO_LARGE'], path);
+    }
+  });
+
+  it('reads a form body on v1 only: v2 reads any body as JSON', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${ALICE_TOKEN}` };
+    const v1 = await rawPost('/api/v1/bulk_lookup', 'threepids=email', form);
+    assert.deepEqual([v1.status, v1.body.errcode], [400, 'M_INVALID_PARAM'], 'read as fields: threepids is no list');
+    const v2 = await rawPost('/v2/lookup', 'algorithm=sha256', form);
+    assert.deepEqual([v2.status, v2.body.errcode], [400, 'M_NOT_JSON']);
+  });
+
+  it("makes the caller's X-Request-Id the correlation id of the directory call made after the body was read", async () => {
+    let seen: string | undefined;
+    app.directory.script.lookup = async (request) => {
+      seen = currentCorrelationId();
+      return app.directory.usual.lookup(request);
+    };
+    const res = await rawPost('/api/v1/bulk_lookup', JSON.stringify({ threepids: [['email', 'a@example.org']] }), {
+      ...json,
+      'x-request-id': 'bulk-7f3a',
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-request-id'), 'bulk-7f3a');
+    assert.equal(seen, 'bulk-7f3a');
+  });
+
+  it('answers as Express does for the same route (a trailing slash goes to Express)', async () => {
+    const bodies: [string, unknown][] = [
+      ['/api/v1/bulk_lookup', { threepids: [['email', 'alice@example.org']] }],
+      ['/api/v1/bulk_lookup', { threepids: 'no' }],
+      ['/v2/lookup', { algorithm: 'sha256', pepper: PEPPER, addresses: [ALICE_HASH] }],
+      ['/v2/lookup', { algorithm: 'sha256', pepper: 'stale', addresses: [ALICE_HASH] }],
+    ];
+    for (const [path, body] of bodies) {
+      const lean = await rawPost(path, JSON.stringify(body), json);
+      const viaExpress = await rawPost(`${path}/`, JSON.stringify(body), json);
+      assert.deepEqual([lean.status, lean.body], [viaExpress.status, viaExpress.body], path);
+      assert.equal(lean.headers.get('content-type'), viaExpress.headers.get('content-type'));
+      assert.equal(lean.headers.get('access-control-allow-origin'), '*');
+    }
+    for (const query of ['medium=email&address=alice%40example.org', 'medium=email']) {
+      const lean = await app.call(`/api/v1/lookup?${query}`);
+      const viaExpress = await app.call(`/api/v1/lookup/?${query}`);
+      assert.deepEqual([lean.status, lean.text], [viaExpress.status, viaExpress.text], query);
+    }
+    const lean = await app.call('/v2/hash_details', { token: ALICE_TOKEN });
+    const viaExpress = await app.call('/v2/hash_details/', { token: ALICE_TOKEN });
+    assert.deepEqual([lean.status, lean.text], [viaExpress.status, viaExpress.text]);
   });
 });

@@ -1,4 +1,6 @@
 import type { RequestHandler } from 'express';
+import type { Answer } from '../answer.js';
+import type { ApiRequest } from '../api-request.js';
 
 export type Method = 'GET' | 'POST';
 
@@ -11,13 +13,26 @@ export type Method = 'GET' | 'POST';
  */
 export type BodyKind = 'json' | 'json-or-form' | 'optional-json';
 
-export interface Route {
+/** A handler that reads only the ApiRequest and answers JSON: servable without Express. */
+export type Answerer = (req: ApiRequest) => Answer | Promise<Answer>;
+
+/** How a route answers: an Express handler, or an Answerer (served on the lean path too). */
+export type Handling = { handler: RequestHandler } | { answer: Answerer };
+
+export type Route = {
   method: Method;
   /** An Express path below `/_matrix/identity`, e.g. `/v2/pubkey/:keyId`. */
   path: string;
   body?: BodyKind;
-  handler: RequestHandler;
-}
+} & Handling;
+
+/** A route the lean path may serve (lean-path.ts); Express serves it too (app.ts). */
+export type AnsweringRoute = Extract<Route, { answer: Answerer }>;
+
+export const isAnswering = (route: Route): route is AnsweringRoute => 'answer' in route;
+
+/** Where every route's path is mounted. */
+export const API_PREFIX = '/_matrix/identity';
 
 export const V1 = '/api/v1';
 export const V2 = '/v2';
@@ -26,8 +41,8 @@ export const V2 = '/v2';
 export type Tree = 'v1' | 'v2';
 
 /** The same handler on both API trees: v1 and v2 share shapes wherever the spec lets them. */
-export function onBothTrees(method: Method, subpath: string, handler: RequestHandler): Route[] {
-  return [V2, V1].map((tree) => ({ method, path: `${tree}${subpath}`, handler }));
+export function onBothTrees(method: Method, subpath: string, handling: Handling): Route[] {
+  return [V2, V1].map((tree) => ({ method, path: `${tree}${subpath}`, ...handling }));
 }
 
 /**
@@ -45,15 +60,15 @@ export function onEachTree(method: Method, subpath: string, handlerFor: (tree: T
 }
 
 /** A v2-only route (accounts, terms, hashed lookups: v1 has none of them). */
-export function onV2(method: Method, subpath: string, handler: RequestHandler, body?: BodyKind): Route {
-  return onOneTree(V2, method, subpath, handler, body);
+export function onV2(method: Method, subpath: string, handling: Handling, body?: BodyKind): Route {
+  return onOneTree(V2, method, subpath, handling, body);
 }
 
 /** A v1-only route (the plaintext lookups, which v2 replaced with hashed ones). */
-export function onV1(method: Method, subpath: string, handler: RequestHandler, body?: BodyKind): Route {
-  return onOneTree(V1, method, subpath, handler, body);
+export function onV1(method: Method, subpath: string, handling: Handling, body?: BodyKind): Route {
+  return onOneTree(V1, method, subpath, handling, body);
 }
 
-function onOneTree(prefix: string, method: Method, subpath: string, handler: RequestHandler, body?: BodyKind): Route {
-  return { method, path: `${prefix}${subpath}`, handler, ...(body === undefined ? {} : { body }) };
+function onOneTree(prefix: string, method: Method, subpath: string, handling: Handling, body?: BodyKind): Route {
+  return { method, path: `${prefix}${subpath}`, ...handling, ...(body === undefined ? {} : { body }) };
 }

@@ -1,3 +1,4 @@
+import { answerJson } from '../answer.js';
 import type { Route } from './route.js';
 import { V1, V2 } from './route.js';
 
@@ -28,10 +29,15 @@ export const SUPPORTED_VERSIONS = [
   'v1.19',
 ] as const;
 
+// The same text for every request: made once.
+const VERSIONS = answerJson({ versions: SUPPORTED_VERSIONS });
+const EMPTY = answerJson({});
+
+/** /versions and the two status pings (hot routes: load balancers poll them), on the lean path. */
 export function statusRoutes(): Route[] {
   return [
-    { method: 'GET', path: '/versions', handler: (_req, res) => void res.json({ versions: SUPPORTED_VERSIONS }) },
-    { method: 'GET', path: V2, handler: (_req, res) => void res.json({}) },
-    { method: 'GET', path: V1, handler: (_req, res) => void res.json({}) },
+    { method: 'GET', path: '/versions', answer: () => VERSIONS },
+    { method: 'GET', path: V2, answer: () => EMPTY },
+    { method: 'GET', path: V1, answer: () => EMPTY },
   ];
 }

@@ -43,6 +43,6 @@ export function submitTokenRoutes({ session, auth, pages, log }: SessionRouteDep
       const { success } = await session.submitToken(submission(bodyParams(req, tree)));
       res.json({ success });
     }),
-    ...onBothTrees('GET', `/validate/${medium}/submitToken`, page(medium)),
+    ...onBothTrees('GET', `/validate/${medium}/submitToken`, { handler: page(medium) }),
   ]);
 }
