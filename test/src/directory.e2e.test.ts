@@ -8,7 +8,7 @@ import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validat
 import { bearer, json, mailTo, newClientSecret, registerUser } from './system/flows.js';
 import { type ServiceReplica, startGatewayReplica, startGrpcReplica } from './system/gateway-replica.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
-import { type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
+import { eventually, freePort, type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
 
 // Issue 9 on the whole running system: bind, unbind and every lookup through the gateway, the
 // directory, the projector's read model in Postgres, session and signing. Every lookup after a
@@ -21,10 +21,23 @@ let user: { token: string; userId: string };
 const replicas: ServiceReplica[] = [];
 // Every address and user ID used here, searched for in the stream and the logs at the end.
 const privateValues = new Set<string>();
+// The directory's admin API (off by default), for pepper rotation on command.
+let adminUrl: string;
+// How long an older pepper is still accepted once a newer one is offered (the default is 10 minutes).
+const PEPPER_GRACE_MS = 3_000;
 
 before(async () => {
   world = await startOutsideWorld();
-  system = await startSystem({ env: { ...world.env, TESSERA_RATE_LIMITS: 'off' } });
+  const adminPort = await freePort();
+  adminUrl = `http://127.0.0.1:${adminPort}`;
+  system = await startSystem({
+    env: {
+      ...world.env,
+      TESSERA_RATE_LIMITS: 'off',
+      TESSERA_DIRECTORY_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+      TESSERA_PEPPER_GRACE_MS: String(PEPPER_GRACE_MS),
+    },
+  });
   call = observedFetch(spec, { baseUrl: system.baseUrl });
   user = await newUser();
 });
@@ -350,6 +363,61 @@ describe('v2 lookup', () => {
       json({ algorithm: 'sha256', pepper, addresses: [] }),
     );
     assert.deepEqual([noToken.status, noToken.body.errcode], [401, 'M_UNAUTHORIZED']);
+  });
+});
+
+describe('pepper rotation', () => {
+  it('never fails a lookup under load while the pepper rotates, and refuses the old pepper after the grace', async () => {
+    const { typed, normalised } = newAddress('Rotated');
+    await boundAssociation(await emailSession(typed));
+    const { lookup_pepper: first } = await hashDetails();
+
+    // Clients as Element's: hash_details, then a lookup with that pepper, again and again.
+    const peppersSeen = new Map<string, number>();
+    const failures: string[] = [];
+    let stop = false;
+    const client = async () => {
+      while (!stop) {
+        const details = await call<{ lookup_pepper: string }>(`${V2}/hash_details`, { headers: bearer(user.token) });
+        if (details.status !== 200) {
+          failures.push(`hash_details ${details.status} ${details.text}`);
+          continue;
+        }
+        const pepper = details.body.lookup_pepper;
+        const hash = sha256Hash(normalised, 'email', pepper);
+        const found = await v2Lookup({ algorithm: 'sha256', pepper, addresses: [hash] });
+        if (found.status !== 200 || found.body.mappings[hash] !== user.userId)
+          failures.push(`lookup ${found.status} ${found.text}`);
+        peppersSeen.set(pepper, (peppersSeen.get(pepper) ?? 0) + 1);
+      }
+    };
+    const clients = Array.from({ length: 4 }, client);
+    try {
+      await eventually(async () => (peppersSeen.get(first) ?? 0) >= 20, 30_000, 'lookups with the first pepper');
+      const rotated = await fetch(`${adminUrl}/_tessera/directory/v1/pepper/rotate`, { method: 'POST' });
+      assert.equal(rotated.status, 200, await rotated.clone().text());
+      await eventually(
+        async () => [...peppersSeen].some(([pepper, n]) => pepper !== first && n >= 50),
+        60_000,
+        'lookups with the new pepper',
+      );
+    } finally {
+      stop = true;
+      await Promise.all(clients);
+    }
+    assert.deepEqual(failures, [], 'no request failed while the pepper rotated');
+    const second = (await hashDetails()).lookup_pepper;
+    assert.notEqual(second, first);
+
+    // Once the grace is over, the first pepper is refused, with the current one in the answer.
+    const hash = sha256Hash(normalised, 'email', first);
+    await eventually(
+      async () => (await v2Lookup({ algorithm: 'sha256', pepper: first, addresses: [hash] })).status === 400,
+      PEPPER_GRACE_MS * 10,
+      'the first pepper retired',
+    );
+    const refused = await v2Lookup({ algorithm: 'sha256', pepper: first, addresses: [hash] });
+    assert.deepEqual([refused.body.errcode, refused.body.lookup_pepper], ['M_INVALID_PEPPER', second]);
   });
 });
 

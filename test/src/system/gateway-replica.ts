@@ -27,7 +27,7 @@ function runnerEnvOf(system: RunningSystem, service: string): Record<string, str
 
 /**
  * A further replica of `service`, configured exactly as the runner configured the first, on its own
- * ports, with `overrides` on top; resolves once its admin port says it is ready.
+ * ports and without the directory's admin API, with `overrides` on top; resolves once it is ready.
  */
 async function startReplica(
   system: RunningSystem,
@@ -36,8 +36,10 @@ async function startReplica(
   ready: (ports: { main: number; metrics: number }) => Promise<boolean>,
 ): Promise<{ ports: { main: number; metrics: number }; stop: () => void }> {
   const ports = { main: await freePort(), metrics: await freePort() };
+  // One admin API is enough, and its port is taken by the first directory.
+  const { TESSERA_DIRECTORY_ADMIN_LISTEN: _adminApi, ...runnerEnv } = runnerEnvOf(system, service);
   const env = {
-    ...runnerEnvOf(system, service),
+    ...runnerEnv,
     TESSERA_METRICS_LISTEN: `127.0.0.1:${ports.metrics}`,
     ...overrides(ports),
   };
