@@ -251,7 +251,7 @@ describe('NATS identities and their permissions, on a real nats-server', () => {
     }
   });
 
-  it('gives the gateway the rate-limit bucket and, of the event store, signing’s key events only', async () => {
+  it('gives the gateway the rate-limit bucket and, of the event store, signing’s key events and live account and terms appends only', async () => {
     const nc = as('gateway');
     assert.equal(await kvCreateProbe(nc, RATE_LIMIT_BUCKET, 'ip.probe'), 'allowed');
     assert.equal(await kvGetProbe(nc, RATE_LIMIT_BUCKET, 'ip.probe'), 'allowed');
@@ -259,8 +259,12 @@ describe('NATS identities and their permissions, on a real nats-server', () => {
     assert.equal(await subscribeProbe(nc, 'tessera.key.>'), 'allowed');
     assert.equal(await streamInfoProbe(nc, 'TESSERA_EVENTS'), 'allowed');
     assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.key.ed25519:0'), 'allowed');
+    // Account and terms appends, live only: they drop its cached token checks.
+    assert.equal(await subscribeProbe(nc, 'tessera.account.>'), 'allowed');
+    assert.equal(await subscribeProbe(nc, 'tessera.terms.>'), 'allowed');
+    assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.account.a1'), 'refused');
     // Nothing else: no other aggregate, nothing by sequence, no short-lived stream, no appends.
-    for (const type of AGGREGATE_TYPES.filter((name) => name !== 'key'))
+    for (const type of AGGREGATE_TYPES.filter((name) => !['key', 'account', 'terms'].includes(name)))
       assert.equal(await subscribeProbe(nc, `tessera.${type}.>`), 'refused', `watch ${type}`);
     assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.assoc.a1'), 'refused');
     assert.equal(await directGetBySeqProbe(nc, 'TESSERA_EVENTS', 1), 'refused');

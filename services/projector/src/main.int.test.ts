@@ -169,7 +169,7 @@ describe('the projector process', () => {
     await until('the first is active', async () => (await stateOf(first)) === 'active');
     const second = await startProjector();
     await until('the second stands by', async () => (await stateOf(second)) === 'standby');
-    assert.ok(second.output().includes('projector standing by'));
+    await until('its log says it stands by', async () => second.output().includes('projector standing by'));
 
     // Its lag metric works under the projector identity (stream info is among its rights).
     const metrics = await (await fetch(`http://127.0.0.1:${first.port}/metrics`)).text();
