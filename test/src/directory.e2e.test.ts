@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeBase64, verifyJsonSignature } from '@tessera/canonical-json';
 import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
 import { bearer, json, mailTo, newClientSecret, registerUser } from './system/flows.js';
 import { type ServiceReplica, startGatewayReplica, startGrpcReplica } from './system/gateway-replica.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
-import { eventually, freePort, type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
+import {
+  eventually,
+  freePort,
+  natsStoreBytes,
+  type RunningSystem,
+  removeDataDir,
+  startSystem,
+} from './system/running-system.js';
 
 // Issue 9 on the whole running system: bind, unbind and every lookup through the gateway, the
 // directory, the projector's read model in Postgres, session and signing. Every lookup after a
@@ -423,11 +428,7 @@ describe('pepper rotation', () => {
 
 describe('privacy', () => {
   it('writes no bound address or Matrix user ID to the event stream or the logs', () => {
-    const natsDir = join(system.dataDir, 'nats');
-    const files = readdirSync(natsDir, { recursive: true, encoding: 'utf8' })
-      .map((name) => join(natsDir, name))
-      .filter((path) => statSync(path).isFile());
-    const stream = Buffer.concat(files.map((file) => readFileSync(file)));
+    const stream = natsStoreBytes(system);
     const logs = system.output.join('\n');
     assert.ok(stream.includes('AssociationBound'), 'the store files hold the association events');
     assert.ok(privateValues.size > 10, 'the tests above used values worth looking for');

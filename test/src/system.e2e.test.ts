@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeBase64, encodeBase64 } from '@tessera/canonical-json';
 import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
-import { eventually, type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
+import { eventually, filesUnder, type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
 
 // The whole system as `scripts/dev.sh start` runs it: the runner, its own NATS and PostgreSQL,
 // the signing service and the gateway. Every response is checked against the spec's schema.
@@ -30,12 +30,6 @@ function storedSeed(): string {
   const seed = line.split(' ')[2];
   assert.ok(seed, 'the key store holds a seed');
   return seed;
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((name) => join(dir, name))
-    .filter((path) => statSync(path).isFile());
 }
 
 describe('the running system', () => {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
 import { bearer, json, mailTo, newClientSecret, registerUser } from './system/flows.js';
 import { type OutsideWorld, startOutsideWorld, TERMS_URLS } from './system/outside-world.js';
-import { type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
+import { natsStoreBytes, type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
 
 // Issue 3 on the whole running system: the runner with NATS, Postgres, signing, session, notifier
 // and gateway, talking to a real SMTP listener, a homeserver over HTTPS and an SMS provider, all on
@@ -348,11 +346,7 @@ describe('phone validation', () => {
 
 describe('privacy', () => {
   it('writes no address, token, client secret, access token or user ID to the event stream or the logs', () => {
-    const natsDir = join(system.dataDir, 'nats');
-    const files = readdirSync(natsDir, { recursive: true, encoding: 'utf8' })
-      .map((name) => join(natsDir, name))
-      .filter((path) => statSync(path).isFile());
-    const stream = Buffer.concat(files.map((file) => readFileSync(file)));
+    const stream = natsStoreBytes(system);
     const logs = system.output.join('\n');
     assert.ok(secretsUsed.size > 10, 'the tests above used secrets worth looking for');
     assert.ok(

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,4 +137,16 @@ export function serviceLogLines(system: RunningSystem, from = 0): ServiceLogLine
       return [];
     }
   });
+}
+
+/** Every file under `dir`, recursively. */
+export function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((name) => join(dir, name))
+    .filter((path) => statSync(path).isFile());
+}
+
+/** The bytes of every file of the system's NATS store, for searching the stream for what must not be in it. */
+export function natsStoreBytes(system: RunningSystem): Buffer {
+  return Buffer.concat(filesUnder(join(system.dataDir, 'nats')).map((file) => readFileSync(file)));
 }
