@@ -14,6 +14,14 @@ export interface FieldOpener {
   openField(aggregate: string, fieldName: string, sealed: Sealed): Promise<Uint8Array | null>;
 }
 
+/** Told where the projection is in the stream (FollowedBindingKeys), to have keys in hand ahead of it. */
+export interface ProjectionPosition {
+  /** A batch of events stored from `eventMs` on is about to be opened. */
+  followFrom(eventMs: number): void;
+  /** Events stored up to `eventMs` are projected. */
+  projectedUpTo(eventMs: number): void;
+}
+
 /** What a rebuild empties. */
 export const ASSOCIATIONS_TABLES = ['association', 'lookup_pepper', 'lookup_hash'] as const;
 
@@ -40,6 +48,9 @@ type AssociationRow = {
   boundSeq: number;
 };
 
+/** A batch's steps by stream sequence, their bindings opened: what `prepare` gives `project`. */
+type PreparedSteps = ReadonlyMap<number, Step[]>;
+
 /** What a run of association events leaves for one address key, folded in stream order. */
 type Outcome =
   | { kind: 'bound'; row: AssociationRow }
@@ -48,7 +59,7 @@ type Outcome =
   | { kind: 'unbound'; bindingIds: string[] };
 
 type Step =
-  | { kind: 'bound'; seq: number; event: AssociationBound; opened: Promise<AssociationRow | null> }
+  | { kind: 'bound'; seq: number; event: AssociationBound; opened: AssociationRow | null }
   | { kind: 'unbound'; event: AssociationUnbound }
   | { kind: 'pepperCreated'; seq: number; event: PepperCreated; at: Date }
   | { kind: 'pepperRetired'; event: PepperRetired };
@@ -62,10 +73,19 @@ const hashOf = lookupHashSql(sql.ref('f.form'), sql.ref('a.medium'), sql.ref('p.
  * or ended it, and its row goes, which keeps a rebuild after crypto-shredding exact.
  *
  * A batch is applied in stream order, with set-based statements: the association events between
- * two pepper events are folded per address key and written together; the data keys of the batch's
- * bindings are fetched concurrently before any row is written.
+ * two pepper events are folded per address key and written together. Its bindings are opened
+ * beforehand (`prepare`, outside the transaction, while the batch before is written), their data
+ * keys asked for all at once.
  */
-export function associationsProjection({ keys, log }: { keys: FieldOpener; log: Logger }): Projection<Database> {
+export function associationsProjection({
+  keys,
+  log,
+  position,
+}: {
+  keys: FieldOpener;
+  log: Logger;
+  position?: ProjectionPosition;
+}): Projection<Database, PreparedSteps> {
   const open = async (seq: number, event: AssociationBound): Promise<AssociationRow | null> => {
     const aggregate = bindingDataKey(event.addrKey, event.bindingId);
     try {
@@ -96,18 +116,26 @@ export function associationsProjection({ keys, log }: { keys: FieldOpener; log: 
     }
   };
 
+  // Every binding's keys are asked for at once; a failure fails the batch before anything is written.
+  const prepare = async (batch: readonly ProjectedMessage[]): Promise<PreparedSteps> => {
+    const first = batch[0];
+    if (first !== undefined) position?.followFrom(first.timestampMs);
+    return new Map(await Promise.all(batch.map(async (msg) => [msg.seq, await stepsOf(msg, open)] as const)));
+  };
+
   return {
     name: ASSOCIATIONS_PROJECTION,
     tables: ASSOCIATIONS_TABLES,
     eventTypes: ASSOCIATION_EVENT_TYPES,
-    async project(batch, trx) {
-      const steps = batch.flatMap((msg) => stepsOf(msg, open));
-      // Every binding's keys are asked for at once; a failure fails the batch before anything is written.
-      await Promise.all(steps.map((step) => (step.kind === 'bound' ? step.opened : undefined)));
+    prepare,
+    async project(batch, trx, prepared) {
+      // The runner prepared these messages; a projection called without it prepares them here.
+      const known = batch.every((msg) => prepared?.has(msg.seq)) ? prepared : await prepare(batch);
+      const steps = batch.flatMap((msg) => known.get(msg.seq) ?? []);
       let run = new Map<string, Outcome>();
       for (const step of steps) {
         if (step.kind === 'bound' || step.kind === 'unbound') {
-          await fold(run, step);
+          fold(run, step);
           continue;
         }
         await writeAssociations(trx, run); // a pepper's index covers the associations before it
@@ -116,6 +144,8 @@ export function associationsProjection({ keys, log }: { keys: FieldOpener; log: 
         else await retirePepper(trx, step.event.pepperId);
       }
       await writeAssociations(trx, run);
+      const last = batch.at(-1);
+      if (last !== undefined) position?.projectedUpTo(last.timestampMs);
     },
   };
 }
@@ -123,30 +153,34 @@ export function associationsProjection({ keys, log }: { keys: FieldOpener; log: 
 function stepsOf(
   msg: ProjectedMessage,
   open: (seq: number, event: AssociationBound) => Promise<AssociationRow | null>,
-): Step[] {
-  return msg.envelope.events.flatMap((event: Event): Step[] => {
-    const payload = event.payload;
-    switch (payload?.$case) {
-      case 'associationBound':
-        return [{ kind: 'bound', seq: msg.seq, event: payload.value, opened: open(msg.seq, payload.value) }];
-      case 'associationUnbound':
-        return [{ kind: 'unbound', event: payload.value }];
-      case 'pepperCreated': {
-        const at = event.occurredAt ?? msg.envelope.recordedAt ?? new Date(0);
-        return [{ kind: 'pepperCreated', seq: msg.seq, event: payload.value, at }];
+): Promise<Step[]> {
+  return Promise.all(
+    msg.envelope.events.flatMap((event: Event): (Step | Promise<Step>)[] => {
+      const payload = event.payload;
+      switch (payload?.$case) {
+        case 'associationBound': {
+          const { value } = payload;
+          return [open(msg.seq, value).then((opened) => ({ kind: 'bound', seq: msg.seq, event: value, opened }))];
+        }
+        case 'associationUnbound':
+          return [{ kind: 'unbound', event: payload.value }];
+        case 'pepperCreated': {
+          const at = event.occurredAt ?? msg.envelope.recordedAt ?? new Date(0);
+          return [{ kind: 'pepperCreated', seq: msg.seq, event: payload.value, at }];
+        }
+        case 'pepperRetired':
+          return [{ kind: 'pepperRetired', event: payload.value }];
+        default:
+          return [];
       }
-      case 'pepperRetired':
-        return [{ kind: 'pepperRetired', event: payload.value }];
-      default:
-        return [];
-    }
-  });
+    }),
+  );
 }
 
-async function fold(run: Map<string, Outcome>, step: Step & { kind: 'bound' | 'unbound' }): Promise<void> {
+function fold(run: Map<string, Outcome>, step: Step & { kind: 'bound' | 'unbound' }): void {
   const addrKey = step.event.addrKey;
   if (step.kind === 'bound') {
-    const row = await step.opened;
+    const row = step.opened;
     run.set(addrKey, row === null ? { kind: 'gone' } : { kind: 'bound', row });
     return;
   }
