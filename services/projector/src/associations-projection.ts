@@ -1,5 +1,6 @@
 import { ASSOCIATIONS_PROJECTION, type Database, type ProjectedMessage, type Projection } from '@tessera/db';
 import { type Logger, SealedValueInvalid } from '@tessera/event-store';
+import { lookupHash } from '@tessera/lookup-hash';
 import type { AssociationBound, AssociationUnbound } from '@tessera/proto/tessera/events/v1/association';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { PepperCreated, PepperRetired } from '@tessera/proto/tessera/events/v1/pepper';
@@ -205,9 +206,10 @@ async function writeAssociations(trx: Transaction<Database>, run: Map<string, Ou
         unbound.bindingIds.push(bindingId);
       }
   }
-  const replaced = [...gone, ...bound.map((row) => row.addrKey)];
-  if (replaced.length > 0) await sql`delete from lookup_hash where addr_key = any(${replaced}::text[])`.execute(trx);
-  if (gone.length > 0) await sql`delete from association where addr_key = any(${gone}::text[])`.execute(trx);
+  if (gone.length > 0)
+    await sql`
+      with ended as (delete from association where addr_key = any(${gone}::text[]) returning addr_key)
+      delete from lookup_hash h using ended where h.addr_key = ended.addr_key`.execute(trx);
   if (unbound.addrKeys.length > 0)
     await sql`
       with ended as (
@@ -219,9 +221,14 @@ async function writeAssociations(trx: Transaction<Database>, run: Map<string, Ou
   if (bound.length > 0) await upsertAssociations(trx, bound);
 }
 
+/**
+ * Writes the rows, then their hashes for every live pepper. Only a row that replaced one had
+ * hashes before (a new address key has none to delete: most of a replay); the hashes are computed
+ * here, with lookupHash, so PostgreSQL need not read the rows back.
+ */
 async function upsertAssociations(trx: Transaction<Database>, rows: AssociationRow[]): Promise<void> {
   const column = <T>(pick: (row: AssociationRow) => T) => rows.map(pick);
-  await sql`
+  const { rows: written } = await sql<{ addr_key: string; replaced: boolean }>`
     insert into association
       (addr_key, medium, address, mxid, binding_id, ts, not_before, not_after, association_json, lookup_forms, bound_seq)
     select u.addr_key, u.medium, u.address, u.mxid, u.binding_id, u.ts, u.not_before, u.not_after, u.association_json,
@@ -235,16 +242,30 @@ async function upsertAssociations(trx: Transaction<Database>, rows: AssociationR
     on conflict (addr_key) do update set
       medium = excluded.medium, address = excluded.address, mxid = excluded.mxid, binding_id = excluded.binding_id,
       ts = excluded.ts, not_before = excluded.not_before, not_after = excluded.not_after,
-      association_json = excluded.association_json, lookup_forms = excluded.lookup_forms, bound_seq = excluded.bound_seq`.execute(
-    trx,
-  );
-  // Their old hashes are gone (writeAssociations): every live pepper indexes every form afresh.
-  await sql`
-    insert into lookup_hash (pepper_id, hash, addr_key)
-    select p.pepper_id, ${hashOf}, a.addr_key
-    from association a cross join lookup_pepper p cross join lateral unnest(a.lookup_forms) as f(form)
-    where a.addr_key = any(${column((r) => r.addrKey)}::text[])
-    on conflict do nothing`.execute(trx);
+      association_json = excluded.association_json, lookup_forms = excluded.lookup_forms, bound_seq = excluded.bound_seq
+    returning addr_key, xmax <> 0 as replaced`.execute(trx);
+  // xmax is set on a row the statement updated (it replaced one) and 0 on one it inserted.
+  const stale = written.filter((row) => row.replaced).map((row) => row.addr_key);
+  if (stale.length > 0) await sql`delete from lookup_hash where addr_key = any(${stale}::text[])`.execute(trx);
+  // Every live pepper indexes every form afresh, a pepper created earlier in this batch too.
+  const peppers = await trx.selectFrom('lookup_pepper').select(['pepper_id', 'pepper']).execute();
+  const hashes: { pepperIds: string[]; hashes: string[]; addrKeys: string[] } = {
+    pepperIds: [],
+    hashes: [],
+    addrKeys: [],
+  };
+  for (const { pepper_id, pepper } of peppers)
+    for (const row of rows)
+      for (const form of row.clientForm === null ? [row.address] : [row.address, row.clientForm]) {
+        hashes.pepperIds.push(pepper_id);
+        hashes.hashes.push(lookupHash(form, row.medium, pepper));
+        hashes.addrKeys.push(row.addrKey);
+      }
+  if (hashes.hashes.length > 0)
+    await sql`
+      insert into lookup_hash (pepper_id, hash, addr_key)
+      select * from unnest(${hashes.pepperIds}::text[], ${hashes.hashes}::text[], ${hashes.addrKeys}::text[])
+      on conflict do nothing`.execute(trx);
 }
 
 /** The pepper row and its whole index, in one statement: a pepper row means a complete index. */
