@@ -21,6 +21,8 @@ import { TestDirectory } from '../test-support/directory-appender.js';
 const bindings = Number(process.argv[2] ?? 100_000);
 // Bindings appended at once while generating (test tooling: the directory appends one per request).
 const inFlight = Number(process.argv[3] ?? 512);
+// The backlog run's batch size (the rebuild runs with the projector's default).
+const batchSize = process.env.BATCH_SIZE === undefined ? undefined : Number(process.env.BATCH_SIZE);
 const dataDir = await mkdtemp(join(tmpdir(), 'tessera-bench-pg-'));
 const pg = await startPostgres({ dataDir, fsync: true, log: () => {} });
 const database = { url: pg.url, poolSize: 4 };
@@ -70,7 +72,7 @@ try {
   // 1. The projector replaying a backlog: events applied per second (key fetches included).
   const loadBefore = load();
   const started = performance.now();
-  const runner = await runAssociations({ nc, db, log: silentLogger });
+  const runner = await runAssociations({ nc, db, log: silentLogger, ...(batchSize && { batchSize }) });
   while (runner.checkpoint() < events) await new Promise((resolve) => setTimeout(resolve, 5));
   const seconds = (performance.now() - started) / 1_000;
   const { fromMemory, fetched, mostHeld } = runner.keyStats();
