@@ -14,6 +14,7 @@ import type { Kysely } from 'kysely';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import { associationsProjection } from './associations-projection.js';
+import { reportBindingKeys } from './binding-key-metrics.js';
 import {
   FollowedBindingKeys,
   type FollowedBindingKeysOptions,
@@ -80,6 +81,7 @@ export async function runAssociations(
     await followed.stop();
     throw err;
   }
+  if (registry) reportBindingKeys(registry, () => followed.stats());
   const done = runner.done.finally(() => followed.stop());
   return {
     ...runner,
