@@ -45,6 +45,11 @@ async function unsyncedNatsBinary(): Promise<string> {
 const rows: Record<string, string | number>[] = [];
 const rss = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 const load = () => loadavg()[0]?.toFixed(2) ?? '';
+/** This process's CPU time since `from` (user + system), in microseconds per event. */
+const cpuPerEvent = (from: NodeJS.CpuUsage, events: number) => {
+  const { user, system } = process.cpuUsage(from);
+  return Math.round((user + system) / events);
+};
 let nats = await natsServer(await unsyncedNatsBinary());
 let nc = await connectNats({ url: nats.url, name: 'projector-bench' });
 try {
@@ -71,6 +76,7 @@ try {
 
   // 1. The projector replaying a backlog: events applied per second (key fetches included).
   const loadBefore = load();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const runner = await runAssociations({ nc, db, log: silentLogger, ...(batchSize && { batchSize }) });
   while (runner.checkpoint() < events) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -84,11 +90,13 @@ try {
     events,
     seconds: seconds.toFixed(1),
     'events/s': Math.round(events / seconds),
+    'node CPU µs/event': cpuPerEvent(cpuBefore, events),
     'RSS MB': rss(),
   });
 
   // 2. A full rebuild (tables emptied, stream replayed, under the lock) as `tessera projector rebuild` does it.
   const rebuildLoad = load();
+  const rebuildCpu = process.cpuUsage();
   const rebuilt = await rebuildAssociations({ nc, database, log: silentLogger });
   rows.push({
     what: 'rebuild (CLI path)',
@@ -96,6 +104,7 @@ try {
     events,
     seconds: rebuilt.seconds,
     'events/s': Math.round(events / rebuilt.seconds),
+    'node CPU µs/event': cpuPerEvent(rebuildCpu, events),
     'RSS MB': rss(),
   });
   console.table(rows);
