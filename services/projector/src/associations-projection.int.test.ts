@@ -58,7 +58,7 @@ const hashesOf = async (addrKey: string) =>
     .sort();
 
 describe('the associations projection', () => {
-  it("indexes the spec's vectors (NOTES §5.4) with the pepper created before and after the bindings, in SQL as lookupHash does", async () => {
+  it("indexes the spec's vectors (NOTES §5.4) with the pepper created before the bindings (hashed in JS) and after them (in SQL), as lookupHash does", async () => {
     await directory.createPepper('p-before', 'matrixrocks');
     const alice = await directory.bind({ medium: 'email', address: 'alice@example.com', mxid: '@alice:example.com' });
     const bob = await directory.bind({ medium: 'email', address: 'bob@example.com', mxid: '@bob:example.com' });
