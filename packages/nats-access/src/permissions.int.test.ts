@@ -259,11 +259,8 @@ describe('NATS identities and their permissions, on a real nats-server', () => {
     assert.equal(await subscribeProbe(nc, 'tessera.key.>'), 'allowed');
     assert.equal(await streamInfoProbe(nc, 'TESSERA_EVENTS'), 'allowed');
     assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.key.ed25519:0'), 'allowed');
-    // Account and terms appends, which drop its cached token checks.
-    for (const type of ['account', 'terms'])
-      assert.equal(await subscribeProbe(nc, `tessera.${type}.>`), 'allowed', `watch ${type}`);
     // Nothing else: no other aggregate, nothing by sequence, no short-lived stream, no appends.
-    for (const type of AGGREGATE_TYPES.filter((name) => !['key', 'account', 'terms'].includes(name)))
+    for (const type of AGGREGATE_TYPES.filter((name) => name !== 'key'))
       assert.equal(await subscribeProbe(nc, `tessera.${type}.>`), 'refused', `watch ${type}`);
     assert.equal(await directGetProbe(nc, 'TESSERA_EVENTS', 'tessera.assoc.a1'), 'refused');
     assert.equal(await directGetBySeqProbe(nc, 'TESSERA_EVENTS', 1), 'refused');
