@@ -35,6 +35,7 @@ export {
 export {
   DATA_KEY_BUCKET,
   DATA_KEY_BUCKET_OPTIONS,
+  decodeDataKey,
   KvDataKeySource,
   kvKeyOf,
   openDataKeySource,

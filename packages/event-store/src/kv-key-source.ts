@@ -82,7 +82,8 @@ function encodeDataKey({ keyId, key }: DataKey): Uint8Array {
   return Buffer.from(JSON.stringify({ v: 1, keyId, key: Buffer.from(key).toString('base64') }));
 }
 
-function decodeDataKey(value: Uint8Array): DataKey {
+/** A data key as the bucket stores it (also for a reader that follows the bucket's stream). */
+export function decodeDataKey(value: Uint8Array): DataKey {
   const parsed: unknown = JSON.parse(Buffer.from(value).toString('utf8'));
   if (typeof parsed === 'object' && parsed !== null && 'keyId' in parsed && 'key' in parsed) {
     const { keyId, key } = parsed;

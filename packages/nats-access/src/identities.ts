@@ -13,6 +13,14 @@ export const DURABLES = {
   analytics: 'analytics',
 } as const;
 
+/**
+ * Consumers on the data-key bucket's stream that follow one aggregate type's keys as they are
+ * created (and erased), by their one owner. The name is part of the permissions, as a durable's is.
+ */
+export const KEY_FOLLOWERS = {
+  projectorAssoc: 'projector-assoc-keys',
+} as const;
+
 export type Grants = {
   /** Aggregate types whose subjects (`tessera.<type>.<id>`) it appends to: no other identity may. */
   appends: readonly AggregateType[];
@@ -32,7 +40,17 @@ export type Grants = {
    * The data-key bucket, by aggregate type: `open` reads keys (to unseal), `seal` also creates
    * them; `erase` may delete any key for good (crypto-shredding), so only the service that erases.
    */
-  dataKeys: { open: readonly AggregateType[]; seal: readonly AggregateType[]; erase: boolean };
+  dataKeys: {
+    open: readonly AggregateType[];
+    seal: readonly AggregateType[];
+    erase: boolean;
+    /**
+     * Its key followers: a consumer named `consumer`, filtered to the keys of `type` (of the types
+     * it opens), that it may create, read, pull from and delete. Saves a fetch per key when it
+     * opens keys in the order they were made (the projector replaying bindings).
+     */
+    follow?: readonly { type: AggregateType; consumer: string }[];
+  };
   /** Other buckets it reads and writes. */
   buckets: readonly string[];
 };
@@ -93,7 +111,13 @@ export const IDENTITIES = {
     ...none,
     reads: ['TESSERA_EVENTS'],
     consumers: [{ stream: 'TESSERA_EVENTS', durable: DURABLES.projector }],
-    dataKeys: { open: ['assoc'], seal: [], erase: false }, // opens addresses to build the hashed index
+    // Opens addresses to build the hashed index; follows new binding keys, so as not to fetch each one.
+    dataKeys: {
+      open: ['assoc'],
+      seal: [],
+      erase: false,
+      follow: [{ type: 'assoc', consumer: KEY_FOLLOWERS.projectorAssoc }],
+    },
   },
   analytics: {
     ...none,

@@ -11,6 +11,7 @@ export {
   IDENTITY_NAMES,
   type IdentityName,
   isIdentityName,
+  KEY_FOLLOWERS,
   type ServiceIdentity,
 } from './identities.js';
 export { ensureIdentityFiles, type IdentityFile, identityFileOf } from './nkey-files.js';

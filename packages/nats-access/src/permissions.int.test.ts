@@ -28,7 +28,7 @@ import {
   subscribeProbe,
   type TestNats,
 } from '@tessera/test-harness';
-import { connect, type NatsConnection, StringCodec } from 'nats';
+import { AckPolicy, connect, type NatsConnection, nanos, StringCodec } from 'nats';
 import { fromSeed } from 'nkeys.js';
 import type { IdentityName, ServiceIdentity } from './identities.js';
 import { ensureIdentityFiles, identityFileOf } from './nkey-files.js';
@@ -292,6 +292,46 @@ describe('NATS identities and their permissions, on a real nats-server', () => {
       assert.equal(await subscribeProbe(as('session'), subject), 'allowed', subject);
     for (const identity of EVERYONE_BUT_ADMIN)
       assert.equal(await subscribeProbe(as(identity), 'tessera.session.>'), 'refused', identity);
+  });
+
+  it('lets the projector follow binding keys through its own consumer, filtered to assoc keys, and nobody else', async () => {
+    const stream = `KV_${DATA_KEY_BUCKET}`;
+    const assocKeys = `$KV.${DATA_KEY_BUCKET}.assoc.>`;
+    /** Creates the consumer `name` (filter, or none) and takes one message from it: its subject. */
+    const followProbe = async (identity: ServiceIdentity, name: string, filter?: string) => {
+      let subject: string | undefined;
+      const outcome = await outcomeOf(async () => {
+        const nc = as(identity);
+        const jsm = await nc.jetstreamManager({ checkAPI: false });
+        await jsm.consumers.add(stream, {
+          name,
+          ack_policy: AckPolicy.None,
+          inactive_threshold: nanos(60_000),
+          ...(filter !== undefined && { filter_subject: filter }),
+        });
+        subject = (await (await nc.jetstream().consumers.get(stream, name)).next({ expires: 1_000 }))?.subject;
+      });
+      return { outcome, subject };
+    };
+    const projector = await followProbe('projector', 'projector-assoc-keys', assocKeys);
+    assert.equal(projector.outcome, 'allowed');
+    assert.equal(projector.subject, `$KV.${DATA_KEY_BUCKET}.${kvKeyOf('assoc.a1')}`, 'the assoc key, nothing else');
+    const deleteProbe = (identity: ServiceIdentity) =>
+      outcomeOf(async () =>
+        (await as(identity).jetstreamManager({ checkAPI: false })).consumers.delete(stream, 'projector-assoc-keys'),
+      );
+    assert.equal(await deleteProbe('directory'), 'refused', 'the directory deletes the projector key follower');
+    assert.equal(await deleteProbe('projector'), 'allowed');
+    // Not with another filter or none (every type's keys), nor under another name.
+    for (const filter of [`$KV.${DATA_KEY_BUCKET}.session.>`, `$KV.${DATA_KEY_BUCKET}.>`, undefined])
+      assert.equal((await followProbe('projector', 'projector-assoc-keys', filter)).outcome, 'refused', String(filter));
+    assert.equal((await followProbe('projector', 'projector-keys', assocKeys)).outcome, 'refused', 'another name');
+    for (const identity of EVERYONE_BUT_ADMIN.filter((name) => name !== 'projector'))
+      assert.equal(
+        (await followProbe(identity, 'projector-assoc-keys', assocKeys)).outcome,
+        'refused',
+        `${identity} follows binding keys`,
+      );
   });
 
   it('keeps seed files private and stable', async () => {

@@ -46,10 +46,18 @@ export function permissionsOf(identity: ServiceIdentity): NatsPermissions {
     publish.add(`$JS.ACK.${stream}.${durable}.>`); // acks, naks and in-progress signals of its messages
   }
 
-  const { open, seal, erase } = grants.dataKeys;
+  const { open, seal, erase, follow = [] } = grants.dataKeys;
   if (open.length + seal.length > 0 || erase) publish.add(`${API}.STREAM.INFO.${DATA_KEY_STREAM}`);
+  for (const { type, consumer } of follow) {
+    if (!open.includes(type)) throw new Error(`${identity} follows ${type} keys it may not open`);
+    // The filter is in the create subject: the consumer can only ever deliver keys of `type`.
+    publish.add(`${API}.CONSUMER.CREATE.${DATA_KEY_STREAM}.${consumer}.${dataKeySubjects(type)}`);
+    publish.add(`${API}.CONSUMER.INFO.${DATA_KEY_STREAM}.${consumer}`);
+    publish.add(`${API}.CONSUMER.MSG.NEXT.${DATA_KEY_STREAM}.${consumer}`);
+    publish.add(`${API}.CONSUMER.DELETE.${DATA_KEY_STREAM}.${consumer}`); // deleted and made again to start elsewhere
+  }
   for (const type of new Set([...open, ...seal])) publish.add(dataKeyRead(type));
-  for (const type of seal) publish.add(dataKeyWrite(type)); // create; also overwrite its own types' keys
+  for (const type of seal) publish.add(dataKeySubjects(type)); // create; also overwrite its own types' keys
   if (erase) publish.add(`${API}.STREAM.MSG.DELETE.${DATA_KEY_STREAM}`); // overwrites a key on disk
 
   for (const bucket of grants.buckets) {
@@ -73,4 +81,4 @@ function dataKeyPrefix(type: string): string {
   return `$KV.${DATA_KEY_BUCKET}.${sample.slice(0, sample.lastIndexOf('.'))}`;
 }
 const dataKeyRead = (type: string) => `${API}.DIRECT.GET.${DATA_KEY_STREAM}.${dataKeyPrefix(type)}.>`;
-const dataKeyWrite = (type: string) => `${dataKeyPrefix(type)}.>`;
+const dataKeySubjects = (type: string) => `${dataKeyPrefix(type)}.>`;

@@ -4,13 +4,14 @@ import { ASSOCIATIONS_PROJECTION, type Database, type RunningProjection } from '
 import { connectNats, silentLogger } from '@tessera/event-store';
 import { lookupHash } from '@tessera/lookup-hash';
 import { provision } from '@tessera/nats-access';
+import { bindingDataKey } from '@tessera/spec-params';
 import { startNats, startPostgres, type TestNats, type TestPostgres } from '@tessera/test-harness';
 import { type Kysely, sql } from 'kysely';
 import type { NatsConnection } from 'nats';
 import { addrKeyOf, TestDirectory } from '../test-support/directory-appender.js';
 import { countOf, migratedDatabase, readModel, until } from '../test-support/fixtures.js';
 import { ASSOCIATIONS_TABLES } from './associations-projection.js';
-import { runAssociations } from './projector.js';
+import { type RunningAssociations, runAssociations } from './projector.js';
 import { rebuildAssociations } from './rebuild.js';
 
 // The associations projection on a real nats-server and PostgreSQL; each test a fresh stream and
@@ -57,7 +58,7 @@ const hashesOf = async (addrKey: string) =>
     .sort();
 
 describe('the associations projection', () => {
-  it("indexes the spec's vectors (NOTES §5.4) with the pepper created before and after the bindings, in SQL as lookupHash does", async () => {
+  it("indexes the spec's vectors (NOTES §5.4) with the pepper created before the bindings (hashed in JS) and after them (in SQL), as lookupHash does", async () => {
     await directory.createPepper('p-before', 'matrixrocks');
     const alice = await directory.bind({ medium: 'email', address: 'alice@example.com', mxid: '@alice:example.com' });
     const bob = await directory.bind({ medium: 'email', address: 'bob@example.com', mxid: '@bob:example.com' });
@@ -183,5 +184,72 @@ describe('the associations projection', () => {
       )?.last_seq,
       '5',
     );
+  });
+});
+
+describe('the binding keys the projector follows', () => {
+  /** A projector runner that projects events as they come. */
+  async function live(keys?: Parameters<typeof runAssociations>[0]['keys']): Promise<RunningAssociations> {
+    const runner = await runAssociations({ nc, db, log: silentLogger, ...(keys && { keys }) });
+    runners.push(runner);
+    return runner;
+  }
+  const covers = (runner: RunningAssociations, seq: number) =>
+    until(`the projection covers ${seq}`, () => runner.checkpoint() >= seq);
+  const bindingOf = (addrKey: string) =>
+    db.selectFrom('association').select(['binding_id', 'mxid']).where('addr_key', '=', addrKey).executeTakeFirst();
+
+  it('opens a binding with its key read from the bucket stream, without fetching it, and lets the key go once used', async () => {
+    const runner = await live();
+    const first = await directory.bind({ medium: 'email', address: 'first@x.org', mxid: '@first:x.org' });
+    await covers(runner, first.seq); // the projection has started, and with it the following of keys
+    const before = runner.keyStats();
+    const second = await directory.bind(
+      { medium: 'email', address: 'second@x.org', mxid: '@second:x.org' },
+      { beforeAppend: (key) => until('the projector holds the key', () => runner.holdsKey(key)) },
+    );
+    await covers(runner, second.seq);
+    const after = runner.keyStats();
+    assert.deepEqual(
+      { fromMemory: after.fromMemory - before.fromMemory, fetched: after.fetched - before.fetched },
+      { fromMemory: 1, fetched: 0 },
+    );
+    assert.equal(runner.holdsKey(bindingDataKey(second.addrKey, second.bindingId)), false, 'let go once used');
+    assert.deepEqual(await bindingOf(second.addrKey), { binding_id: second.bindingId, mxid: '@second:x.org' });
+  });
+
+  it('never opens a binding with a key erased after it was read: the erase marker removes it from memory', async () => {
+    const runner = await live();
+    const first = await directory.bind({ medium: 'email', address: 'first@x.org', mxid: '@first:x.org' });
+    await covers(runner, first.seq);
+    const shredded = await directory.bind(
+      { medium: 'email', address: 'shredded@x.org', mxid: '@shredded:x.org' },
+      {
+        beforeAppend: async (key) => {
+          await until('the projector holds the key', () => runner.holdsKey(key));
+          await directory.eraseKey(key); // crypto-shredding with no event: only the marker tells
+          await until('the erase reaches the projector', () => !runner.holdsKey(key));
+        },
+      },
+    );
+    await covers(runner, shredded.seq);
+    assert.equal(await bindingOf(shredded.addrKey), undefined, 'the erased binding is gone');
+    assert.equal(await countOf(db, 'association'), 1);
+  });
+
+  it('holds at most maxHeld keys, pausing behind them, and fetches the keys it has not read (arriving after their events)', async () => {
+    // A key no event uses, created first: with room for one key, following pauses behind it.
+    const orphan = bindingDataKey(addrKeyOf('email', 'orphan@x.org'), 'never-appended');
+    await directory.createKey(orphan);
+    const runner = await live({ maxHeld: 1, marginMs: 3_600_000 });
+    const first = await directory.bind({ medium: 'email', address: 'u0@x.org', mxid: '@u0:x.org' });
+    await covers(runner, first.seq);
+    await until('the orphan key is read', () => runner.holdsKey(orphan));
+    const bound = [first];
+    for (let i = 1; i < 5; i++)
+      bound.push(await directory.bind({ medium: 'email', address: `u${i}@x.org`, mxid: `@u${i}:x.org` }));
+    await covers(runner, bound.at(-1)?.seq ?? 0);
+    for (const one of bound) assert.equal((await bindingOf(one.addrKey))?.binding_id, one.bindingId);
+    assert.deepEqual(runner.keyStats(), { fromMemory: 0, fetched: 5, mostHeld: 1, held: 1 });
   });
 });

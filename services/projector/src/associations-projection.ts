@@ -1,5 +1,6 @@
 import { ASSOCIATIONS_PROJECTION, type Database, type ProjectedMessage, type Projection } from '@tessera/db';
 import { type Logger, SealedValueInvalid } from '@tessera/event-store';
+import { lookupHash } from '@tessera/lookup-hash';
 import type { AssociationBound, AssociationUnbound } from '@tessera/proto/tessera/events/v1/association';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { PepperCreated, PepperRetired } from '@tessera/proto/tessera/events/v1/pepper';
@@ -12,6 +13,14 @@ import { lookupHashSql } from './lookup-hash-sql.js';
 /** Opens sealed fields (DataKeys): null once the aggregate's key was erased. */
 export interface FieldOpener {
   openField(aggregate: string, fieldName: string, sealed: Sealed): Promise<Uint8Array | null>;
+}
+
+/** Told where the projection is in the stream (FollowedBindingKeys), to have keys in hand ahead of it. */
+export interface ProjectionPosition {
+  /** A batch of events stored from `eventMs` on is about to be opened. */
+  followFrom(eventMs: number): void;
+  /** Events stored up to `eventMs` are projected. */
+  projectedUpTo(eventMs: number): void;
 }
 
 /** What a rebuild empties. */
@@ -40,6 +49,9 @@ type AssociationRow = {
   boundSeq: number;
 };
 
+/** A batch's steps by stream sequence, their bindings opened: what `prepare` gives `project`. */
+type PreparedSteps = ReadonlyMap<number, Step[]>;
+
 /** What a run of association events leaves for one address key, folded in stream order. */
 type Outcome =
   | { kind: 'bound'; row: AssociationRow }
@@ -48,7 +60,7 @@ type Outcome =
   | { kind: 'unbound'; bindingIds: string[] };
 
 type Step =
-  | { kind: 'bound'; seq: number; event: AssociationBound; opened: Promise<AssociationRow | null> }
+  | { kind: 'bound'; seq: number; event: AssociationBound; opened: AssociationRow | null }
   | { kind: 'unbound'; event: AssociationUnbound }
   | { kind: 'pepperCreated'; seq: number; event: PepperCreated; at: Date }
   | { kind: 'pepperRetired'; event: PepperRetired };
@@ -62,10 +74,19 @@ const hashOf = lookupHashSql(sql.ref('f.form'), sql.ref('a.medium'), sql.ref('p.
  * or ended it, and its row goes, which keeps a rebuild after crypto-shredding exact.
  *
  * A batch is applied in stream order, with set-based statements: the association events between
- * two pepper events are folded per address key and written together; the data keys of the batch's
- * bindings are fetched concurrently before any row is written.
+ * two pepper events are folded per address key and written together. Its bindings are opened
+ * beforehand (`prepare`, outside the transaction, while the batch before is written), their data
+ * keys asked for all at once.
  */
-export function associationsProjection({ keys, log }: { keys: FieldOpener; log: Logger }): Projection<Database> {
+export function associationsProjection({
+  keys,
+  log,
+  position,
+}: {
+  keys: FieldOpener;
+  log: Logger;
+  position?: ProjectionPosition;
+}): Projection<Database, PreparedSteps> {
   const open = async (seq: number, event: AssociationBound): Promise<AssociationRow | null> => {
     const aggregate = bindingDataKey(event.addrKey, event.bindingId);
     try {
@@ -96,18 +117,26 @@ export function associationsProjection({ keys, log }: { keys: FieldOpener; log: 
     }
   };
 
+  // Every binding's keys are asked for at once; a failure fails the batch before anything is written.
+  const prepare = async (batch: readonly ProjectedMessage[]): Promise<PreparedSteps> => {
+    const first = batch[0];
+    if (first !== undefined) position?.followFrom(first.timestampMs);
+    return new Map(await Promise.all(batch.map(async (msg) => [msg.seq, await stepsOf(msg, open)] as const)));
+  };
+
   return {
     name: ASSOCIATIONS_PROJECTION,
     tables: ASSOCIATIONS_TABLES,
     eventTypes: ASSOCIATION_EVENT_TYPES,
-    async project(batch, trx) {
-      const steps = batch.flatMap((msg) => stepsOf(msg, open));
-      // Every binding's keys are asked for at once; a failure fails the batch before anything is written.
-      await Promise.all(steps.map((step) => (step.kind === 'bound' ? step.opened : undefined)));
+    prepare,
+    async project(batch, trx, prepared) {
+      // The runner prepared these messages; a projection called without it prepares them here.
+      const known = batch.every((msg) => prepared?.has(msg.seq)) ? prepared : await prepare(batch);
+      const steps = batch.flatMap((msg) => known.get(msg.seq) ?? []);
       let run = new Map<string, Outcome>();
       for (const step of steps) {
         if (step.kind === 'bound' || step.kind === 'unbound') {
-          await fold(run, step);
+          fold(run, step);
           continue;
         }
         await writeAssociations(trx, run); // a pepper's index covers the associations before it
@@ -116,6 +145,8 @@ export function associationsProjection({ keys, log }: { keys: FieldOpener; log: 
         else await retirePepper(trx, step.event.pepperId);
       }
       await writeAssociations(trx, run);
+      const last = batch.at(-1);
+      if (last !== undefined) position?.projectedUpTo(last.timestampMs);
     },
   };
 }
@@ -123,30 +154,34 @@ export function associationsProjection({ keys, log }: { keys: FieldOpener; log: 
 function stepsOf(
   msg: ProjectedMessage,
   open: (seq: number, event: AssociationBound) => Promise<AssociationRow | null>,
-): Step[] {
-  return msg.envelope.events.flatMap((event: Event): Step[] => {
-    const payload = event.payload;
-    switch (payload?.$case) {
-      case 'associationBound':
-        return [{ kind: 'bound', seq: msg.seq, event: payload.value, opened: open(msg.seq, payload.value) }];
-      case 'associationUnbound':
-        return [{ kind: 'unbound', event: payload.value }];
-      case 'pepperCreated': {
-        const at = event.occurredAt ?? msg.envelope.recordedAt ?? new Date(0);
-        return [{ kind: 'pepperCreated', seq: msg.seq, event: payload.value, at }];
+): Promise<Step[]> {
+  return Promise.all(
+    msg.envelope.events.flatMap((event: Event): (Step | Promise<Step>)[] => {
+      const payload = event.payload;
+      switch (payload?.$case) {
+        case 'associationBound': {
+          const { value } = payload;
+          return [open(msg.seq, value).then((opened) => ({ kind: 'bound', seq: msg.seq, event: value, opened }))];
+        }
+        case 'associationUnbound':
+          return [{ kind: 'unbound', event: payload.value }];
+        case 'pepperCreated': {
+          const at = event.occurredAt ?? msg.envelope.recordedAt ?? new Date(0);
+          return [{ kind: 'pepperCreated', seq: msg.seq, event: payload.value, at }];
+        }
+        case 'pepperRetired':
+          return [{ kind: 'pepperRetired', event: payload.value }];
+        default:
+          return [];
       }
-      case 'pepperRetired':
-        return [{ kind: 'pepperRetired', event: payload.value }];
-      default:
-        return [];
-    }
-  });
+    }),
+  );
 }
 
-async function fold(run: Map<string, Outcome>, step: Step & { kind: 'bound' | 'unbound' }): Promise<void> {
+function fold(run: Map<string, Outcome>, step: Step & { kind: 'bound' | 'unbound' }): void {
   const addrKey = step.event.addrKey;
   if (step.kind === 'bound') {
-    const row = await step.opened;
+    const row = step.opened;
     run.set(addrKey, row === null ? { kind: 'gone' } : { kind: 'bound', row });
     return;
   }
@@ -171,9 +206,10 @@ async function writeAssociations(trx: Transaction<Database>, run: Map<string, Ou
         unbound.bindingIds.push(bindingId);
       }
   }
-  const replaced = [...gone, ...bound.map((row) => row.addrKey)];
-  if (replaced.length > 0) await sql`delete from lookup_hash where addr_key = any(${replaced}::text[])`.execute(trx);
-  if (gone.length > 0) await sql`delete from association where addr_key = any(${gone}::text[])`.execute(trx);
+  if (gone.length > 0)
+    await sql`
+      with ended as (delete from association where addr_key = any(${gone}::text[]) returning addr_key)
+      delete from lookup_hash h using ended where h.addr_key = ended.addr_key`.execute(trx);
   if (unbound.addrKeys.length > 0)
     await sql`
       with ended as (
@@ -185,9 +221,14 @@ async function writeAssociations(trx: Transaction<Database>, run: Map<string, Ou
   if (bound.length > 0) await upsertAssociations(trx, bound);
 }
 
+/**
+ * Writes the rows, then their hashes for every live pepper. Only a row that replaced one had
+ * hashes before (a new address key has none to delete: most of a replay); the hashes are computed
+ * here, with lookupHash, so PostgreSQL need not read the rows back.
+ */
 async function upsertAssociations(trx: Transaction<Database>, rows: AssociationRow[]): Promise<void> {
   const column = <T>(pick: (row: AssociationRow) => T) => rows.map(pick);
-  await sql`
+  const { rows: written } = await sql<{ addr_key: string; replaced: boolean }>`
     insert into association
       (addr_key, medium, address, mxid, binding_id, ts, not_before, not_after, association_json, lookup_forms, bound_seq)
     select u.addr_key, u.medium, u.address, u.mxid, u.binding_id, u.ts, u.not_before, u.not_after, u.association_json,
@@ -201,16 +242,30 @@ async function upsertAssociations(trx: Transaction<Database>, rows: AssociationR
     on conflict (addr_key) do update set
       medium = excluded.medium, address = excluded.address, mxid = excluded.mxid, binding_id = excluded.binding_id,
       ts = excluded.ts, not_before = excluded.not_before, not_after = excluded.not_after,
-      association_json = excluded.association_json, lookup_forms = excluded.lookup_forms, bound_seq = excluded.bound_seq`.execute(
-    trx,
-  );
-  // Their old hashes are gone (writeAssociations): every live pepper indexes every form afresh.
-  await sql`
-    insert into lookup_hash (pepper_id, hash, addr_key)
-    select p.pepper_id, ${hashOf}, a.addr_key
-    from association a cross join lookup_pepper p cross join lateral unnest(a.lookup_forms) as f(form)
-    where a.addr_key = any(${column((r) => r.addrKey)}::text[])
-    on conflict do nothing`.execute(trx);
+      association_json = excluded.association_json, lookup_forms = excluded.lookup_forms, bound_seq = excluded.bound_seq
+    returning addr_key, xmax <> 0 as replaced`.execute(trx);
+  // xmax is set on a row the statement updated (it replaced one) and 0 on one it inserted.
+  const stale = written.filter((row) => row.replaced).map((row) => row.addr_key);
+  if (stale.length > 0) await sql`delete from lookup_hash where addr_key = any(${stale}::text[])`.execute(trx);
+  // Every live pepper indexes every form afresh, a pepper created earlier in this batch too.
+  const peppers = await trx.selectFrom('lookup_pepper').select(['pepper_id', 'pepper']).execute();
+  const hashes: { pepperIds: string[]; hashes: string[]; addrKeys: string[] } = {
+    pepperIds: [],
+    hashes: [],
+    addrKeys: [],
+  };
+  for (const { pepper_id, pepper } of peppers)
+    for (const row of rows)
+      for (const form of row.clientForm === null ? [row.address] : [row.address, row.clientForm]) {
+        hashes.pepperIds.push(pepper_id);
+        hashes.hashes.push(lookupHash(form, row.medium, pepper));
+        hashes.addrKeys.push(row.addrKey);
+      }
+  if (hashes.hashes.length > 0)
+    await sql`
+      insert into lookup_hash (pepper_id, hash, addr_key)
+      select * from unnest(${hashes.pepperIds}::text[], ${hashes.hashes}::text[], ${hashes.addrKeys}::text[])
+      on conflict do nothing`.execute(trx);
 }
 
 /** The pepper row and its whole index, in one statement: a pepper row means a complete index. */

@@ -185,6 +185,20 @@ describe('the projector process', () => {
       .where('addr_key', '=', later.addrKey)
       .executeTakeFirst();
     assert.equal(row?.binding_id, later.bindingId);
+
+    // It follows the binding keys as the projector identity: a key read before its event is used from memory.
+    const metric = async (pattern: RegExp) =>
+      Number((await (await fetch(`http://127.0.0.1:${second.port}/metrics`)).text()).match(pattern)?.[1] ?? Number.NaN);
+    const held = () => metric(/tessera_projector_binding_keys_held\{service="projector"\} (\d+)/);
+    const followed = () =>
+      metric(/tessera_projector_binding_keys_total\{source="followed",service="projector"\} (\d+)/);
+    const before = await followed();
+    const next = await directory.bind(
+      { medium: 'email', address: 'followed@x.org', mxid: '@f:x.org' },
+      { beforeAppend: () => until('the projector holds the new key', async () => (await held()) >= 1) },
+    );
+    await until('it projects it', async () => (await checkpointOf(db, ASSOCIATIONS_PROJECTION)) >= next.seq);
+    assert.equal(await followed(), before + 1, 'its key came from the followed stream');
   });
 
   it('rebuilds beside an active projector by asking it, and the tables come out identical', async () => {

@@ -14,6 +14,12 @@ import type { Kysely } from 'kysely';
 import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import { associationsProjection } from './associations-projection.js';
+import { reportBindingKeys } from './binding-key-metrics.js';
+import {
+  FollowedBindingKeys,
+  type FollowedBindingKeysOptions,
+  type FollowedKeysStats,
+} from './followed-binding-keys.js';
 
 /** The advisory lock the active projector holds; the rebuild command takes it too. */
 export const PROJECTOR_LOCK = 'projector';
@@ -42,23 +48,51 @@ export type RunningProjector = {
   stop(): Promise<void>;
 };
 
+export type RunningAssociations = RunningProjection & {
+  /** How the bindings' data keys were had: from the followed bucket stream, or fetched one by one. */
+  keyStats(): FollowedKeysStats;
+  /** Whether the key of `aggregate` is held, read from the bucket stream and not used yet. */
+  holdsKey(aggregate: string): boolean;
+};
+
 /** The associations projection's runner as the projector runs it, also for a rebuild from the CLI. */
 export async function runAssociations(
-  options: Pick<ProjectorOptions, 'nc' | 'db' | 'log' | 'registry' | 'batchSize'>,
-): Promise<RunningProjection> {
+  options: Pick<ProjectorOptions, 'nc' | 'db' | 'log' | 'registry' | 'batchSize'> & {
+    keys?: Omit<FollowedBindingKeysOptions, 'log'>;
+  },
+): Promise<RunningAssociations> {
   const { nc, db, log, registry, batchSize = 500 } = options;
-  // A key serves its binding's two fields, once: the cache only spans a batch.
-  const keys = new DataKeys(await openDataKeySource(nc), { cacheSize: batchSize * 2, cacheTtlMs: 10_000 });
-  return runProjection({
-    nc,
-    db,
-    stream: EVENTS_STREAM,
-    durable: DURABLES.projector,
-    projection: associationsProjection({ keys, log }),
-    batchSize,
-    log,
-    ...(registry && { registry }),
-  });
+  const followed = new FollowedBindingKeys(nc, await openDataKeySource(nc), { ...options.keys, log });
+  // A key serves its binding's two fields, once: the cache spans two batches (one prepared, one written).
+  const keys = new DataKeys(followed, { cacheSize: batchSize * 4, cacheTtlMs: 10_000 });
+  let runner: RunningProjection;
+  try {
+    runner = await runProjection({
+      nc,
+      db,
+      stream: EVENTS_STREAM,
+      durable: DURABLES.projector,
+      projection: associationsProjection({ keys, log, position: followed }),
+      batchSize,
+      log,
+      ...(registry && { registry }),
+    });
+  } catch (err) {
+    await followed.stop();
+    throw err;
+  }
+  if (registry) reportBindingKeys(registry, () => followed.stats());
+  const done = runner.done.finally(() => followed.stop());
+  return {
+    ...runner,
+    done,
+    keyStats: () => followed.stats(),
+    holdsKey: (aggregate) => followed.holds(aggregate),
+    async stop() {
+      await runner.stop();
+      await done;
+    },
+  };
 }
 
 /**

@@ -37,8 +37,14 @@ export class TestDirectory {
     return new TestDirectory(new EventStore(nc), new DataKeys(await openDataKeySource(nc), { cacheSize: 10 }));
   }
 
-  /** Binds as the directory does: seals with the binding's own key, appends, then erases the replaced binding's key. */
-  async bind({ medium, address, mxid }: Binding): Promise<Bound> {
+  /**
+   * Binds as the directory does: seals with the binding's own key, appends, then erases the
+   * replaced binding's key. `beforeAppend` runs once the key is made, before the event is appended.
+   */
+  async bind(
+    { medium, address, mxid }: Binding,
+    { beforeAppend }: { beforeAppend?: (aggregate: string) => Promise<void> } = {},
+  ): Promise<Bound> {
     const [normalized = address, clientForm] = indexForms(medium, address);
     const addrKey = addrKeyOf(medium, normalized);
     const bindingId = randomBytes(12).toString('base64url');
@@ -75,6 +81,7 @@ export class TestDirectory {
       },
       AT,
     );
+    await beforeAppend?.(key);
     const subject = subjectOf('assoc', addrKey);
     const before = this.#last.get(subject);
     const seq = await this.#append(subject, event);
@@ -102,6 +109,16 @@ export class TestDirectory {
     this.#last.set(subject, { seq });
     await this.#keys.erase(bindingDataKey(addrKey, bindingId));
     return seq;
+  }
+
+  /** A data key made and never used by any event (the directory died before appending). */
+  async createKey(aggregate: string): Promise<void> {
+    await this.#keys.createKey(aggregate);
+  }
+
+  /** Erases a key without any event (crypto-shredding by hand). */
+  async eraseKey(aggregate: string): Promise<void> {
+    await this.#keys.erase(aggregate);
   }
 
   async createPepper(pepperId: string, pepper: string): Promise<number> {

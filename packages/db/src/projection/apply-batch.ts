@@ -38,13 +38,16 @@ export type BatchOutcome = {
  * plus one. The one exception is the first message after the consumer was positioned: it is the
  * first one the stream still has after the checkpoint.
  */
-export async function applyBatch<DB extends Database>(
+export async function applyBatch<DB extends Database, P>(
   db: Kysely<DB>,
-  projection: Projection<DB>,
+  projection: Projection<DB, P>,
   batch: readonly JsMsg[],
   position: Position,
   log: Logger,
+  ready: PreparedBatch<P> = prepareBatch(projection, batch, log),
 ): Promise<BatchOutcome> {
+  // Before the transaction: it holds the checkpoint row's lock, which no key fetch should wait under.
+  const prepared = await ready.prepared;
   return (db as unknown as Kysely<Database>).transaction().execute(async (trx) => {
     const checkpoint = await lockCheckpoint(trx, projection.name);
     const run: JsMsg[] = [];
@@ -70,11 +73,38 @@ export async function applyBatch<DB extends Database>(
       const newestCovered = gap ? null : highestSeq(batch);
       return { lastSeq: checkpoint, applied: 0, skipped, ackUpTo: newestCovered, gap };
     }
-    const projected = run.map((msg) => projectedMessage(msg, projection, log)).filter((msg) => msg !== null);
-    if (projected.length > 0) await projection.project(projected, trx as unknown as Transaction<DB>);
+    const projected = run.map((msg) => ready.decoded.get(msg)).filter((msg) => msg !== null && msg !== undefined);
+    if (projected.length > 0) await projection.project(projected, trx as unknown as Transaction<DB>, prepared);
     await moveCheckpoint(trx, projection.name, last.seq);
     return { lastSeq: last.seq, applied: run.length, skipped, ackUpTo: last, gap };
   });
+}
+
+/** A batch decoded, and the projection's `prepare` of it under way. */
+export type PreparedBatch<P> = {
+  /** Each message decoded, or null when the projection takes none of its event types or it does not decode. */
+  decoded: ReadonlyMap<JsMsg, ProjectedMessage | null>;
+  prepared: Promise<P>;
+};
+
+/**
+ * Decodes the batch and starts the projection's `prepare` on it: needs no transaction, so the
+ * runner does it for the next batch while the current one is applied. A failed `prepare` rejects
+ * `prepared` (handled here, so that a batch dropped before it is applied leaves no unhandled rejection).
+ */
+export function prepareBatch<DB extends Database, P>(
+  projection: Projection<DB, P>,
+  batch: readonly JsMsg[],
+  log: Logger,
+): PreparedBatch<P> {
+  const decoded = new Map(batch.map((msg) => [msg, projectedMessage(msg, projection, log)] as const));
+  const messages = [...decoded.values()].filter((msg) => msg !== null);
+  const prepared =
+    projection.prepare === undefined || messages.length === 0
+      ? Promise.resolve(undefined as P)
+      : projection.prepare(messages);
+  prepared.catch(() => {});
+  return { decoded, prepared };
 }
 
 function highestSeq(batch: readonly JsMsg[]): JsMsg | null {
@@ -82,9 +112,9 @@ function highestSeq(batch: readonly JsMsg[]): JsMsg | null {
 }
 
 /** The message decoded, or null when the projection takes none of its event types or it does not decode. */
-function projectedMessage<DB extends Database>(
+function projectedMessage<DB extends Database, P>(
   msg: JsMsg,
-  projection: Projection<DB>,
+  projection: Projection<DB, P>,
   log: Logger,
 ): ProjectedMessage | null {
   const wanted = projection.eventTypes;
@@ -104,5 +134,5 @@ function projectedMessage<DB extends Database>(
   }
   const eventTypes = announced ?? eventTypesOf(envelope.events);
   if (wanted && !eventTypes.some((type) => wanted.includes(type))) return null;
-  return { seq: msg.seq, subject: msg.subject, envelope, eventTypes };
+  return { seq: msg.seq, subject: msg.subject, envelope, eventTypes, timestampMs: msg.info.timestampNanos / 1e6 };
 }

@@ -6,6 +6,8 @@ import type { Database } from '../schema.js';
 export type ProjectedMessage = {
   seq: number;
   subject: string;
+  /** When the stream stored it (the server's clock), in milliseconds since the epoch. */
+  timestampMs: number;
   envelope: Envelope;
   eventTypes: string[];
 };
@@ -16,7 +18,7 @@ export type ProjectedMessage = {
  * all. It must be deterministic (the same messages give the same rows: a rebuild replays them) and
  * write only its own `tables`.
  */
-export interface Projection<DB extends Database = Database> {
+export interface Projection<DB extends Database = Database, Prepared = undefined> {
   /** Its checkpoint row's key; also the `projection` label of its metrics. */
   name: string;
   /** What a rebuild empties before replaying the stream from its start. */
@@ -26,6 +28,16 @@ export interface Projection<DB extends Database = Database> {
    * checkpoint without being decoded. Unset: every message.
    */
   eventTypes?: readonly string[];
-  /** Applies a batch, in stream order; a throw rolls the whole batch back (and it is tried again). */
-  project(batch: readonly ProjectedMessage[], trx: Transaction<DB>): Promise<void>;
+  /**
+   * Work for a batch that needs no transaction (fetching keys, opening sealed fields): the runner
+   * calls it for the next batch while the current one's transaction runs, and hands the result to
+   * `project`. It sees every decoded message of the batch, also redeliveries that `project` will
+   * not get; a throw fails the batch like a throw of `project` (it is prepared again, then tried).
+   */
+  prepare?(batch: readonly ProjectedMessage[]): Promise<Prepared>;
+  /**
+   * Applies a batch, in stream order; a throw rolls the whole batch back (and it is tried again).
+   * `prepared` is what `prepare` gave for a batch holding these messages (undefined without `prepare`).
+   */
+  project(batch: readonly ProjectedMessage[], trx: Transaction<DB>, prepared: Prepared): Promise<void>;
 }

@@ -22,7 +22,7 @@ import {
 import { PROJECTED_CHANNEL } from '../projected.js';
 import type { Database } from '../schema.js';
 import { CheckpointStreamMismatch, resetProjection } from './checkpoint.js';
-import type { ProjectedMessage } from './projection.js';
+import type { ProjectedMessage, Projection } from './projection.js';
 import { type RunningProjection, runProjection } from './runner.js';
 
 // The runner on a real nats-server (TESSERA_EVENTS as provisioning makes it) and a real PostgreSQL;
@@ -108,7 +108,7 @@ describe('the projection runner', () => {
         projection: {
           ...rowsProjection(table),
           async project(batch: readonly ProjectedMessage[], trx) {
-            await rowsProjection(table).project(batch, trx);
+            await rowsProjection(table).project(batch, trx, undefined);
             if (failures-- > 0) throw new Error('the first try of the first batch fails');
           },
         },
@@ -133,6 +133,58 @@ describe('the projection runner', () => {
     const rows = await rowsOf(db, table);
     assert.equal(rows.length, 20);
     assert.ok(rows.every((row) => row.event_type === 'KeyCreated'));
+  });
+
+  it('prepares the next batch while the current one is written, hands each batch its own preparation, and prepares a failed one again', async () => {
+    await appendEvents(nc, 300);
+    const rows = rowsProjection(table);
+    const span = (batch: readonly ProjectedMessage[]) => `${batch[0]?.seq}-${batch.at(-1)?.seq}`;
+    const prepared: string[] = [];
+    const handed: string[] = [];
+    let secondPrepared: () => void = () => {};
+    const overlapping = new Promise<void>((resolve) => {
+      secondPrepared = resolve;
+    });
+    let firstTry = true;
+    const projection: Projection<Database, string> = {
+      ...rows,
+      async prepare(batch) {
+        prepared.push(span(batch));
+        if (prepared.length === 2) secondPrepared();
+        return `prepared ${span(batch)}`;
+      },
+      async project(batch, trx, preparation) {
+        handed.push(`${span(batch)} got ${preparation}`);
+        if (batch[0]?.seq === 1) {
+          // The first batch's transaction stays open until the second batch is prepared: only an
+          // overlapping runner gets there (one that prepares after committing would wait for ever).
+          await overlapping;
+          if (firstTry) {
+            firstTry = false;
+            throw new Error('the first try of the first batch fails');
+          }
+        }
+        await rows.project(batch, trx, undefined);
+      },
+    };
+    const runner = await runProjection({
+      ...rowsRunnerOptions(nc, db, table),
+      retryDelayMs: () => 50,
+      projection,
+      batchSize: 100,
+      lingerMs: 2_000,
+    });
+    running.push(runner);
+    await until(() => runner.checkpoint() === 300, 'all 300 are applied');
+    assert.deepEqual(seqsOf(await rowsOf(db, table)), oneToN(300));
+    assert.deepEqual(prepared.slice(0, 3), ['1-100', '101-200', '1-100'], 'the failed batch is prepared again');
+    assert.deepEqual(prepared.slice(3), ['201-300']);
+    assert.deepEqual(handed, [
+      '1-100 got prepared 1-100',
+      '1-100 got prepared 1-100',
+      '101-200 got prepared 101-200',
+      '201-300 got prepared 201-300',
+    ]);
   });
 
   it('applies a redelivered message once: a batch held past the ack wait comes again and is skipped', async () => {
@@ -172,7 +224,7 @@ describe('the projection runner', () => {
         ...rowsProjection(table),
         async project(batch: readonly ProjectedMessage[], trx) {
           attempts++;
-          await rowsProjection(table).project(batch, trx); // its rows are written, then it throws
+          await rowsProjection(table).project(batch, trx, undefined); // its rows are written, then it throws
           if (failing) throw new Error('projection failed');
         },
       },

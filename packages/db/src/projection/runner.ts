@@ -13,7 +13,7 @@ import {
 } from 'nats';
 import { Registry } from 'prom-client';
 import type { Database } from '../schema.js';
-import { applyBatch, type BatchOutcome, type Position } from './apply-batch.js';
+import { applyBatch, type BatchOutcome, type Position, type PreparedBatch, prepareBatch } from './apply-batch.js';
 import { BatchReader } from './batch-reader.js';
 import { ensureCheckpoint, resetProjection } from './checkpoint.js';
 import { projectionMetrics } from './metrics.js';
@@ -24,14 +24,14 @@ const CONSUMER_NOT_FOUND = 10014; // JetStream API err_code
 const PULL_EXPIRES_MS = 10_000;
 const MAX_RETRY_DELAY_MS = 30_000;
 
-export type ProjectionRunnerOptions<DB extends Database> = {
+export type ProjectionRunnerOptions<DB extends Database, P = undefined> = {
   nc: NatsConnection;
   db: Kysely<DB>;
   /** The stream, read whole (no subject filter: sequences then follow each other without gaps). */
   stream: string;
   /** The durable consumer the runner owns: it deletes and creates it to position it after the checkpoint. */
   durable: string;
-  projection: Projection<DB>;
+  projection: Projection<DB, P>;
   /** Most messages in one transaction. Default 500. */
   batchSize?: number;
   /** Once a batch has its first message, how long it waits for more before it is applied. Default 5 ms. */
@@ -77,8 +77,8 @@ const defaultRetryDelayMs = (attempt: number) => Math.min(1_000 * 2 ** (attempt 
  * One runner per projection at a time: a second one on the same durable would reposition it under
  * the first (the checkpoint lock keeps the rows right, but both would keep starting over).
  */
-export async function runProjection<DB extends Database>(
-  options: ProjectionRunnerOptions<DB>,
+export async function runProjection<DB extends Database, P = undefined>(
+  options: ProjectionRunnerOptions<DB, P>,
 ): Promise<RunningProjection> {
   const { nc, db, stream, durable, projection, log } = options;
   const { batchSize = 500, lingerMs = 5, ackWaitMs = 30_000, retryDelayMs = defaultRetryDelayMs } = options;
@@ -115,10 +115,15 @@ export async function runProjection<DB extends Database>(
   const metrics = projectionMetrics(options.registry ?? new Registry(), { name, lag });
 
   /** Applies the batch, trying again after a pause until it commits; null when stopped meanwhile. */
-  const applyUntilDone = async (batch: JsMsg[], position: Position): Promise<BatchOutcome | null> => {
+  const applyUntilDone = async (
+    batch: JsMsg[],
+    position: Position,
+    ready: PreparedBatch<P>,
+  ): Promise<BatchOutcome | null> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await applyBatch(db, projection, batch, position, log);
+        // A failed try prepares again: what failed may have been the preparing (a key fetch).
+        const outcome = await applyBatch(db, projection, batch, position, log, attempt === 1 ? ready : undefined);
         if (failing) log.info({ projection: name, attempts: attempt }, 'projection batch applied after failures');
         failing = false;
         return outcome;
@@ -138,13 +143,26 @@ export async function runProjection<DB extends Database>(
     }
   };
 
-  /** Batches until the subscription ends, a message is missing, or stop() or rebuild() comes. */
+  /** The next batch, decoded and its preparing under way; null once the subscription has ended. */
+  const nextPrepared = async (reader: BatchReader) => {
+    const batch = await reader.next(batchSize, lingerMs);
+    return batch === null ? null : { batch, ready: prepareBatch(projection, batch, log) };
+  };
+  /**
+   * Batches until the subscription ends, a message is missing, or stop() or rebuild() comes. The
+   * next batch is read and prepared while the current one is applied; when the loop ends, that
+   * next batch is dropped unacked (its messages come again to a consumer positioned anew).
+   */
   const consumeBatches = async (reader: BatchReader, position: Position): Promise<'ended' | 'gap' | 'interrupted'> => {
+    let next = nextPrepared(reader);
     for (;;) {
-      const batch = await reader.next(batchSize, lingerMs);
+      const current = await next;
       if (stopping || rebuilds.length > 0) return 'interrupted'; // what is in hand stays unacked
-      if (batch === null) return 'ended';
-      const outcome = await applyUntilDone(batch, position);
+      // A batch read before the connection closed is left for the next runner: nothing could ack it.
+      if (current === null || nc.isClosed()) return 'ended';
+      next = nextPrepared(reader);
+      next.catch(() => {}); // a read that fails after the loop ended is of no interest
+      const outcome = await applyUntilDone(current.batch, position, current.ready);
       if (outcome === null) return 'interrupted';
       checkpoint = outcome.lastSeq;
       if (outcome.applied > 0) position.appliedSince = true;
