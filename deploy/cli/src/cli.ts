@@ -34,7 +34,7 @@ commands:
   directory unbind <medium> <address>
                          end the binding and erase its sealed data
   directory pepper-rotate
-                         offer a new lookup pepper once its hashed index is complete
+                         make a new lookup pepper, offered once its hashed index is complete
                          The directory commands talk to its admin API: --admin-url http://host:port,
                          else TESSERA_DIRECTORY_ADMIN_LISTEN, else the local runner's state file in
                          TESSERA_DATA_DIR; the token from TESSERA_DIRECTORY_ADMIN_TOKEN_FILE

@@ -48,8 +48,8 @@ export async function directoryCommand(args: string[], io: CliIo): Promise<numbe
         pepper_id: string;
       };
       say(
-        `offered the new lookup pepper ${pepperId}: its hashed index is complete; the old pepper is still ` +
-          'accepted for the grace period (TESSERA_PEPPER_GRACE_MS)',
+        `requested a new lookup pepper (id ${pepperId}): hash_details offers it once the projector has built ` +
+          'its hashed index; the old one is accepted for TESSERA_PEPPER_GRACE_MS after that',
       );
       return 0;
     }
