@@ -27,9 +27,10 @@ type Line = { line: number; request: BindRequest };
  * Imports associations from JSON lines (`{"medium","address","mxid"}`, optional `ts` in ms), read
  * as they arrive: each line normalised as an admin bind is, signed a thousand at a time with one
  * SignJsonBatch call, appended (source IMPORT) with at most STORE_CONCURRENCY appends in flight,
- * and answered once the projector has applied the last of them (as long as it keeps applying). A bad line is counted and named,
- * and the others go on; signing or the store being down ends the import (it may be run again: a
- * line imported twice is bound again, replacing the first binding).
+ * and answered once the projector has applied the last of them (waiting as long as it keeps
+ * applying). A bad line is counted and named, and the others go on; signing or the store being down
+ * ends the import (it may be run again: a line imported twice is bound again, replacing the first
+ * binding).
  */
 export async function importAssociations(body: Readable, binder: Binder, log: Logger): Promise<ImportSummary> {
   const started = Date.now();
