@@ -1,5 +1,6 @@
 import { ConfigError } from '@tessera/config';
 import { ErrorCode, NatsError } from 'nats';
+import { directoryCommand } from './directory-command.js';
 import { keysCommand } from './keys-command.js';
 import { natsIdentitiesCommand } from './nats-identities-command.js';
 import { projectorCommand } from './projector-command.js';
@@ -25,6 +26,18 @@ commands:
   projector rebuild      empty the associations read model and replay the event stream into it
                          (as the projector identity, with TESSERA_DATABASE_URL); an active
                          projector is asked to do it, otherwise the command does it itself
+  directory import <file.jsonl>
+                         bind every {"medium","address","mxid"[,"ts"]} line through the event path;
+                         prints progress, then how many were imported and each failed line
+  directory bind <medium> <address> <mxid>
+                         bind (replacing another's binding); prints the signed association
+  directory unbind <medium> <address>
+                         end the binding and erase its sealed data
+  directory pepper-rotate
+                         make a new lookup pepper, offered once its hashed index is complete
+                         The directory commands talk to its admin API: --admin-url http://host:port,
+                         else TESSERA_DIRECTORY_ADMIN_LISTEN, else the local runner's state file in
+                         TESSERA_DATA_DIR; the token from TESSERA_DIRECTORY_ADMIN_TOKEN_FILE
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -33,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   'nats-identities': natsIdentitiesCommand,
   keys: keysCommand,
   projector: projectorCommand,
+  directory: directoryCommand,
 };
 
 /** Runs one command; resolves with the process's exit code. */

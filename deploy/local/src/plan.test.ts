@@ -13,7 +13,7 @@ const ROOT = '/repo';
 const PORTS: PortPlan = {
   signing: { grpcPort: 41001, metricsPort: 42001 },
   session: { grpcPort: 41002, metricsPort: 42002 },
-  directory: { grpcPort: 41003, metricsPort: 42003 },
+  directory: { grpcPort: 41003, metricsPort: 42003, adminPort: 43003 },
   invite: { grpcPort: 41004, metricsPort: 42004 },
   projector: { metricsPort: 42005 },
   notifier: { metricsPort: 42006 },
@@ -262,6 +262,19 @@ describe('the run plan', () => {
     assert.equal(gateway.TESSERA_METRICS_LISTEN, '127.0.0.1:42007');
     assert.equal(gateway.TESSERA_TLS_KEY_FILE, `${DATA}/pki/gateway-key.pem`);
     assert.equal(envOf(run, 'projector').TESSERA_GRPC_LISTEN, undefined);
+  });
+
+  it("turns the directory's admin API on, on loopback, for the directory only, unless the operator chose its address", () => {
+    const run = plan({});
+    assert.equal(envOf(run, 'directory').TESSERA_DIRECTORY_ADMIN_LISTEN, '127.0.0.1:43003');
+    assert.equal(run.children.find((child) => child.name === 'directory')?.adminUrl, 'http://127.0.0.1:43003');
+    for (const other of SERVICES.filter((service) => service.name !== 'directory')) {
+      assert.equal(envOf(run, other.name).TESSERA_DIRECTORY_ADMIN_LISTEN, undefined, other.name);
+      assert.equal(run.children.find((child) => child.name === other.name)?.adminUrl, undefined, other.name);
+    }
+    const chosen = plan({ TESSERA_DIRECTORY_ADMIN_LISTEN: '0.0.0.0:9444' });
+    assert.equal(envOf(chosen, 'directory').TESSERA_DIRECTORY_ADMIN_LISTEN, '0.0.0.0:9444');
+    assert.equal(chosen.children.find((child) => child.name === 'directory')?.adminUrl, 'http://127.0.0.1:9444');
   });
 
   it("overrides the operator's per-service addresses, and says so", () => {

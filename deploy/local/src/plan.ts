@@ -59,6 +59,8 @@ export interface ChildPlan extends ChildSpec {
   healthTarget: string;
   grpcPort?: number;
   metricsPort: number;
+  /** The directory only: the URL of its admin API. */
+  adminUrl?: string;
   env: Readonly<Record<string, string>>;
 }
 
@@ -191,6 +193,15 @@ export function planRun(input: PlanInput): RunPlan {
       env.TESSERA_DATA_DIR = input.dataDir;
     }
     if (SERVER_SECRET_HOLDERS.includes(service.name)) env.TESSERA_SECRET_KEY_FILE = secretKeyFile;
+    let adminUrl: string | undefined;
+    if (service.name === 'directory') {
+      // On by default here, on loopback (no token needed there): `tessera directory import` and the
+      // benchmark seed through it. The operator's address (and token file) win.
+      const listen = config.TESSERA_DIRECTORY_ADMIN_LISTEN ?? `127.0.0.1:${adminPortOf(servicePorts)}`;
+      env.TESSERA_DIRECTORY_ADMIN_LISTEN = listen;
+      const at = listen.lastIndexOf(':');
+      adminUrl = localUrl(listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1)));
+    }
     if (service.name === 'notifier') {
       Object.assign(env, notifierOnly);
       if (input.mailCatcherUrl) env.TESSERA_SMTP_URL = input.mailCatcherUrl;
@@ -205,6 +216,7 @@ export function planRun(input: PlanInput): RunPlan {
       healthTarget: healthTarget(service, servicePorts, httpUrl),
       ...(servicePorts.grpcPort === undefined ? {} : { grpcPort: servicePorts.grpcPort }),
       metricsPort: servicePorts.metricsPort,
+      ...(adminUrl === undefined ? {} : { adminUrl }),
     };
   });
   assertKeyConfined(children, signingKeyFile, input.cwd);
@@ -218,6 +230,11 @@ export function planRun(input: PlanInput): RunPlan {
       what: `the NATS credentials of ${identity}${identity === 'admin' ? ', which no service gets' : ''}`,
     });
   return { children, httpUrl, publicBaseUrl, signingKeyFile, secretKeyFile, warnings };
+}
+
+function adminPortOf(ports: { adminPort?: number }): number {
+  if (ports.adminPort === undefined) throw new Error('no admin port was assigned to directory');
+  return ports.adminPort;
 }
 
 function healthTarget(service: ServiceDef, ports: { grpcPort?: number; metricsPort: number }, httpUrl: string) {

@@ -7,6 +7,8 @@ export interface ServicePorts {
   grpcPort?: number;
   /** /metrics, /healthz and /readyz. */
   metricsPort: number;
+  /** The directory only: its admin HTTP API (bind, unbind, import, pepper rotation), on loopback. */
+  adminPort?: number;
 }
 
 export type PortPlan = Partial<Record<ServiceName, ServicePorts>>;
@@ -42,13 +44,21 @@ export class PortAllocator {
   }
 }
 
-/** A gRPC port for each gRPC service and a metrics port for each service, from `ports`. */
+/**
+ * A gRPC port for each gRPC service, a metrics port for each service, and the directory's admin
+ * port, from `ports`.
+ */
 export async function assignPorts(services: readonly ServiceDef[], ports: PortAllocator): Promise<PortPlan> {
   const plan: PortPlan = {};
   for (const service of services) {
     const grpcPort = isGrpcService(service.name) ? await ports.next() : undefined;
     const metricsPort = await ports.next();
-    plan[service.name] = grpcPort === undefined ? { metricsPort } : { grpcPort, metricsPort };
+    const adminPort = service.name === 'directory' ? await ports.next() : undefined;
+    plan[service.name] = {
+      ...(grpcPort === undefined ? {} : { grpcPort }),
+      metricsPort,
+      ...(adminPort === undefined ? {} : { adminPort }),
+    };
   }
   return plan;
 }

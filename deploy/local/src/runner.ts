@@ -438,6 +438,7 @@ export class LocalRunner {
         pid: stopped ? null : child.pid,
         ...(plan?.grpcPort === undefined ? {} : { grpcPort: plan.grpcPort }),
         metricsPort: plan?.metricsPort ?? 0,
+        ...(plan?.adminUrl === undefined ? {} : { adminUrl: plan.adminUrl }),
         restarts: child.restarts,
       };
     }

@@ -8,6 +8,8 @@ export interface ServiceState {
   pid: number | null;
   grpcPort?: number;
   metricsPort: number;
+  /** The directory only: where its admin API answers (`tessera directory …` finds it here). */
+  adminUrl?: string;
   restarts: number;
 }
 

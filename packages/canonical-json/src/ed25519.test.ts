@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import nacl from 'tweetnacl';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { generateSeed, keyPairFromSeed, signDetached, verifyDetached } from './ed25519.js';
 
@@ -60,5 +61,17 @@ describe('ed25519', () => {
     assert.equal(verifyDetached(message, signature.subarray(0, 63), publicKey), false);
     assert.equal(verifyDetached(message, signature, publicKey.subarray(0, 31)), false);
     assert.equal(verifyDetached(message, new Uint8Array(0), new Uint8Array(0)), false);
+  });
+
+  it('signs as tweetnacl does, and with the new key when a seed array is reused with other bytes', () => {
+    const seed = generateSeed();
+    for (let i = 0; i < 20; i++) {
+      const text = new TextEncoder().encode(`{"n":${i},"x":"${'y'.repeat(i * 7)}"}`);
+      assert.deepEqual(signDetached(text, seed), nacl.sign.detached(text, keyPairFromSeed(seed).secretKey));
+    }
+    seed.set(generateSeed());
+    const { publicKey } = keyPairFromSeed(seed);
+    assert.ok(verifyDetached(message, signDetached(message, seed), publicKey), 'the new bytes sign');
+    assert.throws(() => signDetached(message, seed.subarray(0, 31)), RangeError);
   });
 });

@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import nacl from 'tweetnacl';
 
 export const SEED_LENGTH = 32;
@@ -18,9 +19,28 @@ export function generateSeed(): Uint8Array {
   return nacl.randomBytes(SEED_LENGTH);
 }
 
-/** Signs with the key the seed derives; taking the seed keeps one secret form across the API. */
+// RFC 8410's PKCS#8 wrapping of a raw ed25519 seed, for node:crypto.
+const PKCS8_SEED_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+/** The OpenSSL key of each seed array signed with lately, and the bytes it was made from. */
+const privateKeys = new WeakMap<Uint8Array, { bytes: Buffer; key: KeyObject }>();
+
+/**
+ * Signs with the key the seed derives; taking the seed keeps one secret form across the API.
+ * OpenSSL signs (ed25519 is deterministic: the same signature tweetnacl makes) in about 1/50 of
+ * tweetnacl's time, which with the key derivation took 5-10 ms a signature here; the key object
+ * is kept per seed array, as long as the array lives and holds the same bytes.
+ */
 export function signDetached(message: Uint8Array, seed: Uint8Array): Uint8Array {
-  return nacl.sign.detached(message, keyPairFromSeed(seed).secretKey);
+  if (seed.length !== SEED_LENGTH)
+    throw new RangeError(`ed25519 seed must be ${SEED_LENGTH} bytes, not ${seed.length}`);
+  let cached = privateKeys.get(seed);
+  if (cached === undefined || !cached.bytes.equals(seed)) {
+    const bytes = Buffer.from(seed);
+    const key = createPrivateKey({ key: Buffer.concat([PKCS8_SEED_PREFIX, bytes]), format: 'der', type: 'pkcs8' });
+    cached = { bytes, key };
+    privateKeys.set(seed, cached);
+  }
+  return new Uint8Array(sign(null, message, cached.key));
 }
 
 /** False, never a throw, for a signature or key of the wrong size: both come from peers. */

@@ -71,6 +71,11 @@ export interface Binder {
   store(binding: SignedBinding, options?: { fresh?: boolean }): Promise<number>;
   /** Waits until the projector has applied `seq`: 503 M_UNKNOWN when it takes longer than the bound. */
   visible(seq: number): Promise<void>;
+  /**
+   * The same for an import, whose last append may be a long way ahead of the projector: waits as
+   * long as the projector keeps applying; 503 only once it applied nothing for the bound.
+   */
+  visibleWhileApplying(seq: number): Promise<void>;
 }
 
 /** 16 base64url characters (96 random bits): names a binding and its data key. */
@@ -136,20 +141,30 @@ export function createBinder(deps: BinderDeps): Binder {
     return handled.seq;
   };
 
-  const visible = async (seq: number) => {
-    if (await projected.until(seq, visibleWaitMs)) return;
+  const notVisible = (seq: number) => {
     log.warn({ seq, waitedMs: visibleWaitMs }, 'change stored but the projector has not applied it in time');
-    throw new TesseraError(
+    return new TesseraError(
       'M_UNKNOWN',
       'the change is stored but not yet visible to lookups; retrying the request is safe',
       { httpStatus: 503 },
     );
+  };
+  const visible = async (seq: number) => {
+    if (!(await projected.until(seq, visibleWaitMs))) throw notVisible(seq);
+  };
+  const visibleWhileApplying = async (seq: number) => {
+    for (;;) {
+      const before = projected.checkpoint();
+      if (await projected.until(seq, visibleWaitMs)) return;
+      if (projected.checkpoint() <= before) throw notVisible(seq);
+    }
   };
 
   return {
     sign,
     store: storeBinding,
     visible,
+    visibleWhileApplying,
     async bind(request) {
       const [signed] = await sign([request]);
       if (signed === undefined) throw new Error('signing answered nothing');

@@ -30,7 +30,7 @@ import type { Kysely } from 'kysely';
 import type { NatsConnection } from 'nats';
 import { type StandInProjector, startStandInProjector } from '../test-support/stand-in-projector.js';
 import { SERVER_NAME, type StandIns, startStandIns } from '../test-support/stand-ins.js';
-import { ADMIN_PATHS } from './admin/admin-server.js';
+import { ADMIN_PATHS } from './admin/admin-paths.js';
 import { assocSubject } from './binder.js';
 import { type DirectoryServer, loadDirectorySettings, startDirectoryServer } from './directory-server.js';
 import { storedAssociations } from './events/association-events.js';

@@ -32,22 +32,48 @@ function nameOf(pid: number): string {
   }
 }
 
-/** CPU seconds used so far by `root` and every process below it, summed by name. */
-export function cpuByProcess(root: number): Map<string, number> {
+/** `root` and every process below it, each with its name. */
+function processTree(root: number): { stat: ProcStat; name: string }[] {
   const stats = readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .map((entry) => readStat(Number(entry)))
     .filter((stat): stat is ProcStat => stat !== null);
   const children = new Map<number, ProcStat[]>();
   for (const stat of stats) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), stat]);
-  const totals = new Map<string, number>();
+  const tree: { stat: ProcStat; name: string }[] = [];
   const visit = (stat: ProcStat) => {
     const name = nameOf(stat.pid);
-    totals.set(name, (totals.get(name) ?? 0) + stat.cpuSeconds);
+    // PostgreSQL names each backend by its connection: one entry for them all.
+    tree.push({ stat, name: name.startsWith('postgres') ? 'postgres' : name });
     for (const child of children.get(stat.pid) ?? []) visit(child);
   };
   const top = stats.find((stat) => stat.pid === root);
   if (top) visit(top);
+  return tree;
+}
+
+/** CPU seconds used so far by `root` and every process below it, summed by name. */
+export function cpuByProcess(root: number): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const { stat, name } of processTree(root)) totals.set(name, (totals.get(name) ?? 0) + stat.cpuSeconds);
+  return totals;
+}
+
+/**
+ * Resident memory (MB) of `root` and every process below it, by name. PostgreSQL's processes are
+ * summed, so its shared buffers count once per process that touched them: an upper bound.
+ */
+export function rssByProcess(root: number): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const { stat, name } of processTree(root)) {
+    let kilobytes = 0;
+    try {
+      kilobytes = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${stat.pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      continue; // gone meanwhile
+    }
+    totals.set(name, (totals.get(name) ?? 0) + kilobytes / 1024);
+  }
   return totals;
 }
 

@@ -4,35 +4,13 @@
 // each process spent per request.
 // Usage: pnpm build && pnpm --filter @tessera/e2e bench:pubkey [seconds] [connections] [warm-up seconds]
 // Needs wrk on PATH (apt-get install -y wrk).
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { removeDataDir, startSystem } from '../system/running-system.js';
 import { cpuByProcess, cpuPerRequest } from './process-cpu.js';
+import { wrk } from './wrk.js';
 
 const SECONDS = Number(process.argv[2] ?? 20);
 const CONNECTIONS = Number(process.argv[3] ?? 32);
 const WARMUP_SECONDS = Number(process.argv[4] ?? 10);
-const run = promisify(execFile);
-
-type WrkResult = { requests: number; perSecond: number; p50: number; p99: number; failed: number };
-
-/** wrk's own summary, read from its `--latency` output. */
-async function wrk(url: string, seconds: number): Promise<WrkResult> {
-  const { stdout } = await run('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url]);
-  const number = (pattern: RegExp) => Number(pattern.exec(stdout)?.[1] ?? Number.NaN);
-  const latencyMs = (percent: string) => {
-    const match = new RegExp(`^\\s+${percent}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(stdout);
-    if (!match) return Number.NaN;
-    return Number(match[1]) * { us: 0.001, ms: 1, s: 1000 }[match[2] as 'us' | 'ms' | 's'];
-  };
-  return {
-    requests: number(/(\d+) requests in/),
-    perSecond: number(/Requests\/sec:\s+([\d.]+)/),
-    p50: latencyMs('50'),
-    p99: latencyMs('99'),
-    failed: number(/Non-2xx or 3xx responses: (\d+)/) || 0,
-  };
-}
 
 const system = await startSystem({ env: { TESSERA_RATE_LIMITS: 'off' } });
 try {
@@ -47,9 +25,9 @@ try {
   };
   const rows = [];
   for (const [name, url] of Object.entries(scenarios)) {
-    await wrk(url, WARMUP_SECONDS); // the JIT compiles the hot paths; heaps settle
+    await wrk(url, { seconds: WARMUP_SECONDS, connections: CONNECTIONS }); // the JIT compiles the hot paths; heaps settle
     const before = cpuByProcess(system.runner.pid ?? 0);
-    const result = await wrk(url, SECONDS);
+    const result = await wrk(url, { seconds: SECONDS, connections: CONNECTIONS });
     const cpu = cpuPerRequest(before, cpuByProcess(system.runner.pid ?? 0), result.requests);
     rows.push({
       scenario: name,

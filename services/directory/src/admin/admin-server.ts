@@ -8,6 +8,7 @@ import type { HostPort, Logger } from '@tessera/service-kit';
 import type { Binder } from '../binder.js';
 import type { Peppers } from '../peppers.js';
 import { parseAdminThreepid } from './admin-input.js';
+import { ADMIN_PATHS } from './admin-paths.js';
 import { importAssociations } from './import.js';
 
 export interface AdminServer {
@@ -23,14 +24,6 @@ export interface AdminApiOptions {
   peppers: Peppers;
   log: Logger;
 }
-
-/** The paths of the admin API (the CLI's `tessera directory …` calls them). */
-export const ADMIN_PATHS = {
-  bind: '/_tessera/directory/v1/bind',
-  unbind: '/_tessera/directory/v1/unbind',
-  import: '/_tessera/directory/v1/import',
-  rotatePepper: '/_tessera/directory/v1/pepper/rotate',
-} as const;
 
 // A bind or unbind body is a few hundred bytes; an import is streamed, line by line.
 const MAX_BODY_BYTES = 64 * 1024;
@@ -88,7 +81,8 @@ export async function startAdminApi({ listen, token, binder, peppers, log }: Adm
     }
   };
 
-  const server = createServer((req, res) => {
+  // No request timeout (Node's default is 5 minutes): an import of millions of lines streams for longer.
+  const server = createServer({ requestTimeout: 0 }, (req, res) => {
     route(req).then(
       (body) => send(res, 200, body),
       (err: unknown) => {

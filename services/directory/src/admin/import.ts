@@ -27,11 +27,13 @@ type Line = { line: number; request: BindRequest };
  * Imports associations from JSON lines (`{"medium","address","mxid"}`, optional `ts` in ms), read
  * as they arrive: each line normalised as an admin bind is, signed a thousand at a time with one
  * SignJsonBatch call, appended (source IMPORT) with at most STORE_CONCURRENCY appends in flight,
- * and answered once the projector has applied the last of them. A bad line is counted and named,
- * and the others go on; signing or the store being down ends the import (it may be run again: a
- * line imported twice is bound again, replacing the first binding).
+ * and answered once the projector has applied the last of them (waiting as long as it keeps
+ * applying). A bad line is counted and named, and the others go on; signing or the store being down
+ * ends the import (it may be run again: a line imported twice is bound again, replacing the first
+ * binding).
  */
 export async function importAssociations(body: Readable, binder: Binder, log: Logger): Promise<ImportSummary> {
+  const started = Date.now();
   const summary: ImportSummary = { imported: 0, failed: 0, failures: [] };
   const fail = (line: number, err: unknown) => {
     summary.failed++;
@@ -94,8 +96,13 @@ export async function importAssociations(body: Readable, binder: Binder, log: Lo
   await flush(batch);
   await Promise.all(inFlight);
   if (fatal !== null) throw fatal;
-  if (lastSeq > 0) await binder.visible(lastSeq);
-  log.info({ imported: summary.imported, failed: summary.failed, lines: lineNumber }, 'associations imported');
+  const appendedMs = Date.now() - started;
+  log.info({ appended: summary.imported, ms: appendedMs, lastSeq }, 'import appended; waiting for the projector');
+  if (lastSeq > 0) await binder.visibleWhileApplying(lastSeq);
+  log.info(
+    { imported: summary.imported, failed: summary.failed, lines: lineNumber, appendedMs, ms: Date.now() - started },
+    'associations imported',
+  );
   return summary;
 }
 
