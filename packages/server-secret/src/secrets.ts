@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@tessera/config';
 import type { Medium } from '@tessera/spec-params';
@@ -41,7 +41,10 @@ export interface Secrets {
 
 export function createSecrets(key: Uint8Array): Secrets {
   if (key.length < MIN_SECRET_BYTES) throw new RangeError(`the server secret must have ${MIN_SECRET_BYTES}+ bytes`);
-  const mac = (message: string) => createHmac('sha256', key).update(message, 'utf8').digest('base64url');
+  // A KeyObject made once: createHmac with raw bytes imports the key again on every call, about a
+  // third of an HMAC's cost here (a bulk lookup computes one per address).
+  const secretKey = createSecretKey(key);
+  const mac = (message: string) => createHmac('sha256', secretKey).update(message, 'utf8').digest('base64url');
   return {
     addrKey: (medium, address) => mac(`addr\0${medium}\0${address}`),
     digest: (kind, value) => mac(`digest\0${kind}\0${value}`),
