@@ -36,7 +36,7 @@ describe('GET v1 lookup', () => {
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
     assert.equal(res.text, associationJson('alice@example.org', '@alice:example.org'));
     assert.deepEqual(app.directory.requestsOf('lookup'), [
-      { threepids: [{ medium: Medium.MEDIUM_EMAIL, address: 'alice@example.org' }] },
+      { threepids: [{ medium: Medium.MEDIUM_EMAIL, address: 'alice@example.org' }], mxidOnly: false },
     ]);
   });
 
@@ -91,7 +91,7 @@ describe('POST v1 bulk_lookup', () => {
         ['msisdn', '447400123456', '@bob:example.org'],
       ],
     });
-    // What cannot be bound is not asked for.
+    // What cannot be bound is not asked for; the signed JSON is not asked for either.
     assert.deepEqual(app.directory.requestsOf('lookup'), [
       {
         threepids: [
@@ -99,6 +99,7 @@ describe('POST v1 bulk_lookup', () => {
           { medium: Medium.MEDIUM_EMAIL, address: 'nobody@example.org' },
           { medium: Medium.MEDIUM_MSISDN, address: '447400123456' },
         ],
+        mxidOnly: true,
       },
     ]);
   });
@@ -128,7 +129,7 @@ describe('POST v1 bulk_lookup', () => {
 });
 
 describe('coalesced v1 lookups', () => {
-  it('sends the lookups and bulk_lookups that arrive while a call is under way in one next call, each answered its own part', async () => {
+  it('sends the lookups and bulk_lookups that arrive while a call is under way in one next call, each answered its own part, with the signed JSON', async () => {
     const first = gate();
     let calls = 0;
     app.directory.script.lookup = async (request) => {
@@ -170,12 +171,46 @@ describe('coalesced v1 lookups', () => {
     assert.equal(five?.text, '{"a":"five@example.org"}');
     const requests = app.directory.requestsOf('lookup');
     assert.equal(requests.length, 2);
+    // The single lookups in it need the signed JSON: the whole call asks for it.
+    assert.deepEqual(
+      requests.map(({ mxidOnly }) => mxidOnly),
+      [false, false],
+    );
     assert.deepEqual(requests[1]?.threepids.map(({ address }) => address).sort(), [
       'five@example.org',
       'four@example.org',
       'three@example.org',
       'two@example.org',
     ]);
+  });
+
+  it('asks for the mxids only in a call that carries bulk_lookups alone, each answered its own part', async () => {
+    const first = gate();
+    let calls = 0;
+    app.directory.script.lookup = async (request) => {
+      calls++;
+      if (calls === 1) await first.opened;
+      return app.directory.usual.lookup(request);
+    };
+    const waiting = app.call('/api/v1/lookup?medium=email&address=alice%40example.org');
+    await until(() => app.directory.requestsOf('lookup').length === 1);
+    const bulks = [
+      app.call('/api/v1/bulk_lookup', { json: { threepids: [['email', 'alice@example.org']] } }),
+      app.call('/api/v1/bulk_lookup', { json: { threepids: [['msisdn', '447400123456']] } }),
+    ];
+    await until(() => app.entered.lookup === 3);
+    first.release();
+    assert.equal((await waiting).text, associationJson('alice@example.org', '@alice:example.org'));
+    const [alice, bob] = await Promise.all(bulks);
+    assert.deepEqual(alice?.body, { threepids: [['email', 'alice@example.org', '@alice:example.org']] });
+    assert.deepEqual(bob?.body, { threepids: [['msisdn', '447400123456', '@bob:example.org']] });
+    assert.deepEqual(
+      app.directory.requestsOf('lookup').map(({ threepids, mxidOnly }) => [threepids.length, mxidOnly]),
+      [
+        [1, false],
+        [2, true],
+      ],
+    );
   });
 });
 
