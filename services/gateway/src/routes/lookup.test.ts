@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { currentCorrelationId } from '@tessera/correlation';
+import type { LookupRequest } from '@tessera/proto/tessera/directory/v1/directory';
 import { Medium } from '@tessera/proto/tessera/session/v1/session';
 import { associationJson, type DirectoryApp, PEPPER, startDirectoryApp } from '../../test-support/directory-fixture.js';
 import { ALICE_TOKEN, BOB_TOKEN, unavailable } from '../../test-support/session-fixture.js';
@@ -27,6 +28,20 @@ function gate() {
     release = resolve;
   });
   return { release, opened };
+}
+
+/** A directory method's answer whose first call is held until release(); later calls answer at once. */
+function holdingFirstCall<Request, Answer>(answer: (request: Request) => Promise<Answer>) {
+  const { release, opened } = gate();
+  let calls = 0;
+  return {
+    release,
+    answer: async (request: Request) => {
+      calls++;
+      if (calls === 1) await opened;
+      return answer(request);
+    },
+  };
 }
 
 describe('GET v1 lookup', () => {
@@ -130,18 +145,13 @@ describe('POST v1 bulk_lookup', () => {
 
 describe('coalesced v1 lookups', () => {
   it('sends the lookups and bulk_lookups that arrive while a call is under way in one next call, each answered its own part, with the signed JSON', async () => {
-    const first = gate();
-    let calls = 0;
-    app.directory.script.lookup = async (request) => {
-      calls++;
-      if (calls === 1) await first.opened;
-      return {
-        results: request.threepids.map(({ address }) => ({
-          mxid: `@${address.split('@')[0]}:example.org`,
-          associationJson: `{"a":"${address}"}`,
-        })),
-      };
-    };
+    const first = holdingFirstCall(async (request: LookupRequest) => ({
+      results: request.threepids.map(({ address }) => ({
+        mxid: `@${address.split('@')[0]}:example.org`,
+        associationJson: `{"a":"${address}"}`,
+      })),
+    }));
+    app.directory.script.lookup = first.answer;
     const waiting = app.call('/api/v1/lookup?medium=email&address=one%40example.org');
     await until(() => app.directory.requestsOf('lookup').length === 1);
     const meanwhile = [
@@ -185,13 +195,8 @@ describe('coalesced v1 lookups', () => {
   });
 
   it('asks for the mxids only in a call that carries bulk_lookups alone, each answered its own part', async () => {
-    const first = gate();
-    let calls = 0;
-    app.directory.script.lookup = async (request) => {
-      calls++;
-      if (calls === 1) await first.opened;
-      return app.directory.usual.lookup(request);
-    };
+    const first = holdingFirstCall(app.directory.usual.lookup);
+    app.directory.script.lookup = first.answer;
     const waiting = app.call('/api/v1/lookup?medium=email&address=alice%40example.org');
     await until(() => app.directory.requestsOf('lookup').length === 1);
     const bulks = [
@@ -295,14 +300,9 @@ describe('POST v2 lookup', () => {
   });
 
   it('shares one call among concurrent lookups, each with its own answer or error', async () => {
-    const first = gate();
-    let calls = 0;
     // The fixture's usual answers, the first one held until released.
-    app.directory.script.hashedLookup = async (request) => {
-      calls++;
-      if (calls === 1) await first.opened;
-      return app.directory.usual.hashedLookup(request);
-    };
+    const first = holdingFirstCall(app.directory.usual.hashedLookup);
+    app.directory.script.hashedLookup = first.answer;
     const firstRequest = app.call('/v2/lookup', { json: query, token: ALICE_TOKEN });
     await until(() => app.directory.requestsOf('hashedLookup').length === 1);
     const meanwhile = [
