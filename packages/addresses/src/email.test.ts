@@ -93,6 +93,21 @@ describe('normalizeEmail', () => {
     }
   });
 
+  it('answers a domain seen before as the first time, also after more domains than it remembers (4096)', () => {
+    const check = () => {
+      assert.equal(normalizeEmail('a@Good.Example'), 'a@good.example');
+      assert.throws(() => normalizeEmail('a@bad_domain.example'), INVALID_EMAIL);
+      assert.throws(() => normalizeEmail('a@xn--zz.de'), INVALID_EMAIL);
+    };
+    check();
+    check();
+    for (let i = 0; i < 5000; i++) {
+      assert.equal(normalizeEmail(`a@d${i}.example`), `a@d${i}.example`);
+      if (i % 1000 === 0) check();
+    }
+    check();
+  });
+
   it('rejects a value that is not a string (JSON may carry anything)', () => {
     assert.throws(() => normalizeEmail(42 as unknown as string), INVALID_EMAIL);
   });

@@ -51,7 +51,23 @@ export function normalizeEmail(input: string): string {
   return address;
 }
 
+// The domain check costs more than all the address's other checks together (Node's IDNA
+// conversion above all), and domains repeat: a bulk lookup of a contact list names a handful. It
+// depends on the domain alone, so its verdicts are remembered, a bounded number of them (all
+// forgotten at once when full: an attacker's many domains cost memory only up to the bound).
+const MAX_REMEMBERED_DOMAINS = 4096;
+const domainVerdicts = new Map<string, boolean>();
+
 function isDomainName(domain: string): boolean {
+  const known = domainVerdicts.get(domain);
+  if (known !== undefined) return known;
+  const verdict = checkDomainName(domain);
+  if (domainVerdicts.size >= MAX_REMEMBERED_DOMAINS) domainVerdicts.clear();
+  domainVerdicts.set(domain, verdict);
+  return verdict;
+}
+
+function checkDomainName(domain: string): boolean {
   const labels = domain.split('.');
   const topLevel = labels.at(-1) ?? '';
   if (labels.length < 2 || DIGITS.test(topLevel) || !labels.every((label) => LABEL.test(label))) return false;

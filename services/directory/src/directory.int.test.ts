@@ -94,7 +94,7 @@ function validatedSession(address: string, clientLowercaseAddress = '') {
 }
 const bind = (address: string, mxid: string) => directory.bind({ ...validatedSession(address), mxid });
 const lookupOne = async (address: string) =>
-  (await directory.lookup({ threepids: [{ medium: Medium.MEDIUM_EMAIL, address }] })).results[0];
+  (await directory.lookup({ threepids: [{ medium: Medium.MEDIUM_EMAIL, address }], mxidOnly: false })).results[0];
 /** The sealed association of each AssociationBound of the 3PID, oldest first. */
 async function boundEvents(address: string) {
   const addrKey = createSecrets(secretKey).addrKey('email', address);
@@ -354,17 +354,22 @@ describe('unbind', () => {
 });
 
 describe('lookups', () => {
-  it('answers several 3PIDs in the order asked, "" where none is bound, and only associations valid now', async () => {
+  it('answers several 3PIDs in the order asked, "" where none is bound, and only associations valid now; with mxid_only no signed JSON', async () => {
     const [a, b] = [newEmail(), newEmail()];
     await bind(a, '@ivan:hs.example');
     await bind(b, '@judy:hs.example');
-    const { results } = await directory.lookup({
-      threepids: [b, newEmail(), a].map((address) => ({ medium: Medium.MEDIUM_EMAIL, address })),
-    });
-    assert.deepEqual(
-      results.map((r) => r.mxid),
-      ['@judy:hs.example', '', '@ivan:hs.example'],
-    );
+    const threepids = [b, newEmail(), a].map((address) => ({ medium: Medium.MEDIUM_EMAIL, address }));
+    for (const mxidOnly of [false, true]) {
+      const { results } = await directory.lookup({ threepids, mxidOnly });
+      assert.deepEqual(
+        results.map((r) => r.mxid),
+        ['@judy:hs.example', '', '@ivan:hs.example'],
+      );
+      assert.deepEqual(
+        results.map((r) => (r.associationJson === '' ? '' : (JSON.parse(r.associationJson) as { mxid: string }).mxid)),
+        mxidOnly ? ['', '', ''] : ['@judy:hs.example', '', '@ivan:hs.example'],
+      );
+    }
     const addrKey = createSecrets(secretKey).addrKey('email', a);
     await db
       .updateTable('association')
@@ -372,6 +377,11 @@ describe('lookups', () => {
       .where('addr_key', '=', addrKey)
       .execute();
     assert.equal((await lookupOne(a))?.mxid, '');
+    const mxidOnly = await directory.lookup({
+      threepids: [{ medium: Medium.MEDIUM_EMAIL, address: a }],
+      mxidOnly: true,
+    });
+    assert.deepEqual(mxidOnly.results, [{ associationJson: '', mxid: '' }]);
   });
 
   it('answers hashed lookups with sha256 and none, each query on its own', async () => {
@@ -516,6 +526,7 @@ describe('the admin API', () => {
     assert.equal(standIns.signBatchCalls(), batchesBefore + 1);
     const { results } = await directory.lookup({
       threepids: addresses.map((address) => ({ medium: Medium.MEDIUM_EMAIL, address })),
+      mxidOnly: false,
     });
     assert.deepEqual(
       results.map((r) => r.mxid),

@@ -14,6 +14,8 @@ export type LivePepper = { pepperId: string; pepper: string; createdSeq: number 
 export interface ReadModel {
   /** By address key. */
   byAddrKeys(addrKeys: readonly string[], now: number): Promise<Map<string, Found>>;
+  /** By address key, the bound user only (no signed JSON read: bulk_lookup and `none` lookups). */
+  mxidsByAddrKeys(addrKeys: readonly string[], now: number): Promise<Map<string, string>>;
   /** By hash under one pepper: the bound user of each hash found. */
   byHashes(pepperId: string, hashes: readonly string[], now: number): Promise<Map<string, string>>;
   /** The live peppers, newest (the current one) first. */
@@ -34,6 +36,17 @@ export function readModelOf(db: Kysely<Database>): ReadModel {
         .where('not_after', '>=', String(now))
         .execute();
       return new Map(rows.map((row) => [row.addr_key, { associationJson: row.association_json, mxid: row.mxid }]));
+    },
+    async mxidsByAddrKeys(addrKeys, now) {
+      if (addrKeys.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('association')
+        .select(['addr_key', 'mxid'])
+        .where(sql<boolean>`addr_key = any(${[...new Set(addrKeys)]}::text[])`)
+        .where('not_before', '<=', String(now))
+        .where('not_after', '>=', String(now))
+        .execute();
+      return new Map(rows.map((row) => [row.addr_key, row.mxid]));
     },
     async byHashes(pepperId, hashes, now) {
       if (hashes.length === 0) return new Map();

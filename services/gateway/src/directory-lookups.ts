@@ -13,10 +13,15 @@ import { coalesce } from './coalesce.js';
 
 export type DirectoryPort = DeadlineClient<DirectoryServiceClient>;
 
+/** One request's 3PIDs, and whether it needs only the bound users (bulk_lookup). */
+type LookupItem = { threepids: Threepid[]; mxidOnly: boolean };
+
 /** The directory's lookups as each request sees them, however many share one call. */
 export interface DirectoryLookups {
-  /** v1 lookup and bulk_lookup: a result per 3PID, in order. */
+  /** v1 lookup: a result per 3PID, in order. */
   lookup(threepids: Threepid[]): Promise<LookupResult[]>;
+  /** v1 bulk_lookup: the user bound to each 3PID ("" where none), in order; no signed JSON. */
+  lookupMxids(threepids: Threepid[]): Promise<string[]>;
   /** v2 lookup: the user bound to each address ("" where none), or this query's own Matrix error. */
   hashedLookup(query: HashedQuery): Promise<string[]>;
   hashDetails(): Promise<HashDetailsResponse>;
@@ -36,20 +41,26 @@ export function coalescedLookups(
   directory: Pick<DirectoryPort, 'lookup' | 'hashedLookup' | 'hashDetails'>,
   { maxBatchItems = MAX_BATCH_ITEMS }: { maxBatchItems?: number } = {},
 ): DirectoryLookups {
+  // v1 lookups and bulk_lookups share calls; a call asks for the mxids only when none of its
+  // requests needs the signed JSON (most of the answer's bytes).
   const lookup = coalesce(
-    async (requests: Threepid[][]) => {
-      const { results } = await directory.lookup({ threepids: requests.flat() });
-      if (results.length !== requests.reduce((sum, threepids) => sum + threepids.length, 0))
+    async (requests: LookupItem[]) => {
+      const mxidOnly = requests.every((request) => request.mxidOnly);
+      const { results } = await directory.lookup({
+        threepids: requests.flatMap(({ threepids }) => threepids),
+        mxidOnly,
+      });
+      if (results.length !== requests.reduce((sum, { threepids }) => sum + threepids.length, 0))
         throw new Error('the directory answered a lookup with the wrong number of results');
       let start = 0;
-      return requests.map((threepids) => {
+      return requests.map(({ threepids }) => {
         const end = start + threepids.length;
         const own = results.slice(start, end);
         start = end;
         return own;
       });
     },
-    { maxBatchWeight: maxBatchItems, weightOf: (threepids) => threepids.length },
+    { maxBatchWeight: maxBatchItems, weightOf: ({ threepids }) => threepids.length },
   );
   const hashedLookup = coalesce(async (queries: HashedQuery[]) => (await directory.hashedLookup({ queries })).answers, {
     maxBatchWeight: maxBatchItems,
@@ -64,7 +75,9 @@ export function coalescedLookups(
     { maxBatchWeight: Number.POSITIVE_INFINITY },
   );
   return {
-    lookup: async (threepids) => (threepids.length === 0 ? [] : lookup(threepids)),
+    lookup: async (threepids) => (threepids.length === 0 ? [] : lookup({ threepids, mxidOnly: false })),
+    lookupMxids: async (threepids) =>
+      threepids.length === 0 ? [] : (await lookup({ threepids, mxidOnly: true })).map(({ mxid }) => mxid),
     hashedLookup: async (query) => mxidsOf(await hashedLookup(query), query.addresses.length),
     hashDetails: () => hashDetails(undefined),
   };

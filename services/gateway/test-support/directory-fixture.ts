@@ -49,10 +49,10 @@ type Script = { [M in Method]?: (request: Calls[M]) => Promise<Answers[M]> };
 const DEFAULTS: { [M in Method]: (request: Calls[M]) => Promise<Answers[M]> } = {
   bind: async ({ mxid }) => ({ associationJson: associationJson('alice@example.org', mxid) }),
   unbind: async () => ({}),
-  lookup: async ({ threepids }) => ({
+  lookup: async ({ threepids, mxidOnly }) => ({
     results: threepids.map(({ medium, address }) => {
       const mxid = BOUND[`${medium} ${address}`] ?? '';
-      return { mxid, associationJson: mxid === '' ? '' : associationJson(address, mxid) };
+      return { mxid, associationJson: mxid === '' || mxidOnly ? '' : associationJson(address, mxid) };
     }),
   }),
   hashedLookup: async ({ queries }) => ({
@@ -104,6 +104,10 @@ function countedLookups(lookups: DirectoryLookups) {
     lookup: (threepids) => {
       entered.lookup++;
       return lookups.lookup(threepids);
+    },
+    lookupMxids: (threepids) => {
+      entered.lookup++;
+      return lookups.lookupMxids(threepids);
     },
     hashedLookup: (query) => {
       entered.hashedLookup++;

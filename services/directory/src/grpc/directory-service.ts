@@ -90,8 +90,12 @@ export function directoryService(deps: DirectoryDeps, context: UnaryContext): Di
       await binder.unbind({ medium, address: request.address, mxid: request.mxid, authority });
       return {};
     },
-    lookup: async ({ threepids }: LookupRequest) => {
+    lookup: async ({ threepids, mxidOnly }: LookupRequest) => {
       const keys = threepids.map(({ medium, address }) => secrets.addrKey(parseGrpcMedium(medium), address));
+      if (mxidOnly) {
+        const mxids = await readModel.mxidsByAddrKeys(keys, now());
+        return { results: keys.map((key) => ({ associationJson: '', mxid: mxids.get(key) ?? '' })) };
+      }
       const found = await readModel.byAddrKeys(keys, now());
       return {
         results: keys.map((key) => {

@@ -73,7 +73,7 @@ export async function hashedLookup(queries: readonly HashedQuery[], deps: Hashed
         async ([pepperId, hashes]) => [pepperId, await readModel.byHashes(pepperId, hashes, at)] as const,
       ),
     ).then((entries) => new Map(entries)),
-    readModel.byAddrKeys(addrKeys, at),
+    readModel.mxidsByAddrKeys(addrKeys, at),
   ]);
 
   return planned.map((p): HashedAnswer => {
@@ -82,7 +82,7 @@ export async function hashedLookup(queries: readonly HashedQuery[], deps: Hashed
       const found = byPepper.get(p.pepperId);
       return mappings(p.hashes.map((hash) => found?.get(hash) ?? ''));
     }
-    return mappings(p.addrKeys.map((key) => (key === null ? '' : (byAddrKey.get(key)?.mxid ?? ''))));
+    return mappings(p.addrKeys.map((key) => (key === null ? '' : (byAddrKey.get(key) ?? ''))));
   });
 }
 

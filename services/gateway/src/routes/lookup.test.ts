@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { currentCorrelationId } from '@tessera/correlation';
+import type { LookupRequest } from '@tessera/proto/tessera/directory/v1/directory';
 import { Medium } from '@tessera/proto/tessera/session/v1/session';
 import { associationJson, type DirectoryApp, PEPPER, startDirectoryApp } from '../../test-support/directory-fixture.js';
 import { ALICE_TOKEN, BOB_TOKEN, unavailable } from '../../test-support/session-fixture.js';
@@ -29,6 +30,20 @@ function gate() {
   return { release, opened };
 }
 
+/** A directory method's answer whose first call is held until release(); later calls answer at once. */
+function holdingFirstCall<Request, Answer>(answer: (request: Request) => Promise<Answer>) {
+  const { release, opened } = gate();
+  let calls = 0;
+  return {
+    release,
+    answer: async (request: Request) => {
+      calls++;
+      if (calls === 1) await opened;
+      return answer(request);
+    },
+  };
+}
+
 describe('GET v1 lookup', () => {
   it('answers the stored association JSON byte for byte, the address normalised for the directory', async () => {
     const res = await app.call('/api/v1/lookup?medium=email&address=Alice%40Example.ORG');
@@ -36,7 +51,7 @@ describe('GET v1 lookup', () => {
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
     assert.equal(res.text, associationJson('alice@example.org', '@alice:example.org'));
     assert.deepEqual(app.directory.requestsOf('lookup'), [
-      { threepids: [{ medium: Medium.MEDIUM_EMAIL, address: 'alice@example.org' }] },
+      { threepids: [{ medium: Medium.MEDIUM_EMAIL, address: 'alice@example.org' }], mxidOnly: false },
     ]);
   });
 
@@ -91,7 +106,7 @@ describe('POST v1 bulk_lookup', () => {
         ['msisdn', '447400123456', '@bob:example.org'],
       ],
     });
-    // What cannot be bound is not asked for.
+    // What cannot be bound is not asked for; the signed JSON is not asked for either.
     assert.deepEqual(app.directory.requestsOf('lookup'), [
       {
         threepids: [
@@ -99,6 +114,7 @@ describe('POST v1 bulk_lookup', () => {
           { medium: Medium.MEDIUM_EMAIL, address: 'nobody@example.org' },
           { medium: Medium.MEDIUM_MSISDN, address: '447400123456' },
         ],
+        mxidOnly: true,
       },
     ]);
   });
@@ -128,19 +144,14 @@ describe('POST v1 bulk_lookup', () => {
 });
 
 describe('coalesced v1 lookups', () => {
-  it('sends the lookups and bulk_lookups that arrive while a call is under way in one next call, each answered its own part', async () => {
-    const first = gate();
-    let calls = 0;
-    app.directory.script.lookup = async (request) => {
-      calls++;
-      if (calls === 1) await first.opened;
-      return {
-        results: request.threepids.map(({ address }) => ({
-          mxid: `@${address.split('@')[0]}:example.org`,
-          associationJson: `{"a":"${address}"}`,
-        })),
-      };
-    };
+  it('sends the lookups and bulk_lookups that arrive while a call is under way in one next call, each answered its own part, with the signed JSON', async () => {
+    const first = holdingFirstCall(async (request: LookupRequest) => ({
+      results: request.threepids.map(({ address }) => ({
+        mxid: `@${address.split('@')[0]}:example.org`,
+        associationJson: `{"a":"${address}"}`,
+      })),
+    }));
+    app.directory.script.lookup = first.answer;
     const waiting = app.call('/api/v1/lookup?medium=email&address=one%40example.org');
     await until(() => app.directory.requestsOf('lookup').length === 1);
     const meanwhile = [
@@ -170,12 +181,41 @@ describe('coalesced v1 lookups', () => {
     assert.equal(five?.text, '{"a":"five@example.org"}');
     const requests = app.directory.requestsOf('lookup');
     assert.equal(requests.length, 2);
+    // The single lookups in it need the signed JSON: the whole call asks for it.
+    assert.deepEqual(
+      requests.map(({ mxidOnly }) => mxidOnly),
+      [false, false],
+    );
     assert.deepEqual(requests[1]?.threepids.map(({ address }) => address).sort(), [
       'five@example.org',
       'four@example.org',
       'three@example.org',
       'two@example.org',
     ]);
+  });
+
+  it('asks for the mxids only in a call that carries bulk_lookups alone, each answered its own part', async () => {
+    const first = holdingFirstCall(app.directory.usual.lookup);
+    app.directory.script.lookup = first.answer;
+    const waiting = app.call('/api/v1/lookup?medium=email&address=alice%40example.org');
+    await until(() => app.directory.requestsOf('lookup').length === 1);
+    const bulks = [
+      app.call('/api/v1/bulk_lookup', { json: { threepids: [['email', 'alice@example.org']] } }),
+      app.call('/api/v1/bulk_lookup', { json: { threepids: [['msisdn', '447400123456']] } }),
+    ];
+    await until(() => app.entered.lookup === 3);
+    first.release();
+    assert.equal((await waiting).text, associationJson('alice@example.org', '@alice:example.org'));
+    const [alice, bob] = await Promise.all(bulks);
+    assert.deepEqual(alice?.body, { threepids: [['email', 'alice@example.org', '@alice:example.org']] });
+    assert.deepEqual(bob?.body, { threepids: [['msisdn', '447400123456', '@bob:example.org']] });
+    assert.deepEqual(
+      app.directory.requestsOf('lookup').map(({ threepids, mxidOnly }) => [threepids.length, mxidOnly]),
+      [
+        [1, false],
+        [2, true],
+      ],
+    );
   });
 });
 
@@ -260,14 +300,9 @@ describe('POST v2 lookup', () => {
   });
 
   it('shares one call among concurrent lookups, each with its own answer or error', async () => {
-    const first = gate();
-    let calls = 0;
     // The fixture's usual answers, the first one held until released.
-    app.directory.script.hashedLookup = async (request) => {
-      calls++;
-      if (calls === 1) await first.opened;
-      return app.directory.usual.hashedLookup(request);
-    };
+    const first = holdingFirstCall(app.directory.usual.hashedLookup);
+    app.directory.script.hashedLookup = first.answer;
     const firstRequest = app.call('/v2/lookup', { json: query, token: ALICE_TOKEN });
     await until(() => app.directory.requestsOf('hashedLookup').length === 1);
     const meanwhile = [

@@ -33,10 +33,10 @@ export function lookupRoutes({ lookups, auth }: DirectoryRouteDeps): Route[] {
             const threepid = lookupThreepidOf(medium, address);
             return threepid === null ? [] : [{ medium, address, threepid }];
           });
-          const results = await lookups.lookup(known.map(({ threepid }) => threepid));
+          const mxids = await lookups.lookupMxids(known.map(({ threepid }) => threepid));
           // Matches only, each with the medium and address as the client sent them.
           const threepids = known.flatMap(({ medium, address }, index) => {
-            const mxid = results[index]?.mxid ?? '';
+            const mxid = mxids[index] ?? '';
             return mxid === '' ? [] : [[medium, address, mxid]];
           });
           return answerJson({ threepids });
