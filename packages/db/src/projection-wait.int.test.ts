@@ -56,6 +56,18 @@ describe('waiting for the projection', () => {
     assert.equal(wait.checkpoint(), 8);
   });
 
+  it('goes back with a rebuild: once the checkpoint is reset, a sequence it had passed waits again', async () => {
+    const wait = await open();
+    await notify(`${ASSOCIATIONS_PROJECTION} 10`);
+    await until(() => wait.checkpoint() === 10, 'the batch is seen');
+    await notify(`${ASSOCIATIONS_PROJECTION} 0`); // resetProjection's notification
+    await until(() => wait.checkpoint() === 0, 'the reset is seen');
+    assert.equal(await wait.until(5, 200), false, 'not visible while the replay is behind it');
+    const replayed = wait.until(5, NEVER);
+    await notify(`${ASSOCIATIONS_PROJECTION} 6`);
+    assert.equal(await replayed, true);
+  });
+
   it('answers at once when the checkpoint row is past the sequence already', async () => {
     await setCheckpoint(20);
     const wait = await open();

@@ -54,8 +54,10 @@ export async function watchProjection(options: ProjectionWaitOptions): Promise<P
   const waiters = new Set<Waiter>();
   const listeners: ((lastSeq: number) => void)[] = [];
 
+  // The checkpoint as last read or notified. It may go back: a rebuild resets it to 0 (and
+  // notifies that), and until the replay is back past a sequence, that sequence is not visible.
   const advance = (seq: number) => {
-    if (!(seq > known)) return;
+    if (seq === known) return;
     known = seq;
     for (const waiter of waiters)
       if (waiter.seq <= known) {

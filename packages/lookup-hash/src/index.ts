@@ -1,5 +1,6 @@
 // The v2 hashed lookup rules, in one place: the directory answers lookups and the projector
-// builds the hashed index with these functions.
+// builds the hashed index with lookupHash; indexForms states which forms of an address are indexed
+// (the projector receives the second one, the client's, sealed in AssociationBound).
 export {
   indexForms,
   indexHashes,

@@ -129,10 +129,6 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
 
     const sign: SignAssociations = async (associations) => {
       const json = associations.map((association) => JSON.stringify(association));
-      if (json.length === 1)
-        return [
-          (await passingErrorsOn(() => signing.signJson({ json: json[0] as string, keyId: '' }), 'signing')).json,
-        ];
       return (await passingErrorsOn(() => signing.signJsonBatch({ json, keyId: '' }), 'signing')).json;
     };
     const binder = createBinder({

@@ -91,10 +91,17 @@ async function apply(db: Kysely<Database>, payload: Payload, seq: number, dataKe
             .execute();
       return;
     }
-    case 'associationUnbound':
-      await db.deleteFrom('lookup_hash').where('addr_key', '=', payload.value.addrKey).execute();
-      await db.deleteFrom('association').where('binding_id', '=', payload.value.bindingId).execute();
+    case 'associationUnbound': {
+      // As the projector: only the binding that ended goes, not a later one of the same 3PID.
+      const ended = await db
+        .deleteFrom('association')
+        .where('addr_key', '=', payload.value.addrKey)
+        .where('binding_id', '=', payload.value.bindingId)
+        .executeTakeFirst();
+      if (ended.numDeletedRows > 0n)
+        await db.deleteFrom('lookup_hash').where('addr_key', '=', payload.value.addrKey).execute();
       return;
+    }
     case 'pepperCreated': {
       const { pepperId, pepper } = payload.value;
       for (const row of await db.selectFrom('association').select(['addr_key', 'medium', 'address']).execute())

@@ -45,8 +45,10 @@ export type FollowedKeysStats = { fromMemory: number; fetched: number; mostHeld:
  * with the projector's own consumer) from a little before the projection's position has the keys
  * in hand before their events come: a rebuild reads its keys in one stream read instead of a
  * million gets. A key is held until its binding asks for it once (then it is let go), or until it
- * is erased (a delete or purge marker removes it: an erased key never opens anything from here),
- * or until it is `marginMs` older than the events projected. A key not held (not read yet, erased,
+ * is erased (its delete or purge marker removes it once read), or until it is `marginMs` older
+ * than the events projected. A key erased after it was read and before its marker is (following
+ * lags or is paused) still opens its binding, as a direct get made just before the erase would:
+ * the directory appends the ending event before it erases, so the row goes a batch later. A key not held (not read yet, erased,
  * let go) is fetched from `fallback`, as without this.
  *
  * Memory is bounded: past `maxHeld` keys, following pauses until some are taken.

@@ -120,21 +120,25 @@ export function startProjector(options: ProjectorOptions): RunningProjector {
     runner = running;
     role = 'active';
     log.info({ role }, 'projector active: it holds the projector lock and projects');
-    lock.client.on('notification', (note) => {
-      if (note.channel !== REBUILD_REQUEST_CHANNEL || note.payload !== ASSOCIATIONS_PROJECTION) return;
-      log.info({}, 'rebuild asked for: emptying the read model and replaying the stream');
-      running.rebuild().catch((err: Error) => log.error({ err: err.message }, 'rebuild failed'));
-    });
-    await lock.client.query(`listen ${REBUILD_REQUEST_CHANNEL}`);
-    const why = await Promise.race([
-      lock.lost.then(() => 'lost' as const),
-      running.done.then(() => 'closed' as const),
-      stopped,
-    ]);
-    role = 'standby';
-    runner = undefined;
-    await running.stop();
-    return why;
+    // Whatever ends this (the LISTEN failing with the lock's connection included), the runner
+    // stops before the lock is let go: no second runner may start beside it.
+    try {
+      lock.client.on('notification', (note) => {
+        if (note.channel !== REBUILD_REQUEST_CHANNEL || note.payload !== ASSOCIATIONS_PROJECTION) return;
+        log.info({}, 'rebuild asked for: emptying the read model and replaying the stream');
+        running.rebuild().catch((err: Error) => log.error({ err: err.message }, 'rebuild failed'));
+      });
+      await lock.client.query(`listen ${REBUILD_REQUEST_CHANNEL}`);
+      return await Promise.race([
+        lock.lost.then(() => 'lost' as const),
+        running.done.then(() => 'closed' as const),
+        stopped,
+      ]);
+    } finally {
+      role = 'standby';
+      runner = undefined;
+      await running.stop();
+    }
   };
 
   const done = (async () => {

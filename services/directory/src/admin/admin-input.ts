@@ -1,10 +1,6 @@
 import { clientLowercaseEmail, normalizeThreepid } from '@tessera/addresses';
 import { TesseraError } from '@tessera/errors';
-import type { Medium } from '@tessera/spec-params';
-
-// A Matrix user ID as the spec's grammar allows it, loosely: `@localpart:server`, no whitespace.
-const MXID = /^@[^\s:]+:\S+$/;
-const MAX_MXID_LENGTH = 255;
+import { type Medium, parseUserId } from '@tessera/spec-params';
 
 export type AdminThreepid = { medium: Medium; address: string; clientLowercaseAddress: string };
 
@@ -33,7 +29,6 @@ export function parseAdminThreepid(
   };
   if (!withMxid) return threepid;
   if (typeof mxid !== 'string') throw new TesseraError('M_MISSING_PARAMS', 'mxid must be a string');
-  if (mxid.length > MAX_MXID_LENGTH || !MXID.test(mxid))
-    throw new TesseraError('M_INVALID_PARAM', 'mxid must be a Matrix user ID (@user:server)');
-  return { ...threepid, mxid };
+  // The rule the public bind applies: an admin bind or an import stores no user ID it would refuse.
+  return { ...threepid, mxid: parseUserId(mxid) };
 }

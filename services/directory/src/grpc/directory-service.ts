@@ -12,7 +12,7 @@ import type {
 import type { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import type { Secrets } from '@tessera/server-secret';
 import { type DeadlineClient, type UnaryContext, unaryService } from '@tessera/service-kit';
-import { type Medium, mediumFromGrpc, parseGrpcMedium } from '@tessera/spec-params';
+import { type Medium, mediumFromGrpc, parseGrpcMedium, parseUserId } from '@tessera/spec-params';
 import { passingErrorsOn } from '../backend-errors.js';
 import type { Binder } from '../binder.js';
 import type { UnbindAuthority } from '../domain/association.js';
@@ -73,7 +73,9 @@ export function directoryService(deps: DirectoryDeps, context: UnaryContext): Di
   };
 
   const handlers = {
-    bind: async ({ sid, clientSecret, mxid }: BindRequest) => {
+    bind: async ({ sid, clientSecret, mxid: given }: BindRequest) => {
+      // The gateway checked it; checked again here, with the same rule, before anything is signed.
+      const mxid = parseUserId(given);
       const threepid = await validated3pid(sid, clientSecret);
       const associationJson = await binder.bind({
         medium: threepid.medium,
