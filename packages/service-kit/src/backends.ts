@@ -40,7 +40,11 @@ export function natsBackend(identity: ServiceIdentity, why?: string): Backend<Na
     check: (config) => natsAccessOf(config, identity, why),
     connect: (access, log) => connectAs(access, log),
     readiness: natsReadiness,
-    close: (nc) => nc.drain(),
+    // Until closed() has settled, so its log line ('NATS connection closed') comes before 'stopped'.
+    close: async (nc) => {
+      await nc.drain();
+      await nc.closed();
+    },
   };
 }
 
