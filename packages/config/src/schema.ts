@@ -152,6 +152,30 @@ export const ConfigSchema = z.strictObject({
    * but loopback, optional on loopback.
    */
   TESSERA_DIRECTORY_ADMIN_TOKEN_FILE: z.string().min(1).optional(),
+  /** How long a stored invite stays pending (mailed, deliverable on bind, its ephemeral key valid). */
+  TESSERA_INVITE_EXPIRY_MS: z.coerce.number().int().min(60_000).max(31_536_000_000).default(2_592_000_000),
+  /** store-invite: room IDs whose invites are refused (403 M_UNAUTHORIZED), comma-separated. */
+  TESSERA_INVITE_BLOCKED_ROOMS: nameList.default([]),
+  /** store-invite: homeservers (the sender's or the room's server name) whose invites are refused. */
+  TESSERA_INVITE_BLOCKED_SERVERS: nameList.default([]),
+  /** store-invite: words that, in a room name, room alias or display name, refuse the invite (any case). */
+  TESSERA_INVITE_BLOCKED_KEYWORDS: nameList.default([]),
+  /** store-invite per sender (the existing shared counters): `<count>/<seconds>s`. */
+  TESSERA_RATE_LIMIT_INVITE_SENDER: rate.prefault('100/3600s'),
+  /**
+   * The invite mail's `web_client_location` when the request has no
+   * `org.matrix.web_client_location` (Sydent's default).
+   */
+  TESSERA_INVITE_WEB_CLIENT_LOCATION: absoluteHttpUrl.default('https://app.element.io'),
+  /** The invite service's admin HTTP API (revoke invites): host:port; unset: off. */
+  TESSERA_INVITE_ADMIN_LISTEN: hostPort.optional(),
+  /** As TESSERA_DIRECTORY_ADMIN_TOKEN_FILE, for the invite service's admin API. */
+  TESSERA_INVITE_ADMIN_TOKEN_FILE: z.string().min(1).optional(),
+  /** How long the notifier keeps trying an onbind call before it is abandoned. */
+  TESSERA_ONBIND_MAX_AGE_MS: z.coerce.number().int().min(1_000).max(2_592_000_000).default(604_800_000),
+  /** The wait after an onbind call's first failure; doubled after each (with jitter) up to the max. */
+  TESSERA_ONBIND_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(2_000),
+  TESSERA_ONBIND_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
   /** SMS provider: `none` refuses to send (M_SEND_ERROR), `twilio` or `openmarket` speak those APIs. */
   TESSERA_SMS_PROVIDER: z.enum(['none', 'twilio', 'openmarket']).default('none'),
   /** The provider's API base URL (a compatible service or a test double may stand in). */

@@ -14,8 +14,11 @@ export type {
   AssociationTable,
   Database,
   Int8,
+  InviteStatus,
+  InviteTable,
   LookupHashTable,
   LookupPepperTable,
+  OnbindTable,
   ProjectorCheckpointTable,
 } from './schema.js';
 export { type DatabaseSettings, databaseSettingsOf } from './settings.js';

@@ -62,9 +62,46 @@ export interface LookupHashTable {
   addr_key: string;
 }
 
+export type InviteStatus = 'pending' | 'claimed' | 'delivered' | 'abandoned' | 'revoked';
+
+/**
+ * One row per stored invite (InviteStored), in the same projection as the associations. Pending
+ * until an onbind call claims it (InviteClaimed: `claimed`, `onbind_id` set); then `delivered` or
+ * `abandoned` with its call; `revoked` by an operator. Expiry is not a status: readers compare
+ * `expires_at` with their clock.
+ */
+export interface InviteTable {
+  /** HMAC of the token under the server secret (the stream's `invite.<invite_id>`). */
+  invite_id: string;
+  medium: 'email' | 'msisdn';
+  addr_key: string;
+  sender_key: string;
+  /** As store-invite answered it: unpadded URL-safe base64. */
+  ephemeral_public_key: string;
+  status: InviteStatus;
+  onbind_id: string | null;
+  stored_at: ColumnType<Date, Date | string, Date | string>;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  stored_seq: Int8;
+}
+
+/** One row per onbind call (OnbindRequested), with the notifier's progress on it. */
+export interface OnbindTable {
+  onbind_id: string;
+  addr_key: string;
+  status: 'requested' | 'delivered' | 'abandoned';
+  /** Attempts started so far (OnbindAttemptStarted). */
+  attempts: ColumnType<number, number | undefined, number>;
+  requested_at: ColumnType<Date, Date | string, Date | string>;
+  give_up_at: ColumnType<Date, Date | string, Date | string>;
+  requested_seq: Int8;
+}
+
 export interface Database {
   projector_checkpoint: ProjectorCheckpointTable;
   association: AssociationTable;
   lookup_pepper: LookupPepperTable;
   lookup_hash: LookupHashTable;
+  invite: InviteTable;
+  onbind: OnbindTable;
 }

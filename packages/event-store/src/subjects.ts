@@ -11,6 +11,8 @@ export const STREAM_OF_AGGREGATE = {
   assoc: 'TESSERA_EVENTS',
   invite: 'TESSERA_EVENTS',
   onbind: 'TESSERA_EVENTS',
+  // The notifier's attempts at one onbind call: kept as long as the call, which may take days.
+  onbind_delivery: 'TESSERA_EVENTS',
   account: 'TESSERA_EVENTS',
   terms: 'TESSERA_EVENTS',
   key: 'TESSERA_EVENTS',

@@ -8,6 +8,8 @@ import { RATE_LIMIT_BUCKET } from '@tessera/rate-limit';
 /** The durable consumers, by their one owner. A consumer's name is part of its permissions. */
 export const DURABLES = {
   notifierTokens: 'notifier-tokens',
+  notifierInvites: 'notifier-invites',
+  notifierOnbind: 'notifier-onbind',
   inviteBindings: 'invite-bindings',
   projector: 'projector',
   analytics: 'analytics',
@@ -82,10 +84,16 @@ export const IDENTITIES = {
   },
   notifier: {
     ...none,
-    appends: ['delivery'],
-    reads: ['TESSERA_SHORT'],
-    consumers: [{ stream: 'TESSERA_SHORT', durable: DURABLES.notifierTokens }],
-    dataKeys: { open: ['session'], seal: [], erase: false },
+    // Mail (validation and invite) on `delivery`; onbind calls' attempts on `onbind_delivery`.
+    appends: ['delivery', 'onbind_delivery'],
+    reads: ['TESSERA_SHORT', 'TESSERA_EVENTS'],
+    consumers: [
+      { stream: 'TESSERA_SHORT', durable: DURABLES.notifierTokens },
+      { stream: 'TESSERA_EVENTS', durable: DURABLES.notifierInvites },
+      { stream: 'TESSERA_EVENTS', durable: DURABLES.notifierOnbind },
+    ],
+    // Erases an invite's mail key once the mail is out, and an onbind call's key once it is done.
+    dataKeys: { open: ['session', 'invite', 'onbind'], seal: [], erase: true },
   },
   gateway: {
     ...none,
@@ -105,7 +113,9 @@ export const IDENTITIES = {
     appends: ['invite', 'onbind'],
     reads: ['TESSERA_EVENTS'],
     consumers: [{ stream: 'TESSERA_EVENTS', durable: DURABLES.inviteBindings }],
-    dataKeys: { open: [], seal: ['invite', 'onbind'], erase: true }, // an invite's key goes once its mail is out
+    // Opens a new binding's signed association and its invites' data to build the onbind call;
+    // erases a revoked invite's keys.
+    dataKeys: { open: ['assoc', 'invite'], seal: ['invite', 'onbind'], erase: true },
   },
   projector: {
     ...none,

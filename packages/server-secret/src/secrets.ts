@@ -9,8 +9,11 @@ export const MIN_SECRET_BYTES = 32;
 const SID_LENGTH = 22;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+$/;
 
-/** What a digest is of: the prefix keeps a token's digest from ever equalling a client secret's. */
-export type DigestKind = 'client_secret' | 'token';
+/**
+ * What a digest is of: the prefix keeps a token's digest from ever equalling a client secret's.
+ * `invite_token`: an invite's token, whose digest is the invite's id (`tessera.invite.<id>`).
+ */
+export type DigestKind = 'client_secret' | 'token' | 'invite_token';
 
 /**
  * Keyed digests under the server secret. None of them can be reversed or recomputed without the

@@ -17,6 +17,10 @@ export { parseTokenType } from './openid-credentials.js';
 export {
   ASSOCIATION_SEALED_FIELDS,
   bindingDataKey,
+  INVITE_SEALED_FIELDS,
+  inviteDataKey,
+  inviteMailDataKey,
+  onbindDataKey,
   SESSION_SEALED_FIELDS,
   type SessionSealedField,
 } from './sealed-fields.js';

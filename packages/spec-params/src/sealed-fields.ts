@@ -40,3 +40,33 @@ export const ASSOCIATION_SEALED_FIELDS = {
 export function bindingDataKey(addrKey: string, bindingId: string): string {
   return `assoc.${addrKey}:${bindingId}`;
 }
+
+/**
+ * The sealed fields of the invite events (tessera.events.v1 invite.proto), each holding a
+ * protobuf-encoded message of that file. InviteStored.secrets (InviteSecrets) under
+ * inviteDataKey; InviteStored.mail (InviteMail) under inviteMailDataKey; OnbindRequested.call
+ * (OnbindCall) under onbindDataKey.
+ */
+export const INVITE_SEALED_FIELDS = {
+  secrets: 'secrets',
+  mail: 'mail',
+  call: 'call',
+} as const;
+
+/** `invite.<invite_id>`: what the invite needs for its whole life; erased when it is revoked. */
+export function inviteDataKey(inviteId: string): string {
+  return `invite.${inviteId}`;
+}
+
+/**
+ * `invite.<invite_id>:mail`: the mail's variables, the ephemeral private key first; the notifier
+ * erases it once the mail is sent or given up, so the key is never readable after that.
+ */
+export function inviteMailDataKey(inviteId: string): string {
+  return `invite.${inviteId}:mail`;
+}
+
+/** `onbind.<onbind_id>`: the call's destination and body; erased once it is delivered or abandoned. */
+export function onbindDataKey(onbindId: string): string {
+  return `onbind.${onbindId}`;
+}

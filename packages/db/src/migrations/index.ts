@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely/migration';
 import * as projectorCheckpoint from './2026_12_03_0001_projector_checkpoint.js';
 import * as associations from './2026_12_03_0002_associations.js';
+import * as invites from './2026_12_03_0003_invites.js';
 
 /**
  * Every migration, old and new, by name: `<date>_<number>_<what>`, run in the order of the names.
@@ -10,4 +11,5 @@ import * as associations from './2026_12_03_0002_associations.js';
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026_12_03_0001_projector_checkpoint': projectorCheckpoint,
   '2026_12_03_0002_associations': associations,
+  '2026_12_03_0003_invites': invites,
 };
