@@ -72,9 +72,10 @@ const hashOf = lookupHashSql(sql.ref('f.form'), sql.ref('a.medium'), sql.ref('p.
 /**
  * The `associations` projection: association rows, the live peppers and, for each live pepper, the
  * hashed index of every lookup form; and the invites' read model (invites-projection.ts), under the
- * same checkpoint, so that "the checkpoint covers a sequence" says it of both. Every row comes from the events and their sealed fields, so a
- * replay writes the same rows. A binding whose data key is erased is gone: a later event replaced
- * or ended it, and its row goes, which keeps a rebuild after crypto-shredding exact.
+ * same checkpoint, so that "the checkpoint covers a sequence" says it of both. Every row comes from
+ * the events and their sealed fields, so a replay writes the same rows. A binding whose data key is
+ * erased is gone: a later event replaced or ended it, and its row goes, which keeps a rebuild after
+ * crypto-shredding exact.
  *
  * A batch is applied in stream order, with set-based statements: the association events between
  * two pepper events are folded per address key and written together. Its bindings are opened
