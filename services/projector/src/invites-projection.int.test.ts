@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { ASSOCIATIONS_PROJECTION, type Database, type RunningProjection } from '@tessera/db';
-import { connectNats, silentLogger } from '@tessera/event-store';
+import { ASSOCIATIONS_PROJECTION, type Database, type RunningProjection, runProjection } from '@tessera/db';
+import { connectNats, DataKeys, openDataKeySource, silentLogger } from '@tessera/event-store';
 import { DURABLES, provision } from '@tessera/nats-access';
 import { startNats, startPostgres, type TestNats, type TestPostgres } from '@tessera/test-harness';
 import { type Kysely, sql } from 'kysely';
@@ -9,7 +9,7 @@ import { AckPolicy, DeliverPolicy, type NatsConnection } from 'nats';
 import { TestDirectory } from '../test-support/directory-appender.js';
 import { checkpointOf, migratedDatabase, readModel, until } from '../test-support/fixtures.js';
 import { type StoredInvite, TestInvites } from '../test-support/invite-appender.js';
-import { ASSOCIATIONS_TABLES } from './associations-projection.js';
+import { ASSOCIATIONS_TABLES, associationsProjection } from './associations-projection.js';
 import { runAssociations } from './projector.js';
 import { rebuildAssociations } from './rebuild.js';
 
@@ -227,5 +227,42 @@ describe('the invites read model', () => {
     const { config } = await jsm.consumers.info('TESSERA_EVENTS', DURABLES.projector);
     assert.equal(config.filter_subject ?? '', '', 'it reads the whole stream: invite, onbind and onbind_delivery too');
     assert.equal((config.filter_subjects ?? []).length, 0);
+  });
+
+  it('projects at start the invite events that an older projector (associations only) passed over below its checkpoint', async () => {
+    const { alice, carol, aliceCall } = await inviteScenario();
+    // The projector before invites: the same projection, taking only the association and pepper events.
+    const keys = new DataKeys(await openDataKeySource(nc), { cacheSize: 100 });
+    const older = await runProjection({
+      nc,
+      db,
+      stream: 'TESSERA_EVENTS',
+      durable: DURABLES.projector,
+      projection: {
+        ...associationsProjection({ keys, log: silentLogger }),
+        eventTypes: ['AssociationBound', 'AssociationUnbound', 'PepperCreated', 'PepperRetired'],
+      },
+      log: silentLogger,
+    });
+    const upTo = await lastSeq();
+    await until('the older projector covers the stream', () => older.checkpoint() >= upTo);
+    await older.stop();
+    const passedOver = await readModel(db);
+    assert.equal(passedOver.associations.length, 2);
+    assert.deepEqual([passedOver.invites.length, passedOver.onbinds.length], [0, 0]);
+
+    const { covered } = await live();
+    await covered();
+    const caughtUp = await readModel(db);
+    assert.equal(caughtUp.invites.length, 6);
+    assert.deepEqual(await statusOf(...alice, carol), [...Array(3).fill(`delivered ${aliceCall}`), 'pending null']);
+    await invites.claim(carol.inviteId, 'later-call');
+    await covered();
+    assert.deepEqual(await statusOf(carol), ['claimed later-call'], 'and it goes on from its checkpoint');
+    const withLater = await readModel(db);
+    await runners.splice(0)[0]?.stop();
+
+    await rebuildAssociations({ nc, database: { url: pg.url, poolSize: 2 }, log: silentLogger });
+    assert.deepEqual(await readModel(db), withLater, 'the same rows as a rebuild');
   });
 });

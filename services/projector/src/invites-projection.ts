@@ -26,7 +26,8 @@ export const INVITE_EVENT_TYPES = [
 ] as const;
 
 // A missing timestamp (never written by the invite service) reads as the epoch: the invite counts
-// as expired and the call as past its age, which errs on the side of not delivering.
+// as expired and the call as past its age, which errs on the side of not delivering. Never the
+// time a message was read: a replay must write the same rows.
 const EPOCH = new Date(0);
 
 /**
@@ -34,11 +35,11 @@ const EPOCH = new Date(0);
  * is opened. An InviteStored of a medium this build does not know is passed over (logged), as it
  * would be on a replay: the table admits only email and msisdn.
  */
-export function inviteStepsOf(msg: ProjectedMessage, log: Logger): InviteStep[] {
+export function inviteStepsOf(msg: Pick<ProjectedMessage, 'seq' | 'envelope'>, log: Logger): InviteStep[] {
   return msg.envelope.events.flatMap((event: Event): InviteStep[] => {
     const payload = event.payload;
     // When the invite service stored the decision: the envelope's time (the event's if it has none).
-    const at = msg.envelope.recordedAt ?? event.occurredAt ?? new Date(msg.timestampMs);
+    const at = msg.envelope.recordedAt ?? event.occurredAt ?? EPOCH;
     switch (payload?.$case) {
       case 'inviteStored': {
         const { value } = payload;

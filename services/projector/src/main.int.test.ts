@@ -277,4 +277,22 @@ describe('the projector process', () => {
     assert.deepEqual(await readModel(db), before);
     assert.ok(active.output().includes('rebuild asked for'));
   });
+
+  it('projects at start, as the projector identity, the invite events below its checkpoint that an older projector passed over', async () => {
+    const stored = await invites.store('upgraded@x.org');
+    await invites.revoke(stored.inviteId);
+    let projector = await startProjector();
+    const upTo = await lastSeq();
+    await until('it covers the stream', async () => (await checkpointOf(db, ASSOCIATIONS_PROJECTION)) >= upTo);
+    const built = await readModel(db);
+    assert.ok(built.invites.some((row) => row.invite_id === stored.inviteId && row.status === 'revoked'));
+    await kill(projector);
+
+    // What a projector without invites leaves: its checkpoint past the invite events, no invite rows.
+    await sql`truncate invite, onbind`.execute(db);
+    projector = await startProjector();
+    await until('the invites are back', async () => (await countOf(db, 'invite')) === built.invites.length);
+    assert.deepEqual(await readModel(db), built);
+    assert.ok(projector.output().includes('invite events below the checkpoint projected'));
+  });
 });
