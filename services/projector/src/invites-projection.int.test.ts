@@ -1,69 +1,35 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { ASSOCIATIONS_PROJECTION, type Database, type RunningProjection, runProjection } from '@tessera/db';
-import { connectNats, DataKeys, openDataKeySource, silentLogger } from '@tessera/event-store';
-import { DURABLES, provision } from '@tessera/nats-access';
-import { startNats, startPostgres, type TestNats, type TestPostgres } from '@tessera/test-harness';
-import { type Kysely, sql } from 'kysely';
-import { AckPolicy, DeliverPolicy, type NatsConnection } from 'nats';
-import { TestDirectory } from '../test-support/directory-appender.js';
-import { checkpointOf, migratedDatabase, readModel, until } from '../test-support/fixtures.js';
-import { type StoredInvite, TestInvites } from '../test-support/invite-appender.js';
-import { ASSOCIATIONS_TABLES, associationsProjection } from './associations-projection.js';
-import { runAssociations } from './projector.js';
-import { rebuildAssociations } from './rebuild.js';
+import { describe, it } from 'node:test';
+import { ASSOCIATIONS_PROJECTION, runProjection } from '@tessera/db';
+import { DataKeys, openDataKeySource, silentLogger } from '@tessera/event-store';
+import { DURABLES } from '@tessera/nats-access';
+import { sql } from 'kysely';
+import { AckPolicy, DeliverPolicy } from 'nats';
+import { checkpointOf, readModel, until } from '../test-support/fixtures.js';
+import type { StoredInvite } from '../test-support/invite-appender.js';
+import { projectorTestbed } from '../test-support/testbed.js';
+import { associationsProjection } from './associations-projection.js';
 
 // The invites' read model, written by the associations projection, on a real nats-server and
 // PostgreSQL; each test a fresh stream and empty tables.
-let pg: TestPostgres;
-let db: Kysely<Database>;
-before(async () => {
-  pg = await startPostgres();
-  db = await migratedDatabase(pg);
-});
-after(async () => {
-  await db?.destroy();
-  await pg?.stop();
-});
-
-let nats: TestNats;
-let nc: NatsConnection;
-let directory: TestDirectory;
-let invites: TestInvites;
-const runners: RunningProjection[] = [];
-beforeEach(async () => {
-  nats = await startNats();
-  nc = await connectNats({ url: nats.url, name: 'projector-test' });
-  await provision(nc);
-  directory = await TestDirectory.on(nc);
-  invites = await TestInvites.on(nc);
-  await sql`truncate ${sql.join(ASSOCIATIONS_TABLES.map((t) => sql.table(t)))}, projector_checkpoint`.execute(db);
-});
-afterEach(async () => {
-  for (const runner of runners.splice(0)) await runner.stop();
-  await nc.close();
-  await nats.stop();
-});
-
-const lastSeq = async () => (await (await nc.jetstreamManager()).streams.info('TESSERA_EVENTS')).state.last_seq;
+const bed = projectorTestbed();
 
 /** A runner that projects what comes; each `covered()` waits until it has applied the stream so far. */
 async function live(batchSize?: number) {
-  const runner = await runAssociations({ nc, db, log: silentLogger, ...(batchSize && { batchSize }) });
-  runners.push(runner);
+  const runner = await bed.run(batchSize === undefined ? {} : { batchSize });
   return {
     runner,
     covered: async () => {
-      const upTo = await lastSeq();
+      const upTo = await bed.lastSeq();
       await until('the projection covers the stream', () => runner.checkpoint() >= upTo);
     },
   };
 }
 
 const inviteRow = (inviteId: string) =>
-  db.selectFrom('invite').selectAll().where('invite_id', '=', inviteId).executeTakeFirstOrThrow();
+  bed.db.selectFrom('invite').selectAll().where('invite_id', '=', inviteId).executeTakeFirstOrThrow();
 const onbindRow = (onbindId: string) =>
-  db.selectFrom('onbind').selectAll().where('onbind_id', '=', onbindId).executeTakeFirstOrThrow();
+  bed.db.selectFrom('onbind').selectAll().where('onbind_id', '=', onbindId).executeTakeFirstOrThrow();
 const statusOf = async (...stored: StoredInvite[]) =>
   Promise.all(
     stored.map(async ({ inviteId }) => {
@@ -79,36 +45,36 @@ const statusOf = async (...stored: StoredInvite[]) =>
  */
 async function inviteScenario(step: () => Promise<void> = async () => {}) {
   const alice = [
-    await invites.store('alice@x.org'),
-    await invites.store('alice@x.org'),
-    await invites.store('alice@x.org'),
+    await bed.invites.store('alice@x.org'),
+    await bed.invites.store('alice@x.org'),
+    await bed.invites.store('alice@x.org'),
   ];
-  const revoked = await invites.store('alice@x.org');
-  const bob = await invites.store('bob@x.org');
-  const carol = await invites.store('carol@x.org', { expiresInMs: 60_000 });
-  await invites.revoke(revoked.inviteId);
+  const revoked = await bed.invites.store('alice@x.org');
+  const bob = await bed.invites.store('bob@x.org');
+  const carol = await bed.invites.store('carol@x.org', { expiresInMs: 60_000 });
+  await bed.invites.revoke(revoked.inviteId);
   await step();
-  const aliceBound = await directory.bind({ medium: 'email', address: 'alice@x.org', mxid: '@alice:x.org' });
+  const aliceBound = await bed.directory.bind({ medium: 'email', address: 'alice@x.org', mxid: '@alice:x.org' });
   const aliceCall = aliceBound.bindingId;
-  await invites.claim(alice[0]?.inviteId ?? '', aliceCall);
-  await invites.claim(alice[1]?.inviteId ?? '', aliceCall);
-  const requestedSeq = await invites.requestOnbind(
+  await bed.invites.claim(alice[0]?.inviteId ?? '', aliceCall);
+  await bed.invites.claim(alice[1]?.inviteId ?? '', aliceCall);
+  const requestedSeq = await bed.invites.requestOnbind(
     aliceCall,
     aliceBound.addrKey,
     alice.map((one) => one.inviteId),
   );
   await step();
-  await invites.attempt(aliceCall, 1, 'failed');
-  await invites.attempt(aliceCall, 2, 'failed');
+  await bed.invites.attempt(aliceCall, 1, 'failed');
+  await bed.invites.attempt(aliceCall, 2, 'failed');
   await step();
-  await invites.attempt(aliceCall, 3, 'delivered');
-  const bobBound = await directory.bind({ medium: 'email', address: 'bob@x.org', mxid: '@bob:x.org' });
+  await bed.invites.attempt(aliceCall, 3, 'delivered');
+  const bobBound = await bed.directory.bind({ medium: 'email', address: 'bob@x.org', mxid: '@bob:x.org' });
   const bobCall = bobBound.bindingId;
-  await invites.claim(bob.inviteId, bobCall);
-  await invites.requestOnbind(bobCall, bobBound.addrKey, [bob.inviteId]);
-  await invites.attempt(bobCall, 1, 'failed');
+  await bed.invites.claim(bob.inviteId, bobCall);
+  await bed.invites.requestOnbind(bobCall, bobBound.addrKey, [bob.inviteId]);
+  await bed.invites.attempt(bobCall, 1, 'failed');
   await step();
-  await invites.attempt(bobCall, 2, 'abandoned');
+  await bed.invites.attempt(bobCall, 2, 'abandoned');
   return { alice, revoked, bob, carol, aliceCall, bobCall, requestedSeq };
 }
 
@@ -116,7 +82,7 @@ describe('the invites read model', () => {
   it("is built from the invite service's and the notifier's events: pending, claimed, delivered, abandoned, revoked", async () => {
     const { covered } = await live();
     const before = new Date();
-    const first = await invites.store('dave@x.org');
+    const first = await bed.invites.store('dave@x.org');
     const afterStored = new Date();
     await covered();
     const row = await inviteRow(first.inviteId);
@@ -164,21 +130,21 @@ describe('the invites read model', () => {
 
   it('shows each stage as soon as the checkpoint covers it: claimed while the call is tried, then its outcome', async () => {
     const { covered } = await live();
-    const one = await invites.store('erin@x.org');
-    const two = await invites.store('erin@x.org');
+    const one = await bed.invites.store('erin@x.org');
+    const two = await bed.invites.store('erin@x.org');
     await covered();
     assert.deepEqual(await statusOf(one, two), ['pending null', 'pending null']);
-    await invites.claim(one.inviteId, 'call-1');
+    await bed.invites.claim(one.inviteId, 'call-1');
     await covered();
     assert.deepEqual(await statusOf(one, two), ['claimed call-1', 'pending null'], 'InviteClaimed alone claims');
-    await invites.requestOnbind('call-1', one.addrKey, [one.inviteId, two.inviteId]);
-    await invites.attempt('call-1', 1, 'failed');
+    await bed.invites.requestOnbind('call-1', one.addrKey, [one.inviteId, two.inviteId]);
+    await bed.invites.attempt('call-1', 1, 'failed');
     await covered();
     assert.deepEqual(await statusOf(one, two), ['claimed call-1', 'claimed call-1'], 'OnbindRequested claims too');
     assert.deepEqual([(await onbindRow('call-1')).status, (await onbindRow('call-1')).attempts], ['requested', 1]);
     // A second call naming them (a bug elsewhere) takes nothing: they are not pending.
-    await invites.requestOnbind('call-2', one.addrKey, [one.inviteId]);
-    await invites.attempt('call-1', 2, 'delivered');
+    await bed.invites.requestOnbind('call-2', one.addrKey, [one.inviteId]);
+    await bed.invites.attempt('call-1', 2, 'delivered');
     await covered();
     assert.deepEqual(await statusOf(one, two), ['delivered call-1', 'delivered call-1']);
     assert.equal((await onbindRow('call-2')).status, 'requested');
@@ -188,32 +154,34 @@ describe('the invites read model', () => {
     const first = await live();
     await inviteScenario();
     await first.covered();
-    const built = await readModel(db);
+    const built = await readModel(bed.db);
     assert.ok(built.invites.length === 6 && built.onbinds.length === 2);
-    await runners.splice(0)[0]?.stop();
+    await bed.stopRunners();
 
-    await sql`update projector_checkpoint set last_seq = 0 where projection = ${ASSOCIATIONS_PROJECTION}`.execute(db);
+    await sql`update projector_checkpoint set last_seq = 0 where projection = ${ASSOCIATIONS_PROJECTION}`.execute(
+      bed.db,
+    );
     const again = await live();
     await again.covered();
-    assert.deepEqual(await readModel(db), built);
+    assert.deepEqual(await readModel(bed.db), built);
   });
 
   it('gives the same rows when rebuilt as when projected live one message at a time', async () => {
     const { covered } = await live(1);
     await inviteScenario(covered);
     await covered();
-    const built = await readModel(db);
+    const built = await readModel(bed.db);
     assert.equal(built.invites.length, 6);
-    await runners.splice(0)[0]?.stop();
+    await bed.stopRunners();
 
-    const outcome = await rebuildAssociations({ nc, database: { url: pg.url, poolSize: 2 }, log: silentLogger });
+    const outcome = await bed.rebuild();
     assert.equal(outcome.by, 'this process');
-    assert.deepEqual(await readModel(db), built);
-    assert.equal(await checkpointOf(db, ASSOCIATIONS_PROJECTION), outcome.upTo);
+    assert.deepEqual(await readModel(bed.db), built);
+    assert.equal(await checkpointOf(bed.db, ASSOCIATIONS_PROJECTION), outcome.upTo);
   });
 
   it("replaces a projector durable an older version left, filtered to the associations' subjects", async () => {
-    const jsm = await nc.jetstreamManager();
+    const jsm = await bed.nc.jetstreamManager();
     await jsm.consumers.add('TESSERA_EVENTS', {
       durable_name: DURABLES.projector,
       filter_subject: 'tessera.assoc.>',
@@ -221,7 +189,7 @@ describe('the invites read model', () => {
       deliver_policy: DeliverPolicy.All,
     });
     const { covered } = await live();
-    const stored = await invites.store('frank@x.org');
+    const stored = await bed.invites.store('frank@x.org');
     await covered();
     assert.deepEqual(await statusOf(stored), ['pending null']);
     const { config } = await jsm.consumers.info('TESSERA_EVENTS', DURABLES.projector);
@@ -232,10 +200,10 @@ describe('the invites read model', () => {
   it('projects at start the invite events that an older projector (associations only) passed over below its checkpoint', async () => {
     const { alice, carol, aliceCall } = await inviteScenario();
     // The projector before invites: the same projection, taking only the association and pepper events.
-    const keys = new DataKeys(await openDataKeySource(nc), { cacheSize: 100 });
+    const keys = new DataKeys(await openDataKeySource(bed.nc), { cacheSize: 100 });
     const older = await runProjection({
-      nc,
-      db,
+      nc: bed.nc,
+      db: bed.db,
       stream: 'TESSERA_EVENTS',
       durable: DURABLES.projector,
       projection: {
@@ -244,25 +212,25 @@ describe('the invites read model', () => {
       },
       log: silentLogger,
     });
-    const upTo = await lastSeq();
+    const upTo = await bed.lastSeq();
     await until('the older projector covers the stream', () => older.checkpoint() >= upTo);
     await older.stop();
-    const passedOver = await readModel(db);
+    const passedOver = await readModel(bed.db);
     assert.equal(passedOver.associations.length, 2);
     assert.deepEqual([passedOver.invites.length, passedOver.onbinds.length], [0, 0]);
 
     const { covered } = await live();
     await covered();
-    const caughtUp = await readModel(db);
+    const caughtUp = await readModel(bed.db);
     assert.equal(caughtUp.invites.length, 6);
     assert.deepEqual(await statusOf(...alice, carol), [...Array(3).fill(`delivered ${aliceCall}`), 'pending null']);
-    await invites.claim(carol.inviteId, 'later-call');
+    await bed.invites.claim(carol.inviteId, 'later-call');
     await covered();
     assert.deepEqual(await statusOf(carol), ['claimed later-call'], 'and it goes on from its checkpoint');
-    const withLater = await readModel(db);
-    await runners.splice(0)[0]?.stop();
+    const withLater = await readModel(bed.db);
+    await bed.stopRunners();
 
-    await rebuildAssociations({ nc, database: { url: pg.url, poolSize: 2 }, log: silentLogger });
-    assert.deepEqual(await readModel(db), withLater, 'the same rows as a rebuild');
+    await bed.rebuild();
+    assert.deepEqual(await readModel(bed.db), withLater, 'the same rows as a rebuild');
   });
 });
