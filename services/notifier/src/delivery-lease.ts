@@ -105,15 +105,11 @@ export async function recordOutcome(
   command: Extract<DeliveryCommand, { type: 'RecordSent' | 'RecordFailure' }>,
   { held, fields }: { held: Held; fields: LogFields },
 ): Promise<void> {
-  const { correlationId } = fields;
-  try {
-    const assume = believedHeld(held, command.now);
-    await storeOutcome(deps.store, subject, storedDeliveries, command, { assume, correlationId });
-  } catch (err) {
-    deps.log.error(
-      { ...fields, err: (err as Error).message },
-      'outcome of a delivery not recorded: it will be sent again once its lease has run out',
-    );
-    throw err;
-  }
+  await storeOutcome(deps.store, subject, storedDeliveries, command, {
+    assume: believedHeld(held, command.now),
+    correlationId: fields.correlationId,
+    log: deps.log,
+    fields,
+    notRecorded: 'outcome of a delivery not recorded: it will be sent again once its lease has run out',
+  });
 }

@@ -98,22 +98,26 @@ const OUTCOME_PATIENCE_MS = 60_000;
  * Decides and appends an outcome on an aggregate this notifier holds (or held), starting from what
  * it believes is there (`assume`): taken over meanwhile, or recorded by an earlier try whose
  * answer was lost, the belief conflicts and the outcome is decided on what is there. Tried again
- * after each StoreUnavailable for up to a minute; any other error, or the last, is thrown.
- * Answers the events decided (none: an outcome was recorded before).
+ * after each StoreUnavailable for up to a minute; any other error, or the last, is logged
+ * (`notRecorded`) and thrown. Answers the events decided (none: an outcome was recorded before).
  */
 export async function storeOutcome<C, E, S>(
   store: EventStore,
   subject: string,
   decider: StoredDecider<C, E, S>,
   command: C,
-  { assume, correlationId }: { assume: LoadedState<S>; correlationId: string },
+  options: { assume: LoadedState<S>; correlationId: string; log: Logger; fields: object; notRecorded: string },
 ): Promise<E[]> {
+  const { assume, correlationId, log, fields, notRecorded } = options;
   const began = Date.now();
   for (let retry = 0; ; retry++) {
     try {
       return (await handleCommand(store, subject, decider, command, { correlationId, assume })).events;
     } catch (err) {
-      if (!(err instanceof StoreUnavailable) || Date.now() - began > OUTCOME_PATIENCE_MS) throw err;
+      if (!(err instanceof StoreUnavailable) || Date.now() - began > OUTCOME_PATIENCE_MS) {
+        log.error({ ...fields, err: (err as Error).message }, notRecorded);
+        throw err;
+      }
       await sleep(OUTCOME_RETRY_DELAYS_MS[retry] ?? OUTCOME_RETRY_DELAYS_MS.at(-1));
     }
   }
