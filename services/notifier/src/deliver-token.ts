@@ -7,6 +7,7 @@ import type { DeliveryChannel, DeliveryCommand } from './domain/delivery.js';
 import type { Mailer } from './email/smtp-mailer.js';
 import { verificationLink } from './email/verification-link.js';
 import type { NotifierCounters } from './metrics.js';
+import { oneAtATime } from './one-at-a-time.js';
 import type { SendOutcome } from './send-outcome.js';
 import { openSession, type SessionSecrets, type UnusableSession } from './session-secrets.js';
 import { smsBody } from './sms/sms-body.js';
@@ -65,21 +66,7 @@ export async function deliverToken(
   issued: TokenIssued,
   context: IssuedContext,
 ): Promise<RetryLater | undefined> {
-  const { deliveryId } = issued;
-  // Its message came again while this process works on it (twice in the stream, or an in-progress
-  // heartbeat was lost): let the call under way finish first, then look at what it recorded.
-  let underWay = deps.working.get(deliveryId);
-  while (underWay !== undefined) {
-    await underWay.catch(() => {}); // its failure is its own caller's to report
-    underWay = deps.working.get(deliveryId);
-  }
-  const call = deliver(deps, issued, context);
-  deps.working.set(deliveryId, call);
-  try {
-    return await call;
-  } finally {
-    deps.working.delete(deliveryId);
-  }
+  return oneAtATime(deps.working, issued.deliveryId, () => deliver(deps, issued, context));
 }
 
 async function deliver(

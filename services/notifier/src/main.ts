@@ -2,6 +2,7 @@ import { runService } from '@tessera/service-kit';
 import { loadTemplatesFromConfig } from '@tessera/templates';
 import { createSmtpMailer } from './email/smtp-mailer.js';
 import { startNotifier } from './notifier.js';
+import { startOnbindDelivery } from './onbind/start-onbind-delivery.js';
 import { readNotifierSettings } from './settings.js';
 
 runService('notifier', {
@@ -13,6 +14,9 @@ runService('notifier', {
     const notifier = await startNotifier({ config, log, nc, metrics, ...settings, mailer });
     // Ready while its consumer is attached: one whose consumer or stream is gone delivers nothing.
     addReadiness({ name: 'consumer', isReady: notifier.isReady });
+    const onbind = await startOnbindDelivery({ config, log, nc, metrics });
+    onStop({ name: 'onbind consumer', run: () => onbind.stop() });
+    addReadiness({ name: 'onbind consumer', isReady: onbind.isReady });
     return { name: 'consumer', run: () => notifier.stop() };
   },
 });

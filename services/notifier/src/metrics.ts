@@ -35,7 +35,8 @@ export function createNotifierCounters(metrics: Metrics): NotifierCounters {
   };
 }
 
-function counter<L extends string = never>(
+/** A counter on the process registry, or the one registered there already under its name. */
+export function counter<L extends string = never>(
   metrics: Metrics,
   options: { name: string; help: string; labelNames?: readonly L[] },
 ): Counter<L> {
