@@ -16,8 +16,8 @@ import { holdLease, storeOutcome } from './lease-renewal.js';
 
 export type LeaseDeps = { store: EventStore; now: () => Date; log: Logger; leaseMs: number };
 
-/** What every log line about a delivery carries. */
-export type LogFields = { deliveryId: string; sid: string; correlationId: string };
+/** What every log line about a delivery carries (a validation's `sid`; an invite's id is its delivery id). */
+export type LogFields = { deliveryId: string; sid?: string; correlationId: string };
 
 /** This notifier's hold on a delivery: the attempt it appended and the aggregate's last sequence since. */
 export type Held = { deliveryId: string; channel: DeliveryChannel; attempt: number; seq: number };

@@ -65,7 +65,9 @@ describe('the notifier process', () => {
     await pollUntil('/metrics counts the mail', async () => {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return (
-        /tessera_notifier_messages_sent_total\{channel="email",service="notifier"\} 1\n/.test(metrics) || undefined
+        /tessera_notifier_messages_sent_total\{channel="email",purpose="validation",service="notifier"\} 1\n/.test(
+          metrics,
+        ) || undefined
       );
     });
 
