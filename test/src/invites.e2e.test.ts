@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeBase64, verifyJsonSignature } from '@tessera/canonical-json';
 import { openDatabase } from '@tessera/db';
 import type { OnbindCall } from '@tessera/test-harness';
+import { createClient } from 'matrix-js-sdk';
+import type { Logger } from 'matrix-js-sdk/lib/logger.js';
 import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
 import { bearer, json, mailTo, newClientSecret, registerUser } from './system/flows.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
@@ -28,6 +32,14 @@ const V2 = '/_matrix/identity/v2';
 const DAY_MS = 86_400_000;
 const BLOCKED_ROOM = '!blocked:example.org';
 const silentLogger = { info() {}, warn() {}, error() {}, debug() {} } as never;
+const silent: Logger = {
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  getChild: () => silent,
+};
 
 before(async () => {
   world = await startOutsideWorld();
@@ -50,6 +62,7 @@ before(async () => {
       'display={{ sender_display_name }}',
       'web={{ web_client_location }}',
       'extra={{ extra_field }}',
+      'sign={{ sign_url }}',
       '',
     ].join('\n'),
   );
@@ -228,9 +241,11 @@ describe('store-invite', () => {
     const seed = lineOf(text, 'key');
     assert.ok(seed && seed.length >= 43, 'the mail holds the ephemeral private key');
     privateValues.add(seed);
-    assert.equal(lineOf(text, 'room'), '[The Tessera planning room, wi...]');
-    assert.equal(lineOf(text, 'display'), 'An inviter whose nam...');
-    assert.ok(lineOf(text, 'sender')?.includes(user.userId), 'the verified sender is named');
+    // Sydent's truncation: a display name over 20 characters keeps 19, a room name over 30 keeps 25.
+    assert.equal(lineOf(text, 'room'), '(The Tessera planning room…)');
+    assert.equal(lineOf(text, 'display'), 'An inviter whose na…');
+    // On v2 the sender is the token's user: verified, and the mail says so.
+    assert.equal(lineOf(text, 'sender'), `(${user.userId})`);
     assert.equal(lineOf(text, 'web'), 'https://app.element.io');
     assert.equal(lineOf(text, 'extra'), 'passed-through');
     assert.match(mail.parsed.subject ?? '', /has invited you to chat/);
@@ -255,6 +270,47 @@ describe('store-invite', () => {
       const entity = Object.keys(signed.body.signatures)[0] ?? '';
       assert.ok(verifyJsonSignature(signed.body, { entity, keyId: 'ed25519:0', publicKey: ephemeralKey }), tree);
     }
+  });
+
+  it("lets Element's client join with the mail's sign URL: matrix-js-sdk POSTs it with its user in the query and no body", async () => {
+    const address = newAddress('Joiner');
+    const sentAfter = Date.now();
+    const stored = await storeInvite(address, {}, '?brand=custom');
+    const mail = await inviteMail(address, sentAfter);
+    const signUrl = lineOf(mail.parsed.text ?? '', 'sign');
+    assert.ok(signUrl?.startsWith(`${system.baseUrl}${V1}/sign-ed25519?`), signUrl);
+    // The homeserver side of the join: whatever the client sends to /join is recorded.
+    const joins: { third_party_signed?: SignedInvite & { sender: string } }[] = [];
+    const homeserver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        if (req.url?.includes('/join/')) joins.push(JSON.parse(body || '{}'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"room_id":"!room:example.org"}');
+      });
+    });
+    await new Promise<void>((ok) => homeserver.listen(0, '127.0.0.1', ok));
+    try {
+      const client = createClient({
+        baseUrl: `http://127.0.0.1:${(homeserver.address() as AddressInfo).port}`,
+        userId: '@joiner:example.org',
+        accessToken: 'homeserver-access-token',
+        logger: silent,
+      });
+      await client.joinRoom('!room:example.org', { inviteSignUrl: signUrl, syncRoom: false });
+    } finally {
+      await new Promise((ok) => homeserver.close(ok));
+    }
+    const signed = joins[0]?.third_party_signed;
+    assert.ok(signed, 'the client joined with third_party_signed');
+    assert.equal(signed.mxid, '@joiner:example.org');
+    assert.equal(signed.sender, user.userId);
+    assert.equal(signed.token, stored.token);
+    const entity = Object.keys(signed.signatures)[0] ?? '';
+    const ephemeralKey = decodeBase64(stored.public_keys[1]?.public_key ?? '');
+    assert.ok(verifyJsonSignature(signed, { entity, keyId: 'ed25519:0', publicKey: ephemeralKey }));
   });
 
   it('uses the space wording of the shipped template when room_type is m.space', async () => {

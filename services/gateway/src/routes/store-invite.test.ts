@@ -69,8 +69,18 @@ describe('POST store-invite', () => {
         sender: alice,
         fieldsJson: '{}',
         brand: 'alpha',
+        senderVerified: false,
       },
     ]);
+  });
+
+  it("says the sender is verified on v2, where it is the token's user, and not on v1", async () => {
+    assert.equal((await v1(invitation)).status, 200);
+    assert.equal((await v2(invitation)).status, 200);
+    assert.deepEqual(
+      app.invite.requestsOf('storeInvite').map((request) => request.senderVerified),
+      [false, true],
+    );
   });
 
   it("accepts Synapse's nulls on both trees: dropped from the fields, which keep every other key", async () => {

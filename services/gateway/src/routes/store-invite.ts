@@ -42,7 +42,16 @@ export function storeInviteHandler({ invite, auth, gate }: InviteRouteDeps, tree
       throw new TesseraError('M_TOO_LARGE', "the invite's optional fields are too large");
     await gate(res, { sender });
     const brand = brandOf(req.query.brand) ?? '';
-    const stored = await invite.storeInvite({ address, normalisedAddress, roomId, sender, fieldsJson, brand });
+    const senderVerified = caller !== undefined;
+    const stored = await invite.storeInvite({
+      address,
+      normalisedAddress,
+      roomId,
+      sender,
+      fieldsJson,
+      brand,
+      senderVerified,
+    });
     res.json(storeInviteAnswer(stored));
   };
 }

@@ -125,8 +125,8 @@ function render(deps: InviteMailDeps, stored: InviteStored, letter: InviteLetter
     requestFields: letter.requestFields,
     defaultWebClientLocation: deps.defaultWebClientLocation,
     publicBaseUrl: deps.publicBaseUrl,
-    // The event says nothing of how the sender was checked: no "(sender)" after the name.
-    verifiedSender: null,
+    // Named as verified only when store-invite checked the sender against an access token (v2).
+    verifiedSender: letter.senderVerified ? letter.sender : null,
   });
 }
 

@@ -14,6 +14,8 @@ export type InviteLetter = {
   ephemeralPrivateKey: string;
   /** The store-invite request's other fields, as the template gets them. */
   requestFields: Record<string, unknown>;
+  /** store-invite checked the sender against an access token (v2). */
+  senderVerified: boolean;
 };
 
 export type OpenedInvite =
@@ -42,6 +44,7 @@ export async function openInvite(dataKeys: DataKeys, stored: InviteStored): Prom
         sender: secrets.sender,
         ephemeralPrivateKey: mail.ephemeralPrivateKey,
         requestFields: parseFields(mail.fieldsJson),
+        senderVerified: mail.senderVerified,
       },
     };
   } catch (err) {
