@@ -1,3 +1,4 @@
+export { passingErrorsOn } from './passing-errors.js';
 export { ERRCODES, type ErrCode, isErrCode } from './errcodes.js';
 export { type ErrorExtra, TesseraError, type TesseraErrorOptions, termsNotSigned } from './tessera-error.js';
 export { TemporarilyUnavailable } from './unavailable.js';

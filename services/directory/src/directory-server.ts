@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { type Config, ConfigError } from '@tessera/config';
 import type { Database } from '@tessera/db';
 import { ASSOCIATIONS_PROJECTION, type ProjectionWait, watchProjection } from '@tessera/db';
+import { passingErrorsOn } from '@tessera/errors';
 import { DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import {
   createFederationClient,
@@ -25,7 +26,6 @@ import {
 import type { Kysely } from 'kysely';
 import type { NatsConnection } from 'nats';
 import { type AdminServer, readAdminToken, startAdminApi } from './admin/admin-server.js';
-import { passingErrorsOn } from './backend-errors.js';
 import { type Binder, createBinder, type SignAssociations } from './binder.js';
 import { DIRECTORY_SERVICE_NAME, directoryService } from './grpc/directory-service.js';
 import { type Peppers, startPeppers } from './peppers.js';
