@@ -5,6 +5,14 @@ export {
   parseHostPort,
   type ServiceName,
 } from './addresses.js';
+export {
+  type AdminApi,
+  type AdminApiOptions,
+  adminTokenOf,
+  readAdminToken,
+  readJsonObject,
+  startAdminApi,
+} from './admin-api.js';
 export { type BackendHealth, type BackendHealthOptions, watchBackendHealth } from './backend-health.js';
 export { createDeadlineClient, type DeadlineClient, type DeadlineClientOptions } from './grpc-client.js';
 export {
