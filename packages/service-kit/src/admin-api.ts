@@ -131,13 +131,18 @@ export async function readJsonObject(req: IncomingMessage): Promise<Record<strin
     if (size > MAX_BODY_BYTES) throw new TesseraError('M_TOO_LARGE', 'request body too large');
     chunks.push(chunk as Buffer);
   }
+  return parseJsonObject(Buffer.concat(chunks).toString('utf8'), 'the body');
+}
+
+/** `text` as a JSON object; else M_NOT_JSON or M_BAD_JSON naming `what` ("the body"). */
+export function parseJsonObject(text: string, what: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
-    throw new TesseraError('M_NOT_JSON', 'the body is not JSON');
+    throw new TesseraError('M_NOT_JSON', `${what} is not JSON`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new TesseraError('M_BAD_JSON', 'the body must be a JSON object');
+    throw new TesseraError('M_BAD_JSON', `${what} must be a JSON object`);
   return parsed as Record<string, unknown>;
 }

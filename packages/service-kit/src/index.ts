@@ -9,6 +9,7 @@ export {
   type AdminApi,
   type AdminApiOptions,
   adminTokenOf,
+  parseJsonObject,
   readAdminToken,
   readJsonObject,
   startAdminApi,

@@ -1,12 +1,9 @@
-import type { Config } from '@tessera/config';
 import { ASSOCIATIONS_PROJECTION, type Database, watchProjection, watchTables } from '@tessera/db';
 import { DataKeys, EventStore, openDataKeySource, type RunningConsumer } from '@tessera/event-store';
 import { InviteServiceService } from '@tessera/proto/tessera/invite/v1/invite';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
-import { createSecrets, readServerSecret, type Secrets } from '@tessera/server-secret';
 import {
   type AdminApi,
-  adminTokenOf,
   channelCredentials,
   createDeadlineClient,
   grpcTarget,
@@ -23,23 +20,8 @@ import { INVITE_SERVICE_NAME, inviteService } from './grpc/invite-service.js';
 import { createInvites, type Invites } from './invites.js';
 import { createInviteCounters, reportOldestPendingOnbind } from './metrics.js';
 import { readModelOf } from './read-model.js';
+import type { InviteSettings } from './settings.js';
 import { signingOf } from './signing.js';
-
-/** What the service reads from files at start; a bad file stops it before anything opens. */
-export type InviteSettings = { secrets: Secrets; adminToken: string | null };
-
-/**
- * TESSERA_SECRET_KEY_FILE (required), and the admin API's token file: required when
- * TESSERA_INVITE_ADMIN_LISTEN is not a loopback address. Throws ConfigError naming the key.
- */
-export function loadInviteSettings(config: Config): InviteSettings {
-  const secrets = createSecrets(readServerSecret(config.TESSERA_SECRET_KEY_FILE));
-  const adminToken = adminTokenOf(
-    { setting: 'TESSERA_INVITE_ADMIN_LISTEN', value: config.TESSERA_INVITE_ADMIN_LISTEN },
-    { setting: 'TESSERA_INVITE_ADMIN_TOKEN_FILE', value: config.TESSERA_INVITE_ADMIN_TOKEN_FILE },
-  );
-  return { secrets, adminToken };
-}
 
 export type InviteServerOptions = Pick<
   ServiceContext<InviteSettings, NatsConnection, Kysely<Database>>,

@@ -57,9 +57,10 @@ import { runBindingsConsumer } from './bindings/bindings-consumer.js';
 import { onbindSubject } from './bindings/onbind-requests.js';
 import { storedInvites } from './events/invite-events.js';
 import { storedOnbinds } from './events/onbind-events.js';
-import { type InviteServer, loadInviteSettings, startInviteServer } from './invite-server.js';
+import { type InviteServer, startInviteServer } from './invite-server.js';
 import { inviteSubject } from './invites.js';
 import { readModelOf } from './read-model.js';
+import { loadInviteSettings } from './settings.js';
 import { signingOf } from './signing.js';
 
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
@@ -213,15 +214,13 @@ async function onbindMessages(): Promise<number> {
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-invite-int-'));
-  nats = await startNats();
+  [nats, pg, signing] = await Promise.all([startNats(), startPostgres(), startStandInSigning()]);
   nc = await connectNats({ url: nats.url, name: 'invite-int-test' });
   await provision(nc);
-  pg = await startPostgres();
   db = await openDatabase({ url: pg.url, poolSize: 5 }, silentLogger);
   await migrateToLatest(db, silentLogger);
   dataKeys = new DataKeys(await openDataKeySource(nc), { cacheTtlMs: 0 });
   projection = await startStandInProjection(nc, db, dataKeys);
-  signing = await startStandInSigning();
   secretKey = randomBytes(32);
   const secretFile = join(dir, 'server.key');
   await writeFile(secretFile, `${secretKey.toString('base64')}\n`);

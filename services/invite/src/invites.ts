@@ -5,7 +5,7 @@ import { type DataKeys, type EventStore, handleCommand, loadState, subjectOf } f
 import { InviteMail, InviteSecrets } from '@tessera/proto/tessera/events/v1/invite';
 import { randomString } from '@tessera/secure-random';
 import type { Secrets } from '@tessera/server-secret';
-import type { Logger } from '@tessera/service-kit';
+import { type Logger, parseJsonObject } from '@tessera/service-kit';
 import { inviteDataKey, inviteMailDataKey, type Medium, INVITE_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
 import { type Blocklists, checkBlocklists } from './blocklists.js';
 import { redactedDisplayName } from './display-name.js';
@@ -90,7 +90,7 @@ export function createInvites(deps: InvitesDeps): Invites {
 
   return {
     async store(input) {
-      const fields = parseFields(input.fieldsJson);
+      const fields = input.fieldsJson === '' ? {} : parseJsonObject(input.fieldsJson, 'fields_json');
       checkBlocklists(deps.blocklists, { roomId: input.roomId, sender: input.sender, fields });
       const medium: Medium = 'email';
       const addrKey = secrets.addrKey(medium, input.normalisedAddress);
@@ -184,20 +184,6 @@ export function createInvites(deps: InvitesDeps): Invites {
       return revoked;
     },
   };
-}
-
-/** The request's other fields: a JSON object (none when empty). */
-function parseFields(fieldsJson: string): Record<string, unknown> {
-  if (fieldsJson === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fieldsJson);
-  } catch {
-    throw new TesseraError('M_NOT_JSON', 'fields_json is not JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new TesseraError('M_BAD_JSON', 'fields_json must be a JSON object');
-  return parsed as Record<string, unknown>;
 }
 
 /** The normalised email of a revocation by address (invites are of email addresses only). */

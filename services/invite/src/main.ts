@@ -1,5 +1,6 @@
 import { runService } from '@tessera/service-kit';
-import { loadInviteSettings, startInviteServer } from './invite-server.js';
+import { startInviteServer } from './invite-server.js';
+import { loadInviteSettings } from './settings.js';
 
 runService('invite', {
   nats: true,
