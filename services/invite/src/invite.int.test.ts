@@ -535,6 +535,25 @@ describe('revoke (admin API)', () => {
     assert.equal(await onbindMessages(), before + 1);
   });
 
+  it('leaves an invite whose onbind call was delivered alone', async () => {
+    const address = newEmail();
+    const answer = await storeInvite(address);
+    const { bindingId } = await bind(address, '@delivered:home.example');
+    await waitUntil(async () => (await onbindOf(bindingId)) !== null, 'the onbind call is requested');
+    const delivered = newEvent(
+      { $case: 'onbindDelivered', value: { onbindId: bindingId, attempt: 1, method: 'POST' } },
+      new Date(),
+    );
+    await new EventStore(nc).append(subjectOf('onbind_delivery', bindingId), [delivered], { expectedSeq: 0 });
+    await waitUntil(async () => (await projected(answer.token)) === 'delivered', 'the delivery is projected');
+    assert.deepEqual(await admin({ token: answer.token }), { status: 200, body: { revoked: 0 } });
+    const stored = await storedEvent(answer.token);
+    assert.notEqual(
+      await dataKeys.openField(inviteDataKey(stored.inviteId), INVITE_SEALED_FIELDS.secrets, stored.secrets),
+      null,
+    );
+  });
+
   it('refuses a wrong token with 401, and a body naming neither token nor address with 400', async () => {
     assert.equal((await admin({ token: 'x' }, 'wrong-token-wrong-token')).status, 401);
     const missing = await admin({ medium: 'email' });

@@ -88,6 +88,8 @@ export function createInvites(deps: InvitesDeps): Invites {
     return opened === null ? null : InviteSecrets.decode(opened);
   };
 
+  const unlessSettled = async (inviteId: string) => ((await readModel.isSettled(inviteId)) ? [] : [inviteId]);
+
   return {
     async store(input) {
       const fields = input.fieldsJson === '' ? {} : parseJsonObject(input.fieldsJson, 'fields_json');
@@ -161,9 +163,11 @@ export function createInvites(deps: InvitesDeps): Invites {
     },
 
     async revoke(target) {
+      // By token, from the aggregate itself (an invite just stored may not be projected yet),
+      // unless the read model says its call is over already.
       const inviteIds =
         'token' in target
-          ? [secrets.digest('invite_token', target.token)]
+          ? await unlessSettled(secrets.digest('invite_token', target.token))
           : await readModel.revocableInvites(secrets.addrKey('email', emailOf(target)));
       let revoked = 0;
       for (const inviteId of inviteIds) {
