@@ -83,6 +83,8 @@ export async function startInviteServer(options: InviteServerOptions): Promise<I
       secrets: options.settings.secrets,
       signing,
       readModel,
+      projected,
+      visibleWaitMs: config.TESSERA_BIND_VISIBLE_WAIT_MS,
       blocklists: {
         rooms: config.TESSERA_INVITE_BLOCKED_ROOMS,
         servers: config.TESSERA_INVITE_BLOCKED_SERVERS,

@@ -1,5 +1,6 @@
 import { normalizeThreepid } from '@tessera/addresses';
 import { canonicalJson } from '@tessera/canonical-json';
+import type { ProjectionWait } from '@tessera/db';
 import { TesseraError } from '@tessera/errors';
 import { type DataKeys, type EventStore, handleCommand, loadState, subjectOf } from '@tessera/event-store';
 import { InviteMail, InviteSecrets } from '@tessera/proto/tessera/events/v1/invite';
@@ -32,6 +33,10 @@ export interface InvitesDeps {
   secrets: Secrets;
   signing: Signing;
   readModel: ReadModel;
+  /** Read-your-writes: a stored invite's key is valid, a revoked one's is not, once the call answers. */
+  projected: ProjectionWait;
+  /** TESSERA_BIND_VISIBLE_WAIT_MS: how long a call waits for the projector. */
+  visibleWaitMs: number;
   blocklists: Blocklists;
   /** TESSERA_INVITE_EXPIRY_MS */
   expiryMs: number;
@@ -88,6 +93,13 @@ export function createInvites(deps: InvitesDeps): Invites {
     return opened === null ? null : InviteSecrets.decode(opened);
   };
 
+  /** Whether the projector applied `seq` within the bound (logged when not). */
+  const visible = async (seq: number) => {
+    const applied = await deps.projected.until(seq, deps.visibleWaitMs);
+    if (!applied)
+      log.warn({ seq, waitedMs: deps.visibleWaitMs }, 'stored but the projector has not applied it in time');
+    return applied;
+  };
   const unlessSettled = async (inviteId: string) => ((await readModel.isSettled(inviteId)) ? [] : [inviteId]);
 
   return {
@@ -121,7 +133,7 @@ export function createInvites(deps: InvitesDeps): Invites {
         { ephemeralPrivateKey: ephemeral.privateKey, fieldsJson: JSON.stringify(fields) },
       );
       const at = new Date(now());
-      await handleCommand(
+      const { seq } = await handleCommand(
         store,
         inviteSubject(inviteId),
         storedInvites,
@@ -143,6 +155,9 @@ export function createInvites(deps: InvitesDeps): Invites {
       );
       deps.counters.stored.inc();
       log.info({ inviteId, addrKey }, 'invite stored');
+      // Answered even when the projector is late: the invite is stored and will be mailed, and a
+      // retry would store (and mail) a second one; its key is valid as soon as it is applied.
+      await visible(seq);
       return {
         token,
         publicKeys: [
@@ -170,6 +185,7 @@ export function createInvites(deps: InvitesDeps): Invites {
           ? await unlessSettled(secrets.digest('invite_token', target.token))
           : await readModel.revocableInvites(secrets.addrKey('email', emailOf(target)));
       let revoked = 0;
+      let lastSeq = 0;
       for (const inviteId of inviteIds) {
         const handled = await handleCommand(store, inviteSubject(inviteId), storedInvites, {
           type: 'RevokeInvite',
@@ -183,8 +199,14 @@ export function createInvites(deps: InvitesDeps): Invites {
           await dataKeys.erase(inviteMailDataKey(inviteId));
         }
         if (handled.events.length > 0) revoked++;
+        lastSeq = Math.max(lastSeq, handled.seq);
       }
       log.info({ revoked, inviteIds }, 'invites revoked');
+      // Revoking again changes nothing and waits again: safe to retry.
+      if (!(await visible(lastSeq)))
+        throw new TesseraError('M_UNKNOWN', 'revoked, but not yet applied to the read model; retrying is safe', {
+          httpStatus: 503,
+        });
       return revoked;
     },
   };
