@@ -8,8 +8,8 @@ import type { CliIo } from './cli.js';
 import { UsageError, withIdentityHint } from './cli.js';
 
 /**
- * `tessera projector rebuild`: empties the read model (association, lookup_pepper, lookup_hash)
- * and replays TESSERA_EVENTS into it, under the projector's lock: an active projector is asked to
+ * `tessera projector rebuild`: empties the read model (association, lookup_pepper, lookup_hash,
+ * invite, onbind) and replays TESSERA_EVENTS into it, under the projector's lock: an active projector is asked to
  * do it, otherwise this command does it itself (standbys wait). Runs as the projector identity,
  * which reads the stream with the projector's durable and opens the bindings' data keys.
  */

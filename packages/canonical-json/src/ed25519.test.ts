@@ -74,4 +74,16 @@ describe('ed25519', () => {
     assert.ok(verifyDetached(message, signDetached(message, seed), publicKey), 'the new bytes sign');
     assert.throws(() => signDetached(message, seed.subarray(0, 31)), RangeError);
   });
+
+  it('signs a one-off seed as tweetnacl does, leaving the seed given as it was', () => {
+    const seed = generateSeed();
+    const before = Uint8Array.from(seed);
+    const text = new TextEncoder().encode('{"mxid":"@a:b","sender":"@c:d","token":"t"}');
+    assert.deepEqual(
+      signDetached(text, seed, { keep: false }),
+      nacl.sign.detached(text, keyPairFromSeed(seed).secretKey),
+    );
+    assert.deepEqual(seed, before);
+    assert.throws(() => signDetached(text, seed.subarray(0, 31), { keep: false }), RangeError);
+  });
 });

@@ -28,11 +28,21 @@ const privateKeys = new WeakMap<Uint8Array, { bytes: Buffer; key: KeyObject }>()
  * Signs with the key the seed derives; taking the seed keeps one secret form across the API.
  * OpenSSL signs (ed25519 is deterministic: the same signature tweetnacl makes) in about 1/50 of
  * tweetnacl's time, which with the key derivation took 5-10 ms a signature here; the key object
- * is kept per seed array, as long as the array lives and holds the same bytes.
+ * is kept per seed array, as long as the array lives and holds the same bytes. `keep: false` (a
+ * seed used once, as sign-ed25519's ephemeral seeds): no key object is kept, and the copies made
+ * for OpenSSL are wiped before returning.
  */
-export function signDetached(message: Uint8Array, seed: Uint8Array): Uint8Array {
+export function signDetached(message: Uint8Array, seed: Uint8Array, { keep = true } = {}): Uint8Array {
   if (seed.length !== SEED_LENGTH)
     throw new RangeError(`ed25519 seed must be ${SEED_LENGTH} bytes, not ${seed.length}`);
+  if (!keep) {
+    const der = Buffer.concat([PKCS8_SEED_PREFIX, seed]);
+    try {
+      return new Uint8Array(sign(null, message, createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })));
+    } finally {
+      der.fill(0);
+    }
+  }
   let cached = privateKeys.get(seed);
   if (cached === undefined || !cached.bytes.equals(seed)) {
     const bytes = Buffer.from(seed);

@@ -4,7 +4,13 @@ import { signDetached, verifyDetached } from './ed25519.js';
 
 /** `signatures[entity][keyId]` = unpadded base64 signature; the entity is a server name such as `matrix.org`. */
 export type Signatures = Record<string, Record<string, string>>;
-export type SignJsonOptions = { entity: string; keyId: string; seed: Uint8Array };
+export type SignJsonOptions = {
+  entity: string;
+  keyId: string;
+  seed: Uint8Array;
+  /** A seed used once (sign-ed25519's): no key object is kept for it (ed25519.ts signDetached). */
+  oneOff?: boolean;
+};
 export type VerifyJsonOptions = { entity: string; keyId?: string; publicKey: Uint8Array };
 
 // ed25519 is the only algorithm the spec defines; the version after the colon is [a-zA-Z0-9_].
@@ -19,7 +25,7 @@ const utf8 = new TextEncoder();
  */
 export function signJson<T extends object>(
   obj: T,
-  { entity, keyId, seed }: SignJsonOptions,
+  { entity, keyId, seed, oneOff = false }: SignJsonOptions,
 ): T & { signatures: Signatures } {
   if (!isPlainObject(obj)) throw new TypeError('signJson signs plain JSON objects only');
   if (!SIGNING_KEY_ID.test(keyId))
@@ -31,7 +37,7 @@ export function signJson<T extends object>(
   if (entitySignatures !== undefined && !isPlainObject(entitySignatures)) {
     throw new TypeError(`existing signatures for ${entity} are not an object`);
   }
-  const signature = encodeBase64(signDetached(utf8.encode(canonicalJson(content)), seed));
+  const signature = encodeBase64(signDetached(utf8.encode(canonicalJson(content)), seed, { keep: !oneOff }));
   // Computed keys define own properties, so even an entity named "__proto__" cannot reach a prototype.
   const signed = { ...content, signatures: { ...signatures, [entity]: { ...entitySignatures, [keyId]: signature } } };
   return (hasUnsigned ? { ...signed, unsigned } : signed) as T & { signatures: Signatures };

@@ -2,12 +2,11 @@ import { ConfigError } from '@tessera/config';
 import { type Logger, redactUrl } from '@tessera/event-store';
 import { Kysely, sql } from 'kysely';
 import pg from 'pg';
+import { CONNECT_TIMEOUT_MS } from './connection-options.js';
 import type { Database } from './schema.js';
 import type { DatabaseSettings } from './settings.js';
 import { unavailableAwareDialect } from './unavailable-dialect.js';
 
-// A connection that cannot be made in this time is reported (DatabaseUnavailable), not waited for.
-const CONNECT_TIMEOUT_MS = 5_000;
 // An idle pooled connection is closed after this; the pool opens one again when needed.
 const IDLE_TIMEOUT_MS = 30_000;
 // SQLSTATEs at the first connection that no retry will change: the URL names a user, a password or

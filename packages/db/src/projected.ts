@@ -1,6 +1,7 @@
 /**
- * The projection that builds association, lookup_pepper and lookup_hash; its checkpoint row's key.
- * The directory waits on it for read-your-writes.
+ * The projection that builds association, lookup_pepper and lookup_hash, and the invites' invite
+ * and onbind; its checkpoint row's key. The directory waits on it for read-your-writes, and the
+ * invite service before it reads a new binding's pending invites.
  */
 export const ASSOCIATIONS_PROJECTION = 'associations';
 

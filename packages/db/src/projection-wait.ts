@@ -1,6 +1,7 @@
 import type { Logger } from '@tessera/event-store';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
+import { longLivedClientOptions } from './connection-options.js';
 import { PROJECTED_CHANNEL } from './projected.js';
 import type { Database } from './schema.js';
 
@@ -98,7 +99,7 @@ export async function watchProjection(options: ProjectionWaitOptions): Promise<P
   };
 
   const connect = async () => {
-    const next = new pg.Client({ connectionString: url });
+    const next = new pg.Client(longLivedClientOptions(url));
     next.on('notification', onNotification);
     next.on('error', (err) => dropped(next, err.message));
     next.on('end', () => dropped(next, 'connection ended'));

@@ -10,7 +10,7 @@ export {
 } from './consumer.js';
 export { type DataKeySource, DataKeys, type DataKeysOptions } from './data-keys.js';
 export { type Decider, type StoredDecider, storedDecider } from './decider.js';
-export { getLastForSubject, type StoredMessage } from './direct-get.js';
+export { getLastForSubject, getNextForSubject, type StoredMessage } from './direct-get.js';
 export {
   announcedEventTypes,
   decodeEnvelope,

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { matrixErrorOf, TesseraError } from '@tessera/errors';
 import { type FakeHomeserver, startFakeHomeserver } from '@tessera/test-harness';
 import { createFederationClient, type FederationClientOptions } from './federation-client.js';
-import { HomeserverFailure } from './outbound-error.js';
+import { HomeserverFailure, OutboundError } from './outbound-error.js';
 
 const USERINFO = '/_matrix/federation/v1/openid/userinfo';
 
@@ -155,5 +155,40 @@ describe('createFederationClient: OpenID userinfo on a loopback homeserver', () 
     const written = messages.join('\n');
     assert.equal(written.includes(token), false);
     assert.equal(written.includes('access_token'), false);
+  });
+});
+
+describe('createFederationClient: sendJson to a loopback homeserver', () => {
+  let hs: FakeHomeserver;
+  const client = (overrides: Partial<FederationClientOptions> = {}) =>
+    createFederationClient({ allowCidrs: ['127.0.0.0/8'], verifyTls: true, ca: hs.caPem, ...overrides });
+  const ONBIND = '/_matrix/federation/v1/3pid/onbind';
+
+  before(async () => {
+    hs = await startFakeHomeserver();
+  });
+  after(() => hs.close());
+
+  it('sends the JSON body with the method asked and answers the status, a failure status included', async () => {
+    const json = JSON.stringify({ mxid: '@a:localhost', invites: [] });
+    assert.deepEqual(await client().sendJson(hs.serverName, { method: 'POST', path: ONBIND, json }), { status: 200 });
+    hs.failOnbind(405, 1);
+    assert.deepEqual(await client().sendJson(hs.serverName, { method: 'PUT', path: ONBIND, json }), { status: 405 });
+    assert.deepEqual(hs.onbindCalls, [
+      { method: 'POST', body: { mxid: '@a:localhost', invites: [] }, status: 200 },
+      { method: 'PUT', body: { mxid: '@a:localhost', invites: [] }, status: 405 },
+    ]);
+    const request = hs.requests.at(-1);
+    assert.equal(request?.headers['content-type'], 'application/json');
+    assert.equal(request?.headers.host, hs.serverName);
+  });
+
+  it('refuses loopback when the allow-list is empty, sending nothing', async () => {
+    const before = hs.requests.length;
+    await assert.rejects(
+      client({ allowCidrs: [] }).sendJson(hs.serverName, { method: 'POST', path: ONBIND, json: '{}' }),
+      (err: unknown) => err instanceof OutboundError && err.failure === 'refused',
+    );
+    assert.equal(hs.requests.length, before);
   });
 });

@@ -1,7 +1,13 @@
 import { lookup, Resolver } from 'node:dns/promises';
 import { TesseraError } from '@tessera/errors';
 import { createDiscovery, type SrvResolver } from './discovery.js';
-import { guardedGet, type HttpsResponse, type HttpsTarget, type LookupAll } from './guarded-request.js';
+import {
+  guardedRequest,
+  type HttpsResponse,
+  type HttpsTarget,
+  type LookupAll,
+  type OutboundRequest,
+} from './guarded-request.js';
 import { parseJsonBody } from './json-body.js';
 import { rejectsToken, subOf, USERINFO_PATH } from './openid-userinfo.js';
 import { HomeserverFailure, OutboundError } from './outbound-error.js';
@@ -48,11 +54,23 @@ export interface FederationClient {
    * unusable reply) or, for a malformed name, 400 M_INVALID_PARAM.
    */
   getServerKeys(serverName: string): Promise<ServerKeys>;
+  /**
+   * Sends `json` with `method` to `path` on `serverName`'s server and answers the reply's status,
+   * whatever it is: what a status means is the caller's protocol (the reply's body, read up to
+   * 64 KiB, is dropped). Throws OutboundError (unreachable, refused by the guard, timed out, an
+   * oversized reply) or, for a malformed name, 400 M_INVALID_PARAM.
+   */
+  sendJson(serverName: string, request: JsonRequest): Promise<{ status: number }>;
 }
+
+/** A request with a JSON body (sendJson). */
+export type JsonRequest = { method: 'POST' | 'PUT'; path: string; json: string };
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** A key response lists a few keys; Sydent reads at most 50 KiB of one. */
 const MAX_KEY_RESPONSE_BYTES = 64 * 1024;
+/** sendJson's callers want the status only; a reply larger than this is refused, not read on. */
+const MAX_SEND_RESPONSE_BYTES = 64 * 1024;
 
 /** The one way out to homeservers: every request is discovered, guarded, TLS-checked and bounded in time. */
 export function createFederationClient(options: FederationClientOptions): FederationClient {
@@ -64,8 +82,8 @@ export function createFederationClient(options: FederationClientOptions): Federa
   };
   const guard = new OutboundGuard(options.allowCidrs);
   const now = options.now ?? Date.now;
-  const get = (target: HttpsTarget, path: string, signal: AbortSignal, maxBodyBytes?: number) =>
-    guardedGet(target, path, {
+  const send = (target: HttpsTarget, request: OutboundRequest, signal: AbortSignal, maxBodyBytes?: number) =>
+    guardedRequest(target, request, {
       guard,
       lookup: resolver.lookup,
       verifyTls: options.verifyTls,
@@ -73,6 +91,8 @@ export function createFederationClient(options: FederationClientOptions): Federa
       signal,
       maxBodyBytes,
     });
+  const get = (target: HttpsTarget, path: string, signal: AbortSignal, maxBodyBytes?: number) =>
+    send(target, { method: 'GET', path }, signal, maxBodyBytes);
   const discovery = createDiscovery({
     fetchWellKnown: createWellKnownFetcher(get),
     resolveSrv: resolver.resolveSrv,
@@ -117,6 +137,13 @@ export function createFederationClient(options: FederationClientOptions): Federa
           `${response.from} answered its keys with status ${response.status}`,
         );
       return readServerKeys(parseJsonBody(response), serverName, now());
+    },
+
+    async sendJson(serverName, request) {
+      const signal = AbortSignal.timeout(timeoutMs);
+      const target = await discovery.resolve(serverName, signal);
+      const { status } = await send(target, request, signal, MAX_SEND_RESPONSE_BYTES);
+      return { status };
     },
   };
 }

@@ -43,14 +43,27 @@ export interface HttpsResponse {
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
+/** One request: its method, path (with any query) and, for POST or PUT, a JSON body. */
+export interface OutboundRequest {
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  /** JSON text, sent as application/json. */
+  json?: string;
+}
+
+/** GET over HTTPS to a target the guard allows (guardedRequest). */
+export function guardedGet(target: HttpsTarget, path: string, options: GuardedRequestOptions): Promise<HttpsResponse> {
+  return guardedRequest(target, { method: 'GET', path }, options);
+}
+
 /**
- * GET over HTTPS to a target the guard allows. The host is looked up once, refused addresses are
- * dropped, and the connection may only use what is left: a second DNS answer (rebinding) never
+ * A request over HTTPS to a target the guard allows. The host is looked up once, refused addresses
+ * are dropped, and the connection may only use what is left: a second DNS answer (rebinding) never
  * reaches the socket. Every failure is an OutboundError (502); none names the path, which may hold a token.
  */
-export async function guardedGet(
+export async function guardedRequest(
   target: HttpsTarget,
-  path: string,
+  { method, path, json }: OutboundRequest,
   options: GuardedRequestOptions,
 ): Promise<HttpsResponse> {
   const from = isIP(target.host) === 6 ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
@@ -75,8 +88,14 @@ export async function guardedGet(
         host: target.host,
         port: target.port,
         path,
-        method: 'GET',
-        headers: { host: target.hostHeader, accept: 'application/json' },
+        method,
+        headers: {
+          host: target.hostHeader,
+          accept: 'application/json',
+          ...(json === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }),
+        },
         servername: target.tlsServerName ?? '', // '': no SNI for an IP literal; the certificate is checked against the IP
         rejectUnauthorized: options.verifyTls,
         ca: options.ca === undefined ? undefined : [...rootCertificates, options.ca],
@@ -93,7 +112,7 @@ export async function guardedGet(
     req.on('error', (err) => fail(socketFailure(err, from)));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
-    req.end();
+    req.end(json);
   });
 }
 

@@ -3,11 +3,12 @@ export {
   createFederationClient,
   type FederationClient,
   type FederationClientOptions,
+  type JsonRequest,
   type OutboundResolver,
 } from './federation-client.js';
 export type { HttpsTarget, LookupAll } from './guarded-request.js';
 export { createKeyring, type Keyring, type KeyringOptions } from './keyring.js';
-export { HomeserverFailure, type OutboundFailure } from './outbound-error.js';
+export { HomeserverFailure, OutboundError, type OutboundFailure } from './outbound-error.js';
 export { OutboundGuard } from './outbound-guard.js';
 export type { ServerKeys } from './server-keys.js';
 export { parseServerName, type ServerName } from './server-name.js';

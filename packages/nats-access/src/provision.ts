@@ -25,6 +25,7 @@ export function provisionSettingsOf(config: Config): ProvisionSettings {
     config.TESSERA_RATE_LIMIT_USER,
     config.TESSERA_RATE_LIMIT_MSISDN,
     config.TESSERA_RATE_LIMIT_COUNTRY,
+    config.TESSERA_RATE_LIMIT_INVITE_SENDER,
   ].map((limit) => limit.windowMs);
   return { replicas: config.TESSERA_NATS_REPLICAS, longestRateLimitWindowMs: Math.max(...windows) };
 }

@@ -5,6 +5,7 @@ import { type VerificationEmailVars, verificationEmailContext } from './email-va
 import { createEnvironment } from './environment.js';
 import { TemplateRenderFailed, TemplatesUnusable } from './errors.js';
 import { finishMessage, MalformedMessage } from './finish-message.js';
+import { type InviteEmailVars, inviteEmailContext } from './invite-variables.js';
 import { SHIPPED_TEMPLATES_DIR } from './shipped-templates.js';
 
 export type CreateTemplatesOptions = {
@@ -12,6 +13,11 @@ export type CreateTemplatesOptions = {
   dir?: string | undefined;
   /** TESSERA_DEFAULT_BRAND: used when a request names no brand, an unknown one, or one lacking the file. */
   defaultBrand: string;
+  /**
+   * Templates the default brand must have besides the two every service needs (the validation
+   * mail and page): the notifier asks for the invite mail too.
+   */
+  require?: readonly TemplateKind[];
 };
 
 export type Templates = {
@@ -22,6 +28,12 @@ export type Templates = {
   renderVerificationEmail(brand: string | undefined, vars: VerificationEmailVars): string;
   /** The HTML page of GET submitToken, `message` HTML-escaped. */
   renderVerifyResponse(brand: string | undefined, vars: { message: string }): string;
+  /**
+   * The invite mail (`invite_template.eml.j2`), finished as the validation mail is. Throws
+   * TemplateRenderFailed when the template fails, TemplatesUnusable when neither the brand nor
+   * the default brand has one.
+   */
+  renderInviteEmail(brand: string | undefined, vars: InviteEmailVars): string;
   /** The brand folders found, sorted. */
   brands(): string[];
 };
@@ -32,7 +44,11 @@ export type Templates = {
  * template does not compile or cannot render: a broken template stops the service at start, not a
  * user's request. Brand folders added later are seen after a restart.
  */
-export function createTemplates({ dir = SHIPPED_TEMPLATES_DIR, defaultBrand }: CreateTemplatesOptions): Templates {
+export function createTemplates({
+  dir = SHIPPED_TEMPLATES_DIR,
+  defaultBrand,
+  require = [],
+}: CreateTemplatesOptions): Templates {
   if (!isBrand(defaultBrand))
     throw new TemplatesUnusable(`default brand ${JSON.stringify(defaultBrand)} is not a folder name`);
   const env = createEnvironment(dir);
@@ -46,7 +62,7 @@ export function createTemplates({ dir = SHIPPED_TEMPLATES_DIR, defaultBrand }: C
     }
     compiled.set(brand, templates);
   }
-  for (const kind of ['verificationEmail', 'verifyResponse'] as const) {
+  for (const kind of new Set<TemplateKind>(['verificationEmail', 'verifyResponse', ...require])) {
     if (!compiled.get(defaultBrand)?.has(kind))
       throw new TemplatesUnusable(`default template ${join(dir, defaultBrand, TEMPLATE_FILES[kind])} is missing`);
   }
@@ -65,6 +81,9 @@ export function createTemplates({ dir = SHIPPED_TEMPLATES_DIR, defaultBrand }: C
     },
     renderVerifyResponse(brand, { message }) {
       return templateFor(brand, 'verifyResponse').render({ message });
+    },
+    renderInviteEmail(brand, vars) {
+      return renderEmail(templateFor(brand, 'inviteEmail'), inviteEmailContext(vars));
     },
     brands: () => [...compiled.keys()],
   };
@@ -90,17 +109,35 @@ const TRIAL_EMAIL_VARS = {
   messageid: '<trial@example.org>',
   multipart_boundary: 'boundary',
 };
+const TRIAL_INVITE_VARS: InviteEmailVars = {
+  ...TRIAL_EMAIL_VARS,
+  ephemeral_private_key: 'key',
+  room_id: '!room:example.org',
+  sender: '@someone:example.org',
+  address: 'someone@example.org',
+  requestFields: { room_name: 'Room', sender_display_name: 'Someone', room_type: '' },
+  defaultWebClientLocation: 'https://app.example.org',
+  publicBaseUrl: 'https://id.example.org',
+};
 
 /**
  * Renders a template once with stand-in values. nunjucks finds some mistakes only when rendering
  * (an unknown filter, a missing include, a call to something undefined, a header block with no
  * blank line after it); such a template would fail every request, so it stops the start instead.
- * The invite mail is compiled only: it has no renderer yet to say what its variables are.
  */
 function assertRenders(kind: TemplateKind, template: CompiledTemplate): void {
   try {
-    if (kind === 'verificationEmail') renderEmail(template, verificationEmailContext(TRIAL_EMAIL_VARS));
-    else if (kind === 'verifyResponse') template.render({ message: 'message' });
+    switch (kind) {
+      case 'verificationEmail':
+        renderEmail(template, verificationEmailContext(TRIAL_EMAIL_VARS));
+        break;
+      case 'verifyResponse':
+        template.render({ message: 'message' });
+        break;
+      case 'inviteEmail':
+        renderEmail(template, inviteEmailContext(TRIAL_INVITE_VARS));
+        break;
+    }
   } catch (err) {
     if (err instanceof TemplateRenderFailed) throw new TemplatesUnusable(err.message, { cause: err });
     throw err;

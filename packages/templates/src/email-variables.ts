@@ -1,26 +1,33 @@
 import { randomBytes } from '@tessera/secure-random';
+import { urlQuote } from './url-quote.js';
 
 /**
- * The variables of Sydent's `verification_template.eml.j2`, under Sydent's names, so that its
- * operators' templates render unchanged. `date`, `messageid` and `multipart_boundary` are made
- * here when not given.
+ * The variables every mail of Sydent's has, under Sydent's names: the headers' values and the
+ * multipart boundary. `date`, `messageid` and `multipart_boundary` are made here when not given.
  */
-export type VerificationEmailVars = {
+export type MessageVars = {
   /** The recipient's address, as it goes into the To header. */
   to: string;
   /** The sender (TESSERA_EMAIL_FROM), e.g. `Tessera <noreply@example.org>`. */
   from: string;
+  /** The sending time (rendered in RFC 2822 form), or the Date header's text itself; now when absent. */
+  date?: Date | string;
+  /** The Message-ID header's value with its angle brackets; a fresh one when absent (see newMessageId). */
+  messageid?: string;
+  multipart_boundary?: string;
+};
+
+/**
+ * The variables of Sydent's `verification_template.eml.j2`, under Sydent's names, so that its
+ * operators' templates render unchanged.
+ */
+export type VerificationEmailVars = MessageVars & {
   /** The validation token, for clients that ask the user to type it. */
   token: string;
   /** The GET submitToken link that validates the session. */
   link: string;
   /** Where the request came from; null or absent when unknown ("an unknown location", as Sydent says). */
   ipaddress?: string | null;
-  /** The sending time (rendered in RFC 2822 form), or the Date header's text itself; now when absent. */
-  date?: Date | string;
-  /** The Message-ID header's value with its angle brackets; a fresh one when absent (see newMessageId). */
-  messageid?: string;
-  multipart_boundary?: string;
 };
 
 export const UNKNOWN_LOCATION = 'an unknown location';
@@ -31,29 +38,44 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 // Variables that have no `_forhtml` / `_forurl` variants in Sydent either.
 const WITHOUT_VARIANTS = new Set(['multipart_boundary']);
 
-/**
- * The template context: every variable, plus Sydent's `<name>_forhtml` (HTML-escaped) and
- * `<name>_forurl` (URL-encoded) variants, which older Sydent templates use. Every value must be a
- * single line: a line break in `to` or `from` would let a value write headers of its own.
- */
+/** The template context: every variable, plus the `_forhtml` / `_forurl` variants older Sydent templates use. */
 export function verificationEmailContext(vars: VerificationEmailVars): Record<string, string> {
-  const base: Record<string, string> = {
+  return withVariants({
+    ...messageVariables(vars),
+    ipaddress: vars.ipaddress || UNKNOWN_LOCATION,
+    token: vars.token,
+    link: vars.link,
+  });
+}
+
+/** The header and boundary variables, made where not given. */
+export function messageVariables(vars: MessageVars): Record<string, string> {
+  return {
     to: vars.to,
     from: vars.from,
     date: typeof vars.date === 'string' ? vars.date : rfc2822Date(vars.date ?? new Date()),
     messageid: vars.messageid ?? newMessageId(vars.from),
     multipart_boundary: vars.multipart_boundary ?? newBoundary(),
-    ipaddress: vars.ipaddress || UNKNOWN_LOCATION,
-    token: vars.token,
-    link: vars.link,
   };
+}
+
+/**
+ * `base` plus Sydent's `<name>_forhtml` (HTML-escaped) and `<name>_forurl` (URL-quoted) variants
+ * of each variable. Throws when a value holds a line break (but a header value's folding in those
+ * named `folded`): it would let a value write headers of its own. The error names the variable, never its value (values are addresses, tokens and keys).
+ */
+export function withVariants(
+  base: Readonly<Record<string, string>>,
+  { folded = [] }: { folded?: readonly string[] } = {},
+): Record<string, string> {
   const context: Record<string, string> = { ...base };
   for (const [name, value] of Object.entries(base)) {
-    // The name, never the value: values are addresses and tokens.
-    if (/[\r\n\0]/.test(value)) throw new TypeError(`template variable ${name} must be a single line`);
+    // A folded header value (encoded-words, one a line) breaks its lines with CRLF and a space only.
+    const single = folded.includes(name) ? value.replace(/\r\n(?=[ \t])/g, '') : value;
+    if (/[\r\n\0]/.test(single)) throw new TypeError(`template variable ${name} must be a single line`);
     if (WITHOUT_VARIANTS.has(name)) continue;
     context[`${name}_forhtml`] = escapeHtml(value);
-    context[`${name}_forurl`] = encodeURIComponent(value);
+    context[`${name}_forurl`] = urlQuote(value);
   }
   return context;
 }

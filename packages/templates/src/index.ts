@@ -1,6 +1,7 @@
 export { BRAND, isBrand, TEMPLATE_FILES, type TemplateKind } from './brand-folders.js';
 export { type CreateTemplatesOptions, createTemplates, type Templates } from './create-templates.js';
 export {
+  type MessageVars,
   newBoundary,
   newMessageId,
   rfc2822Date,
@@ -9,6 +10,7 @@ export {
 } from './email-variables.js';
 export { TemplateRenderFailed, TemplatesUnusable } from './errors.js';
 export { MalformedMessage, messageIdOf } from './finish-message.js';
+export type { InviteEmailVars } from './invite-variables.js';
 export { loadTemplatesFromConfig } from './load-templates.js';
 export { encodeAddressHeader, encodeHeaderText } from './mime-header.js';
 export { encodeQuotedPrintable } from './quoted-printable.js';

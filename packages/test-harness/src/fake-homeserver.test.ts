@@ -153,6 +153,18 @@ describe('startFakeHomeserver', () => {
     assert.equal((await hs.waitForOnbind((c) => (c.body as { attempt?: number }).attempt === 2)).status, 200);
   });
 
+  it('holds the next onbind calls open after holdOnbind, recorded with status 0, and answers the next', async () => {
+    hs.holdOnbind(1);
+    let settled = false;
+    const held = call(hs, 'POST', ONBIND, { held: true }).finally(() => {
+      settled = true;
+    });
+    held.catch(() => {}); // rejected when the fake closes its connections at the end
+    assert.equal((await hs.waitForOnbind((c) => (c.body as { held?: boolean }).held === true)).status, 0);
+    assert.deepEqual(await call(hs, 'POST', ONBIND, { after: true }), { status: 200, body: {} });
+    assert.equal(settled, false, 'the held call is still unanswered after a later one was answered');
+  });
+
   it('answers .well-known/matrix/server with what setWellKnown set, 404 when null', async () => {
     assert.equal((await call(hs, 'GET', '/.well-known/matrix/server')).status, 404);
     hs.setWellKnown({ 'm.server': 'matrix.example.org:443' });

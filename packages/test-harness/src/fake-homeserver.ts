@@ -21,7 +21,7 @@ export interface RecordedRequest {
 export interface OnbindCall {
   method: 'POST' | 'PUT';
   body: unknown;
-  /** What the fake answered: 200, or the status of a failure set up with failOnbind(). */
+  /** What the fake answered: 200, the status of a failure set up with failOnbind(), or 0 for a call held open (holdOnbind()). */
   status: number;
 }
 
@@ -88,6 +88,11 @@ export interface FakeHomeserver {
   setWellKnown(body: object | null): void;
   /** Answers the next `times` onbind calls with `status`. */
   failOnbind(status: number, times: number): void;
+  /**
+   * Holds the next `times` onbind calls open without answering (recorded with status 0) until the
+   * caller gives up or goes away, as a homeserver that hangs does. Before failOnbind's failures.
+   */
+  holdOnbind(times: number): void;
   /** How the key server answers from now on ({} restores the default). */
   setKeyServer(setup: KeyServerSetup): void;
   /**
@@ -107,7 +112,8 @@ const HOST = '127.0.0.1';
 const KEY_ID = 'ed25519:a';
 const DAY_MS = 86_400_000;
 
-type Route = (request: RecordedRequest) => { status: number; body: unknown };
+/** A status and body to answer, or null to answer nothing and keep the request open. */
+type Route = (request: RecordedRequest) => { status: number; body: unknown } | null;
 
 /** An HTTPS server on 127.0.0.1 (a free port) that plays the parts of a homeserver Tessera talks to. */
 export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): Promise<FakeHomeserver> {
@@ -119,6 +125,7 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
   const openIdTokens = new Map<string, string>();
   let wellKnown: object | null = null;
   let failures = options.onbindFailures ? { ...options.onbindFailures } : { status: 200, times: 0 };
+  let holds = 0;
   let serverName = options.serverName ?? '';
   let keyServer: KeyServerSetup = {};
   const signWith = (key: KeyObject, content: unknown) =>
@@ -152,6 +159,11 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
   };
 
   const onbind: Route = ({ method, body }) => {
+    if (holds > 0) {
+      holds--;
+      onbindCalls.add({ method: method as OnbindCall['method'], body, status: 0 });
+      return null;
+    }
     let status = 200;
     if (failures.times > 0) {
       failures.times--;
@@ -193,11 +205,10 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
     };
     requests.add(request);
     const route = routes[`${request.method} ${request.path}`];
-    const { status, body } = route?.(request) ?? {
-      status: 404,
-      body: matrixError('M_UNRECOGNIZED', 'Unrecognized request'),
-    };
-    send(res, status, body);
+    const answer = route
+      ? route(request)
+      : { status: 404, body: matrixError('M_UNRECOGNIZED', 'Unrecognized request') };
+    if (answer !== null) send(res, answer.status, answer.body);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -221,6 +232,9 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
     },
     failOnbind: (status, times) => {
       failures = { status, times };
+    },
+    holdOnbind: (times) => {
+      holds = times;
     },
     setKeyServer: (setup) => {
       keyServer = { ...setup };

@@ -1,5 +1,6 @@
 import type { Config } from '@tessera/config';
 import { DirectoryServiceClient } from '@tessera/proto/tessera/directory/v1/directory';
+import { InviteServiceClient } from '@tessera/proto/tessera/invite/v1/invite';
 import { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
 import {
@@ -23,6 +24,7 @@ import { unknownKeys } from './public-keys/unknown-keys.js';
 import { readRateLimitSecret, startRateLimits } from './rate-limits.js';
 import { gatewayReadiness } from './readiness.js';
 import { directoryRoutes } from './routes/directory-routes.js';
+import { inviteRoutes } from './routes/invite-routes.js';
 import { pubkeyRoutes } from './routes/pubkey.js';
 import { sessionRoutes } from './routes/session-routes.js';
 import { statusRoutes } from './routes/status.js';
@@ -92,6 +94,10 @@ export async function startGateway({
     deadlineMs,
     { serviceName: 'directory' },
   );
+  const invite = createDeadlineClient(InviteServiceClient, grpcTarget(config, 'invite'), credentials, deadlineMs, {
+    serviceName: 'invite',
+  });
+  const auth = authenticatorOf(tokenChecks.cached(sessionTokenCheck(session)));
   const readiness = gatewayReadiness(config, credentials, log);
 
   const app = createApp({
@@ -108,11 +114,8 @@ export async function startGateway({
         pages: settings.pages,
         log,
       }),
-      ...directoryRoutes({
-        directory,
-        lookups: coalescedLookups(directory),
-        auth: authenticatorOf(tokenChecks.cached(sessionTokenCheck(session))),
-      }),
+      ...directoryRoutes({ directory, lookups: coalescedLookups(directory), auth }),
+      ...inviteRoutes({ invite, auth, gate }),
     ],
     maxBodyBytes: config.TESSERA_HTTP_MAX_BODY_BYTES,
     log,
@@ -126,6 +129,7 @@ export async function startGateway({
     signing.close();
     session.close();
     directory.close();
+    invite.close();
   };
   const http = await listen(app, config.TESSERA_HTTP_HOST, config.TESSERA_HTTP_PORT, log).catch((err: unknown) => {
     closeClients();

@@ -3,9 +3,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+  status,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { loadConfig } from '@tessera/config';
 import { connectAs, natsAccessOf, provision } from '@tessera/nats-access';
+import { InviteServiceService } from '@tessera/proto/tessera/invite/v1/invite';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
 import { RATE_LIMIT_BUCKET } from '@tessera/rate-limit';
 import { createLogger, createMetrics } from '@tessera/service-kit';
@@ -17,18 +26,31 @@ import { type RunningGateway, readGatewaySettings, startGateway } from './gatewa
 const WINDOW_S = 1_000_000;
 
 let nats: TestNats;
-let grpc: Server;
+const grpcServers: Server[] = [];
 let secretDir: string;
 const gateways: RunningGateway[] = [];
 const connections: NatsConnection[] = [];
 const requestTokens: Record<string, unknown>[] = [];
+const storedInvites: Record<string, unknown>[] = [];
 
-/** The session service over real gRPC, reduced to what requestToken needs. */
-async function startFakeSession(): Promise<{ server: Server; port: number }> {
+const unimplemented = (_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
+  callback({ code: status.UNIMPLEMENTED, details: 'not in this test' });
+
+/** A gRPC server on a free port serving one fake service; its port. */
+async function serveFake(definition: ServiceDefinition, implementation: UntypedServiceImplementation) {
   const server = new Server();
-  const unimplemented = (_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-    callback({ code: status.UNIMPLEMENTED, details: 'not in this test' });
-  server.addService(SessionServiceService, {
+  server.addService(definition, implementation);
+  grpcServers.push(server);
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    ),
+  );
+}
+
+/** The session service over real gRPC, reduced to what requestToken (and v2's token check) needs. */
+function startFakeSession(): Promise<number> {
+  return serveFake(SessionServiceService, {
     requestToken: (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
       requestTokens.push(call.request);
       callback(null, { sid: `sid-${requestTokens.length}` });
@@ -42,12 +64,22 @@ async function startFakeSession(): Promise<{ server: Server; port: number }> {
     getTerms: unimplemented,
     acceptTerms: unimplemented,
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    ),
-  );
-  return { server, port };
+}
+
+/** The invite service over real gRPC, reduced to what store-invite needs. */
+function startFakeInvite(): Promise<number> {
+  return serveFake(InviteServiceService, {
+    storeInvite: (call: ServerUnaryCall<Record<string, unknown>, unknown>, callback: sendUnaryData<unknown>) => {
+      storedInvites.push(call.request);
+      const key = {
+        publicKey: 'a2V5',
+        keyValidityUrl: 'https://id.example.org/_matrix/identity/api/v1/pubkey/isvalid',
+      };
+      callback(null, { token: `token${storedInvites.length}`, publicKeys: [key], displayName: 'b...@e...' });
+    },
+    ephemeralKeyIsValid: unimplemented,
+    signEd25519: unimplemented,
+  });
 }
 
 before(async () => {
@@ -56,15 +88,16 @@ before(async () => {
   // Windows of WINDOW_S seconds: the bucket provisioning makes keeps counters that long, and more.
   await provision(admin, { replicas: 1, longestRateLimitWindowMs: WINDOW_S * 1000 });
   await admin.close();
-  const session = await startFakeSession();
-  grpc = session.server;
+  const sessionPort = await startFakeSession();
+  const invitePort = await startFakeInvite();
   secretDir = await mkdtemp(join(tmpdir(), 'tessera-gateway-secret-'));
   const secretFile = join(secretDir, 'secret');
   await writeFile(secretFile, Buffer.alloc(32, 5).toString('base64'));
   const config = loadConfig({
     TESSERA_HTTP_PORT: '0',
     TESSERA_NATS_URL: nats.url,
-    TESSERA_SESSION_ADDR: `127.0.0.1:${session.port}`,
+    TESSERA_SESSION_ADDR: `127.0.0.1:${sessionPort}`,
+    TESSERA_INVITE_ADDR: `127.0.0.1:${invitePort}`,
     TESSERA_SECRET_KEY_FILE: secretFile,
     // The tests pose as clients behind our proxy, each from an address of its own.
     TESSERA_TRUSTED_PROXIES: '127.0.0.1/32',
@@ -72,6 +105,7 @@ before(async () => {
     TESSERA_RATE_LIMIT_USER: `4/${WINDOW_S}s`,
     TESSERA_RATE_LIMIT_MSISDN: `2/${WINDOW_S}s`,
     TESSERA_RATE_LIMIT_COUNTRY: `5/${WINDOW_S}s`,
+    TESSERA_RATE_LIMIT_INVITE_SENDER: `2/${WINDOW_S}s`,
   });
   // Two replicas, each with its own NATS connection (as the service skeleton makes it), sharing nothing else.
   const settings = await readGatewaySettings(config);
@@ -86,7 +120,7 @@ before(async () => {
 after(async () => {
   for (const gateway of gateways) await gateway.close();
   for (const nc of connections) await nc.drain();
-  grpc?.forceShutdown();
+  for (const server of grpcServers) server.forceShutdown();
   await nats?.stop();
   if (secretDir) await rm(secretDir, { recursive: true, force: true });
 });
@@ -128,7 +162,7 @@ function assertLimited(res: Awaited<ReturnType<typeof post>>) {
   assert.equal(res.retryAfter, String(Math.ceil(retryAfterMs / 1000)));
 }
 
-describe('requestToken rate limits shared by two gateway replicas on real NATS', () => {
+describe('requestToken and store-invite rate limits shared by two gateway replicas on real NATS', () => {
   it('refuses the (count+1)-th v1 requestToken from one IP across both replicas with 429 and retry_after_ms', async () => {
     const before = requestTokens.length;
     for (let i = 0; i < 3; i++)
@@ -185,7 +219,25 @@ describe('requestToken rate limits shared by two gateway replicas on real NATS',
     );
   });
 
-  it('keeps neither addresses nor phone numbers in plaintext in the shared counters', async () => {
+  it('counts store-invite per sender across replicas, on both trees together', async () => {
+    const invitation = {
+      medium: 'email',
+      address: 'bob@example.org',
+      room_id: '!r:example.org',
+      sender: '@erin:example.org',
+    };
+    const asErin = { ...fromIp('192.0.2.30'), authorization: 'Bearer erin' };
+    const before = storedInvites.length;
+    assert.equal((await post('/api/v1/store-invite', invitation, fromIp('192.0.2.30'))).status, 200);
+    assert.equal((await post('/v2/store-invite', invitation, asErin)).status, 200);
+    assertLimited(await post('/api/v1/store-invite', invitation, fromIp('192.0.2.31')));
+    assertLimited(await post('/v2/store-invite', invitation, asErin));
+    assert.equal(storedInvites.length - before, 2, 'refused invites never reach the invite service');
+    const fromFrank = { ...invitation, sender: '@frank:example.org' };
+    assert.equal((await post('/api/v1/store-invite', fromFrank, fromIp('192.0.2.30'))).status, 200);
+  });
+
+  it('keeps neither addresses, phone numbers nor user IDs in plaintext in the shared counters', async () => {
     const nc = await connect({ servers: nats.url });
     try {
       const kv = await nc.jetstream().views.kv(RATE_LIMIT_BUCKET);
@@ -193,8 +245,11 @@ describe('requestToken rate limits shared by two gateway replicas on real NATS',
       for await (const key of await kv.keys()) keys.push(key);
       assert.ok(keys.length >= 5);
       // scope, window, digest: no room for the subject itself
-      for (const key of keys) assert.match(key, /^(ip|user|msisdn|country)\.\d+\.[A-Za-z0-9_-]{43}$/);
-      assert.deepEqual(new Set(keys.map((key) => key.split('.')[0])), new Set(['ip', 'user', 'msisdn', 'country']));
+      for (const key of keys) assert.match(key, /^(ip|user|msisdn|country|sender)\.\d+\.[A-Za-z0-9_-]{43}$/);
+      assert.deepEqual(
+        new Set(keys.map((key) => key.split('.')[0])),
+        new Set(['ip', 'user', 'msisdn', 'country', 'sender']),
+      );
     } finally {
       await nc.close();
     }

@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import { ChannelCredentials } from '@grpc/grpc-js';
 import { loadConfig } from '@tessera/config';
 import { DirectoryServiceService } from '@tessera/proto/tessera/directory/v1/directory';
+import { InviteServiceService } from '@tessera/proto/tessera/invite/v1/invite';
 import { SessionServiceService } from '@tessera/proto/tessera/session/v1/session';
 import { SigningServiceService } from '@tessera/proto/tessera/signing/v1/signing';
 import {
@@ -26,7 +27,11 @@ after(async () => {
 // A backend as the gateway sees it: a gRPC server whose health service lists the service it serves.
 async function backend(
   name: string,
-  definition: typeof SigningServiceService | typeof SessionServiceService | typeof DirectoryServiceService,
+  definition:
+    | typeof SigningServiceService
+    | typeof SessionServiceService
+    | typeof DirectoryServiceService
+    | typeof InviteServiceService,
 ) {
   const server = await startGrpcServer({
     listen: { host: '127.0.0.1', port: 0 },
@@ -53,10 +58,12 @@ describe("the gateway's readiness", () => {
     const signing = await backend('tessera.signing.v1.SigningService', SigningServiceService);
     const session = await backend('tessera.session.v1.SessionService', SessionServiceService);
     const directory = await backend('tessera.directory.v1.DirectoryService', DirectoryServiceService);
+    const invite = await backend('tessera.invite.v1.InviteService', InviteServiceService);
     const config = loadConfig({
       TESSERA_SIGNING_ADDR: `127.0.0.1:${signing.port}`,
       TESSERA_SESSION_ADDR: `127.0.0.1:${session.port}`,
       TESSERA_DIRECTORY_ADDR: `127.0.0.1:${directory.port}`,
+      TESSERA_INVITE_ADDR: `127.0.0.1:${invite.port}`,
     });
     let natsUp = true;
     readiness = gatewayReadiness(config, ChannelCredentials.createInsecure(), log);
@@ -70,5 +77,9 @@ describe("the gateway's readiness", () => {
     await signing.stop(500);
     await until(() => !report().ready, 'signing is seen down');
     assert.deepEqual(report(), { ready: false, failing: ['signing'] });
+
+    await invite.stop(500);
+    await until(() => report().failing.includes('invite'), 'invite is seen down');
+    assert.deepEqual(report(), { ready: false, failing: ['signing', 'invite'] });
   });
 });

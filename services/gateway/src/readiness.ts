@@ -13,6 +13,7 @@ const BACKENDS = {
   signing: 'tessera.signing.v1.SigningService',
   session: 'tessera.session.v1.SessionService',
   directory: 'tessera.directory.v1.DirectoryService',
+  invite: 'tessera.invite.v1.InviteService',
 } as const;
 
 export interface GatewayReadiness {

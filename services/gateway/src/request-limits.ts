@@ -3,29 +3,34 @@ import type { RateLimit, RateLimiter } from '@tessera/rate-limit';
 import { createLogThrottle, type Logger } from '@tessera/service-kit';
 import type { Response } from 'express';
 
-/** What one requestToken is counted under; each given key has its own limit. */
-export interface RequestTokenKeys {
-  /** v1 callers, by client IP address. */
+/** What one request is counted under; each given key has its own limit (and its own counters). */
+export interface RateLimitKeys {
+  /** requestToken's v1 callers, by client IP address. */
   ip?: string;
-  /** v2 callers, by user id (a homeserver asks for many users from one address). */
+  /** requestToken's v2 callers, by user id (a homeserver asks for many users from one address). */
   user?: string;
-  /** SMS: the normalised phone number, and the country it was given with. */
+  /** requestToken by SMS: the normalised phone number, and the country it was given with. */
   msisdn?: string;
   country?: string;
+  /** store-invite, by the inviting user (`sender`), on both trees. */
+  sender?: string;
 }
 
-export type RequestTokenLimits = Record<keyof RequestTokenKeys, RateLimit>;
+export type RateLimits = Record<keyof RateLimitKeys, RateLimit>;
 
-/** Counts a requestToken before it reaches the session service; throws 429 M_LIMIT_EXCEEDED when over a limit. */
-export type RequestTokenGate = (res: Response, keys: RequestTokenKeys) => Promise<void>;
+/**
+ * Counts a request (requestToken, store-invite) before it reaches its service; throws 429
+ * M_LIMIT_EXCEEDED when over a limit.
+ */
+export type RateLimitGate = (res: Response, keys: RateLimitKeys) => Promise<void>;
 
 // Most specific first: a caller over its own limit does not use up the number's or country's.
-const ORDER = ['ip', 'user', 'msisdn', 'country'] as const;
+const ORDER = ['ip', 'user', 'msisdn', 'country', 'sender'] as const;
 
 /** No limiter (TESSERA_RATE_LIMITS=off): every request passes. */
-export const noRequestTokenGate: RequestTokenGate = async () => {};
+export const noRateLimitGate: RateLimitGate = async () => {};
 
-export function requestTokenGate(limiter: RateLimiter, limits: RequestTokenLimits, log: Logger): RequestTokenGate {
+export function rateLimitGate(limiter: RateLimiter, limits: RateLimits, log: Logger): RateLimitGate {
   const exceeded = createLogThrottle(log); // a caller over its limit tends to keep trying
   return async (res, keys) => {
     for (const scope of ORDER) {

@@ -12,6 +12,7 @@ import type {
 import { authenticator } from '../src/auth.js';
 import { coalescedLookups, type DirectoryLookups, type DirectoryPort } from '../src/directory-lookups.js';
 import { directoryRoutes } from '../src/routes/directory-routes.js';
+import { type Handlers, recordingPort } from './recording-port.js';
 import { fakeSession, serveRoutes } from './session-fixture.js';
 
 export const PEPPER = 'matrixrocks';
@@ -36,7 +37,6 @@ type Calls = {
   hashedLookup: HashedLookupRequest;
   hashDetails: Record<string, never>;
 };
-type Method = keyof Calls;
 type Answers = {
   bind: { associationJson: string };
   unbind: Record<string, never>;
@@ -44,9 +44,7 @@ type Answers = {
   hashedLookup: { answers: HashedAnswer[] };
   hashDetails: { lookupPepper: string; algorithms: string[] };
 };
-type Script = { [M in Method]?: (request: Calls[M]) => Promise<Answers[M]> };
-
-const DEFAULTS: { [M in Method]: (request: Calls[M]) => Promise<Answers[M]> } = {
+const DEFAULTS: Handlers<Calls, Answers> = {
   bind: async ({ mxid }) => ({ associationJson: associationJson('alice@example.org', mxid) }),
   unbind: async () => ({}),
   lookup: async ({ threepids, mxidOnly }) => ({
@@ -72,29 +70,7 @@ const DEFAULTS: { [M in Method]: (request: Calls[M]) => Promise<Answers[M]> } = 
 
 /** A directory port that records every call; `script` replaces one method's answer until reset(). */
 export function fakeDirectory() {
-  const calls: { method: Method; request: unknown }[] = [];
-  const script: Script = {};
-  const port: Record<string, unknown> = { close: () => {} };
-  for (const method of Object.keys(DEFAULTS) as Method[]) {
-    port[method] = (request: never) => {
-      calls.push({ method, request });
-      const answer = (script[method] ?? DEFAULTS[method]) as (request: never) => Promise<unknown>;
-      return answer(request);
-    };
-  }
-  return {
-    port: port as unknown as DirectoryPort,
-    script,
-    /** The answers it gives when not scripted. */
-    usual: DEFAULTS,
-    /** The requests of one method, oldest first. */
-    requestsOf: <M extends Method>(method: M) =>
-      calls.filter((call) => call.method === method).map((call) => call.request as Calls[M]),
-    reset() {
-      calls.length = 0;
-      for (const method of Object.keys(script) as Method[]) delete script[method];
-    },
-  };
+  return recordingPort<DirectoryPort, Calls, Answers>(DEFAULTS);
 }
 
 /** The lookups as the routes use them, counting the requests that have entered them. */

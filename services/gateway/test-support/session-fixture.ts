@@ -15,7 +15,7 @@ import { createApp } from '../src/app.js';
 import { clientIpResolver } from '../src/client-ip.js';
 import { listen } from '../src/http-server.js';
 import { sessionCallers } from '../src/known-users.js';
-import { type RequestTokenLimits, requestTokenGate } from '../src/request-limits.js';
+import { type RateLimits, rateLimitGate } from '../src/request-limits.js';
 import type { Route } from '../src/routes/route.js';
 import type { SessionPort } from '../src/routes/session-deps.js';
 import { sessionRoutes } from '../src/routes/session-routes.js';
@@ -129,11 +129,12 @@ export function memoryLimiter() {
   };
 }
 
-export const TEST_LIMITS: RequestTokenLimits = {
+export const TEST_LIMITS: RateLimits = {
   ip: { count: 100, windowMs: 60_000 },
   user: { count: 100, windowMs: 60_000 },
   msisdn: { count: 2, windowMs: 60_000 },
   country: { count: 100, windowMs: 60_000 },
+  sender: { count: 2, windowMs: 60_000 },
 };
 export const REQUEST_TOKEN_DEADLINE_MS = 12_345;
 
@@ -168,7 +169,7 @@ export async function startSessionApp(options: SessionAppOptions = {}) {
     session: session.port,
     ...sessionCallers(session.port),
     clientIpOf: clientIpResolver(options.trustedProxies ?? []),
-    gate: requestTokenGate(limits.limiter, TEST_LIMITS, log),
+    gate: rateLimitGate(limits.limiter, TEST_LIMITS, log),
     requestTokenDeadlineMs: REQUEST_TOKEN_DEADLINE_MS,
     pages: options.pages ?? createTemplates({ defaultBrand: SHIPPED_BRAND }),
     log,

@@ -2,11 +2,13 @@ import { type DataKeys, type RetryLater, subjectOf } from '@tessera/event-store'
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { TokenIssued } from '@tessera/proto/tessera/events/v1/session';
 import { messageIdOf, newMessageId, TemplateRenderFailed, type Templates } from '@tessera/templates';
-import { keepLease, type LeaseDeps, type LogFields, recordOutcome, type TakeOn, takeOn } from './delivery-lease.js';
-import type { DeliveryChannel, DeliveryCommand } from './domain/delivery.js';
+import type { LeaseDeps, LogFields } from './delivery-lease.js';
+import { notTaken, refuseDelivery, sendAndRecord, takeOnToSend } from './delivery-steps.js';
+import type { DeliveryChannel } from './domain/delivery.js';
 import type { Mailer } from './email/smtp-mailer.js';
 import { verificationLink } from './email/verification-link.js';
 import type { NotifierCounters } from './metrics.js';
+import { oneAtATime } from './one-at-a-time.js';
 import type { SendOutcome } from './send-outcome.js';
 import { openSession, type SessionSecrets, type UnusableSession } from './session-secrets.js';
 import { smsBody } from './sms/sms-body.js';
@@ -43,10 +45,6 @@ type Prepared =
   | { channel: 'email'; mail: Parameters<Mailer['send']>[0] }
   | { channel: 'sms'; to: string; body: string };
 
-// A delivery found leased comes back this long after the lease's end, so that the lease has
-// surely run out by then (its end was set by another process's clock).
-const LEASE_MARGIN_MS = 100;
-
 /**
  * Delivers one TokenIssued, at least once:
  * 1. open the session's sealed fields and prepare the message (nothing recorded yet, so a failure
@@ -65,21 +63,7 @@ export async function deliverToken(
   issued: TokenIssued,
   context: IssuedContext,
 ): Promise<RetryLater | undefined> {
-  const { deliveryId } = issued;
-  // Its message came again while this process works on it (twice in the stream, or an in-progress
-  // heartbeat was lost): let the call under way finish first, then look at what it recorded.
-  let underWay = deps.working.get(deliveryId);
-  while (underWay !== undefined) {
-    await underWay.catch(() => {}); // its failure is its own caller's to report
-    underWay = deps.working.get(deliveryId);
-  }
-  const call = deliver(deps, issued, context);
-  deps.working.set(deliveryId, call);
-  try {
-    return await call;
-  } finally {
-    deps.working.delete(deliveryId);
-  }
+  return oneAtATime(deps.working, issued.deliveryId, () => deliver(deps, issued, context));
 }
 
 async function deliver(
@@ -97,72 +81,30 @@ async function deliver(
   const prepared = opened.status === 'open' ? prepare(deps, issued, opened.secrets) : opened;
   if ('status' in prepared) {
     const channel = channelOf(prepared.medium);
-    const command: DeliveryCommand = {
-      type: 'RefuseDelivery',
-      deliveryId,
-      source: context.aggregate,
-      channel,
-      reason: prepared.reason,
-      now: deps.now(),
-    };
-    const refusal = await takeOn(deps, subject, command, correlationId);
+    const refusal = await refuseDelivery(
+      deps,
+      subject,
+      { deliveryId, source: context.aggregate, channel, reason: prepared.reason },
+      fields,
+    );
     if (refusal.status !== 'taken') return notTaken(deps, refusal, fields);
-    counters.failed.inc({ channel, refused: 'true' });
+    counters.failed.inc({ channel, purpose: 'validation', refused: 'true' });
     log.warn({ ...fields, channel, reason: prepared.reason }, 'delivery given up before sending');
     return undefined;
   }
 
   const { channel } = prepared;
-  const start: DeliveryCommand = {
-    type: 'StartDelivery',
-    deliveryId,
-    source: context.aggregate,
-    channel,
-    leaseMs: deps.leaseMs,
-    now: deps.now(),
-  };
-  const claim = await takeOn(deps, subject, start, correlationId);
+  const claim = await takeOnToSend(deps, subject, { deliveryId, source: context.aggregate, channel }, fields);
   if (claim.status !== 'taken') return notTaken(deps, claim, fields);
-  if (claim.held.attempt > 1) {
-    counters.takenOver.inc();
-    log.info(
-      { ...fields, attempt: claim.held.attempt },
-      'delivery taken over: the lease of the notifier that had it ran out',
-    );
-  }
 
-  const lease = keepLease(deps, subject, claim.held, fields);
-  let outcome: SendOutcome;
-  try {
-    outcome = await send(deps, prepared);
-  } catch (err) {
-    await lease.release();
-    throw err;
-  }
-  const held = await lease.release();
-  const record: Extract<DeliveryCommand, { type: 'RecordSent' | 'RecordFailure' }> = outcome.sent
-    ? { type: 'RecordSent', deliveryId, providerMessageId: outcome.providerMessageId, now: deps.now() }
-    : { type: 'RecordFailure', deliveryId, reason: outcome.reason, refused: outcome.refused, now: deps.now() };
-  await recordOutcome(deps, subject, record, { held, fields });
+  const outcome = await sendAndRecord(deps, subject, { held: claim.held, fields }, () => send(deps, prepared));
   if (outcome.sent) {
-    counters.sent.inc({ channel });
+    counters.sent.inc({ channel, purpose: 'validation' });
     log.info({ ...fields, channel, providerMessageId: outcome.providerMessageId }, 'validation message sent');
   } else {
-    counters.failed.inc({ channel, refused: String(outcome.refused) });
+    counters.failed.inc({ channel, purpose: 'validation', refused: String(outcome.refused) });
     log.warn({ ...fields, channel, reason: outcome.reason, refused: outcome.refused }, 'validation message not sent');
   }
-  return undefined;
-}
-
-/** Leased by another notifier: back when its lease ends. Finished: a repeat, nothing sent. */
-function notTaken(deps: DeliveryDeps, found: Exclude<TakeOn, { status: 'taken' }>, fields: LogFields) {
-  if (found.status === 'leased') {
-    const retryInMs = Math.max(0, found.endsAt.getTime() - deps.now().getTime()) + LEASE_MARGIN_MS;
-    deps.log.debug({ ...fields, retryInMs }, 'delivery leased by another notifier; back when the lease ends');
-    return { retryInMs };
-  }
-  deps.counters.repeated.inc();
-  deps.log.info(fields, 'delivery already made; nothing sent');
   return undefined;
 }
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import { provision } from '@tessera/nats-access';
-import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
+import { pollUntil, startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { requestToken } from '../test-support/session-fixture.js';
 import { TOKENS_DURABLE } from './notifier.js';
@@ -47,11 +47,11 @@ describe('the notifier process', () => {
       stdout += String(chunk);
     });
     const linesSaying = (text: string) => stdout.split('\n').filter((line) => line.includes(text)).length;
-    const port = await until('the admin server listens', () => {
+    const port = await pollUntil('the admin server listens', () => {
       const line = stdout.split('\n').find((l) => l.includes('admin server listening'));
       return line ? Number(JSON.parse(line).port) : undefined;
     });
-    await until('/readyz answers 200', async () => {
+    await pollUntil('/readyz answers 200', async () => {
       const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
       return response?.status === 200 ? true : undefined;
     });
@@ -62,10 +62,12 @@ describe('the notifier process', () => {
     const mail = await smtp.waitForMessage((m) => m.to.includes('frank@example.org'), 10_000);
     assert.ok(mail.parsed.text?.includes(issued.token));
     // Counted once the outcome is recorded, just after the mail went out.
-    await until('/metrics counts the mail', async () => {
+    await pollUntil('/metrics counts the mail', async () => {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return (
-        /tessera_notifier_messages_sent_total\{channel="email",service="notifier"\} 1\n/.test(metrics) || undefined
+        /tessera_notifier_messages_sent_total\{channel="email",purpose="validation",service="notifier"\} 1\n/.test(
+          metrics,
+        ) || undefined
       );
     });
 
@@ -74,15 +76,15 @@ describe('the notifier process', () => {
     const jsm = await nc.jetstreamManager();
     await jsm.consumers.delete('TESSERA_SHORT', TOKENS_DURABLE);
     // At once when a pull was waiting on the server (409), else after two missed heartbeats (~15 s).
-    await until('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined), 40_000);
-    await until('/readyz answers 200 again', async () => ((await readyz()) === 200 ? true : undefined));
+    await pollUntil('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined), 40_000);
+    await pollUntil('/readyz answers 200 again', async () => ((await readyz()) === 200 ? true : undefined));
     assert.equal(linesSaying('consumer lost'), 1);
     await jsm.consumers.info('TESSERA_SHORT', TOKENS_DURABLE);
 
     // Its stream deleted: not ready until provisioning makes it again; the notifier never does.
     await jsm.streams.delete('TESSERA_SHORT');
-    await until('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined), 40_000);
-    await until('a try to attach again fails', () => (linesSaying('cannot attach') > 0 ? true : undefined));
+    await pollUntil('/readyz answers 503', async () => ((await readyz()) === 503 ? true : undefined), 40_000);
+    await pollUntil('a try to attach again fails', () => (linesSaying('cannot attach') > 0 ? true : undefined));
     await assert.rejects(jsm.streams.info('TESSERA_SHORT'), /stream not found/);
     assert.equal(await readyz(), 503);
     const said = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { failing?: string[] };
@@ -90,7 +92,7 @@ describe('the notifier process', () => {
     assert.equal(linesSaying('consumer lost'), 2);
     assert.equal(linesSaying('cannot attach'), 1, 'one line for the missing stream, not one per try');
     await provision(nc);
-    await until('/readyz answers 200 again', async () => ((await readyz()) === 200 ? true : undefined), 20_000);
+    await pollUntil('/readyz answers 200 again', async () => ((await readyz()) === 200 ? true : undefined), 20_000);
     const later = await requestToken({ store, dataKeys }, { medium: 'email', address: 'grace@example.org' });
     const laterMail = await smtp.waitForMessage((m) => m.to.includes('grace@example.org'), 10_000);
     assert.ok(laterMail.parsed.text?.includes(later.token));
@@ -101,17 +103,3 @@ describe('the notifier process', () => {
     assert.ok(stdout.includes('"msg":"stopped"'));
   });
 });
-
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -1,11 +1,14 @@
 import { type Counter, createCounter, type Metrics } from '@tessera/service-kit';
 
+/** What a message is for: a validation token (mail or SMS), or an invite. */
+export type MessagePurpose = 'validation' | 'invite';
+
 export type NotifierCounters = {
-  /** Messages a provider accepted, by channel (email, sms). */
-  sent: Counter<'channel'>;
-  /** Deliveries that ended without a message, by channel and whether the provider refused. */
-  failed: Counter<'channel' | 'refused'>;
-  /** TokenIssued events whose delivery had its outcome already: redeliveries, nothing sent. */
+  /** Messages a provider accepted, by channel (email, sms) and purpose. */
+  sent: Counter<'channel' | 'purpose'>;
+  /** Deliveries that ended without a message, by channel, purpose and whether the provider refused. */
+  failed: Counter<'channel' | 'purpose' | 'refused'>;
+  /** TokenIssued or InviteStored events whose delivery had its outcome already: redeliveries, nothing sent. */
   repeated: Counter;
   /** Deliveries taken over after the lease of the notifier that had them ran out (it died, or stalled). */
   takenOver: Counter;
@@ -16,17 +19,17 @@ export function createNotifierCounters(metrics: Metrics): NotifierCounters {
   return {
     sent: counter(metrics, {
       name: 'tessera_notifier_messages_sent_total',
-      help: 'Validation messages handed to the mail server or SMS provider, by channel',
-      labelNames: ['channel'] as const,
+      help: 'Messages handed to the mail server or SMS provider, by channel and purpose (validation, invite)',
+      labelNames: ['channel', 'purpose'] as const,
     }),
     failed: counter(metrics, {
       name: 'tessera_notifier_messages_failed_total',
-      help: 'Validation messages not sent, by channel and whether the provider refused (true) or was unreachable (false)',
-      labelNames: ['channel', 'refused'] as const,
+      help: 'Messages not sent, by channel, purpose (validation, invite) and whether they were refused (true) or the provider was unreachable (false)',
+      labelNames: ['channel', 'purpose', 'refused'] as const,
     }),
     repeated: counter(metrics, {
       name: 'tessera_notifier_deliveries_repeated_total',
-      help: 'TokenIssued events seen again after their delivery was made; nothing is sent for them',
+      help: 'TokenIssued and InviteStored events seen again after their delivery was made; nothing is sent for them',
     }),
     takenOver: counter(metrics, {
       name: 'tessera_notifier_deliveries_taken_over_total',
@@ -35,7 +38,8 @@ export function createNotifierCounters(metrics: Metrics): NotifierCounters {
   };
 }
 
-function counter<L extends string = never>(
+/** A counter on the process registry, or the one registered there already under its name. */
+export function counter<L extends string = never>(
   metrics: Metrics,
   options: { name: string; help: string; labelNames?: readonly L[] },
 ): Counter<L> {

@@ -7,11 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '@tessera/config';
 import { connectNats, DataKeys, EventStore, openDataKeySource, subjectOf } from '@tessera/event-store';
 import { provision } from '@tessera/nats-access';
-import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import { createLogger, createMetrics } from '@tessera/service-kit';
 import { createTemplates, SHIPPED_TEMPLATES_DIR } from '@tessera/templates';
-import { startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
+import { pollUntil, startNats, startSmtpServer, type TestNats, type TestSmtpServer } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
+import { deliveryProbes } from '../test-support/delivery-probes.js';
 import { type FakeSmsProvider, startFakeSmsProvider } from '../test-support/fake-sms-provider.js';
 import { type RequestedToken, requestToken, requestTokenAgain } from '../test-support/session-fixture.js';
 import { deliveryCodec } from './delivery-events.js';
@@ -19,17 +19,6 @@ import { type RunningNotifier, startNotifier, TOKENS_DURABLE } from './notifier.
 import { readNotifierSettings } from './settings.js';
 
 const BASE_URL = 'https://id.example.org';
-const OUTCOMES = new Set(['TokenSent', 'TokenSendFailed']);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('the notifier on a real nats-server, SMTP listener and SMS provider double', () => {
   let nats: TestNats;
@@ -78,18 +67,11 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
     requested.push(token);
     return token;
   };
-  const deliveryEvents = async (deliveryId: string): Promise<Event[]> =>
-    (await store.load(subjectOf('delivery', deliveryId))).events;
-  const outcomeOf = (deliveryId: string) =>
-    until(`delivery ${deliveryId} has an outcome`, async () => {
-      const events = await deliveryEvents(deliveryId);
-      return events.some((event) => OUTCOMES.has(event.type)) ? events : undefined;
-    });
-  const consumerIdle = () =>
-    until('the consumer has handled everything', async () => {
-      const info = await (await nc.jetstreamManager()).consumers.info('TESSERA_SHORT', TOKENS_DURABLE);
-      return info.num_pending === 0 && info.num_ack_pending === 0 ? true : undefined;
-    });
+
+  const probes = () => deliveryProbes({ nc, store }, { stream: 'TESSERA_SHORT', durable: TOKENS_DURABLE });
+  const deliveryEvents = (deliveryId: string) => probes().deliveryEvents(deliveryId);
+  const outcomeOf = (deliveryId: string) => probes().outcomeOf(deliveryId);
+  const consumerIdle = () => probes().consumerIdle();
 
   before(async () => {
     nats = await startNats();
@@ -214,7 +196,7 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
 
   it("records a refused failure and sends nothing when the session's data key was erased", async () => {
     const issued = await request({ medium: 'email', address: 'erased-carol@example.org', erase: true });
-    const stored = await until('the delivery is recorded', async () => {
+    const stored = await pollUntil('the delivery is recorded', async () => {
       const { events, lastSeq } = await store.load(subjectOf('delivery', issued.deliveryId));
       return events.length > 0 ? { events, lastSeq } : undefined;
     });
@@ -327,13 +309,17 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
     assert.equal(info.config.max_ack_pending, 4);
   });
 
-  it('counts messages sent and failed by channel', async () => {
+  it('counts messages sent and failed by channel, as validation messages', async () => {
     const text = await metrics.registry.metrics();
-    assert.match(text, /tessera_notifier_messages_sent_total\{channel="email",service="notifier"\} [1-9]/);
-    assert.match(text, /tessera_notifier_messages_sent_total\{channel="sms",service="notifier"\} [1-9]/);
+    const sent = (channel: string) =>
+      new RegExp(
+        `tessera_notifier_messages_sent_total\\{channel="${channel}",purpose="validation",service="notifier"\\} [1-9]`,
+      );
+    assert.match(text, sent('email'));
+    assert.match(text, sent('sms'));
     assert.match(
       text,
-      /tessera_notifier_messages_failed_total\{channel="email",refused="true",service="notifier"\} [1-9]/,
+      /tessera_notifier_messages_failed_total\{channel="email",purpose="validation",refused="true",service="notifier"\} [1-9]/,
     );
   });
 
@@ -403,13 +389,13 @@ describe('a send slower than the lease, on a real nats-server and a slow SMTP li
       { medium: 'email', address: 'ivan@example.org' },
     );
     const subject = subjectOf('delivery', issued.deliveryId);
-    await until('the first notifier takes it on', async () =>
+    await pollUntil('the first notifier takes it on', async () =>
       (await store.load(subject)).events.length > 0 ? true : undefined,
     );
     // A second notifier that sees the same TokenIssued (its own consumer, as a redelivery to
     // another replica would) while the first is still sending.
     const second = await start('second');
-    await until(
+    await pollUntil(
       'the second notifier finds the delivery made',
       async () =>
         /tessera_notifier_deliveries_repeated_total\{service="notifier"\} 1\n/.test(await second.registry.metrics()) ||

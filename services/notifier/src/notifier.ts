@@ -6,13 +6,13 @@ import {
   openDataKeySource,
   parseSubject,
   type RetryLater,
-  runConsumer,
 } from '@tessera/event-store';
 import { DURABLES } from '@tessera/nats-access';
 import type { ServiceContext } from '@tessera/service-kit';
 import type { Templates } from '@tessera/templates';
 import type { NatsConnection } from 'nats';
 import { type DeliveryDeps, deliverToken } from './deliver-token.js';
+import { runDeliveryConsumer, soonerRetry } from './delivery-consumer.js';
 import { createSmtpMailer, type Mailer } from './email/smtp-mailer.js';
 import { createNotifierCounters } from './metrics.js';
 import type { EmailSettings } from './settings.js';
@@ -23,10 +23,6 @@ import type { SmsProvider } from './sms/sms-provider.js';
 export const TOKENS_DURABLE = DURABLES.notifierTokens;
 const STREAM = 'TESSERA_SHORT';
 const SESSION_SUBJECTS = 'tessera.session.>';
-// A message being worked on is kept with in-progress acks this many times per ack wait (which
-// equals the lease): a live notifier's message is not delivered again, a dead one's comes back
-// about one lease after its last heartbeat.
-const HEARTBEATS_PER_ACK_WAIT = 3;
 
 /**
  * What the service skeleton gives it (service-kit's ServiceContext: TESSERA_PUBLIC_BASE_URL,
@@ -100,9 +96,8 @@ export async function startNotifier(options: StartNotifierOptions): Promise<Runn
         correlationId: envelope.correlationId,
       };
       try {
-        const later = await deliverToken(deps, issued, context);
         // A decision holds one TokenIssued; with several, come back for the soonest.
-        if (later !== undefined && later.retryInMs < (retry?.retryInMs ?? Number.POSITIVE_INFINITY)) retry = later;
+        retry = soonerRetry(retry, await deliverToken(deps, issued, context));
       } catch (err) {
         // A delivery id that cannot be a subject will not become one on a later try.
         if (!(err instanceof InvalidSubject)) throw err;
@@ -111,21 +106,12 @@ export async function startNotifier(options: StartNotifierOptions): Promise<Runn
     }
     return retry;
   };
-  // One pull subscription on the durable consumer, up to `concurrency` deliveries in progress at
-  // once (and as many unacknowledged on the server). Acks are plain publishes, not confirmed by a
-  // request/reply each: a lost ack only brings the TokenIssued back after one lease, and that
-  // repeat finds the delivery made and sends nothing. The ack wait is the lease, so that the
-  // message of a notifier that died comes back when another may take its delivery over.
-  const consumer = await runConsumer(nc.jetstream(), {
+  const consumer = await runDeliveryConsumer(nc, {
+    config,
     stream: STREAM,
     durable,
-    filterSubjects: [SESSION_SUBJECTS],
-    eventTypes: ['TokenIssued'],
-    ackWaitMs: leaseMs,
-    progressHeartbeatMs: Math.floor(leaseMs / HEARTBEATS_PER_ACK_WAIT),
-    maxAckPending: concurrency,
-    concurrency,
-    confirmAcks: false,
+    filterSubject: SESSION_SUBJECTS,
+    eventType: 'TokenIssued',
     log,
     handler,
   });

@@ -8,6 +8,7 @@ import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 import { ASSOCIATION_SEALED_FIELDS, bindingDataKey } from '@tessera/spec-params';
 import { sql, type Transaction } from 'kysely';
 import { parseAssociation } from './association-record.js';
+import { INVITE_EVENT_TYPES, INVITE_TABLES, inviteStepsOf, projectInvites } from './invites-projection.js';
 import { lookupHashSql } from './lookup-hash-sql.js';
 
 /** Opens sealed fields (DataKeys): null once the aggregate's key was erased. */
@@ -23,14 +24,15 @@ export interface ProjectionPosition {
   projectedUpTo(eventMs: number): void;
 }
 
-/** What a rebuild empties. */
-export const ASSOCIATIONS_TABLES = ['association', 'lookup_pepper', 'lookup_hash'] as const;
+/** What a rebuild empties: the invites' tables too, which this projection also writes. */
+export const ASSOCIATIONS_TABLES = ['association', 'lookup_pepper', 'lookup_hash', ...INVITE_TABLES] as const;
 
-export const ASSOCIATION_EVENT_TYPES = [
+export const PROJECTED_EVENT_TYPES = [
   'AssociationBound',
   'AssociationUnbound',
   'PepperCreated',
   'PepperRetired',
+  ...INVITE_EVENT_TYPES,
 ] as const;
 
 /** An association row as the batch writes it. */
@@ -69,9 +71,11 @@ const hashOf = lookupHashSql(sql.ref('f.form'), sql.ref('a.medium'), sql.ref('p.
 
 /**
  * The `associations` projection: association rows, the live peppers and, for each live pepper, the
- * hashed index of every lookup form. Every row comes from the events and their sealed fields, so a
- * replay writes the same rows. A binding whose data key is erased is gone: a later event replaced
- * or ended it, and its row goes, which keeps a rebuild after crypto-shredding exact.
+ * hashed index of every lookup form; and the invites' read model (invites-projection.ts), under the
+ * same checkpoint, so that "the checkpoint covers a sequence" says it of both. Every row comes from
+ * the events and their sealed fields, so a replay writes the same rows. A binding whose data key is
+ * erased is gone: a later event replaced or ended it, and its row goes, which keeps a rebuild after
+ * crypto-shredding exact.
  *
  * A batch is applied in stream order, with set-based statements: the association events between
  * two pepper events are folded per address key and written together. Its bindings are opened
@@ -127,7 +131,7 @@ export function associationsProjection({
   return {
     name: ASSOCIATIONS_PROJECTION,
     tables: ASSOCIATIONS_TABLES,
-    eventTypes: ASSOCIATION_EVENT_TYPES,
+    eventTypes: PROJECTED_EVENT_TYPES,
     prepare,
     async project(batch, trx, prepared) {
       // The runner prepared these messages; a projection called without it prepares them here.
@@ -145,6 +149,11 @@ export function associationsProjection({
         else await retirePepper(trx, step.event.pepperId);
       }
       await writeAssociations(trx, run);
+      // The invites' tables are apart from the associations': their steps keep their own order.
+      await projectInvites(
+        trx,
+        batch.flatMap((msg) => inviteStepsOf(msg, log)),
+      );
       const last = batch.at(-1);
       if (last !== undefined) position?.projectedUpTo(last.timestampMs);
     },

@@ -14,11 +14,13 @@ import { type Kysely, sql } from 'kysely';
 import type { NatsConnection } from 'nats';
 import { type Bound, TestDirectory } from '../test-support/directory-appender.js';
 import { checkpointOf, countOf, migratedDatabase, readModel, until } from '../test-support/fixtures.js';
+import { TestInvites } from '../test-support/invite-appender.js';
 import { ASSOCIATIONS_TABLES } from './associations-projection.js';
 import { rebuildAssociations } from './rebuild.js';
 
 // The projector as a real process, as the projector NATS identity, on a nats-server with every
-// identity's permissions and a real PostgreSQL; the bindings appended as the directory identity.
+// identity's permissions and a real PostgreSQL; the bindings appended as the directory identity,
+// the invites and onbind calls as the invite and notifier identities.
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 
 let dir: string;
@@ -28,6 +30,9 @@ let db: Kysely<Database>;
 let directoryNc: NatsConnection;
 let projectorNc: NatsConnection;
 let directory: TestDirectory;
+let inviteNc: NatsConnection;
+let notifierNc: NatsConnection;
+let invites: TestInvites;
 const children: ChildProcess[] = [];
 
 before(async () => {
@@ -41,10 +46,15 @@ before(async () => {
   directoryNc = await connectAsIdentity(nats.url, 'directory', identityFileOf(dir, 'directory'));
   projectorNc = await connectAsIdentity(nats.url, 'projector', identityFileOf(dir, 'projector'));
   directory = await TestDirectory.on(directoryNc);
+  inviteNc = await connectAsIdentity(nats.url, 'invite', identityFileOf(dir, 'invite'));
+  notifierNc = await connectAsIdentity(nats.url, 'notifier', identityFileOf(dir, 'notifier'));
+  invites = await TestInvites.on(inviteNc, notifierNc);
 });
 after(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await directoryNc?.close();
+  await inviteNc?.close();
+  await notifierNc?.close();
   await projectorNc?.close();
   await db?.destroy();
   await pg?.stop();
@@ -101,6 +111,34 @@ async function lastSeq(): Promise<number> {
   return (await (await projectorNc.jetstreamManager()).streams.info('TESSERA_EVENTS')).state.last_seq;
 }
 
+/**
+ * Stores `count` invites, 8 at a time, and takes each third one through a delivered call and each
+ * third one through an abandoned one (a call per invite); answers the status each should end with.
+ */
+async function inviteLoad(prefix: string, count: number): Promise<Map<string, string>> {
+  const expected = new Map<string, string>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < count) {
+        const i = next++;
+        const stored = await invites.store(`${prefix}${i}@x.org`);
+        const call = `${prefix}-call-${i}`;
+        if (i % 3 === 0) {
+          expected.set(stored.inviteId, 'pending null');
+          continue;
+        }
+        await invites.claim(stored.inviteId, call);
+        await invites.requestOnbind(call, stored.addrKey, [stored.inviteId]);
+        const outcome = i % 3 === 1 ? 'delivered' : 'abandoned';
+        await invites.attempt(call, 1, outcome);
+        expected.set(stored.inviteId, `${outcome} ${call}`);
+      }
+    }),
+  );
+  return expected;
+}
+
 async function emptyReadModel() {
   await sql`truncate ${sql.join(ASSOCIATIONS_TABLES.map((t) => sql.table(t)))}`.execute(db);
   await sql`update projector_checkpoint set last_seq = 0`.execute(db);
@@ -125,10 +163,11 @@ async function bindLoad(prefix: string, count: number, during: () => Promise<voi
 }
 
 describe('the projector process', () => {
-  it('loses nothing and doubles nothing when killed (-9) in the middle of batches under a bind load', async (t) => {
+  it('loses nothing and doubles nothing when killed (-9) in the middle of batches under a bind and invite load', async (t) => {
     await emptyReadModel();
     await directory.createPepper(`p-${Date.now()}`, 'fault-pepper');
     let projector = await startProjector();
+    const invited = inviteLoad('k', 300);
     const bound = await bindLoad('k', 4_000, async () => {
       for (let kills = 0; kills < 3; kills++) {
         // Killed while it is applying: its checkpoint has moved and more is waiting behind it.
@@ -145,6 +184,7 @@ describe('the projector process', () => {
         projector = await startProjector();
       }
     });
+    const expectedInvites = await invited;
     const upTo = await lastSeq();
     await until(
       'the projector covers the stream',
@@ -161,6 +201,14 @@ describe('the projector process', () => {
       db,
     );
     assert.equal(perKey[0]?.n, '0', 'no binding hashed twice or missing');
+
+    const inviteRows = await db.selectFrom('invite').select(['invite_id', 'status', 'onbind_id']).execute();
+    assert.equal(inviteRows.length, expectedInvites.size, 'one row per invite');
+    for (const row of inviteRows)
+      assert.equal(`${row.status} ${row.onbind_id}`, expectedInvites.get(row.invite_id), row.invite_id);
+    const calls = await db.selectFrom('onbind').select(['status', 'attempts']).execute();
+    assert.equal(calls.length, 200, 'one row per onbind call');
+    assert.ok(calls.every((call) => call.attempts === 1 && call.status !== 'requested'));
     assert.ok(projector.output().includes('"role":"active"'), 'its log says it is active');
   });
 
@@ -201,13 +249,23 @@ describe('the projector process', () => {
     assert.equal(await followed(), before + 1, 'its key came from the followed stream');
   });
 
-  it('rebuilds beside an active projector by asking it, and the tables come out identical', async () => {
+  it('rebuilds beside an active projector by asking it, and the tables come out identical (invites too)', async () => {
+    // Appended as the invite service and the notifier: the projector needs no rights on their keys.
+    const stored = await invites.store('rebuilt@x.org');
+    await invites.requestOnbind('rebuilt-call', stored.addrKey, [stored.inviteId]);
+    await invites.attempt('rebuilt-call', 1, 'failed');
     const active = await startProjector();
     await until('it is active', async () => (await stateOf(active)) === 'active');
     const upTo = await lastSeq();
     await until('it covers the stream', async () => (await checkpointOf(db, ASSOCIATIONS_PROJECTION)) >= upTo);
     const before = await readModel(db);
     assert.ok(before.associations.length > 0);
+    const invite = before.invites.find((row) => row.invite_id === stored.inviteId);
+    assert.deepEqual([invite?.status, invite?.onbind_id], ['claimed', 'rebuilt-call']);
+    assert.deepEqual(
+      before.onbinds.filter((row) => row.onbind_id === 'rebuilt-call').map((row) => [row.status, row.attempts]),
+      [['requested', 1]],
+    );
 
     const outcome = await rebuildAssociations({
       nc: projectorNc,
@@ -218,5 +276,23 @@ describe('the projector process', () => {
     assert.equal(outcome.upTo, upTo);
     assert.deepEqual(await readModel(db), before);
     assert.ok(active.output().includes('rebuild asked for'));
+  });
+
+  it('projects at start, as the projector identity, the invite events below its checkpoint that an older projector passed over', async () => {
+    const stored = await invites.store('upgraded@x.org');
+    await invites.revoke(stored.inviteId);
+    let projector = await startProjector();
+    const upTo = await lastSeq();
+    await until('it covers the stream', async () => (await checkpointOf(db, ASSOCIATIONS_PROJECTION)) >= upTo);
+    const built = await readModel(db);
+    assert.ok(built.invites.some((row) => row.invite_id === stored.inviteId && row.status === 'revoked'));
+    await kill(projector);
+
+    // What a projector without invites leaves: its checkpoint past the invite events, no invite rows.
+    await sql`truncate invite, onbind`.execute(db);
+    projector = await startProjector();
+    await until('the invites are back', async () => (await countOf(db, 'invite')) === built.invites.length);
+    assert.deepEqual(await readModel(db), built);
+    assert.ok(projector.output().includes('invite events below the checkpoint projected'));
   });
 });

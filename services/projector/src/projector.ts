@@ -20,6 +20,7 @@ import {
   type FollowedBindingKeysOptions,
   type FollowedKeysStats,
 } from './followed-binding-keys.js';
+import { catchUpInvites } from './invites-catch-up.js';
 
 /** The advisory lock the active projector holds; the rebuild command takes it too. */
 export const PROJECTOR_LOCK = 'projector';
@@ -62,6 +63,7 @@ export async function runAssociations(
   },
 ): Promise<RunningAssociations> {
   const { nc, db, log, registry, batchSize = 500 } = options;
+  await catchUpInvites(nc, db, EVENTS_STREAM, log); // after an upgrade from a projector without invites
   const followed = new FollowedBindingKeys(nc, await openDataKeySource(nc), { ...options.keys, log });
   // A key serves its binding's two fields, once: the cache spans two batches (one prepared, one written).
   const keys = new DataKeys(followed, { cacheSize: batchSize * 4, cacheTtlMs: 10_000 });

@@ -31,10 +31,10 @@ export type RebuildOptions = {
 };
 
 /**
- * Empties the associations read model and replays TESSERA_EVENTS into it, under PROJECTOR_LOCK so
- * that it never runs beside an active projector: when no projector holds the lock, this process
- * takes it and replays the stream itself (standbys wait meanwhile); when one does, it asks that
- * one to rebuild and follows its checkpoint. Resolves once the tables cover the stream as it was
+ * Empties the associations read model (its invite tables too) and replays TESSERA_EVENTS into it,
+ * under PROJECTOR_LOCK so that it never runs beside an active projector: when no projector holds
+ * the lock, this process takes it and replays the stream itself (standbys wait meanwhile); when one
+ * does, it asks that one to rebuild and follows its checkpoint. Resolves once the tables cover the stream as it was
  * when they were emptied.
  */
 export async function rebuildAssociations(options: RebuildOptions): Promise<RebuildOutcome> {

@@ -10,15 +10,20 @@ export async function migratedDatabase(pg: TestPostgres, poolSize = 4): Promise<
   return db;
 }
 
-/** The read model's three tables in a stable order, to compare two builds of it. */
+/** The read model's tables in a stable order, to compare two builds of it. */
 export async function readModel(db: Kysely<Database>) {
   const associations = await db.selectFrom('association').selectAll().orderBy('addr_key').execute();
   const peppers = await db.selectFrom('lookup_pepper').selectAll().orderBy('pepper_id').execute();
   const hashes = await db.selectFrom('lookup_hash').selectAll().orderBy('pepper_id').orderBy('hash').execute();
-  return { associations, peppers, hashes };
+  const invites = await db.selectFrom('invite').selectAll().orderBy('invite_id').execute();
+  const onbinds = await db.selectFrom('onbind').selectAll().orderBy('onbind_id').execute();
+  return { associations, peppers, hashes, invites, onbinds };
 }
 
-export async function countOf(db: Kysely<Database>, table: 'association' | 'lookup_hash' | 'lookup_pepper') {
+export async function countOf(
+  db: Kysely<Database>,
+  table: 'association' | 'lookup_hash' | 'lookup_pepper' | 'invite' | 'onbind',
+) {
   const { rows } = await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(db);
   return Number(rows[0]?.n);
 }

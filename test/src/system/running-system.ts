@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort as freePortOn } from '@tessera/local-infra';
 import { REPO_ROOT } from './repo-root.js';
 
 const RUNNER = join(REPO_ROOT, 'deploy/local/dist/main.js');
@@ -29,14 +29,8 @@ export interface RunningSystem {
   stop(): Promise<number | null>;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  await new Promise((ok) => server.close(ok));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+/** A port for a server the test starts: out of the range outgoing connections take (local-infra's rule). */
+export const freePort = (): Promise<number> => freePortOn('127.0.0.1');
 
 export function tempDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));

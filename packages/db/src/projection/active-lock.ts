@@ -1,7 +1,6 @@
 import pg from 'pg';
+import { longLivedClientOptions } from '../connection-options.js';
 import type { DatabaseSettings } from '../settings.js';
-
-const CONNECT_TIMEOUT_MS = 5_000;
 
 /** The advisory lock is held: by this process until release(), or until its connection ends. */
 export type HeldLock = {
@@ -56,7 +55,7 @@ export async function tryLock(settings: DatabaseSettings, name: string): Promise
 
 function newClient({ url }: DatabaseSettings): pg.Client {
   // Keepalive: a connection to a server that vanished is noticed, and the lock counted as lost.
-  const client = new pg.Client({ connectionString: url, keepAlive: true, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const client = new pg.Client(longLivedClientOptions(url));
   client.on('error', () => {}); // reported through `lost` (or the pending query) instead
   return client;
 }

@@ -5,7 +5,7 @@ import { brandOf, type Medium, mediumToGrpc, parseClientSecret, parseNextLink } 
 import type { Request, Response } from 'express';
 import { rateLimitSubjectOf } from '../client-ip.js';
 import { bodyParams, type Params } from '../params.js';
-import type { RequestTokenKeys } from '../request-limits.js';
+import type { RateLimitKeys } from '../request-limits.js';
 import type { Route, Tree } from './route.js';
 import { onEachTree } from './route.js';
 import type { SessionRouteDeps } from './session-deps.js';
@@ -39,7 +39,7 @@ export function requestTokenRoutes({
     const clientIp = clientIpOf(req);
     const byNumber = attempt.medium === 'msisdn' ? { msisdn: attempt.address, country: attempt.country } : {};
     // v1 callers are known by their address only; v2 callers by their user, wherever they are.
-    const who: RequestTokenKeys = caller.tree === 'v1' ? { ip: rateLimitSubjectOf(clientIp) } : { user: caller.userId };
+    const who: RateLimitKeys = caller.tree === 'v1' ? { ip: rateLimitSubjectOf(clientIp) } : { user: caller.userId };
     await gate(res, { ...who, ...byNumber });
     const brand = brandOf(req.query.brand) ?? '';
     const accessToken = caller.tree === 'v2' ? caller.accessToken : '';

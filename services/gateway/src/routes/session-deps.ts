@@ -3,7 +3,7 @@ import type { DeadlineClient, Logger } from '@tessera/service-kit';
 import type { Authenticator } from '../auth.js';
 import type { ClientIpOf } from '../client-ip.js';
 import type { KnownUsers } from '../known-users.js';
-import type { RequestTokenGate } from '../request-limits.js';
+import type { RateLimitGate } from '../request-limits.js';
 import type { VerifyPages } from '../verify-page.js';
 
 export type SessionPort = DeadlineClient<SessionServiceClient>;
@@ -15,7 +15,7 @@ export interface SessionRouteDeps {
   /** requestToken's v2 callers (see known-users.ts). */
   users: KnownUsers;
   clientIpOf: ClientIpOf;
-  gate: RequestTokenGate;
+  gate: RateLimitGate;
   /** requestToken waits for the mail's or SMS's outcome: the delivery wait plus the usual deadline. */
   requestTokenDeadlineMs: number;
   pages: VerifyPages;

@@ -124,7 +124,9 @@ export function signingHandlers({ serverName, keys, counters }: SigningDeps): Si
       const labelledKeyId = keyId === '' ? EPHEMERAL_KEY_ID : keyId;
       if (!KEY_ID.test(labelledKeyId)) throw new TesseraError('M_INVALID_PARAM', 'key_id must be ed25519:<version>');
       const obj = parseJsonObject(json);
-      const signed = signOrRefuse(() => signJson(obj, { entity: serverName, keyId: labelledKeyId, seed }));
+      const signed = signOrRefuse(() =>
+        signJson(obj, { entity: serverName, keyId: labelledKeyId, seed, oneOff: true }),
+      );
       seed.fill(0);
       counters.signatures.inc({ method: 'SignJsonWithSeed' });
       return { json: JSON.stringify(signed) };

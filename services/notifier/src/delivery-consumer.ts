@@ -1,0 +1,53 @@
+import type { Config } from '@tessera/config';
+import { type ConsumerHandler, type RetryLater, type RunningConsumer, runConsumer } from '@tessera/event-store';
+import type { Logger } from '@tessera/service-kit';
+import type { NatsConnection } from 'nats';
+
+// A message being worked on is kept with in-progress acks this many times per ack wait (which
+// equals the lease): a live notifier's message is not delivered again, a dead one's comes back
+// about one lease after its last heartbeat.
+const HEARTBEATS_PER_ACK_WAIT = 3;
+
+/**
+ * The durable consumer of one kind of delivery (TokenIssued, InviteStored): one pull
+ * subscription, up to TESSERA_NOTIFIER_CONCURRENCY deliveries in progress at once (and as many
+ * unacknowledged on the server). Acks are plain publishes, not confirmed by a request/reply each:
+ * a lost ack only brings the event back after one lease, and that repeat finds the delivery made
+ * and sends nothing. The ack wait is the lease (TESSERA_DELIVERY_LEASE_MS), so that the message
+ * of a notifier that died comes back when another may take its delivery over.
+ */
+export function runDeliveryConsumer(
+  nc: NatsConnection,
+  options: {
+    config: Pick<Config, 'TESSERA_DELIVERY_LEASE_MS' | 'TESSERA_NOTIFIER_CONCURRENCY'>;
+    stream: string;
+    durable: string;
+    filterSubject: string;
+    eventType: string;
+    log: Logger;
+    handler: ConsumerHandler;
+  },
+): Promise<RunningConsumer> {
+  const { config, stream, durable, filterSubject, eventType, log, handler } = options;
+  const leaseMs = config.TESSERA_DELIVERY_LEASE_MS;
+  const concurrency = config.TESSERA_NOTIFIER_CONCURRENCY;
+  return runConsumer(nc.jetstream(), {
+    stream,
+    durable,
+    filterSubjects: [filterSubject],
+    eventTypes: [eventType],
+    ackWaitMs: leaseMs,
+    progressHeartbeatMs: Math.floor(leaseMs / HEARTBEATS_PER_ACK_WAIT),
+    maxAckPending: concurrency,
+    concurrency,
+    confirmAcks: false,
+    log,
+    handler,
+  });
+}
+
+/** Of two answers for the deliveries of one message, the one that comes back soonest. */
+export function soonerRetry(current: RetryLater | undefined, next: RetryLater | undefined): RetryLater | undefined {
+  if (next === undefined) return current;
+  return current === undefined || next.retryInMs < current.retryInMs ? next : current;
+}

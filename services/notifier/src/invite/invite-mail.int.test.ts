@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '@tessera/config';
+import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
+import { provision } from '@tessera/nats-access';
+import type { InviteStored } from '@tessera/proto/tessera/events/v1/invite';
+import { createLogger, createMetrics } from '@tessera/service-kit';
+import { INVITE_SEALED_FIELDS, inviteDataKey, inviteMailDataKey } from '@tessera/spec-params';
+import { createTemplates } from '@tessera/templates';
+import {
+  captureLogs,
+  pollUntil,
+  startNats,
+  startSmtpServer,
+  type TestNats,
+  type TestSmtpServer,
+} from '@tessera/test-harness';
+import type { NatsConnection } from 'nats';
+import { deliveryProbes } from '../../test-support/delivery-probes.js';
+import { appendToInvite, revokeInvite, type StoredInvite, storeInvite } from '../../test-support/invite-fixture.js';
+import { createSmtpMailer, type Mailer } from '../email/smtp-mailer.js';
+import { readEmailSettings } from '../settings.js';
+import { INVITES_DURABLE, type RunningInviteMail, startInviteMail } from './start-invite-mail.js';
+
+const BASE_URL = 'https://id.example.org';
+
+describe('the invite mail on a real nats-server and SMTP listener', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let smtp: TestSmtpServer;
+  let store: EventStore;
+  let dataKeys: DataKeys;
+  let mailer: Mailer;
+  let running: RunningInviteMail;
+  const invites: StoredInvite[] = [];
+  const metrics = createMetrics('notifier');
+  const config = () =>
+    loadConfig({
+      TESSERA_NATS_URL: nats.url,
+      TESSERA_SMTP_URL: smtp.url,
+      TESSERA_PUBLIC_BASE_URL: BASE_URL,
+      TESSERA_EMAIL_FROM: 'Tessera <noreply@id.example.org>',
+      TESSERA_INVITE_WEB_CLIENT_LOCATION: 'https://chat.example.net',
+      TESSERA_NOTIFIER_CONCURRENCY: '4',
+    });
+  const { log, lines: logLines } = captureLogs((destination) => createLogger('notifier', 'debug', destination));
+  const start = async () => {
+    const templates = createTemplates({ defaultBrand: 'tessera', require: ['inviteEmail'] });
+    const email = readEmailSettings(config());
+    running = await startInviteMail({ config: config(), log, nc, metrics, email, templates, mailer });
+  };
+  const invite = async (options: Parameters<typeof storeInvite>[1]) => {
+    const stored = await storeInvite({ store, dataKeys }, options);
+    invites.push(stored);
+    return stored;
+  };
+  // A process that never saw the key: no cache can answer for the bucket.
+  const freshlyOpened = async (aggregate: string, field: string, sealed: InviteStored['mail']) => {
+    assert.ok(sealed);
+    return new DataKeys(await openDataKeySource(nc)).openField(aggregate, field, sealed);
+  };
+  const storedOf = (invite: StoredInvite): InviteStored => {
+    assert.ok(invite.stored.payload?.$case === 'inviteStored');
+    return invite.stored.payload.value;
+  };
+  const mailsTo = (address: string) => smtp.messages.filter((mail) => mail.to.includes(address));
+
+  const probes = () => deliveryProbes({ nc, store }, { stream: 'TESSERA_EVENTS', durable: INVITES_DURABLE });
+  const deliveryEvents = (deliveryId: string) => probes().deliveryEvents(deliveryId);
+  const outcomeOf = (deliveryId: string) => probes().outcomeOf(deliveryId);
+  const consumerIdle = () => probes().consumerIdle();
+
+  before(async () => {
+    nats = await startNats();
+    nc = await connectNats({ url: nats.url, name: 'invite-mail-test' });
+    await provision(nc);
+    store = new EventStore(nc);
+    dataKeys = new DataKeys(await openDataKeySource(nc));
+    smtp = await startSmtpServer();
+    mailer = createSmtpMailer(smtp.url);
+    await start();
+  });
+  after(async () => {
+    await running?.stop();
+    mailer?.close();
+    await nc?.close();
+    await nats?.stop();
+    await smtp?.close();
+  });
+
+  it('mails a stored invite once, with the token, the ephemeral key and the request fields, and records TokenSent', async () => {
+    const stored = await invite({
+      address: 'Bob@example.org',
+      fields: {
+        room_name: 'Project X',
+        sender_display_name: 'Alice',
+        room_type: 'm.space',
+        room_alias: null,
+        'org.matrix.web_client_location': 'https://element.example.com',
+      },
+    });
+    const mail = await smtp.waitForMessage((m) => m.to.includes('Bob@example.org'), 10_000);
+    assert.equal(mail.from, 'noreply@id.example.org');
+    assert.equal(mail.parsed.subject, 'Alice has invited you to a space');
+    const text = mail.parsed.text ?? '';
+    assert.ok(text.includes('Alice invited you to a Matrix space: Project X.'), text);
+    const link = new URL(/https:\/\/element\.example\.com\/\S+/.exec(text)?.[0] ?? '');
+    const fragment = new URL(link.hash.slice(1), 'https://fragment.invalid');
+    assert.equal(decodeURIComponent(fragment.pathname), `/room/${stored.roomId}`);
+    assert.equal(fragment.searchParams.get('email'), 'Bob@example.org');
+    assert.equal(fragment.searchParams.get('room_type'), 'm.space');
+    const signUrl = new URL(fragment.searchParams.get('signurl') ?? '');
+    assert.equal(signUrl.origin + signUrl.pathname, `${BASE_URL}/_matrix/identity/api/v1/sign-ed25519`);
+    assert.equal(signUrl.searchParams.get('token'), stored.token);
+    assert.equal(signUrl.searchParams.get('private_key'), stored.ephemeralPrivateKey);
+
+    const events = await outcomeOf(stored.inviteId);
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['DeliveryStarted', 'TokenSent'],
+    );
+    const [started, sent] = events;
+    assert.ok(started?.payload?.$case === 'deliveryStarted');
+    assert.equal(started.payload.value.source, `invite.${stored.inviteId}`);
+    assert.equal(started.payload.value.deliveryId, stored.inviteId);
+    assert.ok(sent?.payload?.$case === 'tokenSent');
+    assert.equal(sent.payload.value.providerMessageId, mail.parsed.messageId);
+  });
+
+  it('erases the mail key once the mail is out: the sealed private key no longer opens, the invite itself still does', async () => {
+    const [first] = invites;
+    assert.ok(first);
+    const { mail, secrets } = storedOf(first);
+    await pollUntil('the mail key is erased', async () =>
+      (await freshlyOpened(inviteMailDataKey(first.inviteId), INVITE_SEALED_FIELDS.mail, mail)) === null
+        ? true
+        : undefined,
+    );
+    assert.notEqual(
+      await freshlyOpened(inviteDataKey(first.inviteId), INVITE_SEALED_FIELDS.secrets, secrets),
+      null,
+      'the invite key lives until the invite is revoked',
+    );
+  });
+
+  it('sends nothing more when the InviteStored comes again', async () => {
+    const [first] = invites;
+    assert.ok(first);
+    await consumerIdle();
+    const before = await deliveryEvents(first.inviteId);
+    await appendToInvite(store, first.inviteId, first.stored);
+    await consumerIdle();
+    assert.equal(mailsTo(first.address).length, 1);
+    assert.deepEqual(await deliveryEvents(first.inviteId), before);
+    assert.match(
+      await metrics.registry.metrics(),
+      /tessera_notifier_deliveries_repeated_total\{service="notifier"\} [1-9]/,
+    );
+  });
+
+  it('does not mail an expired invite, and records it given up', async () => {
+    const expired = await invite({ address: 'expired@example.org', expiresAt: new Date(Date.now() - 1_000) });
+    const events = await outcomeOf(expired.inviteId);
+    const failed = events.at(-1);
+    assert.ok(failed?.payload?.$case === 'tokenSendFailed');
+    assert.deepEqual(failed.payload.value, {
+      deliveryId: expired.inviteId,
+      reason: 'the invite expired',
+      refused: true,
+    });
+    await consumerIdle();
+    assert.equal(mailsTo('expired@example.org').length, 0);
+    const { mail } = storedOf(expired);
+    assert.equal(await freshlyOpened(inviteMailDataKey(expired.inviteId), INVITE_SEALED_FIELDS.mail, mail), null);
+  });
+
+  it('does not mail an invite revoked before the notifier saw it, even while its keys are not yet erased', async () => {
+    await running.stop();
+    const revoked = await invite({ address: 'revoked@example.org' });
+    await revokeInvite({ store, dataKeys }, revoked.inviteId, { eraseKeys: false });
+    await start();
+    const events = await outcomeOf(revoked.inviteId);
+    const failed = events.at(-1);
+    assert.ok(failed?.payload?.$case === 'tokenSendFailed');
+    assert.equal(failed.payload.value.reason, 'the invite was revoked');
+    await consumerIdle();
+    assert.equal(mailsTo('revoked@example.org').length, 0);
+  });
+
+  it('does not mail an invite whose keys are gone', async () => {
+    const erased = await invite({ address: 'erased@example.org', eraseSecrets: true });
+    const events = await outcomeOf(erased.inviteId);
+    const failed = events.at(-1);
+    assert.ok(failed?.payload?.$case === 'tokenSendFailed');
+    assert.equal(failed.payload.value.reason, 'erased');
+    await consumerIdle();
+    assert.equal(mailsTo('erased@example.org').length, 0);
+  });
+
+  it('counts invite mails apart from validation messages', async () => {
+    const text = await metrics.registry.metrics();
+    assert.match(
+      text,
+      /tessera_notifier_messages_sent_total\{channel="email",purpose="invite",service="notifier"\} 1\n/,
+    );
+    assert.match(
+      text,
+      /tessera_notifier_messages_failed_total\{channel="email",purpose="invite",refused="true",service="notifier"\} 3\n/,
+    );
+  });
+
+  it('writes no address, token or private key to the log', () => {
+    const logOutput = logLines.map((line) => JSON.stringify(line)).join('\n');
+    assert.ok(
+      logLines.some((line) => line.msg === 'invite mail sent'),
+      'the log was captured',
+    );
+    for (const stored of invites) {
+      for (const secret of [stored.address, stored.token, stored.ephemeralPrivateKey, stored.roomId])
+        assert.ok(!logOutput.includes(secret), 'a secret of an invite is in the log');
+    }
+  });
+});

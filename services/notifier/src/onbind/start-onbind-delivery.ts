@@ -1,0 +1,107 @@
+import {
+  type ConsumedMessage,
+  DataKeys,
+  EventStore,
+  InvalidSubject,
+  openDataKeySource,
+  type RetryLater,
+  runConsumer,
+} from '@tessera/event-store';
+import { createFederationClient, type FederationClient } from '@tessera/federation-client';
+import { DURABLES } from '@tessera/nats-access';
+import type { ServiceContext } from '@tessera/service-kit';
+import type { NatsConnection } from 'nats';
+import { deliverOnbind, type OnbindDeps } from './deliver-onbind.js';
+import { createOnbindCounters } from './onbind-metrics.js';
+
+/** Its durable consumer: the name its NATS permissions allow (one table, in nats-access). */
+export const ONBIND_DURABLE = DURABLES.notifierOnbind;
+const STREAM = 'TESSERA_EVENTS';
+const ONBIND_SUBJECTS = 'tessera.onbind.>';
+// As for mail: in-progress acks this many times per ack wait (the lease), so that a live
+// notifier's call is not delivered again and a dead one's comes back about a lease later.
+const HEARTBEATS_PER_ACK_WAIT = 3;
+// A call waiting for its next attempt stays unacknowledged on the server (a nak with a delay),
+// so this bounds the calls waiting at once, not only those in progress: with more than this
+// many homeservers down, a new call waits until a slot frees up.
+const MAX_CALLS_PENDING = 10_000;
+
+export type StartOnbindDeliveryOptions = Pick<
+  ServiceContext<undefined, NatsConnection>,
+  'config' | 'log' | 'nc' | 'metrics'
+> & {
+  /** Made from TESSERA_OUTBOUND_ALLOW and TESSERA_OUTBOUND_VERIFY_TLS when absent (tests pass one trusting their CA). */
+  federation?: Pick<FederationClient, 'sendJson'>;
+  dataKeys?: DataKeys;
+  now?: () => Date;
+  random?: () => number;
+};
+
+export type RunningOnbindDelivery = {
+  /** Stops taking calls and lets those in progress finish (bounded). */
+  stop(): Promise<void>;
+  /** False while its consumer is gone (deleted, its stream missing): /readyz. */
+  isReady(): boolean;
+};
+
+/**
+ * Consumes OnbindRequested from TESSERA_EVENTS (`tessera.onbind.>`, durable `notifier-onbind`)
+ * and makes each call to its homeserver (deliverOnbind). An OnbindRequested is acked once its
+ * call is delivered or abandoned, and handed back (a nak with a delay) until its next attempt is
+ * due. The consumer gives no message up (no max deliveries): a call is retried for days.
+ */
+export async function startOnbindDelivery(options: StartOnbindDeliveryOptions): Promise<RunningOnbindDelivery> {
+  const { config, log, nc } = options;
+  const leaseMs = config.TESSERA_DELIVERY_LEASE_MS;
+  const concurrency = config.TESSERA_NOTIFIER_CONCURRENCY;
+  const deps: OnbindDeps = {
+    store: new EventStore(nc),
+    leaseMs,
+    now: options.now ?? (() => new Date()),
+    log,
+    dataKeys: options.dataKeys ?? new DataKeys(await openDataKeySource(nc)),
+    federation:
+      options.federation ??
+      createFederationClient({
+        allowCidrs: config.TESSERA_OUTBOUND_ALLOW,
+        verifyTls: config.TESSERA_OUTBOUND_VERIFY_TLS,
+      }),
+    backoff: { baseMs: config.TESSERA_ONBIND_RETRY_BASE_MS, maxMs: config.TESSERA_ONBIND_RETRY_MAX_MS },
+    random: options.random ?? Math.random,
+    counters: createOnbindCounters(options.metrics),
+    working: new Map(),
+  };
+
+  const handler = async ({ envelope }: ConsumedMessage): Promise<RetryLater | undefined> => {
+    let retry: RetryLater | undefined;
+    for (const event of envelope.events) {
+      if (event.payload?.$case !== 'onbindRequested') continue;
+      const requested = event.payload.value;
+      try {
+        const later = await deliverOnbind(deps, requested, envelope.correlationId);
+        // A decision holds one OnbindRequested; with several, come back for the soonest.
+        if (later !== undefined && later.retryInMs < (retry?.retryInMs ?? Number.POSITIVE_INFINITY)) retry = later;
+      } catch (err) {
+        // An onbind id that cannot be a subject will not become one on a later try.
+        if (!(err instanceof InvalidSubject)) throw err;
+        log.error({ err: err.message }, 'OnbindRequested with an unusable onbind id skipped');
+      }
+    }
+    return retry;
+  };
+  const consumer = await runConsumer(nc.jetstream(), {
+    stream: STREAM,
+    durable: ONBIND_DURABLE,
+    filterSubjects: [ONBIND_SUBJECTS],
+    eventTypes: ['OnbindRequested'],
+    ackWaitMs: leaseMs,
+    progressHeartbeatMs: Math.floor(leaseMs / HEARTBEATS_PER_ACK_WAIT),
+    maxAckPending: MAX_CALLS_PENDING,
+    concurrency,
+    confirmAcks: false,
+    log,
+    handler,
+  });
+  log.info({ durable: ONBIND_DURABLE, concurrency, leaseMs }, 'notifier consuming OnbindRequested');
+  return { isReady: () => consumer.attached(), stop: () => consumer.stop() };
+}
