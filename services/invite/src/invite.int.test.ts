@@ -116,6 +116,7 @@ const storeInvite = (address: string, more: { roomId?: string; sender?: string; 
     sender: more.sender ?? '@inviter:hs.example',
     fieldsJson: JSON.stringify(more.fields ?? { room_name: 'Book club', sender_display_name: 'Inviter' }),
     brand: '',
+    senderVerified: true,
   });
 const isValid = async (publicKey: string) => (await invite.ephemeralKeyIsValid({ publicKey })).valid;
 const projected = async (token: string) =>
@@ -129,12 +130,13 @@ async function storedEvent(token: string) {
   assert.ok(stored?.type === 'InviteStored');
   return stored.data;
 }
-async function ephemeralSeed(token: string): Promise<string> {
+async function sealedMail(token: string): Promise<InviteMail> {
   const data = await storedEvent(token);
   const opened = await dataKeys.openField(inviteMailDataKey(data.inviteId), INVITE_SEALED_FIELDS.mail, data.mail);
   assert.ok(opened);
-  return InviteMail.decode(opened).ephemeralPrivateKey;
+  return InviteMail.decode(opened);
 }
+const ephemeralSeed = async (token: string) => (await sealedMail(token)).ephemeralPrivateKey;
 
 /** Binds the address as the directory does: an AssociationBound with its association sealed. */
 async function bind(address: string, mxid: string) {
@@ -289,6 +291,9 @@ describe('store-invite', () => {
     assert.equal(stored.addrKey, addrKeyOf(address));
     assert.equal(stored.ephemeralPublicKey, ephemeral?.publicKey);
     assert.equal(stored.expiresAt.getTime() - stored.at.getTime(), EXPIRY_MS);
+    const mail = await sealedMail(answer.token);
+    assert.deepEqual(JSON.parse(mail.fieldsJson), { room_name: 'Book club', sender_display_name: 'Inviter' });
+    assert.equal(mail.senderVerified, true);
   });
 
   it('writes no address, token, room, sender or private key in clear to the stream', async () => {

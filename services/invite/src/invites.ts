@@ -56,6 +56,8 @@ export type StoreInviteInput = {
   /** The request's other fields, a JSON object ('' for none). */
   fieldsJson: string;
   brand: string;
+  /** The sender was checked against the caller's access token (v2): the mail names them verified. */
+  senderVerified: boolean;
 };
 
 export type PublicKeyEntry = { publicKey: string; keyValidityUrl: string };
@@ -130,7 +132,11 @@ export function createInvites(deps: InvitesDeps): Invites {
           roomId: input.roomId,
           sender: input.sender,
         },
-        { ephemeralPrivateKey: ephemeral.privateKey, fieldsJson: JSON.stringify(fields) },
+        {
+          ephemeralPrivateKey: ephemeral.privateKey,
+          fieldsJson: JSON.stringify(fields),
+          senderVerified: input.senderVerified,
+        },
       );
       const at = new Date(now());
       const { seq } = await handleCommand(
