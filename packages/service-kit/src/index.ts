@@ -15,6 +15,7 @@ export {
   startAdminApi,
 } from './admin-api.js';
 export { type BackendHealth, type BackendHealthOptions, watchBackendHealth } from './backend-health.js';
+export { type Clock, createClock } from './clock.js';
 export { createDeadlineClient, type DeadlineClient, type DeadlineClientOptions } from './grpc-client.js';
 export {
   type GrpcServerOptions,

@@ -5,6 +5,7 @@ import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing'
 import {
   type AdminApi,
   channelCredentials,
+  createClock,
   createDeadlineClient,
   grpcTarget,
   parseHostPort,
@@ -27,7 +28,7 @@ export type InviteServerOptions = Pick<
   ServiceContext<InviteSettings, NatsConnection, Kysely<Database>>,
   'config' | 'log' | 'nc' | 'db' | 'settings' | 'metrics' | 'tls' | 'addReadiness'
 > & {
-  /** Default: real time. */
+  /** Default: real time plus TESSERA_CLOCK_OFFSET_FILE (tests of a running system). */
   now?: () => number;
   /** The bindings consumer's durable (tests); default `invite-bindings`. */
   durable?: string;
@@ -50,7 +51,12 @@ export interface InviteServer {
  */
 export async function startInviteServer(options: InviteServerOptions): Promise<InviteServer> {
   const { config, log, nc, db, metrics, tls } = options;
-  const now = options.now ?? Date.now;
+  const now =
+    options.now ??
+    (() => {
+      const clock = createClock(config.TESSERA_CLOCK_OFFSET_FILE, log);
+      return () => clock().getTime();
+    })();
   const client = createDeadlineClient(
     SigningServiceClient,
     grpcTarget(config, 'signing'),
