@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -169,6 +171,68 @@ describe('tessera (the operators’ command)', () => {
         ['keys', 'revoke', KEY_ID, '--reason', 'x', '--force'],
       ]) {
         const result = await tessera(argv, signingEnv());
+        assert.equal(result.code, 64, argv.join(' '));
+        assert.match(result.err, /usage: tessera/, argv.join(' '));
+      }
+    });
+  });
+  describe('invite revoke', () => {
+    let admin: Server;
+    const requests: { path: string; authorization: string | undefined; body: unknown }[] = [];
+    before(async () => {
+      admin = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          requests.push({ path: req.url ?? '', authorization: req.headers.authorization, body });
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ revoked: body.token === undefined ? 2 : 1 }));
+        });
+      });
+      await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
+    });
+    after(() => new Promise<void>((resolve) => admin.close(() => resolve())));
+    const listen = () => `127.0.0.1:${(admin.address() as AddressInfo).port}`;
+
+    it('revokes by token through TESSERA_INVITE_ADMIN_LISTEN, with the token of TESSERA_INVITE_ADMIN_TOKEN_FILE', async () => {
+      const tokenFile = join(dir, 'invite-admin.token');
+      await writeFile(tokenFile, 'an-admin-token-of-some-length\n');
+      const result = await tessera(['invite', 'revoke', '--token', 'T0KEN'], {
+        TESSERA_INVITE_ADMIN_LISTEN: listen(),
+        TESSERA_INVITE_ADMIN_TOKEN_FILE: tokenFile,
+      });
+      assert.equal(result.code, 0, result.err);
+      assert.match(result.out, /^revoked 1 invite:/);
+      assert.deepEqual(requests.at(-1), {
+        path: '/_tessera/invite/v1/revoke',
+        authorization: 'Bearer an-admin-token-of-some-length',
+        body: { token: 'T0KEN' },
+      });
+    });
+
+    it("revokes an address's invites through the URL the local runner recorded for invite", async () => {
+      const dataDir = join(dir, 'runner-data');
+      await mkdir(join(dataDir, 'run'), { recursive: true });
+      const state = { status: 'ready', services: { invite: { adminUrl: `http://${listen()}` } } };
+      await writeFile(join(dataDir, 'run', 'state.json'), JSON.stringify(state));
+      const result = await tessera(['invite', 'revoke', 'email', 'someone@example.org'], { TESSERA_DATA_DIR: dataDir });
+      assert.equal(result.code, 0, result.err);
+      assert.match(result.out, /^revoked 2 invites:/);
+      assert.deepEqual(requests.at(-1)?.body, { medium: 'email', address: 'someone@example.org' });
+    });
+
+    it('names what is wrong with the command line', async () => {
+      for (const argv of [
+        ['invite'],
+        ['invite', 'list'],
+        ['invite', 'revoke'],
+        ['invite', 'revoke', 'email'],
+        ['invite', 'revoke', '--token'],
+        ['invite', 'revoke', '--token', 'T', 'email', 'a@b.c'],
+        ['invite', 'revoke', '--force', 'email', 'a@b.c'],
+      ]) {
+        const result = await tessera(argv, { TESSERA_INVITE_ADMIN_LISTEN: listen() });
         assert.equal(result.code, 64, argv.join(' '));
         assert.match(result.err, /usage: tessera/, argv.join(' '));
       }

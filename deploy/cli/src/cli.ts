@@ -1,6 +1,7 @@
 import { ConfigError } from '@tessera/config';
 import { ErrorCode, NatsError } from 'nats';
 import { directoryCommand } from './directory-command.js';
+import { inviteCommand } from './invite-command.js';
 import { keysCommand } from './keys-command.js';
 import { natsIdentitiesCommand } from './nats-identities-command.js';
 import { projectorCommand } from './projector-command.js';
@@ -38,6 +39,12 @@ commands:
                          The directory commands talk to its admin API: --admin-url http://host:port,
                          else TESSERA_DIRECTORY_ADMIN_LISTEN, else the local runner's state file in
                          TESSERA_DATA_DIR; the token from TESSERA_DIRECTORY_ADMIN_TOKEN_FILE
+  invite revoke --token <token>
+  invite revoke <medium> <address>
+                         revoke one invite, or every invite of an address not yet delivered: never
+                         delivered, its ephemeral key no longer valid, its sealed data erased. Finds
+                         the invite service's admin API as the directory commands do, with
+                         TESSERA_INVITE_ADMIN_LISTEN and TESSERA_INVITE_ADMIN_TOKEN_FILE
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -47,6 +54,7 @@ const COMMANDS: Record<string, Command> = {
   keys: keysCommand,
   projector: projectorCommand,
   directory: directoryCommand,
+  invite: inviteCommand,
 };
 
 /** Runs one command; resolves with the process's exit code. */

@@ -2,9 +2,9 @@ import { createReadStream, statSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { loadConfig } from '@tessera/config';
 import { ADMIN_PATHS, type ImportSummary } from '@tessera/directory';
+import { type AdminEndpoint, adminEndpointOf, postAdmin, splitFlags } from './admin-endpoint.js';
 import type { CliIo } from './cli.js';
 import { UsageError } from './cli.js';
-import { type AdminEndpoint, adminEndpointOf, postAdmin } from './directory-admin.js';
 
 const USAGE =
   'directory takes "import <file.jsonl>", "bind <medium> <address> <mxid>", "unbind <medium> <address>" or "pepper-rotate"';
@@ -17,13 +17,13 @@ const PROGRESS_EVERY_MS = 2_000;
  * local runner's state file under TESSERA_DATA_DIR; TESSERA_DIRECTORY_ADMIN_TOKEN_FILE is its token.
  */
 export async function directoryCommand(args: string[], io: CliIo): Promise<number> {
-  const { positional, adminUrl } = splitFlags(args);
+  const { positional, adminUrl } = splitFlags(args, 'directory');
   const [action, ...rest] = positional;
   const expect = (count: number, shape: string) => {
     if (rest.length !== count) throw new UsageError(`directory ${action} takes ${shape}`);
   };
   const say = (line: string) => void io.out.write(`${line}\n`);
-  const endpoint = () => adminEndpointOf(loadConfig(io.env), adminUrl);
+  const endpoint = () => adminEndpointOf('directory', loadConfig(io.env), adminUrl);
   switch (action) {
     case 'import':
       expect(1, '<file.jsonl>');
@@ -56,22 +56,6 @@ export async function directoryCommand(args: string[], io: CliIo): Promise<numbe
     default:
       throw new UsageError(`${USAGE} (got ${JSON.stringify(action ?? '')})`);
   }
-}
-
-/** `--admin-url <url>` (or `--admin-url=<url>`) anywhere; the rest in order. */
-function splitFlags(args: string[]): { positional: string[]; adminUrl: string | undefined } {
-  const positional: string[] = [];
-  let adminUrl: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '--admin-url') {
-      adminUrl = args[++i];
-      if (adminUrl === undefined) throw new UsageError('--admin-url needs a URL');
-    } else if (arg.startsWith('--admin-url=')) adminUrl = arg.slice('--admin-url='.length);
-    else if (arg.startsWith('--')) throw new UsageError(`directory: unexpected ${JSON.stringify(arg)}`);
-    else positional.push(arg);
-  }
-  return { positional, adminUrl };
 }
 
 /**

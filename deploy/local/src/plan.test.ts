@@ -14,7 +14,7 @@ const PORTS: PortPlan = {
   signing: { grpcPort: 41001, metricsPort: 42001 },
   session: { grpcPort: 41002, metricsPort: 42002 },
   directory: { grpcPort: 41003, metricsPort: 42003, adminPort: 43003 },
-  invite: { grpcPort: 41004, metricsPort: 42004 },
+  invite: { grpcPort: 41004, metricsPort: 42004, adminPort: 43004 },
   projector: { metricsPort: 42005 },
   notifier: { metricsPort: 42006 },
   gateway: { metricsPort: 42007 },
@@ -264,17 +264,27 @@ describe('the run plan', () => {
     assert.equal(envOf(run, 'projector').TESSERA_GRPC_LISTEN, undefined);
   });
 
-  it("turns the directory's admin API on, on loopback, for the directory only, unless the operator chose its address", () => {
+  it("turns the directory's and the invite service's admin APIs on, on loopback, each for its own service, unless the operator chose the address", () => {
     const run = plan({});
     assert.equal(envOf(run, 'directory').TESSERA_DIRECTORY_ADMIN_LISTEN, '127.0.0.1:43003');
     assert.equal(run.children.find((child) => child.name === 'directory')?.adminUrl, 'http://127.0.0.1:43003');
-    for (const other of SERVICES.filter((service) => service.name !== 'directory')) {
+    assert.equal(envOf(run, 'invite').TESSERA_INVITE_ADMIN_LISTEN, '127.0.0.1:43004');
+    assert.equal(run.children.find((child) => child.name === 'invite')?.adminUrl, 'http://127.0.0.1:43004');
+    assert.equal(envOf(run, 'invite').TESSERA_DIRECTORY_ADMIN_LISTEN, undefined);
+    assert.equal(envOf(run, 'directory').TESSERA_INVITE_ADMIN_LISTEN, undefined);
+    for (const other of SERVICES.filter((service) => service.name !== 'directory' && service.name !== 'invite')) {
       assert.equal(envOf(run, other.name).TESSERA_DIRECTORY_ADMIN_LISTEN, undefined, other.name);
+      assert.equal(envOf(run, other.name).TESSERA_INVITE_ADMIN_LISTEN, undefined, other.name);
       assert.equal(run.children.find((child) => child.name === other.name)?.adminUrl, undefined, other.name);
     }
-    const chosen = plan({ TESSERA_DIRECTORY_ADMIN_LISTEN: '0.0.0.0:9444' });
+    const chosen = plan({
+      TESSERA_DIRECTORY_ADMIN_LISTEN: '0.0.0.0:9444',
+      TESSERA_INVITE_ADMIN_LISTEN: '127.0.0.1:9445',
+    });
     assert.equal(envOf(chosen, 'directory').TESSERA_DIRECTORY_ADMIN_LISTEN, '0.0.0.0:9444');
     assert.equal(chosen.children.find((child) => child.name === 'directory')?.adminUrl, 'http://127.0.0.1:9444');
+    assert.equal(envOf(chosen, 'invite').TESSERA_INVITE_ADMIN_LISTEN, '127.0.0.1:9445');
+    assert.equal(chosen.children.find((child) => child.name === 'invite')?.adminUrl, 'http://127.0.0.1:9445');
   });
 
   it("overrides the operator's per-service addresses, and says so", () => {

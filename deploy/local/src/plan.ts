@@ -5,8 +5,10 @@ import type { RunnerIdentities } from './nats-identities.js';
 import type { PortPlan } from './ports.js';
 import { serverSecretFileFor } from './server-secret.js';
 import {
+  ADMIN_LISTEN_SETTINGS,
   GRPC_ADDRESS_SETTINGS,
   type HealthKind,
+  hasAdminApi,
   isGrpcService,
   SERVER_SECRET_HOLDERS,
   SERVICES,
@@ -59,7 +61,7 @@ export interface ChildPlan extends ChildSpec {
   healthTarget: string;
   grpcPort?: number;
   metricsPort: number;
-  /** The directory only: the URL of its admin API. */
+  /** Directory and invite only: the URL of its admin API. */
   adminUrl?: string;
   env: Readonly<Record<string, string>>;
 }
@@ -194,11 +196,12 @@ export function planRun(input: PlanInput): RunPlan {
     }
     if (SERVER_SECRET_HOLDERS.includes(service.name)) env.TESSERA_SECRET_KEY_FILE = secretKeyFile;
     let adminUrl: string | undefined;
-    if (service.name === 'directory') {
-      // On by default here, on loopback (no token needed there): `tessera directory import` and the
-      // benchmark seed through it. The operator's address (and token file) win.
-      const listen = config.TESSERA_DIRECTORY_ADMIN_LISTEN ?? `127.0.0.1:${adminPortOf(servicePorts)}`;
-      env.TESSERA_DIRECTORY_ADMIN_LISTEN = listen;
+    if (hasAdminApi(service.name)) {
+      // On by default here, on loopback (no token needed there): `tessera directory import`,
+      // `tessera invite revoke` and the benchmark seed use it. The operator's address (and token file) win.
+      const setting = ADMIN_LISTEN_SETTINGS[service.name];
+      const listen = config[setting] ?? `127.0.0.1:${adminPortOf(service.name, servicePorts)}`;
+      env[setting] = listen;
       const at = listen.lastIndexOf(':');
       adminUrl = localUrl(listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1)));
     }
@@ -232,8 +235,8 @@ export function planRun(input: PlanInput): RunPlan {
   return { children, httpUrl, publicBaseUrl, signingKeyFile, secretKeyFile, warnings };
 }
 
-function adminPortOf(ports: { adminPort?: number }): number {
-  if (ports.adminPort === undefined) throw new Error('no admin port was assigned to directory');
+function adminPortOf(name: ServiceName, ports: { adminPort?: number }): number {
+  if (ports.adminPort === undefined) throw new Error(`no admin port was assigned to ${name}`);
   return ports.adminPort;
 }
 

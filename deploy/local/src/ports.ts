@@ -1,13 +1,13 @@
 import { createServer } from 'node:net';
 import { freePort } from '@tessera/local-infra';
-import { isGrpcService, type ServiceDef, type ServiceName } from './services.js';
+import { hasAdminApi, isGrpcService, type ServiceDef, type ServiceName } from './services.js';
 
 export interface ServicePorts {
   /** Only gRPC services have one. */
   grpcPort?: number;
   /** /metrics, /healthz and /readyz. */
   metricsPort: number;
-  /** The directory only: its admin HTTP API (bind, unbind, import, pepper rotation), on loopback. */
+  /** Directory and invite only: their admin HTTP API (binds and imports; revocations), on loopback. */
   adminPort?: number;
 }
 
@@ -45,15 +45,15 @@ export class PortAllocator {
 }
 
 /**
- * A gRPC port for each gRPC service, a metrics port for each service, and the directory's admin
- * port, from `ports`.
+ * A gRPC port for each gRPC service, a metrics port for each service, and an admin port for each
+ * service with an admin API, from `ports`.
  */
 export async function assignPorts(services: readonly ServiceDef[], ports: PortAllocator): Promise<PortPlan> {
   const plan: PortPlan = {};
   for (const service of services) {
     const grpcPort = isGrpcService(service.name) ? await ports.next() : undefined;
     const metricsPort = await ports.next();
-    const adminPort = service.name === 'directory' ? await ports.next() : undefined;
+    const adminPort = hasAdminApi(service.name) ? await ports.next() : undefined;
     plan[service.name] = {
       ...(grpcPort === undefined ? {} : { grpcPort }),
       metricsPort,

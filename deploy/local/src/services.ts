@@ -34,6 +34,22 @@ export const SERVICES: readonly ServiceDef[] = [
   { name: 'gateway', health: 'http-api' },
 ];
 
+/**
+ * The services with an admin HTTP API (the directory's binds and imports, the invite service's
+ * revocations), each with the setting that says where it listens; the runner turns each on, on
+ * loopback, and the CLI finds it in the state file.
+ */
+export const ADMIN_LISTEN_SETTINGS = {
+  directory: 'TESSERA_DIRECTORY_ADMIN_LISTEN',
+  invite: 'TESSERA_INVITE_ADMIN_LISTEN',
+} as const;
+
+export type AdminApiService = keyof typeof ADMIN_LISTEN_SETTINGS;
+
+export function hasAdminApi(name: ServiceName): name is AdminApiService {
+  return Object.hasOwn(ADMIN_LISTEN_SETTINGS, name);
+}
+
 export function isGrpcService(name: ServiceName): name is GrpcServiceName {
   return Object.hasOwn(GRPC_ADDRESS_SETTINGS, name);
 }

@@ -8,7 +8,7 @@ export interface ServiceState {
   pid: number | null;
   grpcPort?: number;
   metricsPort: number;
-  /** The directory only: where its admin API answers (`tessera directory …` finds it here). */
+  /** Directory and invite only: where its admin API answers (`tessera directory …`, `tessera invite …` find it here). */
   adminUrl?: string;
   restarts: number;
 }

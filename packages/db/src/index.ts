@@ -22,3 +22,4 @@ export type {
   ProjectorCheckpointTable,
 } from './schema.js';
 export { type DatabaseSettings, databaseSettingsOf } from './settings.js';
+export { type TablesReadiness, watchTables } from './tables-readiness.js';

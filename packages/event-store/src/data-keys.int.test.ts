@@ -51,6 +51,26 @@ describe('DataKeys over the tessera_data_keys bucket', () => {
     assert.equal(text(await elsewhere.openField(kept, 'address', sealedKept)), 'bob@example.org');
   });
 
+  it('erases a key that another process erased meanwhile (between its read and its delete)', async () => {
+    const aggregate = `invite.${uniqueId('i')}:mail`;
+    const sealed = await keys.sealField(aggregate, 'mail', 'seed');
+    const js = fx.nc.jetstream();
+    const jsm = await js.jetstreamManager();
+    // The other eraser deletes the message just before this one does.
+    const racing = Object.create(jsm) as typeof jsm;
+    Object.defineProperty(racing, 'streams', {
+      value: Object.assign(Object.create(jsm.streams), {
+        deleteMessage: async (stream: string, seq: number, erase?: boolean) => {
+          await jsm.streams.deleteMessage(stream, seq, erase);
+          return jsm.streams.deleteMessage(stream, seq, erase);
+        },
+      }),
+    });
+    const kv = await js.views.kv(DATA_KEY_BUCKET, { bindOnly: true, allow_direct: true });
+    await new DataKeys(new KvDataKeySource(kv, racing)).erase(aggregate);
+    assert.equal(await new DataKeys(await openDataKeySource(fx.nc)).openField(aggregate, 'mail', sealed), null);
+  });
+
   it('throws on a tampered ciphertext', async () => {
     const aggregate = `session.${uniqueId('s')}`;
     const sealed = await keys.sealField(aggregate, 'token', '123456');

@@ -59,13 +59,21 @@ export class KvDataKeySource implements DataKeySource {
     try {
       const entry = await this.kv.get(kvKey);
       // A purge only unlinks the message in the file store; an erase overwrites it on disk first.
-      if (entry?.operation === 'PUT') await this.jsm.streams.deleteMessage(DATA_KEY_STREAM, entry.revision, true);
+      // Another process erasing the same key (the notifier and a revocation) may get there first.
+      if (entry?.operation === 'PUT')
+        await this.jsm.streams.deleteMessage(DATA_KEY_STREAM, entry.revision, true).catch((err: unknown) => {
+          if (!isMessageGone(err)) throw err;
+        });
       await this.kv.purge(kvKey); // leaves a marker that also removes any key created meanwhile
     } catch (err) {
       throw asStoreError(err, `erase the data key of ${aggregate}`);
     }
   }
 }
+
+const NO_MESSAGE_FOUND = 10043; // JetStream API err_code: "sequence N not found"
+const isMessageGone = (err: unknown) =>
+  (err as { api_error?: { err_code?: number } }).api_error?.err_code === NO_MESSAGE_FOUND;
 
 // KV keys allow only [-/_=.A-Za-z0-9]; aggregate ids may hold more (`key.ed25519:0`), so every
 // other character becomes `=XX`, keeping the `<type>.` prefix readable.

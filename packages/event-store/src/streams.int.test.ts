@@ -50,6 +50,7 @@ describe('ensureStreams', () => {
       'tessera.invite.>',
       'tessera.key.>',
       'tessera.onbind.>',
+      'tessera.onbind_delivery.>',
       'tessera.pepper.>',
       'tessera.terms.>',
     ]);
@@ -79,6 +80,6 @@ describe('ensureStreams', () => {
     await ensureStreams(jsm);
     await jsm.streams.update('TESSERA_EVENTS', { subjects: ['tessera.key.>'] });
     assert.equal((await ensureStreams(jsm))[1]?.action, 'updated');
-    assert.equal((await jsm.streams.info('TESSERA_EVENTS')).config.subjects.length, 7);
+    assert.equal((await jsm.streams.info('TESSERA_EVENTS')).config.subjects.length, 8);
   });
 });

@@ -13,7 +13,7 @@ export function requirementsOf(identity: ServiceIdentity): { streams: string[]; 
   ]);
   const { open, seal, erase } = grants.dataKeys;
   const buckets = new Set<string>(grants.buckets);
-  if (open.length + seal.length > 0 || erase) buckets.add(DATA_KEY_BUCKET);
+  if (open.length + seal.length + erase.length > 0) buckets.add(DATA_KEY_BUCKET);
   return { streams: [...streams], buckets: [...buckets] };
 }
 

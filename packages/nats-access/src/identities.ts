@@ -40,12 +40,13 @@ export type Grants = {
   consumers: readonly { stream: StreamName; durable: string }[];
   /**
    * The data-key bucket, by aggregate type: `open` reads keys (to unseal), `seal` also creates
-   * them; `erase` may delete any key for good (crypto-shredding), so only the service that erases.
+   * them; `erase` deletes them for good (crypto-shredding). A purge is a publish on the key's own
+   * subject, which NATS cannot tell from a put: erasing a type's keys is also writing them.
    */
   dataKeys: {
     open: readonly AggregateType[];
     seal: readonly AggregateType[];
-    erase: boolean;
+    erase: readonly AggregateType[];
     /**
      * Its key followers: a consumer named `consumer`, filtered to the keys of `type` (of the types
      * it opens), that it may create, read, pull from and delete. Saves a fetch per key when it
@@ -63,7 +64,7 @@ const none: Grants = {
   watches: [],
   follows: [],
   consumers: [],
-  dataKeys: { open: [], seal: [], erase: false },
+  dataKeys: { open: [], seal: [], erase: [] },
   buckets: [],
 };
 
@@ -80,7 +81,7 @@ export const IDENTITIES = {
     reads: ['TESSERA_SHORT', 'TESSERA_EVENTS'],
     // Delivery outcomes it waits for; accounts and terms whose cached state it drops on any change.
     watches: ['delivery', 'account', 'terms'],
-    dataKeys: { open: [], seal: ['session', 'account'], erase: false },
+    dataKeys: { open: [], seal: ['session', 'account'], erase: [] },
   },
   notifier: {
     ...none,
@@ -93,7 +94,7 @@ export const IDENTITIES = {
       { stream: 'TESSERA_EVENTS', durable: DURABLES.notifierOnbind },
     ],
     // Erases an invite's mail key once the mail is out, and an onbind call's key once it is done.
-    dataKeys: { open: ['session', 'invite', 'onbind'], seal: [], erase: true },
+    dataKeys: { open: ['session', 'invite', 'onbind'], seal: [], erase: ['invite', 'onbind'] },
   },
   gateway: {
     ...none,
@@ -106,7 +107,7 @@ export const IDENTITIES = {
     ...none,
     appends: ['assoc', 'pepper'],
     reads: ['TESSERA_EVENTS'],
-    dataKeys: { open: [], seal: ['assoc'], erase: true }, // unbind erases the association's data
+    dataKeys: { open: [], seal: ['assoc'], erase: ['assoc'] }, // unbind erases the association's data
   },
   invite: {
     ...none,
@@ -115,7 +116,7 @@ export const IDENTITIES = {
     consumers: [{ stream: 'TESSERA_EVENTS', durable: DURABLES.inviteBindings }],
     // Opens a new binding's signed association and its invites' data to build the onbind call;
     // erases a revoked invite's keys.
-    dataKeys: { open: ['assoc', 'invite'], seal: ['invite', 'onbind'], erase: true },
+    dataKeys: { open: ['assoc', 'invite'], seal: ['invite', 'onbind'], erase: ['invite'] },
   },
   projector: {
     ...none,
@@ -125,7 +126,7 @@ export const IDENTITIES = {
     dataKeys: {
       open: ['assoc'],
       seal: [],
-      erase: false,
+      erase: [],
       follow: [{ type: 'assoc', consumer: KEY_FOLLOWERS.projectorAssoc }],
     },
   },

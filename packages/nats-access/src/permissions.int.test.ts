@@ -53,10 +53,11 @@ const AGGREGATE_TYPES = ['session', 'delivery', 'assoc', 'invite', 'onbind', 'ac
 const DATA_KEYS: Record<ServiceIdentity, { read: string[]; create: string[] }> = {
   signing: { read: [], create: [] },
   session: { read: ['session', 'account'], create: ['session', 'account'] },
-  notifier: { read: ['session'], create: [] },
+  // Erasing an invite's mail key and an onbind call's key is a publish on their subjects (a purge).
+  notifier: { read: ['session', 'invite', 'onbind'], create: ['invite', 'onbind'] },
   gateway: { read: [], create: [] },
   directory: { read: ['assoc'], create: ['assoc'] },
-  invite: { read: ['invite', 'onbind'], create: ['invite', 'onbind'] },
+  invite: { read: ['assoc', 'invite', 'onbind'], create: ['invite', 'onbind'] },
   projector: { read: ['assoc'], create: [] },
   analytics: { read: [], create: [] },
 };
@@ -193,9 +194,14 @@ describe('NATS identities and their permissions, on a real nats-server', () => {
       );
       assert.equal(await subscribeProbe(nc, `$KV.${DATA_KEY_BUCKET}.>`), 'refused', `${identity} listens to new keys`);
     }
-    // Only the services that erase may purge a key of theirs, and none a key of another type.
+    // Only the services that erase may purge a key of the types they erase, and none a key of another type.
+    assert.equal(await kvPurgeProbe(as('notifier'), DATA_KEY_BUCKET, kvKeyOf('invite.a1:mail')), 'allowed');
+    assert.equal(await kvPurgeProbe(as('notifier'), DATA_KEY_BUCKET, kvKeyOf('onbind.a1')), 'allowed');
+    assert.equal(await kvPurgeProbe(as('invite'), DATA_KEY_BUCKET, kvKeyOf('invite.a2')), 'allowed');
     assert.equal(await kvPurgeProbe(as('notifier'), DATA_KEY_BUCKET, kvKeyOf('session.a1')), 'refused');
     assert.equal(await kvPurgeProbe(as('directory'), DATA_KEY_BUCKET, kvKeyOf('session.a1')), 'refused');
+    assert.equal(await kvPurgeProbe(as('invite'), DATA_KEY_BUCKET, kvKeyOf('assoc.a1')), 'refused');
+    assert.equal(await kvPurgeProbe(as('projector'), DATA_KEY_BUCKET, kvKeyOf('assoc.a1')), 'refused');
   });
 
   it('lets analytics read the lasting stream, by direct get and through its own consumer, and nothing else', async () => {

@@ -47,7 +47,7 @@ export function permissionsOf(identity: ServiceIdentity): NatsPermissions {
   }
 
   const { open, seal, erase, follow = [] } = grants.dataKeys;
-  if (open.length + seal.length > 0 || erase) publish.add(`${API}.STREAM.INFO.${DATA_KEY_STREAM}`);
+  if (open.length + seal.length + erase.length > 0) publish.add(`${API}.STREAM.INFO.${DATA_KEY_STREAM}`);
   for (const { type, consumer } of follow) {
     if (!open.includes(type)) throw new Error(`${identity} follows ${type} keys it may not open`);
     // The filter is in the create subject: the consumer can only ever deliver keys of `type`.
@@ -56,9 +56,10 @@ export function permissionsOf(identity: ServiceIdentity): NatsPermissions {
     publish.add(`${API}.CONSUMER.MSG.NEXT.${DATA_KEY_STREAM}.${consumer}`);
     publish.add(`${API}.CONSUMER.DELETE.${DATA_KEY_STREAM}.${consumer}`); // deleted and made again to start elsewhere
   }
-  for (const type of new Set([...open, ...seal])) publish.add(dataKeyRead(type));
-  for (const type of seal) publish.add(dataKeySubjects(type)); // create; also overwrite its own types' keys
-  if (erase) publish.add(`${API}.STREAM.MSG.DELETE.${DATA_KEY_STREAM}`); // overwrites a key on disk
+  for (const type of new Set([...open, ...seal, ...erase])) publish.add(dataKeyRead(type));
+  // Create (seal), purge (erase); either also overwrites a key of those types.
+  for (const type of new Set([...seal, ...erase])) publish.add(dataKeySubjects(type));
+  if (erase.length > 0) publish.add(`${API}.STREAM.MSG.DELETE.${DATA_KEY_STREAM}`); // overwrites a key on disk
 
   for (const bucket of grants.buckets) {
     publish.add(`${API}.STREAM.INFO.${bucketStreamOf(bucket)}`);

@@ -5,7 +5,17 @@ export {
   parseHostPort,
   type ServiceName,
 } from './addresses.js';
+export {
+  type AdminApi,
+  type AdminApiOptions,
+  adminTokenOf,
+  parseJsonObject,
+  readAdminToken,
+  readJsonObject,
+  startAdminApi,
+} from './admin-api.js';
 export { type BackendHealth, type BackendHealthOptions, watchBackendHealth } from './backend-health.js';
+export { type Clock, createClock } from './clock.js';
 export { createDeadlineClient, type DeadlineClient, type DeadlineClientOptions } from './grpc-client.js';
 export {
   type GrpcServerOptions,

@@ -1,7 +1,7 @@
-import { isIP } from 'node:net';
-import { type Config, ConfigError } from '@tessera/config';
+import type { Config } from '@tessera/config';
 import type { Database } from '@tessera/db';
-import { ASSOCIATIONS_PROJECTION, type ProjectionWait, watchProjection } from '@tessera/db';
+import { ASSOCIATIONS_PROJECTION, type ProjectionWait, watchProjection, watchTables } from '@tessera/db';
+import { passingErrorsOn } from '@tessera/errors';
 import { DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import {
   createFederationClient,
@@ -14,6 +14,7 @@ import { SessionServiceClient } from '@tessera/proto/tessera/session/v1/session'
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
 import { createSecrets, readServerSecret, type Secrets } from '@tessera/server-secret';
 import {
+  adminTokenOf,
   channelCredentials,
   createDeadlineClient,
   grpcTarget,
@@ -24,12 +25,11 @@ import {
 } from '@tessera/service-kit';
 import type { Kysely } from 'kysely';
 import type { NatsConnection } from 'nats';
-import { type AdminServer, readAdminToken, startAdminApi } from './admin/admin-server.js';
-import { passingErrorsOn } from './backend-errors.js';
+import { type AdminServer, startDirectoryAdmin } from './admin/admin-server.js';
 import { type Binder, createBinder, type SignAssociations } from './binder.js';
 import { DIRECTORY_SERVICE_NAME, directoryService } from './grpc/directory-service.js';
 import { type Peppers, startPeppers } from './peppers.js';
-import { type ReadModel, readModelOf } from './read-model.js';
+import { readModelOf } from './read-model.js';
 
 /** What the service reads from files at start; a bad file stops it before anything opens. */
 export type DirectorySettings = { secrets: Secrets; adminToken: string | null };
@@ -40,17 +40,12 @@ export type DirectorySettings = { secrets: Secrets; adminToken: string | null };
  */
 export function loadDirectorySettings(config: Config): DirectorySettings {
   const secrets = createSecrets(readServerSecret(config.TESSERA_SECRET_KEY_FILE));
-  const listen = config.TESSERA_DIRECTORY_ADMIN_LISTEN;
-  const tokenFile = config.TESSERA_DIRECTORY_ADMIN_TOKEN_FILE;
-  if (listen !== undefined && tokenFile === undefined && !isLoopback(parseHostPort(listen).host))
-    throw new ConfigError(
-      'TESSERA_DIRECTORY_ADMIN_TOKEN_FILE: required when TESSERA_DIRECTORY_ADMIN_LISTEN is not a loopback address',
-    );
-  return { secrets, adminToken: tokenFile === undefined ? null : readAdminToken(tokenFile) };
+  const adminToken = adminTokenOf(
+    { setting: 'TESSERA_DIRECTORY_ADMIN_LISTEN', value: config.TESSERA_DIRECTORY_ADMIN_LISTEN },
+    { setting: 'TESSERA_DIRECTORY_ADMIN_TOKEN_FILE', value: config.TESSERA_DIRECTORY_ADMIN_TOKEN_FILE },
+  );
+  return { secrets, adminToken };
 }
-
-const isLoopback = (host: string) =>
-  host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
 export type DirectoryServerOptions = Pick<
   ServiceContext<DirectorySettings, NatsConnection, Kysely<Database>>,
@@ -75,9 +70,6 @@ export interface DirectoryServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-// The read model's tables are made by the projector's migrations; until then lookups cannot answer.
-const TABLES_PROBE_MS = 2_000;
-
 /**
  * Serves DirectoryService on TESSERA_GRPC_LISTEN to TESSERA_DIRECTORY_ALLOWED_CLIENTS, and the
  * admin API on TESSERA_DIRECTORY_ADMIN_LISTEN when set. Calls session (GetValidated3pid) and
@@ -101,7 +93,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
   };
   try {
     const readModel = readModelOf(db);
-    const tables = watchTables(readModel);
+    const tables = watchTables(readModel.tablesExist);
     closers.push(tables.close);
     options.addReadiness(tables);
 
@@ -182,7 +174,7 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     const admin =
       config.TESSERA_DIRECTORY_ADMIN_LISTEN === undefined
         ? null
-        : await startAdminApi({
+        : await startDirectoryAdmin({
             listen: parseHostPort(config.TESSERA_DIRECTORY_ADMIN_LISTEN),
             token: options.settings.adminToken,
             binder,
@@ -213,37 +205,4 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
     await closeAll();
     throw err;
   }
-}
-
-/** `read model` in /readyz: whether the projector's migrations made the tables, probed in the background. */
-function watchTables(readModel: ReadModel) {
-  let ready = false;
-  let timer: NodeJS.Timeout | undefined;
-  const probe = () => {
-    readModel
-      .tablesExist()
-      .then(
-        (found) => {
-          ready = found;
-        },
-        () => {
-          ready = false;
-        },
-      )
-      .finally(() => {
-        if (timer === undefined) return;
-        timer = setTimeout(probe, TABLES_PROBE_MS);
-        timer.unref();
-      });
-  };
-  timer = setTimeout(probe, 0);
-  timer.unref();
-  return {
-    name: 'read model',
-    isReady: () => ready,
-    close: () => {
-      clearTimeout(timer);
-      timer = undefined;
-    },
-  };
 }

@@ -1,4 +1,4 @@
-import { TesseraError } from '@tessera/errors';
+import { passingErrorsOn, TesseraError } from '@tessera/errors';
 import { storeFailuresUnavailable } from '@tessera/event-store';
 import type { XMatrixVerifier } from '@tessera/federation-client';
 import { LOOKUP_ALGORITHMS } from '@tessera/lookup-hash';
@@ -13,7 +13,6 @@ import type { SessionServiceClient } from '@tessera/proto/tessera/session/v1/ses
 import type { Secrets } from '@tessera/server-secret';
 import { type DeadlineClient, type UnaryContext, unaryService } from '@tessera/service-kit';
 import { type Medium, mediumFromGrpc, parseGrpcMedium, parseUserId } from '@tessera/spec-params';
-import { passingErrorsOn } from '../backend-errors.js';
 import type { Binder } from '../binder.js';
 import type { UnbindAuthority } from '../domain/association.js';
 import type { Peppers } from '../peppers.js';

@@ -10,11 +10,10 @@ import type {
   RegisterAccountResponse,
 } from '@tessera/proto/tessera/session/v1/session';
 import type { Secrets } from '@tessera/server-secret';
-import { createLogThrottle, type Logger, type LogThrottle } from '@tessera/service-kit';
+import { type Clock, createLogThrottle, type Logger, type LogThrottle } from '@tessera/service-kit';
 import { parseTokenType } from '@tessera/spec-params';
 import type { AggregateCache } from '../aggregate-cache.js';
 import { accountOf, termsSubject } from '../aggregates.js';
-import type { Clock } from '../clock.js';
 import { type AccountHolder, accountHolder, unrecognisedToken } from '../domain/account.js';
 import * as terms from '../domain/terms.js';
 import { storedAccounts, USER_ID_FIELD } from '../events/account-events.js';

@@ -6,9 +6,9 @@ import type {
   GetTermsResponse,
 } from '@tessera/proto/tessera/session/v1/session';
 import type { Secrets } from '@tessera/server-secret';
+import type { Clock } from '@tessera/service-kit';
 import type { AggregateCache } from '../aggregate-cache.js';
 import { termsSubject } from '../aggregates.js';
-import type { Clock } from '../clock.js';
 import * as terms from '../domain/terms.js';
 import { storedTerms, termsCodec } from '../events/terms-events.js';
 import type { TermsDocument } from '../terms-file.js';

@@ -11,7 +11,7 @@ import type {
   SubmitTokenResponse,
 } from '@tessera/proto/tessera/session/v1/session';
 import type { Secrets } from '@tessera/server-secret';
-import type { Logger } from '@tessera/service-kit';
+import type { Clock, Logger } from '@tessera/service-kit';
 import {
   mediumToGrpc,
   parseClientSecret,
@@ -20,7 +20,6 @@ import {
   SESSION_SEALED_FIELDS as SEALED,
 } from '@tessera/spec-params';
 import { isStorableSid, sessionAggregate, sessionSubject } from '../aggregates.js';
-import type { Clock } from '../clock.js';
 import type { WatchDelivery } from '../delivery-wait.js';
 import { type Medium, noValidSession, refusalOf, type SessionCommand, validatedThreepid } from '../domain/session.js';
 import { storedSessions } from '../events/session-events.js';

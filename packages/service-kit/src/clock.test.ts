@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '@tessera/service-kit';
 import { createClock } from './clock.js';
+import { createLogger } from './logger.js';
 
 const NOW = Date.UTC(2025, 0, 15);
 const lines: string[] = [];

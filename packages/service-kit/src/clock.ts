@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import type { Logger } from '@tessera/service-kit';
+import type { Logger } from './logger.js';
 
 export type Clock = () => Date;
 

@@ -1,10 +1,6 @@
-import {
-  answeredByService,
-  isServiceError,
-  TemporarilyUnavailable,
-  TesseraError,
-  toMatrixError,
-} from '@tessera/errors';
+import { TesseraError } from './tessera-error.js';
+import { TemporarilyUnavailable } from './unavailable.js';
+import { answeredByService, isServiceError, toMatrixError } from './wire.js';
 
 /**
  * Calls another service, passing its answer on: an errcode it chose (GetValidated3pid's

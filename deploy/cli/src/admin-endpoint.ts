@@ -5,24 +5,42 @@ import type { Readable } from 'node:stream';
 import type { Config } from '@tessera/config';
 import { UsageError } from './cli.js';
 
-/** Where the directory's admin API answers, and the bearer token it wants (null: none). */
-export type AdminEndpoint = { url: string; token: string | null };
+/** The services with an admin HTTP API, and the settings that say where it listens and its token. */
+const ADMIN_SETTINGS = {
+  directory: { listen: 'TESSERA_DIRECTORY_ADMIN_LISTEN', tokenFile: 'TESSERA_DIRECTORY_ADMIN_TOKEN_FILE' },
+  invite: { listen: 'TESSERA_INVITE_ADMIN_LISTEN', tokenFile: 'TESSERA_INVITE_ADMIN_TOKEN_FILE' },
+} as const satisfies Record<string, { listen: keyof Config; tokenFile: keyof Config }>;
+
+export type AdminService = keyof typeof ADMIN_SETTINGS;
+
+/** Where a service's admin API answers, and the bearer token it wants (null: none). */
+export type AdminEndpoint = { service: AdminService; url: string; token: string | null };
 
 /**
- * The admin API's URL: `--admin-url`, else TESSERA_DIRECTORY_ADMIN_LISTEN (the directory's own
- * setting; a wildcard host is reached on loopback), else what the local runner of TESSERA_DATA_DIR
- * wrote in its state file. The token: the file of TESSERA_DIRECTORY_ADMIN_TOKEN_FILE, when set.
+ * The admin API's URL: `--admin-url`, else the service's *_ADMIN_LISTEN (a wildcard host is
+ * reached on loopback), else what the local runner of TESSERA_DATA_DIR wrote in its state file.
+ * The token: the file of the service's *_ADMIN_TOKEN_FILE, when set.
  */
-export function adminEndpointOf(config: Config, adminUrlFlag: string | undefined, cwd = process.cwd()): AdminEndpoint {
-  const url = adminUrlFlag ?? urlOfListen(config.TESSERA_DIRECTORY_ADMIN_LISTEN) ?? runnerAdminUrl(config, cwd);
+export function adminEndpointOf(
+  service: AdminService,
+  config: Config,
+  adminUrlFlag: string | undefined,
+  cwd = process.cwd(),
+): AdminEndpoint {
+  const settings = ADMIN_SETTINGS[service];
+  const url = adminUrlFlag ?? urlOfListen(config[settings.listen]) ?? runnerAdminUrl(service, config, cwd);
   if (url === undefined)
     throw new UsageError(
-      'cannot find the directory admin API: give --admin-url, set TESSERA_DIRECTORY_ADMIN_LISTEN, or point ' +
+      `cannot find the ${service} admin API: give --admin-url, set ${settings.listen}, or point ` +
         'TESSERA_DATA_DIR at a running local runner',
     );
   if (!/^http:\/\/[^/]+\/?$/.test(url)) throw new UsageError(`--admin-url: expected http://host:port (got ${url})`);
-  const tokenFile = config.TESSERA_DIRECTORY_ADMIN_TOKEN_FILE;
-  return { url: url.replace(/\/$/, ''), token: tokenFile === undefined ? null : readToken(tokenFile) };
+  const tokenFile = config[settings.tokenFile];
+  return {
+    service,
+    url: url.replace(/\/$/, ''),
+    token: tokenFile === undefined ? null : readToken(tokenFile, settings.tokenFile),
+  };
 }
 
 function urlOfListen(listen: string | undefined): string | undefined {
@@ -33,21 +51,21 @@ function urlOfListen(listen: string | undefined): string | undefined {
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${listen.slice(at + 1)}`;
 }
 
-function runnerAdminUrl(config: Config, cwd: string): string | undefined {
+function runnerAdminUrl(service: AdminService, config: Config, cwd: string): string | undefined {
   try {
     const state = JSON.parse(readFileSync(join(resolve(cwd, config.TESSERA_DATA_DIR), 'run', 'state.json'), 'utf8'));
-    const url = state?.services?.directory?.adminUrl;
+    const url = state?.services?.[service]?.adminUrl;
     return typeof url === 'string' && state.status !== 'stopped' ? url : undefined;
   } catch {
     return undefined;
   }
 }
 
-function readToken(file: string): string {
+function readToken(file: string, setting: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new Error(`TESSERA_DIRECTORY_ADMIN_TOKEN_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`);
+    throw new Error(`${setting}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code}`);
   }
 }
 
@@ -77,7 +95,7 @@ export function postAdmin(endpoint: AdminEndpoint, path: string, body: unknown |
       },
     });
     req.once('error', (err) =>
-      reject(new Error(`cannot reach the directory admin API at ${endpoint.url}: ${err.message}`)),
+      reject(new Error(`cannot reach the ${endpoint.service} admin API at ${endpoint.url}: ${err.message}`)),
     );
     req.once('response', (res) => {
       const chunks: Buffer[] = [];
@@ -110,3 +128,31 @@ export function postAdmin(endpoint: AdminEndpoint, path: string, body: unknown |
 
 const isReadable = (value: unknown): value is Readable =>
   value !== null && typeof value === 'object' && typeof (value as Readable).pipe === 'function';
+
+/**
+ * The flags of an admin command, anywhere among its arguments: `--admin-url <url>` (or
+ * `--admin-url=<url>`) and the command's own `valueFlags`, each with a value; the rest in order.
+ */
+export function splitFlags(
+  args: string[],
+  command: string,
+  valueFlags: readonly string[] = [],
+): { positional: string[]; adminUrl: string | undefined; flags: Record<string, string> } {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  const known = ['admin-url', ...valueFlags];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const name = arg.startsWith('--') ? (arg.slice(2).split('=')[0] as string) : undefined;
+    if (name === undefined) positional.push(arg);
+    else if (!known.includes(name)) throw new UsageError(`${command}: unexpected ${JSON.stringify(arg)}`);
+    else if (arg.includes('=')) flags[name] = arg.slice(arg.indexOf('=') + 1);
+    else {
+      const value = args[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+      flags[name] = value;
+    }
+  }
+  const { 'admin-url': adminUrl, ...own } = flags;
+  return { positional, adminUrl, flags: own };
+}

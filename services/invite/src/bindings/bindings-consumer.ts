@@ -1,0 +1,42 @@
+import { type ConsumedMessage, type RetryLater, type RunningConsumer, runConsumer } from '@tessera/event-store';
+import { DURABLES } from '@tessera/nats-access';
+import type { NatsConnection } from 'nats';
+import { type OnbindRequestsDeps, requestOnbind } from './onbind-requests.js';
+
+const STREAM = 'TESSERA_EVENTS';
+const ASSOC_SUBJECTS = 'tessera.assoc.>';
+// Longer than one reaction (a wait for the projector, signing, a few appends); heartbeats keep a
+// slow one from being delivered again while its process lives.
+const ACK_WAIT_MS = 60_000;
+const HEARTBEAT_MS = 20_000;
+
+/**
+ * Consumes AssociationBound (durable `invite-bindings`, `tessera.assoc.>`, one at a time in stream
+ * order) and requests the onbind call of each new binding that finds pending invites.
+ */
+export function runBindingsConsumer(
+  nc: NatsConnection,
+  deps: OnbindRequestsDeps,
+  durable: string = DURABLES.inviteBindings,
+): Promise<RunningConsumer> {
+  const handler = async ({ envelope, seq }: ConsumedMessage): Promise<RetryLater | undefined> => {
+    let retry: RetryLater | undefined;
+    for (const event of envelope.events) {
+      if (event.payload?.$case !== 'associationBound') continue;
+      const { addrKey, bindingId, association } = event.payload.value;
+      if (association === undefined) continue;
+      retry = (await requestOnbind(deps, { addrKey, bindingId, association, seq })) ?? retry;
+    }
+    return retry;
+  };
+  return runConsumer(nc.jetstream(), {
+    stream: STREAM,
+    durable,
+    filterSubjects: [ASSOC_SUBJECTS],
+    eventTypes: ['AssociationBound'],
+    ackWaitMs: ACK_WAIT_MS,
+    progressHeartbeatMs: HEARTBEAT_MS,
+    log: deps.log,
+    handler,
+  });
+}

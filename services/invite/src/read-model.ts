@@ -1,0 +1,112 @@
+import type { Database } from '@tessera/db';
+import { type Kysely, sql } from 'kysely';
+
+/**
+ * The invite service's queries on the read model the projector writes (the associations and the
+ * invites are one projection, so one checkpoint covers both). Each is one indexed statement.
+ */
+export interface ReadModel {
+  /** The Matrix user bound to the address key now, or null. */
+  boundMxid(addrKey: string, now: number): Promise<string | null>;
+  /** The binding that is current for the address key (valid or not), or null. */
+  currentBindingId(addrKey: string): Promise<string | null>;
+  /** Whether an invite that is neither revoked nor expired was issued this ephemeral key. */
+  ephemeralKeyIsValid(urlSafeUnpaddedKey: string, now: number): Promise<boolean>;
+  /**
+   * The invites an onbind call for the address key carries: those pending and unexpired, and those
+   * this call claimed already (a redelivery after a crash); oldest first.
+   */
+  invitesForOnbind(addrKey: string, onbindId: string, now: number): Promise<string[]>;
+  /** The invites of the address key that may still be delivered (pending or claimed): what revoke ends. */
+  revocableInvites(addrKey: string): Promise<string[]>;
+  /** Whether the invite's onbind call is over (delivered or abandoned): too late to revoke it. */
+  isSettled(inviteId: string): Promise<boolean>;
+  /** When the oldest onbind call not yet delivered nor abandoned was requested, or null. */
+  oldestRequestedOnbind(): Promise<Date | null>;
+  /** Whether the projector's migrations made the tables this service reads. */
+  tablesExist(): Promise<boolean>;
+}
+
+export function readModelOf(db: Kysely<Database>): ReadModel {
+  return {
+    async boundMxid(addrKey, now) {
+      const row = await db
+        .selectFrom('association')
+        .select('mxid')
+        .where('addr_key', '=', addrKey)
+        .where('not_before', '<=', String(now))
+        .where('not_after', '>=', String(now))
+        .executeTakeFirst();
+      return row?.mxid ?? null;
+    },
+    async currentBindingId(addrKey) {
+      const row = await db
+        .selectFrom('association')
+        .select('binding_id')
+        .where('addr_key', '=', addrKey)
+        .executeTakeFirst();
+      return row?.binding_id ?? null;
+    },
+    async ephemeralKeyIsValid(key, now) {
+      const row = await db
+        .selectFrom('invite')
+        .select('invite_id')
+        .where('ephemeral_public_key', '=', key)
+        .where('status', '!=', 'revoked')
+        .where('expires_at', '>', new Date(now))
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+    async invitesForOnbind(addrKey, onbindId, now) {
+      const rows = await db
+        .selectFrom('invite')
+        .select('invite_id')
+        .where('addr_key', '=', addrKey)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('status', '=', 'pending'), eb('expires_at', '>', new Date(now))]),
+            eb.and([eb('status', '=', 'claimed'), eb('onbind_id', '=', onbindId)]),
+          ]),
+        )
+        .orderBy('stored_seq')
+        .execute();
+      return rows.map((row) => row.invite_id);
+    },
+    async revocableInvites(addrKey) {
+      const rows = await db
+        .selectFrom('invite')
+        .select('invite_id')
+        .where('addr_key', '=', addrKey)
+        .where('status', 'in', ['pending', 'claimed'])
+        .orderBy('stored_seq')
+        .execute();
+      return rows.map((row) => row.invite_id);
+    },
+    async isSettled(inviteId) {
+      const row = await db
+        .selectFrom('invite')
+        .select('invite_id')
+        .where('invite_id', '=', inviteId)
+        .where('status', 'in', ['delivered', 'abandoned'])
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+    async oldestRequestedOnbind() {
+      const row = await db
+        .selectFrom('onbind')
+        .select('requested_at')
+        .where('status', '=', 'requested')
+        .orderBy('requested_at')
+        .limit(1)
+        .executeTakeFirst();
+      return row?.requested_at ?? null;
+    },
+    async tablesExist() {
+      const { rows } = await sql<{ found: boolean }>`
+        select to_regclass('association') is not null
+           and to_regclass('invite') is not null
+           and to_regclass('onbind') is not null as found`.execute(db);
+      return rows[0]?.found === true;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// An in-process gRPC server standing for the signing service (another process in production): a
+// real ed25519 long-term key, real ephemeral keypairs and seed signatures, so that every answer
+// verifies. Over loopback without TLS.
+import {
+  decodeBase64,
+  encodeBase64,
+  encodeBase64Url,
+  generateSeed,
+  keyPairFromSeed,
+  signJson,
+} from '@tessera/canonical-json';
+import { TesseraError } from '@tessera/errors';
+import { type SigningServiceServer, SigningServiceService } from '@tessera/proto/tessera/signing/v1/signing';
+import { createLogger, createMetrics, startGrpcServer, unaryService } from '@tessera/service-kit';
+
+export const SERVER_NAME = 'id.example';
+export const LONG_TERM_KEY_ID = 'ed25519:0';
+
+export interface StandInSigning {
+  /** host:port for TESSERA_SIGNING_ADDR. */
+  target: string;
+  /** The long-term key's public half. */
+  publicKey: Uint8Array;
+  /** GetPublicKey calls so far (the invite service caches the key). */
+  publicKeyCalls(): number;
+  stop(): Promise<void>;
+}
+
+export async function startStandInSigning(): Promise<StandInSigning> {
+  const log = createLogger('signing', 'fatal');
+  const metrics = createMetrics('signing');
+  const longTermSeed = generateSeed();
+  const { publicKey } = keyPairFromSeed(longTermSeed);
+  let publicKeyCalls = 0;
+  const withKey = (json: string, seed: Uint8Array, keyId: string) =>
+    JSON.stringify(signJson(JSON.parse(json) as object, { entity: SERVER_NAME, keyId, seed }));
+  const notHere = async () => {
+    throw new TesseraError('M_UNRECOGNIZED', 'not part of the stand-in');
+  };
+  const implementation = unaryService<SigningServiceServer>(
+    'tessera.signing.v1.SigningService',
+    {
+      getPublicKey: async () => {
+        publicKeyCalls++;
+        return { key: { keyId: LONG_TERM_KEY_ID, publicKey: encodeBase64(publicKey), valid: true } };
+      },
+      signJson: async ({ json }: { json: string }) => ({ json: withKey(json, longTermSeed, LONG_TERM_KEY_ID) }),
+      signJsonBatch: async ({ json }: { json: string[] }) => ({
+        json: json.map((one) => withKey(one, longTermSeed, LONG_TERM_KEY_ID)),
+      }),
+      generateEphemeralKeypair: async () => {
+        const seed = generateSeed();
+        return { publicKey: encodeBase64Url(keyPairFromSeed(seed).publicKey), privateKey: encodeBase64(seed) };
+      },
+      signJsonWithSeed: async ({ json, seed, keyId }: { json: string; seed: string; keyId: string }) => ({
+        json: withKey(json, decodeBase64(seed), keyId || LONG_TERM_KEY_ID),
+      }),
+      listKeys: notHere,
+      isValid: notHere,
+    } as never,
+    { log, metrics },
+  );
+  const server = await startGrpcServer({
+    listen: { host: '127.0.0.1', port: 0 },
+    services: [{ name: 'tessera.signing.v1.SigningService', definition: SigningServiceService, implementation }],
+    tls: null,
+    allowedClients: [],
+    log,
+    metrics,
+  });
+  return {
+    target: `127.0.0.1:${server.port}`,
+    publicKey,
+    publicKeyCalls: () => publicKeyCalls,
+    stop: () => server.stop(1_000),
+  };
+}
