@@ -62,7 +62,8 @@ before(async () => {
       'display={{ sender_display_name }}',
       'web={{ web_client_location }}',
       'extra={{ extra_field }}',
-      'sign={{ sign_url }}',
+      // Autoescaped as in Sydent's templates: a URL with `&` is marked safe to stay as it is.
+      'sign={{ sign_url|safe }}',
       '',
     ].join('\n'),
   );

@@ -37,6 +37,7 @@ export async function storeInvite(
     brand?: string;
     expiresAt?: Date;
     eraseSecrets?: boolean;
+    senderVerified?: boolean;
   },
 ): Promise<StoredInvite> {
   // The real id is the token's keyed digest (base64url); any id of that alphabet will do here.
@@ -59,7 +60,11 @@ export async function storeInvite(
   const mail = await dataKeys.sealField(
     inviteMailDataKey(inviteId),
     SEALED.mail,
-    InviteMail.encode({ ephemeralPrivateKey, fieldsJson: JSON.stringify(options.fields ?? {}) }).finish(),
+    InviteMail.encode({
+      ephemeralPrivateKey,
+      fieldsJson: JSON.stringify(options.fields ?? {}),
+      senderVerified: options.senderVerified ?? false,
+    }).finish(),
   );
   if (options.eraseSecrets) await dataKeys.erase(inviteDataKey(inviteId));
   const stored = newEvent(

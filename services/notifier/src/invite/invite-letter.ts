@@ -1,3 +1,4 @@
+import { clientLowercaseEmail } from '@tessera/addresses';
 import { type DataKeys, SealedValueInvalid } from '@tessera/event-store';
 import { InviteMail, InviteSecrets, type InviteStored } from '@tessera/proto/tessera/events/v1/invite';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
@@ -5,7 +6,10 @@ import { inviteDataKey, inviteMailDataKey, INVITE_SEALED_FIELDS as SEALED } from
 
 /** What the invite mail is made of, in plaintext: kept in memory for one delivery, never logged. */
 export type InviteLetter = {
-  /** The address as the inviter gave it: where the mail goes. */
+  /**
+   * Where the mail goes: the address as the inviter gave it, lower-cased, as validation mail for
+   * that address goes (not the case-folded form, which may name another mailbox: ß becomes ss).
+   */
   address: string;
   token: string;
   roomId: string;
@@ -38,7 +42,7 @@ export async function openInvite(dataKeys: DataKeys, stored: InviteStored): Prom
     return {
       status: 'open',
       letter: {
-        address: secrets.address,
+        address: clientLowercaseEmail(secrets.address) ?? secrets.normalisedAddress,
         token: secrets.token,
         roomId: secrets.roomId,
         sender: secrets.sender,
