@@ -12,6 +12,7 @@ export const json = (body: unknown, headers: Record<string, string> = {}): Reque
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 let users = 0;
+const VALIDATION_LINK = /https?:\/\/\S+\/submitToken\?\S+/;
 
 /** A v2 account through the real OpenID exchange with the fake homeserver; terms accepted unless asked not to. */
 export async function registerUser(call: ObservedFetch, world: OutsideWorld, { acceptTerms = true } = {}) {
@@ -39,14 +40,14 @@ export async function registerUser(call: ObservedFetch, world: OutsideWorld, { a
   return { token: res.body.token, userId };
 }
 
-/** The newest mail to `address`, and the token and link it carries. */
+/** The newest validation mail to `address` (an invite mail to it is passed over), and the token and link it carries. */
 export async function mailTo(smtp: TestSmtpServer, address: string, after = 0) {
   const mail: ReceivedMail = await smtp.waitForMessage(
-    (m) => m.to.includes(address) && m.receivedAt.getTime() >= after,
+    (m) => m.to.includes(address) && m.receivedAt.getTime() >= after && VALIDATION_LINK.test(m.parsed.text ?? ''),
     10_000,
   );
   const text = mail.parsed.text ?? '';
-  const link = /https?:\/\/\S+\/submitToken\?\S+/.exec(text)?.[0];
+  const link = VALIDATION_LINK.exec(text)?.[0];
   assert.ok(link, 'the mail holds the validation link');
   const token = new URL(link).searchParams.get('token');
   assert.ok(token, 'the link holds the token');
