@@ -466,7 +466,7 @@ describe('onbind', () => {
     const old = await storeInvite(expired);
     const revokedAddress = newAddress('Revoked');
     const revoked = await storeInvite(revokedAddress);
-    const adminUrl = (system.state().services.invite as { adminUrl?: string } | undefined)?.adminUrl;
+    const adminUrl = system.state().services.invite?.adminUrl;
     assert.ok(adminUrl, 'the runner turns the invite admin API on');
     const revoke = await fetch(`${adminUrl}/_tessera/invite/v1/revoke`, json({ token: revoked.token }));
     assert.equal(revoke.status, 200, await revoke.text());

@@ -4,7 +4,13 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
 import { json } from './system/flows.js';
-import { type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
+import {
+  eventually,
+  type RunningSystem,
+  removeDataDir,
+  serviceLogLines,
+  startSystem,
+} from './system/running-system.js';
 
 // The runner's defaults leave TESSERA_OUTBOUND_ALLOW unset: outbound HTTP (here, the OpenID check
 // an unauthenticated `register` makes the session service do) must reach no loopback or private
@@ -119,6 +125,46 @@ describe('outbound HTTP under the runner’s defaults', () => {
       for (const caught of traps) assert.deepEqual(caught.connections, [], `port ${caught.port}`);
     } finally {
       for (const caught of traps) await caught.close();
+    }
+  });
+
+  it('sends no onbind call to a homeserver on a loopback address: the attempt fails and is tried again later', async () => {
+    const listener = await trap();
+    try {
+      const address = `outbound.${Date.now()}@example.org`;
+      const invited = await call(
+        '/_matrix/identity/api/v1/store-invite',
+        json({
+          medium: 'email',
+          address,
+          room_id: '!room:example.org',
+          sender: '@inviter:example.org',
+        }),
+      );
+      assert.equal(invited.status, 200, invited.text);
+      // Bound through the directory's admin API (on, on loopback, in the runner): the invite service
+      // asks for the onbind call, the notifier tries it.
+      const adminUrl = system.state().services.directory?.adminUrl;
+      assert.ok(adminUrl, 'the runner turns the directory admin API on');
+      const destination = `127.0.0.1:${listener.port}`;
+      const bound = await fetch(
+        `${adminUrl}/_tessera/directory/v1/bind`,
+        json({ medium: 'email', address, mxid: `@invitee:${destination}` }),
+      );
+      assert.equal(bound.status, 200, await bound.text());
+      await eventually(
+        async () =>
+          serviceLogLines(system).some(
+            (line) => line.msg === 'onbind call failed; tried again later' && line.destination === destination,
+          ),
+        30_000,
+        'the notifier reports the failed onbind attempt',
+      );
+      const failure = serviceLogLines(system).find((line) => line.msg === 'onbind call failed; tried again later');
+      assert.match(String(failure?.reason), /outbound guard/);
+      assert.deepEqual(listener.connections, []);
+    } finally {
+      await listener.close();
     }
   });
 });

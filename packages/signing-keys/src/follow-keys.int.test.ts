@@ -112,7 +112,7 @@ describe('following signing’s keys on a real nats-server, as the gateway ident
     assert.deepEqual(keys.book.lookup('ed25519:away'), { status: 'revoked' });
   });
 
-  it('refuses to start when it may not read the key events', async () => {
+  it('refuses to start when it may not follow the key events (the notifier reads the stream, but may not hear of appends)', async () => {
     const config = loadConfig({
       TESSERA_NATS_URL: nats.url,
       TESSERA_NATS_CREDENTIALS_FILE: identityFileOf(dir, 'notifier'),

@@ -150,11 +150,18 @@ export async function followKeys(nc: NatsConnection, options: FollowKeysOptions)
     recheck(msg.subject, msg.headers?.get(MSG_ID) ?? '', 0);
   };
 
+  let refused: Error | undefined;
   const subscription = nc.subscribe(KEY_SUBJECTS, {
-    callback: (err, msg) =>
-      err === null ? onNotice(msg) : log.error({ err: err.message }, 'signing keys: notices stopped'),
+    callback: (err, msg) => {
+      if (err === null) return onNotice(msg);
+      refused ??= err;
+      log.error({ err: err.message }, 'signing keys: notices stopped');
+    },
   });
   await nc.flush(); // the server sends every later append here: nothing falls between this and the listing
+  // A subscription the server refuses is reported before the flush's answer: an identity that may
+  // read the keys but not hear of new ones would never learn of a revocation.
+  if (refused !== undefined) throw refused;
   try {
     await readAll();
   } catch (err) {

@@ -15,7 +15,10 @@ export interface RunnerState {
   databaseUrl?: string;
   /** The runner's own nats-server; null when it uses an outside one. */
   nats?: { pid: number | null } | null;
-  services: Record<string, { pid?: number; grpcPort?: number; metricsPort?: number; restarts?: number }>;
+  services: Record<
+    string,
+    { pid?: number; grpcPort?: number; metricsPort?: number; restarts?: number; adminUrl?: string }
+  >;
 }
 
 export interface RunningSystem {
