@@ -54,6 +54,7 @@ export class TestInvites {
     const mail = InviteMail.encode({
       ephemeralPrivateKey: randomBytes(32).toString('base64'),
       fieldsJson: '{}',
+      senderVerified: false,
     }).finish();
     const event = newEvent(
       {
