@@ -22,8 +22,8 @@ export async function inviteCommand(args: string[], io: CliIo): Promise<number> 
   const endpoint = adminEndpointOf('invite', loadConfig(io.env), adminUrl);
   const { revoked } = (await postAdmin(endpoint, ADMIN_PATHS.revoke, body)) as { revoked: number };
   io.out.write(
-    `revoked ${revoked} invite${revoked === 1 ? '' : 's'}: never delivered, their ephemeral keys no longer ` +
-      'valid, their sealed data erased\n',
+    `revoked ${revoked} pending invite${revoked === 1 ? '' : 's'}: never delivered, their ephemeral keys no ` +
+      'longer valid, their sealed data erased (one already handed to an onbind call is not revoked)\n',
   );
   return 0;
 }

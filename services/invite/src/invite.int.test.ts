@@ -48,6 +48,7 @@ import type { NatsConnection } from 'nats';
 import { startStandInProjection } from '../test-support/stand-in-projection.js';
 import {
   LONG_TERM_KEY_ID,
+  NEXT_KEY_ID,
   SERVER_NAME,
   type StandInSigning,
   startStandInSigning,
@@ -425,6 +426,27 @@ describe('onbind on a new binding', () => {
     await waitUntil(async () => (await projected(first.token)) === 'claimed', 'the claims are projected');
   });
 
+  it("signs each invite's `signed` with the long-term key it was answered with, after a rotation too", async () => {
+    const address = newEmail();
+    const before = await storeInvite(address);
+    await waitUntil(async () => (await projected(before.token)) === 'pending', 'the invite is projected');
+    const next = signing.rotate();
+    try {
+      const { bindingId } = await bind(address, '@rotated:home.example');
+      await waitUntil(async () => (await onbindOf(bindingId)) !== null, 'the onbind call is requested');
+      const call = await onbindOf(bindingId);
+      assert.ok(call);
+      const body = JSON.parse(call.bodyJson) as { invites: { signed: Record<string, unknown> }[] };
+      const [carried] = body.invites;
+      assert.ok(carried);
+      const old = { entity: SERVER_NAME, keyId: LONG_TERM_KEY_ID, publicKey: signing.publicKey };
+      assert.equal(verifyJsonSignature(carried.signed, old), true, 'the room names the key it was answered with');
+      assert.equal(verifyJsonSignature(body, { entity: SERVER_NAME, keyId: NEXT_KEY_ID, publicKey: next }), true);
+    } finally {
+      signing.restore();
+    }
+  });
+
   it('counts invites stored, and reports the age of the oldest onbind call not yet delivered', async () => {
     const stored = await metricValue('tessera_invite_invites_stored_total');
     await storeInvite(newEmail());
@@ -538,6 +560,16 @@ describe('revoke (admin API)', () => {
     await waitUntil(async () => (await onbindOf(later)) !== null, 'the later binding is handled');
     assert.equal(await onbindOf(bindingId), null);
     assert.equal(await onbindMessages(), before + 1);
+  });
+
+  it('does not revoke an invite handed to an onbind call: the call carries it, signed', async () => {
+    const address = newEmail();
+    const answer = await storeInvite(address);
+    const { bindingId } = await bind(address, '@handed:home.example');
+    await waitUntil(async () => (await projected(answer.token)) === 'claimed', 'the claim is projected');
+    assert.ok(await onbindOf(bindingId));
+    assert.deepEqual(await admin({ token: answer.token }), { status: 200, body: { revoked: 0 } });
+    assert.equal(await projected(answer.token), 'claimed');
   });
 
   it('leaves an invite whose onbind call was delivered alone', async () => {

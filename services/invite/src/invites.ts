@@ -102,7 +102,6 @@ export function createInvites(deps: InvitesDeps): Invites {
       log.warn({ seq, waitedMs: deps.visibleWaitMs }, 'stored but the projector has not applied it in time');
     return applied;
   };
-  const unlessSettled = async (inviteId: string) => ((await readModel.isSettled(inviteId)) ? [] : [inviteId]);
 
   return {
     async store(input) {
@@ -118,10 +117,7 @@ export function createInvites(deps: InvitesDeps): Invites {
 
       const token = randomString(TOKEN_ALPHABET, TOKEN_LENGTH);
       const inviteId = secrets.digest('invite_token', token);
-      const [ephemeral, longTermKey] = await Promise.all([
-        signing.generateEphemeralKeypair(),
-        signing.longTermPublicKey(),
-      ]);
+      const [ephemeral, longTermKey] = await Promise.all([signing.generateEphemeralKeypair(), signing.longTermKey()]);
       const ephemeralPublicKey = urlSafeUnpadded(ephemeral.publicKey);
       const sealed = await sealInvite(
         inviteId,
@@ -154,6 +150,7 @@ export function createInvites(deps: InvitesDeps): Invites {
             ...sealed,
             brand: input.brand,
             expiresAt: new Date(at.getTime() + deps.expiryMs),
+            longTermKeyId: longTermKey.keyId,
           },
           now: at,
         },
@@ -167,7 +164,7 @@ export function createInvites(deps: InvitesDeps): Invites {
       return {
         token,
         publicKeys: [
-          { publicKey: longTermKey, keyValidityUrl: `${base}${LONG_TERM_VALIDITY_PATH}` },
+          { publicKey: longTermKey.publicKey, keyValidityUrl: `${base}${LONG_TERM_VALIDITY_PATH}` },
           { publicKey: ephemeralPublicKey, keyValidityUrl: `${base}${EPHEMERAL_VALIDITY_PATH}` },
         ],
         displayName: redactedDisplayName(input.address),
@@ -184,11 +181,11 @@ export function createInvites(deps: InvitesDeps): Invites {
     },
 
     async revoke(target) {
-      // By token, from the aggregate itself (an invite just stored may not be projected yet),
-      // unless the read model says its call is over already.
+      // By token, from the aggregate itself (an invite just stored may not be projected yet); its
+      // decider revokes only a pending invite, never one handed to an onbind call.
       const inviteIds =
         'token' in target
-          ? await unlessSettled(secrets.digest('invite_token', target.token))
+          ? [secrets.digest('invite_token', target.token)]
           : await readModel.revocableInvites(secrets.addrKey('email', emailOf(target)));
       let revoked = 0;
       let lastSeq = 0;

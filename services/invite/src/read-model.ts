@@ -17,10 +17,8 @@ export interface ReadModel {
    * this call claimed already (a redelivery after a crash); oldest first.
    */
   invitesForOnbind(addrKey: string, onbindId: string, now: number): Promise<string[]>;
-  /** The invites of the address key that may still be delivered (pending or claimed): what revoke ends. */
+  /** The pending invites of the address key: what revoke ends (one handed to a call is beyond it). */
   revocableInvites(addrKey: string): Promise<string[]>;
-  /** Whether the invite's onbind call is over (delivered or abandoned): too late to revoke it. */
-  isSettled(inviteId: string): Promise<boolean>;
   /** When the oldest onbind call not yet delivered nor abandoned was requested, or null. */
   oldestRequestedOnbind(): Promise<Date | null>;
   /** Whether the projector's migrations made the tables this service reads. */
@@ -77,19 +75,10 @@ export function readModelOf(db: Kysely<Database>): ReadModel {
         .selectFrom('invite')
         .select('invite_id')
         .where('addr_key', '=', addrKey)
-        .where('status', 'in', ['pending', 'claimed'])
+        .where('status', '=', 'pending')
         .orderBy('stored_seq')
         .execute();
       return rows.map((row) => row.invite_id);
-    },
-    async isSettled(inviteId) {
-      const row = await db
-        .selectFrom('invite')
-        .select('invite_id')
-        .where('invite_id', '=', inviteId)
-        .where('status', 'in', ['delivered', 'abandoned'])
-        .executeTakeFirst();
-      return row !== undefined;
     },
     async oldestRequestedOnbind() {
       const row = await db

@@ -15,6 +15,7 @@ import { createLogger, createMetrics, startGrpcServer, unaryService } from '@tes
 
 export const SERVER_NAME = 'id.example';
 export const LONG_TERM_KEY_ID = 'ed25519:0';
+export const NEXT_KEY_ID = 'ed25519:1';
 
 export interface StandInSigning {
   /** host:port for TESSERA_SIGNING_ADDR. */
@@ -23,6 +24,12 @@ export interface StandInSigning {
   publicKey: Uint8Array;
   /** GetPublicKey calls so far (the invite service caches the key). */
   publicKeyCalls(): number;
+  /**
+   * A second long-term key, `ed25519:1`, becomes the current one (ed25519:0 stays valid), as a
+   * planned rotation does; its public half. `restore()` makes ed25519:0 current again.
+   */
+  rotate(): Uint8Array;
+  restore(): void;
   stop(): Promise<void>;
 }
 
@@ -31,6 +38,17 @@ export async function startStandInSigning(): Promise<StandInSigning> {
   const metrics = createMetrics('signing');
   const longTermSeed = generateSeed();
   const { publicKey } = keyPairFromSeed(longTermSeed);
+  const nextSeed = generateSeed();
+  const seeds = new Map([
+    [LONG_TERM_KEY_ID, longTermSeed],
+    [NEXT_KEY_ID, nextSeed],
+  ]);
+  let currentKeyId = LONG_TERM_KEY_ID;
+  const seedOf = (keyId: string) => {
+    const seed = seeds.get(keyId || currentKeyId);
+    if (seed === undefined) throw new TesseraError('M_NOT_FOUND', 'no valid key with this id');
+    return { keyId: keyId || currentKeyId, seed };
+  };
   let publicKeyCalls = 0;
   const withKey = (json: string, seed: Uint8Array, keyId: string) =>
     JSON.stringify(signJson(JSON.parse(json) as object, { entity: SERVER_NAME, keyId, seed }));
@@ -42,12 +60,17 @@ export async function startStandInSigning(): Promise<StandInSigning> {
     {
       getPublicKey: async () => {
         publicKeyCalls++;
-        return { key: { keyId: LONG_TERM_KEY_ID, publicKey: encodeBase64(publicKey), valid: true } };
+        const { keyId, seed } = seedOf('');
+        return { key: { keyId, publicKey: encodeBase64(keyPairFromSeed(seed).publicKey), valid: true } };
       },
-      signJson: async ({ json }: { json: string }) => ({ json: withKey(json, longTermSeed, LONG_TERM_KEY_ID) }),
-      signJsonBatch: async ({ json }: { json: string[] }) => ({
-        json: json.map((one) => withKey(one, longTermSeed, LONG_TERM_KEY_ID)),
-      }),
+      signJson: async ({ json }: { json: string }) => {
+        const { keyId, seed } = seedOf('');
+        return { json: withKey(json, seed, keyId) };
+      },
+      signJsonBatch: async ({ json, keyId: asked }: { json: string[]; keyId: string }) => {
+        const { keyId, seed } = seedOf(asked);
+        return { json: json.map((one) => withKey(one, seed, keyId)) };
+      },
       generateEphemeralKeypair: async () => {
         const seed = generateSeed();
         return { publicKey: encodeBase64Url(keyPairFromSeed(seed).publicKey), privateKey: encodeBase64(seed) };
@@ -72,6 +95,13 @@ export async function startStandInSigning(): Promise<StandInSigning> {
     target: `127.0.0.1:${server.port}`,
     publicKey,
     publicKeyCalls: () => publicKeyCalls,
+    rotate() {
+      currentKeyId = NEXT_KEY_ID;
+      return keyPairFromSeed(nextSeed).publicKey;
+    },
+    restore() {
+      currentKeyId = LONG_TERM_KEY_ID;
+    },
     stop: () => server.stop(1_000),
   };
 }

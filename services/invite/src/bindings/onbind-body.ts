@@ -12,7 +12,15 @@ export type BoundAssociation = {
   not_after: number;
 };
 
-export type CarriedInvite = { address: string; roomId: string; sender: string; token: string };
+export type CarriedInvite = {
+  inviteId: string;
+  address: string;
+  roomId: string;
+  sender: string;
+  token: string;
+  /** The long-term key the invite was answered with (its room's third-party invite names it). */
+  keyId: string;
+};
 
 /** What the long-term key signs for each invite, in the invites' order. */
 export const inviteProofs = (mxid: string, invites: readonly CarriedInvite[]) =>

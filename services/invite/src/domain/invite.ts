@@ -19,6 +19,8 @@ export type StoredInvite = {
   mail: Sealed;
   brand: string;
   expiresAt: Date;
+  /** The long-term key store-invite answered with; onbind signs the invite's `signed` with it. */
+  longTermKeyId: string;
 };
 
 export type InviteEvent =
@@ -38,6 +40,7 @@ export type Invite =
       addrKey: string;
       secrets: Sealed;
       expiresAt: Date;
+      longTermKeyId: string;
       /** The onbind call that claimed it; null while pending (and when revoked before a claim). */
       onbindId: string | null;
     };
@@ -47,8 +50,8 @@ export const initial = (): Invite => ({ status: 'none' });
 export function evolve(state: Invite, event: InviteEvent): Invite {
   switch (event.type) {
     case 'InviteStored': {
-      const { addrKey, secrets, expiresAt } = event.data;
-      return { status: 'pending', addrKey, secrets, expiresAt, onbindId: null };
+      const { addrKey, secrets, expiresAt, longTermKeyId } = event.data;
+      return { status: 'pending', addrKey, secrets, expiresAt, longTermKeyId, onbindId: null };
     }
     case 'InviteClaimed':
       return state.status === 'none' ? state : { ...state, status: 'claimed', onbindId: event.data.onbindId };
@@ -65,18 +68,24 @@ export function decide(command: InviteCommand, state: Invite): InviteEvent[] {
       if (state.status !== 'none') throw new Error('an invite with this id is stored already');
       return [{ type: 'InviteStored', data: { ...command.invite, at } }];
     case 'ClaimInvite':
-      // Claimed by this call already (a redelivery after a crash): nothing more to record. Claimed
-      // by another call, revoked or expired: not this call's to deliver.
-      if (state.status !== 'pending' || state.expiresAt.getTime() <= at.getTime()) return [];
+      // Marks an invite that the call `onbindId` carries (its OnbindRequested is stored first).
+      // Claimed already (a redelivery after a crash), or revoked meanwhile: nothing to record.
+      if (state.status !== 'pending') return [];
       return [{ type: 'InviteClaimed', data: { inviteId: command.inviteId, onbindId: command.onbindId, at } }];
     case 'RevokeInvite':
-      if (state.status !== 'pending' && state.status !== 'claimed') return [];
+      // Only a pending invite: one handed to an onbind call is in its signed body, which the
+      // homeserver gets whatever is recorded here.
+      if (state.status !== 'pending') return [];
       return [{ type: 'InviteRevoked', data: { inviteId: command.inviteId, at } }];
   }
 }
 
 export const inviteDecider: Decider<InviteCommand, InviteEvent, Invite> = { decide, evolve, initial };
 
-/** Whether the invite is carried by the onbind call `onbindId` (claimed by it, and not revoked since). */
-export const isClaimedBy = (state: Invite, onbindId: string): boolean =>
-  state.status === 'claimed' && state.onbindId === onbindId;
+/**
+ * Whether an onbind call `onbindId` being assembled may carry the invite: pending and unexpired, or
+ * claimed by that call already.
+ */
+export const isCarriable = (state: Invite, onbindId: string, now: Date): boolean =>
+  (state.status === 'pending' && state.expiresAt.getTime() > now.getTime()) ||
+  (state.status === 'claimed' && state.onbindId === onbindId);

@@ -18,14 +18,15 @@ export type OnbindEvent = { type: 'OnbindRequested'; data: OnbindRequest & { at:
 
 export type OnbindCommand = { type: 'RequestOnbind'; request: OnbindRequest; now: Date };
 
-export type Onbind = { requested: boolean };
+/** Once requested: the invites it carries (each then marked claimed by it, InviteClaimed). */
+export type Onbind = { requested: false } | { requested: true; inviteIds: readonly string[] };
 
 export const initial = (): Onbind => ({ requested: false });
 
 export function evolve(_state: Onbind, event: OnbindEvent): Onbind {
   switch (event.type) {
     case 'OnbindRequested':
-      return { requested: true };
+      return { requested: true, inviteIds: event.data.inviteIds };
   }
 }
 
