@@ -203,7 +203,7 @@ describe('tessera (the operators’ command)', () => {
         TESSERA_INVITE_ADMIN_TOKEN_FILE: tokenFile,
       });
       assert.equal(result.code, 0, result.err);
-      assert.match(result.out, /^revoked 1 invite:/);
+      assert.match(result.out, /^revoked 1 pending invite:/);
       assert.deepEqual(requests.at(-1), {
         path: '/_tessera/invite/v1/revoke',
         authorization: 'Bearer an-admin-token-of-some-length',
@@ -218,7 +218,7 @@ describe('tessera (the operators’ command)', () => {
       await writeFile(join(dataDir, 'run', 'state.json'), JSON.stringify(state));
       const result = await tessera(['invite', 'revoke', 'email', 'someone@example.org'], { TESSERA_DATA_DIR: dataDir });
       assert.equal(result.code, 0, result.err);
-      assert.match(result.out, /^revoked 2 invites:/);
+      assert.match(result.out, /^revoked 2 pending invites:/);
       assert.deepEqual(requests.at(-1)?.body, { medium: 'email', address: 'someone@example.org' });
     });
 
