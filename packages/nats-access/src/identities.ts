@@ -114,9 +114,9 @@ export const IDENTITIES = {
     appends: ['invite', 'onbind'],
     reads: ['TESSERA_EVENTS'],
     consumers: [{ stream: 'TESSERA_EVENTS', durable: DURABLES.inviteBindings }],
-    // Opens a new binding's signed association and its invites' data to build the onbind call;
-    // erases a revoked invite's keys.
-    dataKeys: { open: ['assoc', 'invite'], seal: ['invite', 'onbind'], erase: ['invite'] },
+    // Opens its invites' data to build the onbind call (the binding's signed association comes
+    // from the read model, so it opens no association); erases a revoked invite's keys.
+    dataKeys: { open: ['invite'], seal: ['invite', 'onbind'], erase: ['invite'] },
   },
   projector: {
     ...none,

@@ -57,7 +57,7 @@ const DATA_KEYS: Record<ServiceIdentity, { read: string[]; create: string[] }> =
   notifier: { read: ['session', 'invite', 'onbind'], create: ['invite', 'onbind'] },
   gateway: { read: [], create: [] },
   directory: { read: ['assoc'], create: ['assoc'] },
-  invite: { read: ['assoc', 'invite', 'onbind'], create: ['invite', 'onbind'] },
+  invite: { read: ['invite', 'onbind'], create: ['invite', 'onbind'] },
   projector: { read: ['assoc'], create: [] },
   analytics: { read: [], create: [] },
 };

@@ -8,8 +8,11 @@ import { type Kysely, sql } from 'kysely';
 export interface ReadModel {
   /** The Matrix user bound to the address key now, or null. */
   boundMxid(addrKey: string, now: number): Promise<string | null>;
-  /** The binding that is current for the address key (valid or not), or null. */
-  currentBindingId(addrKey: string): Promise<string | null>;
+  /**
+   * The address key's current binding: its id and its signed association as bind answered it
+   * (the projector's copy; the stream holds it sealed), or null when it is not bound.
+   */
+  currentAssociation(addrKey: string): Promise<{ bindingId: string; associationJson: string } | null>;
   /** Whether an invite that is neither revoked nor expired was issued this ephemeral key. */
   ephemeralKeyIsValid(urlSafeUnpaddedKey: string, now: number): Promise<boolean>;
   /**
@@ -37,13 +40,13 @@ export function readModelOf(db: Kysely<Database>): ReadModel {
         .executeTakeFirst();
       return row?.mxid ?? null;
     },
-    async currentBindingId(addrKey) {
+    async currentAssociation(addrKey) {
       const row = await db
         .selectFrom('association')
-        .select('binding_id')
+        .select(['binding_id', 'association_json'])
         .where('addr_key', '=', addrKey)
         .executeTakeFirst();
-      return row?.binding_id ?? null;
+      return row === undefined ? null : { bindingId: row.binding_id, associationJson: row.association_json };
     },
     async ephemeralKeyIsValid(key, now) {
       const row = await db

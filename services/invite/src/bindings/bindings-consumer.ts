@@ -23,9 +23,8 @@ export function runBindingsConsumer(
     let retry: RetryLater | undefined;
     for (const event of envelope.events) {
       if (event.payload?.$case !== 'associationBound') continue;
-      const { addrKey, bindingId, association } = event.payload.value;
-      if (association === undefined) continue;
-      retry = (await requestOnbind(deps, { addrKey, bindingId, association, seq })) ?? retry;
+      const { addrKey, bindingId } = event.payload.value;
+      retry = (await requestOnbind(deps, { addrKey, bindingId, seq })) ?? retry;
     }
     return retry;
   };

@@ -10,15 +10,8 @@ import {
   subjectOf,
 } from '@tessera/event-store';
 import { InviteSecrets, OnbindCall } from '@tessera/proto/tessera/events/v1/invite';
-import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
 import type { Logger } from '@tessera/service-kit';
-import {
-  ASSOCIATION_SEALED_FIELDS,
-  bindingDataKey,
-  INVITE_SEALED_FIELDS,
-  inviteDataKey,
-  onbindDataKey,
-} from '@tessera/spec-params';
+import { INVITE_SEALED_FIELDS, inviteDataKey, onbindDataKey } from '@tessera/spec-params';
 import { isCarriable } from '../domain/invite.js';
 import { storedInvites } from '../events/invite-events.js';
 import { storedOnbinds } from '../events/onbind-events.js';
@@ -46,7 +39,7 @@ export interface OnbindRequestsDeps {
 }
 
 /** What an AssociationBound says that onbind needs, and the stream sequence of its message. */
-export type NewBinding = { addrKey: string; bindingId: string; association: Sealed; seq: number };
+export type NewBinding = { addrKey: string; bindingId: string; seq: number };
 
 /**
  * Reacts to a new binding: once the read model holds everything up to it, requests one onbind
@@ -70,9 +63,9 @@ export async function requestOnbind(deps: OnbindRequestsDeps, binding: NewBindin
     return undefined;
   }
   // A binding replaced or ended since (a replay of old events): its invites wait for the current one.
-  if ((await readModel.currentBindingId(addrKey)) !== bindingId) return undefined;
-  const association = await openAssociation(dataKeys, binding);
-  if (association === null) return undefined;
+  const current = await readModel.currentAssociation(addrKey);
+  if (current === null || current.bindingId !== bindingId) return undefined;
+  const association = boundFieldsOf(current.associationJson);
 
   const at = new Date(now());
   const carried: CarriedInvite[] = [];
@@ -152,16 +145,8 @@ async function signProofs(signing: Signing, mxid: string, invites: readonly Carr
   return signed;
 }
 
-/** The binding's signed association, or null once its key was erased (replaced or unbound since). */
-async function openAssociation(dataKeys: DataKeys, binding: NewBinding): Promise<BoundAssociation | null> {
-  const opened = await dataKeys.openField(
-    bindingDataKey(binding.addrKey, binding.bindingId),
-    ASSOCIATION_SEALED_FIELDS.association,
-    binding.association,
-  );
-  if (opened === null) return null;
-  const { medium, address, mxid, ts, not_before, not_after } = JSON.parse(
-    Buffer.from(opened).toString('utf8'),
-  ) as BoundAssociation;
+/** The fields of the signed association that the onbind body repeats. */
+function boundFieldsOf(associationJson: string): BoundAssociation {
+  const { medium, address, mxid, ts, not_before, not_after } = JSON.parse(associationJson) as BoundAssociation;
   return { medium, address, mxid, ts, not_before, not_after };
 }
