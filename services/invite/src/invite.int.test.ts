@@ -140,7 +140,7 @@ async function sealedMail(token: string): Promise<InviteMail> {
 const ephemeralSeed = async (token: string) => (await sealedMail(token)).ephemeralPrivateKey;
 
 /** Binds the address as the directory does: an AssociationBound with its association sealed. */
-async function bind(address: string, mxid: string) {
+async function bind(address: string, mxid: string, { waitProjected = true } = {}) {
   const addrKey = addrKeyOf(address);
   const bindingId = randomBytes(12).toString('base64url');
   const ts = now();
@@ -177,7 +177,7 @@ async function bind(address: string, mxid: string) {
     ],
     { expectedSeq: lastSeq },
   );
-  await waitUntil(async () => projection.checkpoint() >= seq, 'the binding is projected');
+  if (waitProjected) await waitUntil(async () => projection.checkpoint() >= seq, 'the binding is projected');
   return { bindingId, seq };
 }
 
@@ -330,6 +330,37 @@ describe('store-invite', () => {
     assert.deepEqual(
       [refused.errcode, refused.status, refused.body.mxid],
       ['M_THREEPID_IN_USE', 400, '@bound:hs.example'],
+    );
+  });
+
+  it('withdraws an invite stored right after a bind it could not see yet, answering M_THREEPID_IN_USE', async () => {
+    const address = newEmail();
+    const jsm = await nc.jetstreamManager();
+    const invitesStored = async () =>
+      (await jsm.streams.info('TESSERA_EVENTS', { subjects_filter: 'tessera.invite.>' })).state.num_subjects ?? 0;
+    const before = await invitesStored();
+    // The read model lags: store-invite cannot see the bind stored just before it.
+    await projection.stop();
+    let restarted = false;
+    try {
+      await bind(address, '@racer:hs.example', { waitProjected: false });
+      const storing = rejection(storeInvite(address));
+      await waitUntil(async () => (await invitesStored()) > before, 'the invite is stored after the binding');
+      projection = await startStandInProjection(nc, db, dataKeys);
+      restarted = true;
+      const refused = await storing;
+      assert.deepEqual(
+        [refused.errcode, refused.status, refused.body.mxid],
+        ['M_THREEPID_IN_USE', 400, '@racer:hs.example'],
+      );
+    } finally {
+      if (!restarted) projection = await startStandInProjection(nc, db, dataKeys);
+    }
+    const rows = await db.selectFrom('invite').select('status').where('addr_key', '=', addrKeyOf(address)).execute();
+    assert.deepEqual(
+      rows.map((row) => row.status),
+      ['revoked'],
+      'stored, then withdrawn: never mailed, never delivered',
     );
   });
 

@@ -22,7 +22,6 @@ export const inviteSubject = (inviteId: string) => subjectOf('invite', inviteId)
 const TOKEN_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const TOKEN_LENGTH = 32;
 /** The key id sign-ed25519 labels its signature with, as Sydent does. */
-const EPHEMERAL_KEY_ID = 'ed25519:0';
 // Sydent points both at v1, which every server keeps serving (invites already in rooms carry them).
 const LONG_TERM_VALIDITY_PATH = '/_matrix/identity/api/v1/pubkey/isvalid';
 const EPHEMERAL_VALIDITY_PATH = '/_matrix/identity/api/v1/pubkey/ephemeral/isvalid';
@@ -103,6 +102,20 @@ export function createInvites(deps: InvitesDeps): Invites {
     return applied;
   };
 
+  /** Revokes a pending invite and erases its data keys (also when it was revoked already: a retry after a crash between the two must still erase). */
+  const withdraw = async (inviteId: string) => {
+    const handled = await handleCommand(store, inviteSubject(inviteId), storedInvites, {
+      type: 'RevokeInvite',
+      inviteId,
+      now: new Date(now()),
+    });
+    if (handled.state.status === 'revoked') {
+      await dataKeys.erase(inviteDataKey(inviteId));
+      await dataKeys.erase(inviteMailDataKey(inviteId));
+    }
+    return handled;
+  };
+
   return {
     async store(input) {
       const fields = input.fieldsJson === '' ? {} : parseJsonObject(input.fieldsJson, 'fields_json');
@@ -160,7 +173,17 @@ export function createInvites(deps: InvitesDeps): Invites {
       log.info({ inviteId, addrKey }, 'invite stored');
       // Answered even when the projector is late: the invite is stored and will be mailed, and a
       // retry would store (and mail) a second one; its key is valid as soon as it is applied.
-      await visible(seq);
+      if (await visible(seq)) {
+        // Bound meanwhile, by a bind stored before this invite: the bindings consumer has passed
+        // that binding without seeing the invite, so it would never be delivered. Withdrawn.
+        const boundSince = await readModel.boundMxid(addrKey, now());
+        if (boundSince !== null) {
+          await visible((await withdraw(inviteId)).seq);
+          throw new TesseraError('M_THREEPID_IN_USE', 'this address is bound to a Matrix user already', {
+            extra: { mxid: boundSince },
+          });
+        }
+      }
       return {
         token,
         publicKeys: [
@@ -177,7 +200,7 @@ export function createInvites(deps: InvitesDeps): Invites {
       const invite = state.status === 'revoked' ? null : await openSecrets(inviteId, state);
       if (invite === null) throw new TesseraError('M_UNRECOGNIZED', 'unknown invite token');
       const json = JSON.stringify({ mxid, sender: invite.sender, token });
-      return canonicalJson(JSON.parse(await signing.signJsonWithSeed(json, privateKey, EPHEMERAL_KEY_ID)) as unknown);
+      return canonicalJson(JSON.parse(await signing.signJsonWithSeed(json, privateKey, '')) as unknown);
     },
 
     async revoke(target) {
@@ -190,17 +213,7 @@ export function createInvites(deps: InvitesDeps): Invites {
       let revoked = 0;
       let lastSeq = 0;
       for (const inviteId of inviteIds) {
-        const handled = await handleCommand(store, inviteSubject(inviteId), storedInvites, {
-          type: 'RevokeInvite',
-          inviteId,
-          now: new Date(now()),
-        });
-        // Erased after the append, also when nothing was appended: a retry after a crash between
-        // the two must still erase.
-        if (handled.state.status === 'revoked') {
-          await dataKeys.erase(inviteDataKey(inviteId));
-          await dataKeys.erase(inviteMailDataKey(inviteId));
-        }
+        const handled = await withdraw(inviteId);
         if (handled.events.length > 0) revoked++;
         lastSeq = Math.max(lastSeq, handled.seq);
       }
