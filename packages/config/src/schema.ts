@@ -190,7 +190,7 @@ export const ConfigSchema = z.strictObject({
   TESSERA_HOMESERVER_ALLOW: nameList.default([]),
   /** Proxies (CIDRs) whose X-Forwarded-For the gateway believes for the client's IP address. */
   TESSERA_TRUSTED_PROXIES: cidrList.default([]),
-  /** requestToken per client IP address (v1 and unauthenticated callers): `<count>/<seconds>s`. */
+  /** requestToken and store-invite per client IP address (v1, unauthenticated callers): `<count>/<seconds>s`. */
   TESSERA_RATE_LIMIT_IP: rate.prefault('60/3600s'),
   /** requestToken per v2 user. */
   TESSERA_RATE_LIMIT_USER: rate.prefault('60/3600s'),

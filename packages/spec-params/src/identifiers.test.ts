@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TesseraError } from '@tessera/errors';
-import { parseClientSecret, parseSid, parseUserId, parseValidationToken } from './identifiers.js';
+import { parseClientSecret, parseRoomId, parseSid, parseUserId, parseValidationToken } from './identifiers.js';
 
 const invalidParam = (err: unknown) => err instanceof TesseraError && err.errcode === 'M_INVALID_PARAM';
 
@@ -70,5 +70,55 @@ describe('user IDs', () => {
         bad,
       );
     }
+  });
+});
+
+describe('room IDs', () => {
+  it('takes a Matrix room ID unchanged: with a server name (room versions before 12) or without (12)', () => {
+    for (const good of [
+      '!room:example.org',
+      '!OGEhHVWSdvArJzumhm:matrix.org',
+      '!a:[2001:db8::1]:8448',
+      '!31hneApxJ_1o-63DmFrpeqnkFfWppnzWso1JvH3ogLM', // room version 12: the create event's hash
+      '!ünïcode:example.org',
+      `!${'a'.repeat(254)}`,
+      `!${'é'.repeat(127)}`, // 1 + 254 bytes
+    ])
+      assert.equal(parseRoomId(good), good);
+  });
+
+  it('refuses anything else (no sigil, whitespace, control characters, over 255 bytes) with M_INVALID_PARAM naming the parameter', () => {
+    for (const bad of [
+      '',
+      '!',
+      'room:example.org',
+      '#alias:example.org',
+      '@alice:example.org',
+      '!room:example.org\nBcc: victim@example.org',
+      '!room\r:example.org',
+      '!room\0:example.org',
+      '!room\u007f:example.org',
+      '!room\u0085:example.org',
+      '!ro om:example.org',
+      '!room\t:example.org',
+      '!room\u00a0:example.org',
+      '!room\u2028:example.org',
+      '!room\ud800:example.org',
+      `!${'a'.repeat(255)}`,
+      `!${'é'.repeat(128)}`, // 1 + 256 bytes
+    ]) {
+      assert.throws(
+        () => parseRoomId(bad),
+        (err) => invalidParam(err) && (err as Error).message.startsWith('room_id'),
+        JSON.stringify(bad),
+      );
+    }
+  });
+
+  it('names the parameter it is given', () => {
+    assert.throws(
+      () => parseRoomId('room', 'invite.room_id'),
+      (err) => invalidParam(err) && (err as Error).message.startsWith('invite.room_id'),
+    );
   });
 });

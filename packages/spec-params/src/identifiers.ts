@@ -47,6 +47,21 @@ export function parseUserId(value: string, name = 'mxid'): string {
   return value;
 }
 
+// Spec appendix "Room IDs": `!` then an opaque part, 255 bytes at most. Room versions before 12
+// append `:server_name`; version 12 makes the opaque part a hash with no server name, so only the
+// sigil and the length are sure. The ID is copied into the invite mail and the onbind call:
+// whitespace and control characters (a newline would start a header) have no place in it, nor
+// lone surrogates, which have no UTF-8 form.
+const MAX_ROOM_ID_BYTES = 255;
+const ROOM_ID = /^![^\s\p{Cc}\p{Cs}]+$/u;
+
+/** A Matrix room ID, unchanged (store-invite's `room_id`): M_INVALID_PARAM naming `name` otherwise. */
+export function parseRoomId(value: string, name = 'room_id'): string {
+  if (!ROOM_ID.test(value) || Buffer.byteLength(value, 'utf8') > MAX_ROOM_ID_BYTES)
+    throw invalidParam(`${name} must be a Matrix room ID (!opaque_id, at most ${MAX_ROOM_ID_BYTES} bytes)`);
+  return value;
+}
+
 function isServerName(text: string): boolean {
   try {
     parseServerName(text);

@@ -3,7 +3,7 @@
 // their own invariants need) share; the one Medium type with its wire mappings; and the sealed
 // field names of a validation session, shared by the session service and the notifier.
 export { brandOf } from './brand.js';
-export { parseClientSecret, parseSid, parseUserId, parseValidationToken } from './identifiers.js';
+export { parseClientSecret, parseRoomId, parseSid, parseUserId, parseValidationToken } from './identifiers.js';
 export {
   type Medium,
   mediumFromEvent,

@@ -99,6 +99,7 @@ export async function startGateway({
   });
   const auth = authenticatorOf(tokenChecks.cached(sessionTokenCheck(session)));
   const readiness = gatewayReadiness(config, credentials, log);
+  const clientIpOf = clientIpResolver(config.TESSERA_TRUSTED_PROXIES);
 
   const app = createApp({
     routes: [
@@ -107,7 +108,7 @@ export async function startGateway({
       ...sessionRoutes({
         session,
         ...sessionCallers(session),
-        clientIpOf: clientIpResolver(config.TESSERA_TRUSTED_PROXIES),
+        clientIpOf,
         gate,
         // RequestToken answers once the notifier reports the mail or SMS sent or refused.
         requestTokenDeadlineMs: config.TESSERA_DELIVERY_WAIT_MS + deadlineMs,
@@ -115,7 +116,7 @@ export async function startGateway({
         log,
       }),
       ...directoryRoutes({ directory, lookups: coalescedLookups(directory), auth }),
-      ...inviteRoutes({ invite, auth, gate }),
+      ...inviteRoutes({ invite, auth, gate, clientIpOf }),
     ],
     maxBodyBytes: config.TESSERA_HTTP_MAX_BODY_BYTES,
     log,

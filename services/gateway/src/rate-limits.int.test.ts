@@ -237,6 +237,22 @@ describe('requestToken and store-invite rate limits shared by two gateway replic
     assert.equal((await post('/api/v1/store-invite', fromFrank, fromIp('192.0.2.30'))).status, 200);
   });
 
+  it("counts v1 store-invite per client IP across replicas, whatever sender it names, on requestToken's v1 counter", async () => {
+    const invitation = (n: number) => ({
+      medium: 'email',
+      address: 'bob@example.org',
+      room_id: '!r:example.org',
+      sender: `@anyone${n}:example.org`,
+    });
+    const before = storedInvites.length;
+    for (let n = 0; n < 3; n++)
+      assert.equal((await post('/api/v1/store-invite', invitation(n), fromIp('192.0.2.40'))).status, 200);
+    assertLimited(await post('/api/v1/store-invite', invitation(3), fromIp('192.0.2.40')));
+    assertLimited(await post('/api/v1/validate/email/requestToken', emailBody, fromIp('192.0.2.40')));
+    assert.equal(storedInvites.length - before, 3, 'refused invites never reach the invite service');
+    assert.equal((await post('/api/v1/store-invite', invitation(4), fromIp('192.0.2.41'))).status, 200);
+  });
+
   it('keeps neither addresses, phone numbers nor user IDs in plaintext in the shared counters', async () => {
     const nc = await connect({ servers: nats.url });
     try {

@@ -5,14 +5,14 @@ import type { Response } from 'express';
 
 /** What one request is counted under; each given key has its own limit (and its own counters). */
 export interface RateLimitKeys {
-  /** requestToken's v1 callers, by client IP address. */
+  /** requestToken's and store-invite's v1 callers, by client IP address. */
   ip?: string;
   /** requestToken's v2 callers, by user id (a homeserver asks for many users from one address). */
   user?: string;
   /** requestToken by SMS: the normalised phone number, and the country it was given with. */
   msisdn?: string;
   country?: string;
-  /** store-invite, by the inviting user (`sender`), on both trees. */
+  /** store-invite, by the inviting user (`sender`; on v2 the token's user), on both trees. */
   sender?: string;
 }
 

@@ -11,6 +11,7 @@ import type {
 } from '@tessera/proto/tessera/invite/v1/invite';
 import { createLogger } from '@tessera/service-kit';
 import { authenticator } from '../src/auth.js';
+import { clientIpResolver } from '../src/client-ip.js';
 import { rateLimitGate } from '../src/request-limits.js';
 import type { InvitePort } from '../src/routes/invite-deps.js';
 import { inviteRoutes } from '../src/routes/invite-routes.js';
@@ -55,12 +56,19 @@ export function fakeInvite() {
   return recordingPort<InvitePort, Calls, Answers>(DEFAULTS);
 }
 
+/** TEST_LIMITS with a per-IP limit a test reaches in a few calls: 3 per client IP (v1), 2 per sender. */
+export const INVITE_TEST_LIMITS = { ...TEST_LIMITS, ip: { count: 3, windowMs: 60_000 } };
+
 export async function startInviteApp() {
   const invite = fakeInvite();
   const session = fakeSession();
   const limits = memoryLimiter();
-  const gate = rateLimitGate(limits.limiter, TEST_LIMITS, createLogger('gateway-test', 'silent'));
-  const served = await serveRoutes(inviteRoutes({ invite: invite.port, auth: authenticator(session.port), gate }));
+  const gate = rateLimitGate(limits.limiter, INVITE_TEST_LIMITS, createLogger('gateway-test', 'silent'));
+  // Behind a trusted proxy on loopback: a test names its client's address with X-Forwarded-For.
+  const clientIpOf = clientIpResolver(['127.0.0.1/32']);
+  const served = await serveRoutes(
+    inviteRoutes({ invite: invite.port, auth: authenticator(session.port), gate, clientIpOf }),
+  );
   return {
     ...served,
     invite,

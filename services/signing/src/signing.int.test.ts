@@ -158,8 +158,9 @@ describe('the signing service over mTLS, with NATS', () => {
     assert.equal((await signing.isValid({ publicKey: '%%% not a key %%%' })).valid, false);
   });
 
-  it('generates an ephemeral keypair whose seed signs verifiably', async () => {
+  it('generates an ephemeral keypair, its seed in URL-safe base64, whose seed signs verifiably', async () => {
     const { publicKey, privateKey } = await signing.generateEphemeralKeypair({});
+    assert.match(privateKey, /^[A-Za-z0-9_-]{43}$/, 'unpadded URL-safe base64, as Sydent mails it');
     const { json } = await signing.signJsonWithSeed({
       json: '{"mxid":"@a:b","token":"abc"}',
       seed: privateKey,

@@ -69,6 +69,30 @@ describe('POST sign-ed25519', () => {
     assert.equal(app.invite.requestsOf('signEd25519')[0]?.mxid, bob);
   });
 
+  it('takes the token and key from the query string on v1, as Element posts to the mailed sign URL', async () => {
+    const query = `token=${INVITE_TOKEN}&private_key=${encodeURIComponent('c2VlZA_-')}`;
+    const res = await app.call(`/api/v1/sign-ed25519?${query}`, { json: { mxid: bob } });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(app.invite.requestsOf('signEd25519'), [
+      { mxid: bob, token: INVITE_TOKEN, privateKey: 'c2VlZA_-' },
+    ]);
+  });
+
+  it("hands on a key whose '+' arrived as a space (a standard-base64 seed in a link decoded once) with its '+' back", async () => {
+    const seed = 'ab+c/d+ef';
+    // Unescaped in the query string and in a form body, a '+' is read as a space; in JSON as sent.
+    await app.call(`/api/v1/sign-ed25519?token=${INVITE_TOKEN}&private_key=${seed}`, { json: { mxid: bob } });
+    await app.call('/api/v1/sign-ed25519', {
+      form: `mxid=${encodeURIComponent(bob)}&token=${INVITE_TOKEN}&private_key=${seed}`,
+    });
+    await app.call('/api/v1/sign-ed25519', { json: { ...signing, private_key: 'ab c/d ef' } });
+    await app.call('/v2/sign-ed25519', { json: { ...signing, private_key: 'ab c/d ef' }, token: ALICE_TOKEN });
+    assert.deepEqual(
+      app.invite.requestsOf('signEd25519').map(({ privateKey }) => privateKey),
+      [seed, seed, seed, seed],
+    );
+  });
+
   it('needs a token and accepted terms on v2', async () => {
     const none = await app.call('/v2/sign-ed25519', { json: signing });
     assert.deepEqual([none.status, none.body?.errcode], [401, 'M_UNAUTHORIZED']);

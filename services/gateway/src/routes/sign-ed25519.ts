@@ -18,8 +18,17 @@ export function signEd25519Handler(
     const params = bodyParams(req, tree);
     const mxid = params.requiredString('mxid');
     const token = params.requiredString('token');
-    const privateKey = params.requiredString('private_key');
+    const privateKey = plusesRestored(params.requiredString('private_key'));
     const { signedJson } = await invite.signEd25519({ mxid: parseUserId(mxid), token, privateKey });
     res.type('application/json').send(signedJson);
   };
+}
+
+/**
+ * The mailed seed, mended. Seeds used to be mailed in standard base64, and a link's `+` that
+ * reaches us unescaped in a query string or form body (Element decodes the link once before it
+ * posts to it) is read as a space. Base64 has no spaces, so each one was a `+`.
+ */
+function plusesRestored(privateKey: string): string {
+  return privateKey.replaceAll(' ', '+');
 }

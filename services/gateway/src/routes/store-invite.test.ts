@@ -154,6 +154,38 @@ describe('POST store-invite', () => {
     assert.deepEqual(app.invite.requestsOf('storeInvite'), []);
   });
 
+  it('refuses a room_id that is not a room ID (no sigil, a line break, a NUL, a space, over 255 bytes) with 400 M_INVALID_PARAM, on both trees', async () => {
+    for (const roomId of [
+      'room:example.org',
+      '#alias:example.org',
+      '!room:example.org\r\nBcc: victim@example.org',
+      '!room\0:example.org',
+      '!a room:example.org',
+      `!${'a'.repeat(255)}`,
+    ]) {
+      const body = { ...invitation, room_id: roomId };
+      for (const res of [await v1(body), await v2(body)]) {
+        assert.deepEqual([res.status, res.body?.errcode], [400, 'M_INVALID_PARAM'], JSON.stringify(roomId));
+        assert.match(String(res.body?.error), /^room_id/);
+      }
+    }
+    const form = new URLSearchParams({ ...invitation, room_id: '!room:example.org\nX: y' }).toString();
+    const byForm = await app.call('/api/v1/store-invite', { form });
+    assert.deepEqual([byForm.status, byForm.body?.errcode], [400, 'M_INVALID_PARAM']);
+    assert.deepEqual(app.invite.requestsOf('storeInvite'), []);
+    assert.deepEqual(app.limits.consumed, [], 'a refused invite is not counted');
+  });
+
+  it('takes a room ID of room version 12 (no server name) as sent', async () => {
+    const roomId = '!31hneApxJ_1o-63DmFrpeqnkFfWppnzWso1JvH3ogLM';
+    for (const res of [await v1({ ...invitation, room_id: roomId }), await v2({ ...invitation, room_id: roomId })])
+      assert.equal(res.status, 200, res.text);
+    assert.deepEqual(
+      app.invite.requestsOf('storeInvite').map((request) => request.roomId),
+      [roomId, roomId],
+    );
+  });
+
   it('refuses a sender that is not a user ID, and a required field that is not a string, with 400 M_INVALID_PARAM', async () => {
     for (const body of [
       { ...invitation, sender: 'alice' },
@@ -179,21 +211,57 @@ describe('POST store-invite', () => {
   });
 
   it('limits invites per sender on both trees: 429 M_LIMIT_EXCEEDED with retry_after_ms and Retry-After, other senders unaffected', async () => {
-    // TEST_LIMITS: 2 per sender.
-    assert.equal((await v1(invitation)).status, 200);
+    // INVITE_TEST_LIMITS: 2 per sender; the v1 calls' addresses stay under their 3 per IP.
+    const v1From = (ip: string, json: unknown) =>
+      app.call('/api/v1/store-invite', { json, headers: { 'x-forwarded-for': ip } });
+    assert.equal((await v1From('192.0.2.1', invitation)).status, 200);
     assert.equal((await v2(invitation)).status, 200);
-    const over = await v1(invitation);
+    const over = await v1From('192.0.2.2', invitation);
     assert.deepEqual([over.status, over.body?.errcode, over.body?.retry_after_ms], [429, 'M_LIMIT_EXCEEDED', 42_500]);
     assert.equal(over.headers.get('retry-after'), '43');
     const overV2 = await v2(invitation);
     assert.deepEqual([overV2.status, overV2.body?.errcode], [429, 'M_LIMIT_EXCEEDED']);
-    assert.equal((await v1({ ...invitation, sender: '@carol:example.org' })).status, 200);
+    assert.equal((await v1From('192.0.2.2', { ...invitation, sender: '@carol:example.org' })).status, 200);
     assert.equal(app.invite.requestsOf('storeInvite').length, 3);
     assert.deepEqual(
-      app.limits.consumed.map(({ scope }) => scope),
-      ['sender', 'sender', 'sender', 'sender', 'sender'],
+      app.limits.consumed.filter(({ scope }) => scope === 'sender').map(({ subject }) => subject),
+      [alice, alice, alice, alice, '@carol:example.org'],
     );
-    assert.equal(app.limits.consumed[0]?.subject, alice);
+  });
+
+  it('limits v1 invites per client IP too, whatever sender they name; v2 invites are not counted by address', async () => {
+    // INVITE_TEST_LIMITS: 3 per IP. Every call names a sender of its own, so only the address limits.
+    const v1From = (ip: string, n: number) =>
+      app.call('/api/v1/store-invite', {
+        json: { ...invitation, sender: `@user${n}:example.org` },
+        headers: { 'x-forwarded-for': ip },
+      });
+    for (let n = 0; n < 3; n++) assert.equal((await v1From('203.0.113.7', n)).status, 200);
+    const over = await v1From('203.0.113.7', 3);
+    assert.deepEqual([over.status, over.body?.errcode, over.body?.retry_after_ms], [429, 'M_LIMIT_EXCEEDED', 42_500]);
+    assert.equal(over.headers.get('retry-after'), '43');
+    const overByForm = await app.call('/api/v1/store-invite', {
+      form: new URLSearchParams({ ...invitation, sender: '@user4:example.org' }).toString(),
+      headers: { 'x-forwarded-for': '203.0.113.7' },
+    });
+    assert.deepEqual([overByForm.status, overByForm.body?.errcode], [429, 'M_LIMIT_EXCEEDED']);
+    assert.equal((await v1From('203.0.113.8', 5)).status, 200, 'another address is unaffected');
+    const onV2 = await app.call('/v2/store-invite', {
+      json: invitation,
+      token: ALICE_TOKEN,
+      headers: { 'x-forwarded-for': '203.0.113.7' },
+    });
+    assert.equal(onV2.status, 200, 'v2 is counted per sender, not by address');
+    assert.equal(app.invite.requestsOf('storeInvite').length, 5);
+    assert.deepEqual(
+      app.limits.consumed.filter(({ scope }) => scope === 'ip').map(({ subject }) => subject),
+      ['203.0.113.7', '203.0.113.7', '203.0.113.7', '203.0.113.7', '203.0.113.7', '203.0.113.8'],
+    );
+    assert.deepEqual(
+      app.limits.consumed.filter(({ scope }) => scope === 'sender').map(({ subject }) => subject),
+      ['@user0:example.org', '@user1:example.org', '@user2:example.org', '@user5:example.org', alice],
+      'a caller over its address limit does not use up the sender it names',
+    );
   });
 
   it("passes the service's refusals through: M_THREEPID_IN_USE with mxid, a blocklisted invite's 403 M_UNAUTHORIZED", async () => {

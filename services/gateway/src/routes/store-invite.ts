@@ -1,8 +1,9 @@
 import { normalizeEmail } from '@tessera/addresses';
 import { TesseraError } from '@tessera/errors';
 import type { StoreInviteResponse } from '@tessera/proto/tessera/invite/v1/invite';
-import { brandOf, parseUserId } from '@tessera/spec-params';
+import { brandOf, parseRoomId, parseUserId } from '@tessera/spec-params';
 import type { RequestHandler } from 'express';
+import { rateLimitSubjectOf } from '../client-ip.js';
 import { bodyParams } from '../params.js';
 import type { InviteRouteDeps } from './invite-deps.js';
 import type { Tree } from './route.js';
@@ -22,15 +23,16 @@ export const MAX_INVITE_FIELDS_BYTES = 32 * 1024;
  * POST store-invite. On v2 with a token and accepted terms, and `sender` must be the token's user
  * (403 M_UNAUTHORIZED, as Sydent answers); on v1 as JSON or a form body (Synapse's last fallback).
  * Required: medium (email only: 400 M_UNRECOGNIZED otherwise), address (M_INVALID_EMAIL when it
- * is not one), room_id, sender (a user ID). Counted per sender before the service stores anything.
+ * is not one), room_id (a room ID: it is copied into the mail), sender (a user ID). Counted per
+ * sender, and on v1 per client IP too, before the service stores anything.
  */
-export function storeInviteHandler({ invite, auth, gate }: InviteRouteDeps, tree: Tree): RequestHandler {
+export function storeInviteHandler({ invite, auth, gate, clientIpOf }: InviteRouteDeps, tree: Tree): RequestHandler {
   return async (req, res) => {
     const caller = tree === 'v2' ? await auth(req, { terms: true }) : undefined;
     const params = bodyParams(req, tree);
     const medium = params.requiredString('medium');
     const address = params.requiredString('address');
-    const roomId = params.requiredString('room_id');
+    const roomId = parseRoomId(params.requiredString('room_id'));
     const sender = parseUserId(params.requiredString('sender'), 'sender');
     const normalisedAddress = invitedEmailOf(medium, address);
     if (caller !== undefined && caller.userId !== sender)
@@ -40,7 +42,10 @@ export function storeInviteHandler({ invite, auth, gate }: InviteRouteDeps, tree
     const fieldsJson = JSON.stringify(templateFieldsOf(req.body as Record<string, unknown>));
     if (Buffer.byteLength(fieldsJson) > MAX_INVITE_FIELDS_BYTES)
       throw new TesseraError('M_TOO_LARGE', "the invite's optional fields are too large");
-    await gate(res, { sender });
+    // On v1 anyone may name any sender, so the caller's address is counted too (the requestToken
+    // v1 counter: both send mail for anonymous callers); on v2 the sender is the token's user.
+    const byAddress = tree === 'v1' ? { ip: rateLimitSubjectOf(clientIpOf(req)) } : {};
+    await gate(res, { ...byAddress, sender });
     const brand = brandOf(req.query.brand) ?? '';
     const senderVerified = caller !== undefined;
     const stored = await invite.storeInvite({

@@ -106,7 +106,7 @@ describe('the signing handlers', () => {
   it('sign with a caller-supplied seed as ed25519:0 unless told otherwise', async () => {
     const { publicKey, privateKey } = await handlers.generateEphemeralKeypair({});
     assert.match(publicKey, /^[A-Za-z0-9_-]{43}$/);
-    assert.match(privateKey, /^[A-Za-z0-9+/]{43}$/);
+    assert.match(privateKey, /^[A-Za-z0-9_-]{43}$/, 'the seed is unpadded URL-safe base64, as Sydent mails it');
     const signed = JSON.parse(
       (await handlers.signJsonWithSeed({ json: '{"token":"t"}', seed: privateKey, keyId: '' })).json,
     );
@@ -116,6 +116,18 @@ describe('the signing handlers', () => {
       (await handlers.signJsonWithSeed({ json: '{}', seed: privateKey, keyId: 'ed25519:e1' })).json,
     );
     assert.deepEqual(Object.keys(labelled.signatures[SERVER_NAME]), ['ed25519:e1']);
+  });
+
+  it('sign alike with a seed in either base64 alphabet, padded or not (links mailed before keys were URL-safe)', async () => {
+    const urlSafe = SPEC_SEED.replaceAll('+', '-').replaceAll('/', '_');
+    assert.notEqual(urlSafe, SPEC_SEED, 'the spec seed has a character the alphabets spell differently');
+    const signatures = [];
+    for (const seed of [SPEC_SEED, `${SPEC_SEED}=`, urlSafe, `${urlSafe}=`]) {
+      const signed = JSON.parse((await handlers.signJsonWithSeed({ json: '{"token":"t"}', seed, keyId: '' })).json);
+      assert.ok(verifyJsonSignature(signed, { entity: SERVER_NAME, publicKey: decodeBase64(SPEC_PUBLIC_KEY) }), seed);
+      signatures.push(signed.signatures[SERVER_NAME]['ed25519:0']);
+    }
+    assert.equal(new Set(signatures).size, 1);
   });
 
   it('refuse a seed that is not 32 bytes of base64, or a malformed key id, with M_INVALID_PARAM', async () => {

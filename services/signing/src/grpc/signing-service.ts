@@ -1,6 +1,5 @@
 import {
   CanonicalJsonError,
-  encodeBase64,
   encodeBase64Url,
   generateSeed,
   keyPairFromSeed,
@@ -111,10 +110,11 @@ export function signingHandlers({ serverName, keys, counters }: SigningDeps): Si
       return { json: signed };
     },
 
+    // Both URL-safe, as Sydent answers them: the seed is mailed inside a link (see the proto).
     generateEphemeralKeypair: async () => {
       const { publicKey, seed } = keyPairFromSeed(generateSeed());
       counters.ephemeralKeypairs.inc();
-      return { publicKey: encodeBase64Url(publicKey), privateKey: encodeBase64(seed) };
+      return { publicKey: encodeBase64Url(publicKey), privateKey: encodeBase64Url(seed) };
     },
 
     signJsonWithSeed: async ({ json, seed: encodedSeed, keyId }) => {
