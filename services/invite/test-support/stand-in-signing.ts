@@ -73,7 +73,7 @@ export async function startStandInSigning(): Promise<StandInSigning> {
       },
       generateEphemeralKeypair: async () => {
         const seed = generateSeed();
-        return { publicKey: encodeBase64Url(keyPairFromSeed(seed).publicKey), privateKey: encodeBase64(seed) };
+        return { publicKey: encodeBase64Url(keyPairFromSeed(seed).publicKey), privateKey: encodeBase64Url(seed) };
       },
       signJsonWithSeed: async ({ json, seed, keyId }: { json: string; seed: string; keyId: string }) => ({
         json: withKey(json, decodeBase64(seed), keyId || LONG_TERM_KEY_ID),
