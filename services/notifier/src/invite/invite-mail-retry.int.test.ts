@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '@tessera/config';
+import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
+import { provision } from '@tessera/nats-access';
+import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
+import { createLogger, createMetrics } from '@tessera/service-kit';
+import { INVITE_SEALED_FIELDS, inviteMailDataKey } from '@tessera/spec-params';
+import { createTemplates } from '@tessera/templates';
+import {
+  captureLogs,
+  pollUntil,
+  startNats,
+  startSmtpServer,
+  type TestNats,
+  type TestSmtpServer,
+} from '@tessera/test-harness';
+import type { NatsConnection } from 'nats';
+import { deliveryProbes } from '../../test-support/delivery-probes.js';
+import { type StoredInvite, storeInvite } from '../../test-support/invite-fixture.js';
+import { createSmtpMailer, type Mailer } from '../email/smtp-mailer.js';
+import { readEmailSettings } from '../settings.js';
+import { INVITES_DURABLE, type RunningInviteMail, startInviteMail } from './start-invite-mail.js';
+
+// The mail server turning an invite mail away, for now (451) or for good (550), on a real
+// nats-server and SMTP listener. A short lease keeps the retries (a lease apart at first) quick.
+describe('the invite mail when the mail server turns it away', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let smtp: TestSmtpServer;
+  let store: EventStore;
+  let dataKeys: DataKeys;
+  let mailer: Mailer;
+  let running: RunningInviteMail;
+  // Recipients the SMTP listener answers 451 (try later) while they are in here, and how often it did.
+  const deferred = new Set<string>();
+  const deferrals = new Map<string, number>();
+  const { log, lines: logLines } = captureLogs((destination) => createLogger('notifier', 'debug', destination));
+
+  const invite = (options: Parameters<typeof storeInvite>[1]) => storeInvite({ store, dataKeys }, options);
+  const probes = () => deliveryProbes({ nc, store }, { stream: 'TESSERA_EVENTS', durable: INVITES_DURABLE });
+  const mailKeyOpens = async ({ inviteId, stored }: StoredInvite) => {
+    assert.ok(stored.payload?.$case === 'inviteStored' && stored.payload.value.mail);
+    // A process that never saw the key: no cache can answer for the bucket.
+    const fresh = new DataKeys(await openDataKeySource(nc));
+    const opened = await fresh.openField(
+      inviteMailDataKey(inviteId),
+      INVITE_SEALED_FIELDS.mail,
+      stored.payload.value.mail,
+    );
+    return opened !== null;
+  };
+  const attemptsOf = (events: Event[]) =>
+    events.flatMap((event) => (event.payload?.$case === 'deliveryStarted' ? [event.payload.value.attempt] : []));
+  const retriesLogged = (inviteId: string) =>
+    logLines.filter((line) => line.msg === 'invite mail not sent; will retry' && line.deliveryId === inviteId).length;
+
+  before(async () => {
+    nats = await startNats();
+    nc = await connectNats({ url: nats.url, name: 'invite-mail-retry-test' });
+    await provision(nc);
+    store = new EventStore(nc);
+    dataKeys = new DataKeys(await openDataKeySource(nc));
+    smtp = await startSmtpServer({
+      rejectRecipient: (address) => address.endsWith('@bounce.test'),
+      deferRecipient: (address) => {
+        if (!deferred.has(address)) return false;
+        deferrals.set(address, (deferrals.get(address) ?? 0) + 1);
+        return true;
+      },
+    });
+    mailer = createSmtpMailer(smtp.url);
+    const config = loadConfig({
+      TESSERA_NATS_URL: nats.url,
+      TESSERA_SMTP_URL: smtp.url,
+      TESSERA_PUBLIC_BASE_URL: 'https://id.example.org',
+      TESSERA_EMAIL_FROM: 'Tessera <noreply@id.example.org>',
+      TESSERA_DELIVERY_LEASE_MS: '1000',
+      TESSERA_NOTIFIER_CONCURRENCY: '4',
+    });
+    const templates = createTemplates({ defaultBrand: 'tessera', require: ['inviteEmail'] });
+    const email = readEmailSettings(config);
+    const metrics = createMetrics('notifier');
+    running = await startInviteMail({ config, log, nc, metrics, email, templates, mailer });
+  });
+  after(async () => {
+    await running?.stop();
+    mailer?.close();
+    await nc?.close();
+    await nats?.stop();
+    await smtp?.close();
+  });
+
+  it('records nothing and keeps the mail key after a temporary failure, then mails the invite once on a later attempt', async () => {
+    const address = 'later@example.org';
+    deferred.add(address);
+    const later = await invite({ address });
+    await pollUntil('the mail server turned the invite mail away', () =>
+      retriesLogged(later.inviteId) > 0 ? true : undefined,
+    );
+    // Turned away, and not yet let through: no outcome, the key still opens.
+    const meanwhile = await probes().deliveryEvents(later.inviteId);
+    assert.ok(
+      meanwhile.every((event) => event.type === 'DeliveryStarted'),
+      'no outcome is recorded',
+    );
+    assert.equal(await mailKeyOpens(later), true, 'the mail key lives until the outcome');
+    assert.equal(smtp.messages.filter((mail) => mail.to.includes(address)).length, 0);
+
+    deferred.delete(address);
+    await smtp.waitForMessage((mail) => mail.to.includes(address), 30_000);
+    const events = await probes().outcomeOf(later.inviteId);
+    assert.equal(events.at(-1)?.type, 'TokenSent');
+    assert.ok(
+      events.slice(0, -1).every((event) => event.type === 'DeliveryStarted'),
+      'nothing but attempts before the outcome',
+    );
+    const attempts = attemptsOf(events);
+    assert.ok(attempts.length >= 2, 'the mail went out on a later attempt, which took the delivery over');
+    assert.deepEqual(
+      attempts,
+      attempts.map((_, index) => index + 1),
+    );
+    assert.ok((deferrals.get(address) ?? 0) >= 1);
+    await pollUntil('the mail key is erased', async () => ((await mailKeyOpens(later)) ? undefined : true));
+    await probes().consumerIdle();
+    assert.equal(smtp.messages.filter((mail) => mail.to.includes(address)).length, 1, 'one mail');
+  });
+
+  it('gives a mail that keeps failing up once the invite expires, and erases its key', async () => {
+    const address = 'never@example.org';
+    deferred.add(address);
+    const expiring = await invite({ address, expiresAt: new Date(Date.now() + 3_000) });
+    const events = await probes().outcomeOf(expiring.inviteId);
+    const failed = events.at(-1);
+    assert.ok(failed?.payload?.$case === 'tokenSendFailed');
+    assert.equal(failed.payload.value.reason, 'the invite expired');
+    assert.equal(failed.payload.value.refused, true);
+    assert.ok((deferrals.get(address) ?? 0) >= 1, 'the mail was tried before the invite expired');
+    assert.equal(await mailKeyOpens(expiring), false);
+    assert.equal(smtp.messages.filter((mail) => mail.to.includes(address)).length, 0);
+  });
+
+  it('records a refusal (550) at once as failed, and erases the mail key', async () => {
+    const refused = await invite({ address: 'gone@bounce.test' });
+    const events = await probes().outcomeOf(refused.inviteId);
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['DeliveryStarted', 'TokenSendFailed'],
+    );
+    const failed = events.at(-1);
+    assert.ok(failed?.payload?.$case === 'tokenSendFailed');
+    assert.equal(failed.payload.value.refused, true);
+    assert.match(failed.payload.value.reason, /550/);
+    await pollUntil('the mail key is erased', async () => ((await mailKeyOpens(refused)) ? undefined : true));
+  });
+});
