@@ -51,8 +51,8 @@ export function inviteMailRetryMs(leaseMs: number, attempt: number): number {
 /**
  * Mails one stored invite, at least once, on the delivery aggregate `tessera.delivery.<invite_id>`
  * (source `invite.<invite_id>`), with the lease scheme of the validation mail:
- * 1. an invite that has expired or was revoked, whose sealed fields are gone, or whose template
- *    fails, is given up (started and failed in one decision) with nothing sent;
+ * 1. an invite that has expired or was revoked, whose sealed fields are gone, or whose mail does
+ *    not render (any error: it would fail again), is given up (started and failed in one decision) with nothing sent;
  * 2. otherwise the delivery is taken on (or over, once another notifier's lease ran out; or it
  *    has its outcome already, and nothing is sent), the mail is sent under the lease, and
  *    TokenSent or TokenSendFailed (a refusal) is recorded;
@@ -139,9 +139,11 @@ async function prepare(deps: InviteMailDeps, stored: InviteStored): Promise<Outg
     // A template may leave the Message-ID out: record only what the mail carries.
     return { envelopeFrom: deps.envelopeFrom, to: opened.letter.address, raw, messageId: messageIdOf(raw) ?? '' };
   } catch (err) {
-    // The same template fails the same way every time: give the mail up rather than retry.
-    if (!(err instanceof TemplateRenderFailed)) throw err;
-    deps.log.error({ deliveryId: stored.inviteId, err: err.message }, 'invite mail template failed');
+    // Rendering reads nothing from outside: whatever fails (the template, or a value no template
+    // can carry) fails the same way every time. Give the mail up rather than redeliver it for ever.
+    // Only our own error's message is logged: another's might quote a value.
+    const logged = err instanceof TemplateRenderFailed ? err.message : ((err as Error)?.name ?? 'error');
+    deps.log.error({ deliveryId: stored.inviteId, err: logged }, 'invite mail template failed');
     return { reason: 'the mail template failed to render' };
   }
 }

@@ -22,9 +22,10 @@ import { createSmtpMailer, type Mailer } from '../email/smtp-mailer.js';
 import { readEmailSettings } from '../settings.js';
 import { INVITES_DURABLE, type RunningInviteMail, startInviteMail } from './start-invite-mail.js';
 
-// The mail server turning an invite mail away, for now (451) or for good (550), on a real
-// nats-server and SMTP listener. A short lease keeps the retries (a lease apart at first) quick.
-describe('the invite mail when the mail server turns it away', () => {
+// The mail server turning an invite mail away, for now (451) or for good (550), and an invite
+// whose mail cannot be rendered, on a real nats-server and SMTP listener. A short lease keeps the
+// retries (a lease apart at first) quick.
+describe('an invite mail that cannot go out now, or at all', () => {
   let nats: TestNats;
   let nc: NatsConnection;
   let smtp: TestSmtpServer;
@@ -139,6 +140,29 @@ describe('the invite mail when the mail server turns it away', () => {
     assert.ok((deferrals.get(address) ?? 0) >= 1, 'the mail was tried before the invite expired');
     assert.equal(await mailKeyOpens(expiring), false);
     assert.equal(smtp.messages.filter((mail) => mail.to.includes(address)).length, 0);
+  });
+
+  it('gives up an invite whose room ID holds a line break (it cannot be rendered), and mails the next one', async () => {
+    const poisoned = await invite({ address: 'poisoned@example.org', roomId: '!room:example.org\nBcc: eve@evil.test' });
+    const events = await probes().outcomeOf(poisoned.inviteId);
+    assert.deepEqual(
+      events.map((event) => event.type),
+      ['DeliveryStarted', 'TokenSendFailed'],
+    );
+    const failed = events.at(-1);
+    assert.ok(failed?.payload?.$case === 'tokenSendFailed');
+    assert.deepEqual(failed.payload.value, {
+      deliveryId: poisoned.inviteId,
+      reason: 'the mail template failed to render',
+      refused: true,
+    });
+    await pollUntil('the mail key is erased', async () => ((await mailKeyOpens(poisoned)) ? undefined : true));
+    const next = await invite({ address: 'next@example.org' });
+    await smtp.waitForMessage((mail) => mail.to.includes(next.address), 10_000);
+    // Acked, not redelivered: nothing is left pending on the consumer.
+    await probes().consumerIdle();
+    assert.equal(smtp.messages.filter((mail) => mail.to.includes('poisoned@example.org')).length, 0);
+    assert.deepEqual(await probes().deliveryEvents(poisoned.inviteId), events);
   });
 
   it('records a refusal (550) at once as failed, and erases the mail key', async () => {
