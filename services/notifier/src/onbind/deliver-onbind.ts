@@ -22,6 +22,10 @@ export type OnbindDeps = OnbindLeaseDeps & {
   federation: Pick<FederationClient, 'sendJson'>;
   /** TESSERA_ONBIND_RETRY_BASE_MS and TESSERA_ONBIND_RETRY_MAX_MS. */
   backoff: Backoff;
+  /** TESSERA_ONBIND_TIMEOUT_MS: one call's deadline once its homeserver is found. */
+  callTimeoutMs: number;
+  /** Aborts when the notifier stops: calls in progress are given up and recorded failed, to be retried soon. */
+  stopping: AbortSignal;
   /** In [0, 1): draws each backoff's jitter. */
   random: () => number;
   counters: OnbindCounters;
@@ -87,7 +91,7 @@ async function deliver(
   let outcome: CallOutcome;
   let held: HeldAttempt;
   try {
-    outcome = await callHomeserver(deps.federation, opened);
+    outcome = await callHomeserver(deps.federation, opened, { timeoutMs: deps.callTimeoutMs, signal: deps.stopping });
   } finally {
     held = await lease.release();
   }
@@ -109,14 +113,15 @@ async function deliver(
     return undefined;
   }
 
-  const { reason, httpStatus, hopeless } = outcome;
+  const { reason, httpStatus, hopeless, interrupted } = outcome;
   const command: OnbindDeliveryCommand = {
     type: 'RecordFailure',
     onbindId,
     attempt: held.attempt,
     reason,
     httpStatus,
-    backoff: deps.backoff,
+    // Cut short by our own stop, not the homeserver's failure: the next notifier tries again soon.
+    backoff: interrupted ? { ...deps.backoff, maxMs: deps.backoff.baseMs } : deps.backoff,
     random: deps.random(),
     giveUpAt,
     now,

@@ -48,13 +48,17 @@ describe('onbind delivery on a real nats-server and a fake homeserver', () => {
       TESSERA_ONBIND_RETRY_MAX_MS: String(RETRY_MAX_MS),
       TESSERA_NOTIFIER_CONCURRENCY: '4',
     });
-  /** A notifier's onbind delivery, reaching the fake (trusting its CA) only where `outboundAllow` lets it. */
-  const start = async (outboundAllow = '127.0.0.0/8') => {
+  /**
+   * A notifier's onbind delivery, reaching the fake (trusting its CA) only where `outboundAllow`
+   * lets it; `discoveryTimeoutMs`: the federation client's own deadline (10 s by default).
+   */
+  const start = async (outboundAllow = '127.0.0.0/8', discoveryTimeoutMs?: number) => {
     const settings = config(outboundAllow);
     const federation = createFederationClient({
       allowCidrs: settings.TESSERA_OUTBOUND_ALLOW,
       verifyTls: true,
       ca: hs.caPem,
+      ...(discoveryTimeoutMs === undefined ? {} : { timeoutMs: discoveryTimeoutMs }),
     });
     // No jitter: each wait is exactly base · 2^(attempt-1), capped.
     delivery = await startOnbindDelivery({ config: settings, log, nc, metrics, federation, random: () => 0.5 });
@@ -269,6 +273,74 @@ describe('onbind delivery on a real nats-server and a fake homeserver', () => {
     const events = await outcomeOf(made.onbindId);
     assert.equal(events.at(-1)?.type, 'OnbindDelivered');
     assert.deepEqual(callsFor(made), [{ method: 'POST', body: made.body, status: 200 }]);
+  });
+
+  it('records a 200 whose body is over the reply cap as delivered, after one call', async () => {
+    hs.shapeOnbindSuccess({ bodyBytes: 256 * 1024 });
+    try {
+      const made = await request();
+      const events = await outcomeOf(made.onbindId);
+      assert.deepEqual(
+        events.map((event) => event.type).filter((type) => type !== 'OnbindLeaseRenewed'),
+        ['OnbindAttemptStarted', 'OnbindDelivered'],
+      );
+      await consumerIdle();
+      assert.deepEqual(callsFor(made), [{ method: 'POST', body: made.body, status: 200 }]);
+    } finally {
+      hs.shapeOnbindSuccess({});
+    }
+  });
+
+  it('waits for a 200 that comes after the discovery timeout (the call has TESSERA_ONBIND_TIMEOUT_MS), and records it delivered after one call', async () => {
+    await stop();
+    await start('127.0.0.0/8', 500);
+    hs.shapeOnbindSuccess({ delayMs: 1_500 });
+    try {
+      const made = await request();
+      const events = await outcomeOf(made.onbindId);
+      assert.deepEqual(
+        events.map((event) => event.type).filter((type) => type !== 'OnbindLeaseRenewed'),
+        ['OnbindAttemptStarted', 'OnbindDelivered'],
+      );
+      await consumerIdle();
+      assert.deepEqual(callsFor(made), [{ method: 'POST', body: made.body, status: 200 }]);
+    } finally {
+      hs.shapeOnbindSuccess({});
+      await stop();
+      await start();
+    }
+  });
+
+  it('on stop, gives a call in progress up and records it failed before stop() resolves; the next notifier calls again after the base wait', async () => {
+    // A first attempt refused by the guard, so that the call given up is a second one, whose
+    // wait after a failure of the homeserver's would be twice the base.
+    await stop();
+    await start('');
+    const made = await request();
+    await pollUntil('the first attempt failed', async () =>
+      (await attemptsOf(made.onbindId)).some((event) => event.type === 'OnbindAttemptFailed') ? true : undefined,
+    );
+    await stop();
+    hs.holdOnbind(1);
+    await start();
+    await hs.waitForOnbind((call) => call.status === 0 && (call.body as { mxid?: string }).mxid === made.body.mxid);
+    await stop();
+    const failed = (await attemptsOf(made.onbindId)).filter((event) => event.type === 'OnbindAttemptFailed')[1];
+    assert.ok(failed?.type === 'OnbindAttemptFailed', 'the failed attempt is recorded when stop() resolves');
+    assert.equal(failed.data.attempt, 2);
+    assert.equal(failed.data.reason, 'POST: given up: the notifier stopped');
+    assert.equal(
+      failed.data.retryAt.getTime() - failed.data.at.getTime(),
+      RETRY_BASE_MS,
+      'retried after the base wait',
+    );
+    await start();
+    const events = await outcomeOf(made.onbindId);
+    assert.equal(events.at(-1)?.type, 'OnbindDelivered');
+    assert.deepEqual(
+      callsFor(made).map((call) => call.status),
+      [0, 200],
+    );
   });
 
   it('logs no address, Matrix user ID or invite token, only onbind ids and the destination', async () => {

@@ -38,7 +38,7 @@ export type StartOnbindDeliveryOptions = Pick<
 };
 
 export type RunningOnbindDelivery = {
-  /** Stops taking calls and lets those in progress finish (bounded). */
+  /** Stops taking calls, gives up those in progress (recorded as failed attempts) and waits for their records (bounded). */
   stop(): Promise<void>;
   /** False while its consumer is gone (deleted, its stream missing): /readyz. */
   isReady(): boolean;
@@ -54,6 +54,7 @@ export async function startOnbindDelivery(options: StartOnbindDeliveryOptions): 
   const { config, log, nc } = options;
   const leaseMs = config.TESSERA_DELIVERY_LEASE_MS;
   const concurrency = config.TESSERA_NOTIFIER_CONCURRENCY;
+  const stopping = new AbortController();
   const deps: OnbindDeps = {
     store: new EventStore(nc),
     leaseMs,
@@ -67,6 +68,8 @@ export async function startOnbindDelivery(options: StartOnbindDeliveryOptions): 
         verifyTls: config.TESSERA_OUTBOUND_VERIFY_TLS,
       }),
     backoff: { baseMs: config.TESSERA_ONBIND_RETRY_BASE_MS, maxMs: config.TESSERA_ONBIND_RETRY_MAX_MS },
+    callTimeoutMs: config.TESSERA_ONBIND_TIMEOUT_MS,
+    stopping: stopping.signal,
     random: options.random ?? Math.random,
     counters: createOnbindCounters(options.metrics),
     working: new Map(),
@@ -103,5 +106,15 @@ export async function startOnbindDelivery(options: StartOnbindDeliveryOptions): 
     handler,
   });
   log.info({ durable: ONBIND_DURABLE, concurrency, leaseMs }, 'notifier consuming OnbindRequested');
-  return { isReady: () => consumer.attached(), stop: () => consumer.stop() };
+  return {
+    isReady: () => consumer.attached(),
+    async stop() {
+      // Take no more calls, then give up those in progress: waiting for a call (up to
+      // TESSERA_ONBIND_TIMEOUT_MS) would outlast the process's exit deadline. Each is recorded
+      // failed with a short wait, so that the next notifier calls again soon.
+      const stopped = consumer.stop();
+      stopping.abort();
+      await stopped;
+    },
+  };
 }
