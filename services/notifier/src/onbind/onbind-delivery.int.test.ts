@@ -219,23 +219,27 @@ describe('onbind delivery on a real nats-server and a fake homeserver', () => {
     );
   });
 
-  it('abandons a call past its give_up_at without calling, and erases it', async () => {
+  it('calls once a call past its give_up_at that was never attempted, abandons it when that fails, and erases it', async () => {
     const abandoned = await counted('abandoned');
+    hs.failOnbind(500, 1);
     const made = await request(new Date(Date.now() - 1));
     const events = await outcomeOf(made.onbindId);
     assert.deepEqual(
-      events.map((event) => event.type),
-      ['OnbindAbandoned'],
+      events.map((event) => event.type).filter((type) => type !== 'OnbindLeaseRenewed'),
+      ['OnbindAttemptStarted', 'OnbindAttemptFailed', 'OnbindAbandoned'],
     );
-    assert.deepEqual(events[0]?.data, {
+    assert.deepEqual(events.at(-1)?.data, {
       onbindId: made.onbindId,
-      attempts: 0,
+      attempts: 1,
       reason: 'given up: too old',
-      at: events[0]?.data.at,
+      at: events.at(-1)?.data.at,
     });
     assert.equal(await openCall(made.onbindId), null);
     await consumerIdle();
-    assert.deepEqual(callsFor(made), []);
+    assert.deepEqual(
+      callsFor(made).map((call) => call.status),
+      [500],
+    );
     assert.equal(await counted('abandoned'), abandoned + 1);
   });
 
