@@ -2,6 +2,7 @@ import { type DataKeys, type RetryLater, subjectOf } from '@tessera/event-store'
 import type { FederationClient } from '@tessera/federation-client';
 import type { OnbindRequested } from '@tessera/proto/tessera/events/v1/invite';
 import { onbindDataKey } from '@tessera/spec-params';
+import { LEASE_MARGIN_MS } from '../delivery-steps.js';
 import type { Backoff, OnbindDeliveryCommand } from '../domain/onbind-delivery.js';
 import { oneAtATime } from '../one-at-a-time.js';
 import { type CallOutcome, callHomeserver } from './call-homeserver.js';
@@ -32,10 +33,6 @@ export type OnbindDeps = OnbindLeaseDeps & {
   /** The calls this process is working on right now, by onbind id. */
   working: Map<string, Promise<unknown>>;
 };
-
-// A call found leased comes back this long after the lease's end, so that the lease has surely
-// run out by then (its end was set by another process's clock).
-const LEASE_MARGIN_MS = 100;
 
 /**
  * Makes one OnbindRequested's call to the homeserver, at least once, over as many attempts as it

@@ -5,12 +5,12 @@ import {
   InvalidSubject,
   openDataKeySource,
   type RetryLater,
-  runConsumer,
 } from '@tessera/event-store';
 import { createFederationClient, type FederationClient } from '@tessera/federation-client';
 import { DURABLES } from '@tessera/nats-access';
 import type { ServiceContext } from '@tessera/service-kit';
 import type { NatsConnection } from 'nats';
+import { runDeliveryConsumer } from '../delivery-consumer.js';
 import { deliverOnbind, type OnbindDeps } from './deliver-onbind.js';
 import { createOnbindCounters } from './onbind-metrics.js';
 
@@ -18,9 +18,6 @@ import { createOnbindCounters } from './onbind-metrics.js';
 export const ONBIND_DURABLE = DURABLES.notifierOnbind;
 const STREAM = 'TESSERA_EVENTS';
 const ONBIND_SUBJECTS = 'tessera.onbind.>';
-// As for mail: in-progress acks this many times per ack wait (the lease), so that a live
-// notifier's call is not delivered again and a dead one's comes back about a lease later.
-const HEARTBEATS_PER_ACK_WAIT = 3;
 // A call waiting for its next attempt stays unacknowledged on the server (a nak with a delay),
 // so this bounds the calls waiting at once, not only those in progress: with more than this
 // many homeservers down, a new call waits until a slot frees up.
@@ -92,16 +89,13 @@ export async function startOnbindDelivery(options: StartOnbindDeliveryOptions): 
     }
     return retry;
   };
-  const consumer = await runConsumer(nc.jetstream(), {
+  const consumer = await runDeliveryConsumer(nc, {
+    config,
     stream: STREAM,
     durable: ONBIND_DURABLE,
-    filterSubjects: [ONBIND_SUBJECTS],
-    eventTypes: ['OnbindRequested'],
-    ackWaitMs: leaseMs,
-    progressHeartbeatMs: Math.floor(leaseMs / HEARTBEATS_PER_ACK_WAIT),
+    filterSubject: ONBIND_SUBJECTS,
+    eventType: 'OnbindRequested',
     maxAckPending: MAX_CALLS_PENDING,
-    concurrency,
-    confirmAcks: false,
     log,
     handler,
   });
