@@ -1,49 +1,27 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '@tessera/config';
-import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
-import { provision } from '@tessera/nats-access';
+import { DataKeys, openDataKeySource } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
-import { createLogger, createMetrics } from '@tessera/service-kit';
 import { INVITE_SEALED_FIELDS, inviteMailDataKey } from '@tessera/spec-params';
-import { createTemplates } from '@tessera/templates';
-import {
-  captureLogs,
-  pollUntil,
-  startNats,
-  startSmtpServer,
-  type TestNats,
-  type TestSmtpServer,
-} from '@tessera/test-harness';
-import type { NatsConnection } from 'nats';
-import { deliveryProbes } from '../../test-support/delivery-probes.js';
+import { pollUntil } from '@tessera/test-harness';
 import { type StoredInvite, storeInvite } from '../../test-support/invite-fixture.js';
-import { createSmtpMailer, type Mailer } from '../email/smtp-mailer.js';
-import { readEmailSettings } from '../settings.js';
-import { INVITES_DURABLE, type RunningInviteMail, startInviteMail } from './start-invite-mail.js';
+import { type InviteMailBed, startInviteMailBed } from '../../test-support/invite-mail-bed.js';
 
 // The mail server turning an invite mail away, for now (451) or for good (550), and an invite
 // whose mail cannot be rendered, on a real nats-server and SMTP listener. A short lease keeps the
 // retries (a lease apart at first) quick.
 describe('an invite mail that cannot go out now, or at all', () => {
-  let nats: TestNats;
-  let nc: NatsConnection;
-  let smtp: TestSmtpServer;
-  let store: EventStore;
-  let dataKeys: DataKeys;
-  let mailer: Mailer;
-  let running: RunningInviteMail;
+  let bed: InviteMailBed;
   // Recipients the SMTP listener answers 451 (try later) while they are in here, and how often it did.
   const deferred = new Set<string>();
   const deferrals = new Map<string, number>();
-  const { log, lines: logLines } = captureLogs((destination) => createLogger('notifier', 'debug', destination));
 
-  const invite = (options: Parameters<typeof storeInvite>[1]) => storeInvite({ store, dataKeys }, options);
-  const probes = () => deliveryProbes({ nc, store }, { stream: 'TESSERA_EVENTS', durable: INVITES_DURABLE });
+  const invite = (options: Parameters<typeof storeInvite>[1]) => storeInvite(bed, options);
+  const probes = () => bed.probes;
   const mailKeyOpens = async ({ inviteId, stored }: StoredInvite) => {
     assert.ok(stored.payload?.$case === 'inviteStored' && stored.payload.value.mail);
     // A process that never saw the key: no cache can answer for the bucket.
-    const fresh = new DataKeys(await openDataKeySource(nc));
+    const fresh = new DataKeys(await openDataKeySource(bed.nc));
     const opened = await fresh.openField(
       inviteMailDataKey(inviteId),
       INVITE_SEALED_FIELDS.mail,
@@ -54,43 +32,23 @@ describe('an invite mail that cannot go out now, or at all', () => {
   const attemptsOf = (events: Event[]) =>
     events.flatMap((event) => (event.payload?.$case === 'deliveryStarted' ? [event.payload.value.attempt] : []));
   const retriesLogged = (inviteId: string) =>
-    logLines.filter((line) => line.msg === 'invite mail not sent; will retry' && line.deliveryId === inviteId).length;
+    bed.logLines.filter((line) => line.msg === 'invite mail not sent; will retry' && line.deliveryId === inviteId)
+      .length;
 
   before(async () => {
-    nats = await startNats();
-    nc = await connectNats({ url: nats.url, name: 'invite-mail-retry-test' });
-    await provision(nc);
-    store = new EventStore(nc);
-    dataKeys = new DataKeys(await openDataKeySource(nc));
-    smtp = await startSmtpServer({
-      rejectRecipient: (address) => address.endsWith('@bounce.test'),
-      deferRecipient: (address) => {
-        if (!deferred.has(address)) return false;
-        deferrals.set(address, (deferrals.get(address) ?? 0) + 1);
-        return true;
+    bed = await startInviteMailBed({
+      smtp: {
+        rejectRecipient: (address) => address.endsWith('@bounce.test'),
+        deferRecipient: (address) => {
+          if (!deferred.has(address)) return false;
+          deferrals.set(address, (deferrals.get(address) ?? 0) + 1);
+          return true;
+        },
       },
+      env: { TESSERA_DELIVERY_LEASE_MS: '1000' },
     });
-    mailer = createSmtpMailer(smtp.url);
-    const config = loadConfig({
-      TESSERA_NATS_URL: nats.url,
-      TESSERA_SMTP_URL: smtp.url,
-      TESSERA_PUBLIC_BASE_URL: 'https://id.example.org',
-      TESSERA_EMAIL_FROM: 'Tessera <noreply@id.example.org>',
-      TESSERA_DELIVERY_LEASE_MS: '1000',
-      TESSERA_NOTIFIER_CONCURRENCY: '4',
-    });
-    const templates = createTemplates({ defaultBrand: 'tessera', require: ['inviteEmail'] });
-    const email = readEmailSettings(config);
-    const metrics = createMetrics('notifier');
-    running = await startInviteMail({ config, log, nc, metrics, email, templates, mailer });
   });
-  after(async () => {
-    await running?.stop();
-    mailer?.close();
-    await nc?.close();
-    await nats?.stop();
-    await smtp?.close();
-  });
+  after(() => bed?.close());
 
   it('records nothing and keeps the mail key after a temporary failure, then mails the invite once on a later attempt', async () => {
     const address = 'later@example.org';
@@ -106,10 +64,10 @@ describe('an invite mail that cannot go out now, or at all', () => {
       'no outcome is recorded',
     );
     assert.equal(await mailKeyOpens(later), true, 'the mail key lives until the outcome');
-    assert.equal(smtp.messages.filter((mail) => mail.to.includes(address)).length, 0);
+    assert.equal(bed.mailsTo(address).length, 0);
 
     deferred.delete(address);
-    await smtp.waitForMessage((mail) => mail.to.includes(address), 30_000);
+    await bed.smtp.waitForMessage((mail) => mail.to.includes(address), 30_000);
     const events = await probes().outcomeOf(later.inviteId);
     assert.equal(events.at(-1)?.type, 'TokenSent');
     assert.ok(
@@ -125,7 +83,7 @@ describe('an invite mail that cannot go out now, or at all', () => {
     assert.ok((deferrals.get(address) ?? 0) >= 1);
     await pollUntil('the mail key is erased', async () => ((await mailKeyOpens(later)) ? undefined : true));
     await probes().consumerIdle();
-    assert.equal(smtp.messages.filter((mail) => mail.to.includes(address)).length, 1, 'one mail');
+    assert.equal(bed.mailsTo(address).length, 1, 'one mail');
   });
 
   it('gives a mail that keeps failing up once the invite expires, and erases its key', async () => {
@@ -139,7 +97,7 @@ describe('an invite mail that cannot go out now, or at all', () => {
     assert.equal(failed.payload.value.refused, true);
     assert.ok((deferrals.get(address) ?? 0) >= 1, 'the mail was tried before the invite expired');
     assert.equal(await mailKeyOpens(expiring), false);
-    assert.equal(smtp.messages.filter((mail) => mail.to.includes(address)).length, 0);
+    assert.equal(bed.mailsTo(address).length, 0);
   });
 
   it('gives up an invite whose room ID holds a line break (it cannot be rendered), and mails the next one', async () => {
@@ -158,10 +116,10 @@ describe('an invite mail that cannot go out now, or at all', () => {
     });
     await pollUntil('the mail key is erased', async () => ((await mailKeyOpens(poisoned)) ? undefined : true));
     const next = await invite({ address: 'next@example.org' });
-    await smtp.waitForMessage((mail) => mail.to.includes(next.address), 10_000);
+    await bed.smtp.waitForMessage((mail) => mail.to.includes(next.address), 10_000);
     // Acked, not redelivered: nothing is left pending on the consumer.
     await probes().consumerIdle();
-    assert.equal(smtp.messages.filter((mail) => mail.to.includes('poisoned@example.org')).length, 0);
+    assert.equal(bed.mailsTo('poisoned@example.org').length, 0);
     assert.deepEqual(await probes().deliveryEvents(poisoned.inviteId), events);
   });
 
