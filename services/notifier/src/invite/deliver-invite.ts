@@ -52,7 +52,8 @@ export function inviteMailRetryMs(leaseMs: number, attempt: number): number {
  * Mails one stored invite, at least once, on the delivery aggregate `tessera.delivery.<invite_id>`
  * (source `invite.<invite_id>`), with the lease scheme of the validation mail:
  * 1. an invite that has expired or was revoked, whose sealed fields are gone, or whose mail does
- *    not render (any error: it would fail again), is given up (started and failed in one decision) with nothing sent;
+ *    not render (any error: it would fail again), is given up (started and failed in one
+ *    decision) with nothing sent;
  * 2. otherwise the delivery is taken on (or over, once another notifier's lease ran out; or it
  *    has its outcome already, and nothing is sent), the mail is sent under the lease, and
  *    TokenSent or TokenSendFailed (a refusal) is recorded;

@@ -86,6 +86,25 @@ describe('an invite mail that cannot go out now, or at all', () => {
     assert.equal(bed.mailsTo(address).length, 1, 'one mail');
   });
 
+  it('mails other invites while more mails than TESSERA_NOTIFIER_CONCURRENCY wait for their next try', async () => {
+    const waiting = [
+      'wait1@example.org',
+      'wait2@example.org',
+      'wait3@example.org',
+      'wait4@example.org',
+      'wait5@example.org',
+    ];
+    for (const address of waiting) deferred.add(address);
+    const stored = await Promise.all(waiting.map((address) => invite({ address })));
+    await pollUntil('every mail was turned away once', () =>
+      stored.every(({ inviteId }) => retriesLogged(inviteId) > 0) ? true : undefined,
+    );
+    const other = await invite({ address: 'meanwhile@example.org' });
+    await bed.smtp.waitForMessage((mail) => mail.to.includes(other.address), 20_000);
+    for (const address of waiting) deferred.delete(address);
+    for (const { inviteId } of stored) assert.equal((await probes().outcomeOf(inviteId)).at(-1)?.type, 'TokenSent');
+  });
+
   it('gives a mail that keeps failing up once the invite expires, and erases its key', async () => {
     const address = 'never@example.org';
     deferred.add(address);
