@@ -176,6 +176,11 @@ export const ConfigSchema = z.strictObject({
   /** The wait after an onbind call's first failure; doubled after each (with jitter) up to the max. */
   TESSERA_ONBIND_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(2_000),
   TESSERA_ONBIND_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(3_600_000),
+  /**
+   * How long one onbind call may take once its homeserver is found (discovery keeps its own 10 s):
+   * Synapse's onbind does federation work per invite before it answers.
+   */
+  TESSERA_ONBIND_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
   /** SMS provider: `none` refuses to send (M_SEND_ERROR), `twilio` or `openmarket` speak those APIs. */
   TESSERA_SMS_PROVIDER: z.enum(['none', 'twilio', 'openmarket']).default('none'),
   /** The provider's API base URL (a compatible service or a test double may stand in). */

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import type { JetStreamManager } from 'nats';
 import { AT, uniqueId } from '../test-support/fixtures.js';
 import { type NatsFixture, natsWithStreams } from '../test-support/nats-fixture.js';
 import { DataKeys } from './data-keys.js';
@@ -51,24 +52,64 @@ describe('DataKeys over the tessera_data_keys bucket', () => {
     assert.equal(text(await elsewhere.openField(kept, 'address', sealedKept)), 'bob@example.org');
   });
 
-  it('erases a key that another process erased meanwhile (between its read and its delete)', async () => {
-    const aggregate = `invite.${uniqueId('i')}:mail`;
-    const sealed = await keys.sealField(aggregate, 'mail', 'seed');
+  /** A key source whose message deletes go through `deleteMessage` (given the real one). */
+  const sourceDeletingWith = async (
+    deleteMessage: (
+      real: JetStreamManager['streams'],
+      stream: string,
+      seq: number,
+      erase?: boolean,
+    ) => Promise<boolean>,
+  ) => {
     const js = fx.nc.jetstream();
     const jsm = await js.jetstreamManager();
-    // The other eraser deletes the message just before this one does.
-    const racing = Object.create(jsm) as typeof jsm;
-    Object.defineProperty(racing, 'streams', {
+    const wrapped = Object.create(jsm) as JetStreamManager;
+    Object.defineProperty(wrapped, 'streams', {
       value: Object.assign(Object.create(jsm.streams), {
-        deleteMessage: async (stream: string, seq: number, erase?: boolean) => {
-          await jsm.streams.deleteMessage(stream, seq, erase);
-          return jsm.streams.deleteMessage(stream, seq, erase);
-        },
+        deleteMessage: (stream: string, seq: number, erase?: boolean) => deleteMessage(jsm.streams, stream, seq, erase),
       }),
     });
     const kv = await js.views.kv(DATA_KEY_BUCKET, { bindOnly: true, allow_direct: true });
-    await new DataKeys(new KvDataKeySource(kv, racing)).erase(aggregate);
-    assert.equal(await new DataKeys(await openDataKeySource(fx.nc)).openField(aggregate, 'mail', sealed), null);
+    return new DataKeys(new KvDataKeySource(kv, wrapped));
+  };
+  const opensFresh = async (aggregate: string, field: string, sealed: Awaited<ReturnType<DataKeys['sealField']>>) =>
+    new DataKeys(await openDataKeySource(fx.nc)).openField(aggregate, field, sealed);
+
+  it('erases a key that another process erased meanwhile (between its read and its delete)', async () => {
+    const aggregate = `invite.${uniqueId('i')}:mail`;
+    const sealed = await keys.sealField(aggregate, 'mail', 'seed');
+    // The other eraser deletes the message just before this one does.
+    const racing = await sourceDeletingWith(async (real, stream, seq, erase) => {
+      await real.deleteMessage(stream, seq, erase);
+      return real.deleteMessage(stream, seq, erase);
+    });
+    await racing.erase(aggregate);
+    assert.equal(await opensFresh(aggregate, 'mail', sealed), null);
+  });
+
+  it('erases a key erased meanwhile whatever error code the server answers the delete with (10057 "no message found")', async () => {
+    const aggregate = `invite.${uniqueId('i')}:mail`;
+    const sealed = await keys.sealField(aggregate, 'mail', 'seed');
+    const racing = await sourceDeletingWith(async (real, stream, seq, erase) => {
+      await real.deleteMessage(stream, seq, erase);
+      throw Object.assign(new Error('no message found'), {
+        api_error: { code: 400, err_code: 10057, description: 'no message found' },
+      });
+    });
+    await racing.erase(aggregate);
+    assert.equal(await opensFresh(aggregate, 'mail', sealed), null);
+  });
+
+  it('fails an erase whose delete failed while the key is still there, and the key still opens', async () => {
+    const aggregate = `invite.${uniqueId('i')}:mail`;
+    const sealed = await keys.sealField(aggregate, 'mail', 'seed');
+    const failing = await sourceDeletingWith(async () => {
+      throw Object.assign(new Error('insufficient resources'), {
+        api_error: { code: 503, err_code: 10023, description: 'insufficient resources' },
+      });
+    });
+    await assert.rejects(failing.erase(aggregate));
+    assert.equal(text(await opensFresh(aggregate, 'mail', sealed)), 'seed');
   });
 
   it('throws on a tampered ciphertext', async () => {

@@ -59,21 +59,25 @@ export class KvDataKeySource implements DataKeySource {
     try {
       const entry = await this.kv.get(kvKey);
       // A purge only unlinks the message in the file store; an erase overwrites it on disk first.
-      // Another process erasing the same key (the notifier and a revocation) may get there first.
       if (entry?.operation === 'PUT')
-        await this.jsm.streams.deleteMessage(DATA_KEY_STREAM, entry.revision, true).catch((err: unknown) => {
-          if (!isMessageGone(err)) throw err;
+        await this.jsm.streams.deleteMessage(DATA_KEY_STREAM, entry.revision, true).catch(async (err: unknown) => {
+          // Another process erasing the same key (the notifier and a revocation) may get there
+          // first; the server then answers with one code or another (10043 "sequence not found",
+          // 10057 "no message found"). Whatever it says, what counts is whether the message is gone.
+          if (await this.stillHolds(kvKey, entry.revision)) throw err;
         });
       await this.kv.purge(kvKey); // leaves a marker that also removes any key created meanwhile
     } catch (err) {
       throw asStoreError(err, `erase the data key of ${aggregate}`);
     }
   }
-}
 
-const NO_MESSAGE_FOUND = 10043; // JetStream API err_code: "sequence N not found"
-const isMessageGone = (err: unknown) =>
-  (err as { api_error?: { err_code?: number } }).api_error?.err_code === NO_MESSAGE_FOUND;
+  /** Whether the bucket's value for `kvKey` is still the key stored at `revision`. */
+  private async stillHolds(kvKey: string, revision: number): Promise<boolean> {
+    const entry = await this.kv.get(kvKey);
+    return entry?.operation === 'PUT' && entry.revision === revision;
+  }
+}
 
 // KV keys allow only [-/_=.A-Za-z0-9]; aggregate ids may hold more (`key.ed25519:0`), so every
 // other character becomes `=XX`, keeping the `<type>.` prefix readable.

@@ -183,6 +183,49 @@ describe('createFederationClient: sendJson to a loopback homeserver', () => {
     assert.equal(request?.headers.host, hs.serverName);
   });
 
+  it('answers a 200 whose body is over the cap with its status, the body drained and dropped', async () => {
+    hs.shapeOnbindSuccess({ bodyBytes: 256 * 1024 });
+    try {
+      const json = JSON.stringify({ mxid: '@big:localhost', invites: [] });
+      assert.deepEqual(await client().sendJson(hs.serverName, { method: 'POST', path: ONBIND, json }), { status: 200 });
+      assert.equal(
+        hs.onbindCalls.filter((call) => (call.body as { mxid?: string }).mxid === '@big:localhost').length,
+        1,
+      );
+    } finally {
+      hs.shapeOnbindSuccess({});
+    }
+  });
+
+  it('waits for a reply past the client timeout (which bounds discovery) when the call has a longer one of its own', async () => {
+    hs.shapeOnbindSuccess({ delayMs: 1_500 });
+    try {
+      const json = JSON.stringify({ mxid: '@slow:localhost', invites: [] });
+      const slowCall = { method: 'POST', path: ONBIND, json } as const;
+      const short = client({ timeoutMs: 500 });
+      await assert.rejects(
+        short.sendJson(hs.serverName, slowCall),
+        (err: unknown) => err instanceof OutboundError && err.failure === 'timeout',
+      );
+      assert.deepEqual(await short.sendJson(hs.serverName, slowCall, { timeoutMs: 30_000 }), { status: 200 });
+    } finally {
+      hs.shapeOnbindSuccess({});
+    }
+  });
+
+  it('gives a call up when its signal aborts, as aborted rather than timed out', async () => {
+    hs.holdOnbind(1);
+    const stopping = new AbortController();
+    const call = client().sendJson(
+      hs.serverName,
+      { method: 'POST', path: ONBIND, json: '{}' },
+      { timeoutMs: 30_000, signal: stopping.signal },
+    );
+    await hs.waitForOnbind((onbind) => onbind.status === 0);
+    stopping.abort();
+    await assert.rejects(call, (err: unknown) => err instanceof OutboundError && err.failure === 'aborted');
+  });
+
   it('refuses loopback when the allow-list is empty, sending nothing', async () => {
     const before = hs.requests.length;
     await assert.rejects(

@@ -2,6 +2,7 @@ import { lookup, Resolver } from 'node:dns/promises';
 import { TesseraError } from '@tessera/errors';
 import { createDiscovery, type SrvResolver } from './discovery.js';
 import {
+  type GuardedRequestOptions,
   guardedRequest,
   type HttpsResponse,
   type HttpsTarget,
@@ -56,20 +57,32 @@ export interface FederationClient {
   getServerKeys(serverName: string): Promise<ServerKeys>;
   /**
    * Sends `json` with `method` to `path` on `serverName`'s server and answers the reply's status,
-   * whatever it is: what a status means is the caller's protocol (the reply's body, read up to
-   * 64 KiB, is dropped). Throws OutboundError (unreachable, refused by the guard, timed out, an
-   * oversized reply) or, for a malformed name, 400 M_INVALID_PARAM.
+   * whatever it is, as soon as it comes: what a status means is the caller's protocol. The body
+   * is drained afterwards (up to 64 KiB, cut off beyond) and dropped; nothing in it can fail the
+   * call. Throws OutboundError (unreachable, refused by the guard, timed out, given up through
+   * `signal`) or, for a malformed name, 400 M_INVALID_PARAM.
    */
-  sendJson(serverName: string, request: JsonRequest): Promise<{ status: number }>;
+  sendJson(serverName: string, request: JsonRequest, options?: SendOptions): Promise<{ status: number }>;
 }
 
 /** A request with a JSON body (sendJson). */
 export type JsonRequest = { method: 'POST' | 'PUT'; path: string; json: string };
 
+export type SendOptions = {
+  /**
+   * How long the request may take once its server is found, up to the reply's status (default:
+   * the client's timeoutMs, which always bounds discovery): a request the other server works on
+   * at length (Synapse's onbind does federation work per invite) gets its own.
+   */
+  timeoutMs?: number;
+  /** Gives the call up when it aborts (an 'aborted' OutboundError): a service that stops. */
+  signal?: AbortSignal;
+};
+
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** A key response lists a few keys; Sydent reads at most 50 KiB of one. */
 const MAX_KEY_RESPONSE_BYTES = 64 * 1024;
-/** sendJson's callers want the status only; a reply larger than this is refused, not read on. */
+/** sendJson's callers want the status only; a reply's body is drained up to this, and cut off beyond. */
 const MAX_SEND_RESPONSE_BYTES = 64 * 1024;
 
 /** The one way out to homeservers: every request is discovered, guarded, TLS-checked and bounded in time. */
@@ -82,17 +95,22 @@ export function createFederationClient(options: FederationClientOptions): Federa
   };
   const guard = new OutboundGuard(options.allowCidrs);
   const now = options.now ?? Date.now;
-  const send = (target: HttpsTarget, request: OutboundRequest, signal: AbortSignal, maxBodyBytes?: number) =>
+  const send = (
+    target: HttpsTarget,
+    request: OutboundRequest,
+    signal: AbortSignal,
+    reading: Pick<GuardedRequestOptions, 'maxBodyBytes' | 'statusOnly'> = {},
+  ) =>
     guardedRequest(target, request, {
       guard,
       lookup: resolver.lookup,
       verifyTls: options.verifyTls,
       ca: options.ca,
       signal,
-      maxBodyBytes,
+      ...reading,
     });
   const get = (target: HttpsTarget, path: string, signal: AbortSignal, maxBodyBytes?: number) =>
-    send(target, { method: 'GET', path }, signal, maxBodyBytes);
+    send(target, { method: 'GET', path }, signal, { maxBodyBytes });
   const discovery = createDiscovery({
     fetchWellKnown: createWellKnownFetcher(get),
     resolveSrv: resolver.resolveSrv,
@@ -139,10 +157,12 @@ export function createFederationClient(options: FederationClientOptions): Federa
       return readServerKeys(parseJsonBody(response), serverName, now());
     },
 
-    async sendJson(serverName, request) {
-      const signal = AbortSignal.timeout(timeoutMs);
-      const target = await discovery.resolve(serverName, signal);
-      const { status } = await send(target, request, signal, MAX_SEND_RESPONSE_BYTES);
+    async sendJson(serverName, request, { timeoutMs: requestTimeoutMs = timeoutMs, signal: given } = {}) {
+      const within = (ms: number) =>
+        given === undefined ? AbortSignal.timeout(ms) : AbortSignal.any([AbortSignal.timeout(ms), given]);
+      const target = await discovery.resolve(serverName, within(timeoutMs));
+      const reading = { maxBodyBytes: MAX_SEND_RESPONSE_BYTES, statusOnly: true };
+      const { status } = await send(target, request, within(requestTimeoutMs), reading);
       return { status };
     },
   };

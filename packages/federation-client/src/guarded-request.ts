@@ -29,8 +29,19 @@ export interface GuardedRequestOptions {
   /** A CA to trust besides the system's (tests, private federations). */
   ca?: string | undefined;
   maxBodyBytes?: number | undefined;
-  /** The caller's deadline; it covers the DNS lookup, the connection and the whole body. */
+  /**
+   * The caller's deadline (AbortSignal.timeout: a 'timeout' failure) or its giving up (any other
+   * abort: 'aborted'); it covers the DNS lookup, the connection and the whole body, or with
+   * `statusOnly` the reply's head and the body drained after it.
+   */
   signal: AbortSignal;
+  /**
+   * Answer as soon as the reply's status and headers are in, with an empty body: the body is then
+   * drained (up to `maxBodyBytes`, cut off beyond, until the signal aborts) without ever failing
+   * the request. For a caller that needs the status only: a reply that came cannot be undone by
+   * what follows it.
+   */
+  statusOnly?: boolean;
 }
 
 export interface HttpsResponse {
@@ -67,7 +78,7 @@ export async function guardedRequest(
   options: GuardedRequestOptions,
 ): Promise<HttpsResponse> {
   const from = isIP(target.host) === 6 ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
-  const timedOut = () => new OutboundError('timeout', `${from} did not answer in time`);
+  const timedOut = () => abortFailure(options.signal, from);
   const addresses = await checkedAddresses(target.host, options, timedOut);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const { signal } = options;
@@ -103,6 +114,11 @@ export async function guardedRequest(
         agent: false, // no pooled socket: each connection goes through the addresses checked for it
       },
       (res) => {
+        if (options.statusOnly) {
+          settle(() => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0), from }));
+          drainBody(res, maxBodyBytes, signal);
+          return;
+        }
         readBody(res, maxBodyBytes, from).then(
           (body) => settle(() => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, from })),
           fail,
@@ -145,6 +161,33 @@ function fixedLookup(addresses: LookupAddress[]): LookupFunction {
     const [first] = addresses; // checkedAddresses never returns an empty list
     callback(null, first?.address ?? '', first?.family);
   };
+}
+
+/** What an aborted signal means: the caller's deadline passed, or the caller gave up. */
+function abortFailure(signal: AbortSignal, from: string): OutboundError {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && reason.name !== 'TimeoutError'
+    ? new OutboundError('aborted', `the request to ${from} was given up`)
+    : new OutboundError('timeout', `${from} did not answer in time`);
+}
+
+/** Reads a reply's body to its end and drops it, so that the server sees it read; never more than `maxBytes`, never past the signal. */
+function drainBody(res: IncomingMessage, maxBytes: number, signal: AbortSignal): void {
+  const cutOff = () => {
+    res.destroy();
+  };
+  res.on('error', () => {}); // the caller has its answer: a failure now changes nothing
+  if (signal.aborted || Number(res.headers['content-length']) > maxBytes) {
+    cutOff();
+    return;
+  }
+  signal.addEventListener('abort', cutOff, { once: true });
+  res.on('close', () => signal.removeEventListener('abort', cutOff));
+  let size = 0;
+  res.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > maxBytes) cutOff();
+  });
 }
 
 function readBody(res: IncomingMessage, maxBytes: number, from: string): Promise<Buffer> {

@@ -5,6 +5,7 @@ export {
   type FederationClientOptions,
   type JsonRequest,
   type OutboundResolver,
+  type SendOptions,
 } from './federation-client.js';
 export type { HttpsTarget, LookupAll } from './guarded-request.js';
 export { createKeyring, type Keyring, type KeyringOptions } from './keyring.js';

@@ -5,6 +5,7 @@ export type OutboundFailure =
   | 'refused' // every address of the host is in a range the guard refuses
   | 'unresolvable' // no address at all
   | 'timeout'
+  | 'aborted' // the caller gave the request up before it ended (a service stopping)
   | 'tls' // handshake or certificate failure
   | 'connect' // refused, reset, unreachable network
   | 'too-large' // the body exceeds the size limit

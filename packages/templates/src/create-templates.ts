@@ -83,7 +83,18 @@ export function createTemplates({
       return templateFor(brand, 'verifyResponse').render({ message });
     },
     renderInviteEmail(brand, vars) {
-      return renderEmail(templateFor(brand, 'inviteEmail'), inviteEmailContext(vars));
+      const template = templateFor(brand, 'inviteEmail');
+      let context: Record<string, string>;
+      try {
+        context = inviteEmailContext(vars);
+      } catch (err) {
+        // A value no template can carry (a multi-line one, an identifier with a control
+        // character): this invite fails the same way every time, like a broken template.
+        if (err instanceof TypeError)
+          throw new TemplateRenderFailed(template.path, { detail: err.message, cause: err });
+        throw err;
+      }
+      return renderEmail(template, context);
     },
     brands: () => [...compiled.keys()],
   };

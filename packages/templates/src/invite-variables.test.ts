@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import libmime from 'libmime';
-import { type InviteEmailVars, inviteEmailContext } from './invite-variables.js';
+import { type InviteEmailVars, InviteVariableInvalid, inviteEmailContext } from './invite-variables.js';
 
 const vars = (requestFields: Record<string, unknown> = {}, extra: Partial<InviteEmailVars> = {}): InviteEmailVars => ({
   to: 'bob@example.org',
@@ -148,6 +148,24 @@ describe('inviteEmailContext', () => {
     );
     assert.equal(context.room_name, 'Room Bcc: eve@example.org');
     assert.equal(context.sender_display_name, 'A li ce');
+  });
+
+  it('refuses a control character in the room ID, the sender, the address or the verified sender, naming the variable only', () => {
+    const cases: [keyof InviteEmailVars, string][] = [
+      ['room_id', '!room:example.org\nBcc: eve@example.org'],
+      ['sender', '@alice:example.org\u0007'],
+      ['address', 'bob@example.org\t'],
+      ['verifiedSender', '@alice:example.org\r\n'],
+    ];
+    for (const [name, value] of cases)
+      assert.throws(
+        () => inviteEmailContext(vars({}, { [name]: value })),
+        (err: Error) =>
+          err instanceof InviteVariableInvalid &&
+          err.message.includes(`variable ${name}`) &&
+          !err.message.includes('example.org'),
+        name,
+      );
   });
 
   it('lets what the server computes win over a request field of the same name', () => {

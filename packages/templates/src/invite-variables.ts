@@ -58,9 +58,23 @@ const OPTIONAL_FIELDS = [
 // A line break or other control character in a request field (a room name, a display name) is
 // a space: an operator's template may put such a value in a header.
 const CONTROL_CHARACTERS = /\p{Cc}+/gu;
+// The identifiers the mail names (what the join link and the homeserver use) must hold none: put
+// out as spaces they would name another room or user, so such an invite is refused.
+const IDENTIFIERS = ['room_id', 'sender', 'address', 'verifiedSender'] as const;
+
+/** An invite whose room ID, sender or address holds a control character: it cannot be mailed. Names the variable only. */
+export class InviteVariableInvalid extends TypeError {
+  override readonly name = 'InviteVariableInvalid';
+  constructor(readonly variable: string) {
+    super(`template variable ${variable} must hold no control character`);
+  }
+}
 
 /** The template context of the invite mail, with every variable and its `_forhtml` / `_forurl` variants. */
 export function inviteEmailContext(vars: InviteEmailVars): Record<string, string> {
+  for (const name of IDENTIFIERS) {
+    if (/\p{Cc}/u.test(vars[name] ?? '')) throw new InviteVariableInvalid(name);
+  }
   const request: Record<string, string> = Object.fromEntries(OPTIONAL_FIELDS.map((name) => [name, '']));
   for (const [name, value] of Object.entries(vars.requestFields)) {
     if (typeof value === 'string') request[name] = value.replace(CONTROL_CHARACTERS, ' ');

@@ -124,6 +124,14 @@ describe('the invite mail', () => {
       assert.ok(html.includes('&lt;b&gt;x&lt;/b&gt;'));
     });
 
+    it('fails with TemplateRenderFailed for a room ID with a line break, naming neither the room nor the address', () => {
+      assert.throws(
+        () => templates.renderInviteEmail(undefined, vars({}, { room_id: '!room:example.org\nBcc: eve@evil.org' })),
+        (err: Error) =>
+          err instanceof TemplateRenderFailed && err.message.includes('room_id') && !err.message.includes('evil.org'),
+      );
+    });
+
     it('keeps every line within 78 characters, CRLF-terminated', () => {
       const raw = templates.renderInviteEmail(undefined, vars({ room_name: 'r'.repeat(200) }));
       assert.ok(!/[^\r]\n|\r[^\n]/.test(raw), 'no bare LF or CR');

@@ -2,6 +2,7 @@ import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalJson } from '@tessera/canonical-json';
 import { localhostTls } from './localhost-tls.js';
 import { Recorder } from './recorder.js';
@@ -93,6 +94,12 @@ export interface FakeHomeserver {
    * caller gives up or goes away, as a homeserver that hangs does. Before failOnbind's failures.
    */
   holdOnbind(times: number): void;
+  /**
+   * How onbind calls answered 200 are answered from now on: after `delayMs`, and with a body
+   * padded to over `bodyBytes` bytes (as a slow Synapse, or one with a chatty reply). {} restores
+   * the default: at once, `{}`.
+   */
+  shapeOnbindSuccess(shape: { delayMs?: number; bodyBytes?: number }): void;
   /** How the key server answers from now on ({} restores the default). */
   setKeyServer(setup: KeyServerSetup): void;
   /**
@@ -112,8 +119,8 @@ const HOST = '127.0.0.1';
 const KEY_ID = 'ed25519:a';
 const DAY_MS = 86_400_000;
 
-/** A status and body to answer, or null to answer nothing and keep the request open. */
-type Route = (request: RecordedRequest) => { status: number; body: unknown } | null;
+/** A status and body to answer (after `delayMs`), or null to answer nothing and keep the request open. */
+type Route = (request: RecordedRequest) => { status: number; body: unknown; delayMs?: number } | null;
 
 /** An HTTPS server on 127.0.0.1 (a free port) that plays the parts of a homeserver Tessera talks to. */
 export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): Promise<FakeHomeserver> {
@@ -126,6 +133,7 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
   let wellKnown: object | null = null;
   let failures = options.onbindFailures ? { ...options.onbindFailures } : { status: 200, times: 0 };
   let holds = 0;
+  let successShape: { delayMs?: number; bodyBytes?: number } = {};
   let serverName = options.serverName ?? '';
   let keyServer: KeyServerSetup = {};
   const signWith = (key: KeyObject, content: unknown) =>
@@ -170,7 +178,9 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
       status = failures.status;
     }
     onbindCalls.add({ method: method as OnbindCall['method'], body, status });
-    return status === 200 ? { status, body: {} } : { status, body: matrixError('M_UNKNOWN', 'onbind failure (test)') };
+    if (status !== 200) return { status, body: matrixError('M_UNKNOWN', 'onbind failure (test)') };
+    const { delayMs = 0, bodyBytes = 0 } = successShape;
+    return { status, body: bodyBytes > 0 ? { padding: 'x'.repeat(bodyBytes) } : {}, delayMs };
   };
   const routes: Record<string, Route> = {
     'GET /_matrix/federation/v1/openid/userinfo': ({ query }) => {
@@ -208,7 +218,9 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
     const answer = route
       ? route(request)
       : { status: 404, body: matrixError('M_UNRECOGNIZED', 'Unrecognized request') };
-    if (answer !== null) send(res, answer.status, answer.body);
+    if (answer === null) return;
+    if (answer.delayMs) await sleep(answer.delayMs);
+    send(res, answer.status, answer.body);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -235,6 +247,9 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
     },
     holdOnbind: (times) => {
       holds = times;
+    },
+    shapeOnbindSuccess: (shape) => {
+      successShape = { ...shape };
     },
     setKeyServer: (setup) => {
       keyServer = { ...setup };

@@ -125,6 +125,22 @@ describe('startSmtpServer options', () => {
     assert.deepEqual((await smtp.waitForMessage()).to, ['ok@x.org']);
   });
 
+  it('deferRecipient answers 451 while it says so, then takes the mail', async () => {
+    let deferrals = 1;
+    const smtp = await start({ deferRecipient: () => deferrals-- > 0 });
+    const attempt = {
+      host: smtp.host,
+      port: smtp.port,
+      from: 'a@localhost',
+      to: ['b@x.org'],
+      message: message('later'),
+    };
+    assert.equal((await sendMail(attempt)).rcptTo[0]?.code, 451);
+    assert.equal(smtp.messages.length, 0);
+    assert.equal((await sendMail(attempt)).data?.code, 250);
+    assert.deepEqual((await smtp.waitForMessage()).to, ['b@x.org']);
+  });
+
   it('with auth, refuses mail without AUTH or with a wrong password and takes it with the right one', async () => {
     const auth = { username: 'tessera', password: 's3cret' };
     const smtp = await start({ auth });

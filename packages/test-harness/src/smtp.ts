@@ -32,6 +32,8 @@ export interface TestSmtpOptions {
   delayMs?: number;
   /** Recipients for which this returns true get 550 at RCPT TO. */
   rejectRecipient?: (address: string) => boolean;
+  /** Recipients for which this returns true get 451 (try again later) at RCPT TO; asked once per RCPT TO. */
+  deferRecipient?: (address: string) => boolean;
 }
 
 export interface TestSmtpServer {
@@ -80,6 +82,8 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     onRcptTo(address, _session, callback) {
       if (options.rejectRecipient?.(address.address)) {
         callback(withResponseCode(new Error(`<${address.address}>: recipient rejected`), 550));
+      } else if (options.deferRecipient?.(address.address)) {
+        callback(withResponseCode(new Error(`<${address.address}>: try again later`), 451));
       } else callback();
     },
     onData(stream, session, callback) {

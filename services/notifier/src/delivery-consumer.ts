@@ -9,9 +9,10 @@ import type { NatsConnection } from 'nats';
 const HEARTBEATS_PER_ACK_WAIT = 3;
 
 /**
- * The durable consumer of one kind of delivery (TokenIssued, InviteStored): one pull
- * subscription, up to TESSERA_NOTIFIER_CONCURRENCY deliveries in progress at once (and as many
- * unacknowledged on the server). Acks are plain publishes, not confirmed by a request/reply each:
+ * The durable consumer of one kind of delivery (TokenIssued, InviteStored, OnbindRequested): one
+ * pull subscription, up to TESSERA_NOTIFIER_CONCURRENCY deliveries in progress at once, and as
+ * many unacknowledged on the server unless `maxAckPending` says more (messages handed back with a
+ * delay count among them). Acks are plain publishes, not confirmed by a request/reply each:
  * a lost ack only brings the event back after one lease, and that repeat finds the delivery made
  * and sends nothing. The ack wait is the lease (TESSERA_DELIVERY_LEASE_MS), so that the message
  * of a notifier that died comes back when another may take its delivery over.
@@ -26,11 +27,13 @@ export function runDeliveryConsumer(
     eventType: string;
     log: Logger;
     handler: ConsumerHandler;
+    maxAckPending?: number;
   },
 ): Promise<RunningConsumer> {
   const { config, stream, durable, filterSubject, eventType, log, handler } = options;
   const leaseMs = config.TESSERA_DELIVERY_LEASE_MS;
   const concurrency = config.TESSERA_NOTIFIER_CONCURRENCY;
+  const maxAckPending = options.maxAckPending ?? concurrency;
   return runConsumer(nc.jetstream(), {
     stream,
     durable,
@@ -38,7 +41,7 @@ export function runDeliveryConsumer(
     eventTypes: [eventType],
     ackWaitMs: leaseMs,
     progressHeartbeatMs: Math.floor(leaseMs / HEARTBEATS_PER_ACK_WAIT),
-    maxAckPending: concurrency,
+    maxAckPending,
     concurrency,
     confirmAcks: false,
     log,

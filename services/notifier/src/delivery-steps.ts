@@ -21,9 +21,11 @@ export type DeliveryOf = { deliveryId: string; source: string; channel: Delivery
 
 type StepDeps = LeaseDeps & { counters: Pick<NotifierCounters, 'repeated' | 'takenOver'> };
 
-// A delivery found leased comes back this long after the lease's end, so that the lease has
-// surely run out by then (its end was set by another process's clock).
-const LEASE_MARGIN_MS = 100;
+/**
+ * A delivery found leased comes back this long after the lease's end, so that the lease has
+ * surely run out by then (its end was set by another process's clock).
+ */
+export const LEASE_MARGIN_MS = 100;
 
 /** Gives the delivery up before sending anything: started and failed (refused) in one decision. */
 export function refuseDelivery(
@@ -73,11 +75,13 @@ export function notTaken(
 /**
  * Sends on a delivery this notifier holds, renewing the lease while the send runs, and records
  * TokenSent or TokenSendFailed. Resolves with what the send did, once that is recorded.
+ * `holdOnTemporaryFailure`: a failure that is not a refusal records nothing; the delivery stays
+ * started, its lease runs out, and the caller tries it again later (taking it over).
  */
 export async function sendAndRecord(
   deps: LeaseDeps,
   subject: string,
-  { held, fields }: { held: Held; fields: LogFields },
+  { held, fields, holdOnTemporaryFailure = false }: { held: Held; fields: LogFields; holdOnTemporaryFailure?: boolean },
   send: () => Promise<SendOutcome>,
 ): Promise<SendOutcome> {
   const lease = keepLease(deps, subject, held, fields);
@@ -89,6 +93,7 @@ export async function sendAndRecord(
     throw err;
   }
   const renewed = await lease.release();
+  if (holdOnTemporaryFailure && !outcome.sent && !outcome.refused) return outcome;
   const { deliveryId } = held;
   const now = deps.now();
   const record: Extract<DeliveryCommand, { type: 'RecordSent' | 'RecordFailure' }> = outcome.sent

@@ -24,6 +24,14 @@ runService('notifier', {
     const invites = await startInviteMail({ config, log, nc, metrics, ...settings, mailer });
     onStop({ name: 'invite mail consumer', run: () => invites.stop() });
     addReadiness({ name: 'invite mail consumer', isReady: invites.isReady });
-    return { name: 'consumer', run: () => notifier.stop() };
+    // The three consumers stop together: one after the other, each waiting for its deliveries in
+    // progress (a few seconds at most), would outlast the exit deadline. Their onStop steps, for
+    // a start that fails half-way, find them stopped already.
+    return {
+      name: 'consumers',
+      run: async () => {
+        await Promise.all([notifier.stop(), onbind.stop(), invites.stop()]);
+      },
+    };
   },
 });

@@ -38,12 +38,14 @@ export async function storeInvite(
     expiresAt?: Date;
     eraseSecrets?: boolean;
     senderVerified?: boolean;
+    /** By default a well-formed room of example.org. */
+    roomId?: string;
   },
 ): Promise<StoredInvite> {
   // The real id is the token's keyed digest (base64url); any id of that alphabet will do here.
   const inviteId = randomBytes(32).toString('base64url');
   const token = letters(32);
-  const roomId = `!${letters(12)}:example.org`;
+  const roomId = options.roomId ?? `!${letters(12)}:example.org`;
   const sender = '@alice:example.org';
   const ephemeralPrivateKey = randomBytes(32).toString('base64').replace(/=+$/, '');
   const secrets = await dataKeys.sealField(

@@ -162,13 +162,21 @@ describe('the onbind_delivery aggregate', () => {
   });
 
   it('is abandoned, and not called, at give_up_at, with the attempts made so far', () => {
-    given([])
-      .when(start(GIVE_UP_AT))
-      .then([abandoned(0, GIVE_UP_AT)]);
     const history = [started(1), failed(1, at(1), at(2_001))];
     given(history)
       .when(start(at(5_000), at(5_000)))
       .then([abandoned(1, at(5_000))]);
+  });
+
+  it('is called once past give_up_at when it was never attempted: a call is not given up untried', () => {
+    const late = at(GIVE_UP_AT.getTime() - T1.getTime() + 60_000);
+    given([])
+      .when(start(late))
+      .then([started(1, late)]);
+    // That one attempt failed: the next try gives it up.
+    given([started(1, late), failed(1, late, GIVE_UP_AT)])
+      .when(start(at(GIVE_UP_AT.getTime() - T1.getTime() + 120_000)))
+      .then([abandoned(1, at(GIVE_UP_AT.getTime() - T1.getTime() + 120_000))]);
   });
 
   it('sets no retry later than give_up_at, so that the last try abandons it on time', () => {

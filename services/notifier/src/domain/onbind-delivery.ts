@@ -23,7 +23,7 @@ export type OnbindMethod = 'POST' | 'PUT';
 export type Backoff = { baseMs: number; maxMs: number };
 
 export type OnbindDeliveryCommand =
-  /** Take the call on for `leaseMs`, just before calling; past `giveUpAt` it is abandoned instead. */
+  /** Take the call on for `leaseMs`, just before calling; past `giveUpAt`, once attempted at least once, it is abandoned instead. */
   | { type: 'StartAttempt'; onbindId: string; leaseMs: number; giveUpAt: Date; now: Date }
   /** Still calling on `attempt`: hold the call `leaseMs` longer. */
   | { type: 'RenewLease'; onbindId: string; attempt: number; leaseMs: number; now: Date }
@@ -135,7 +135,9 @@ export function decide(command: OnbindDeliveryCommand, state: OnbindDelivery): O
       // Leased by a live notifier, waiting out a backoff, or finished: no call now.
       if (availability(state, at).status !== 'open') return [];
       const attempts = attemptsOf(state);
-      if (at.getTime() >= command.giveUpAt.getTime())
+      // Given up for age only once tried: a call that waited past give_up_at (its notifiers all
+      // down, a backlog) still gets its one attempt. One that cannot be made is Abandon's.
+      if (attempts > 0 && at.getTime() >= command.giveUpAt.getTime())
         return [{ type: 'OnbindAbandoned', data: { onbindId, attempts, reason: 'given up: too old', at } }];
       const leaseEndsAt = new Date(at.getTime() + command.leaseMs);
       return [{ type: 'OnbindAttemptStarted', data: { onbindId, attempt: attempts + 1, leaseEndsAt, at } }];

@@ -3,7 +3,14 @@ import type { InviteStored } from '@tessera/proto/tessera/events/v1/invite';
 import { inviteMailDataKey } from '@tessera/spec-params';
 import { messageIdOf, newMessageId, TemplateRenderFailed, type Templates } from '@tessera/templates';
 import type { LeaseDeps, LogFields } from '../delivery-lease.js';
-import { type DeliveryOf, notTaken, refuseDelivery, sendAndRecord, takeOnToSend } from '../delivery-steps.js';
+import {
+  type DeliveryOf,
+  LEASE_MARGIN_MS,
+  notTaken,
+  refuseDelivery,
+  sendAndRecord,
+  takeOnToSend,
+} from '../delivery-steps.js';
 import type { Mailer, OutgoingMail } from '../email/smtp-mailer.js';
 import type { NotifierCounters } from '../metrics.js';
 import { oneAtATime } from '../one-at-a-time.js';
@@ -28,16 +35,33 @@ export type InviteMailDeps = LeaseDeps & {
 
 const CHANNEL = 'email';
 const PURPOSE = 'invite';
+// The longest wait between two tries of an invite mail the mail server turned away for now.
+const MAX_RETRY_MS = 3_600_000;
+
+/**
+ * When to try again after attempt `attempt` failed for now: the lease (which may have been renewed
+ * just before the failure) doubled per attempt, capped at MAX_RETRY_MS but never before the lease
+ * has run out, so that the next try takes the delivery over.
+ */
+export function inviteMailRetryMs(leaseMs: number, attempt: number): number {
+  const backoff = Math.min(MAX_RETRY_MS, leaseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.max(leaseMs, backoff) + LEASE_MARGIN_MS;
+}
 
 /**
  * Mails one stored invite, at least once, on the delivery aggregate `tessera.delivery.<invite_id>`
  * (source `invite.<invite_id>`), with the lease scheme of the validation mail:
- * 1. an invite that has expired or was revoked, whose sealed fields are gone, or whose template
- *    fails, is given up (started and failed in one decision) with nothing sent;
+ * 1. an invite that has expired or was revoked, whose sealed fields are gone, or whose mail does
+ *    not render (any error: it would fail again), is given up (started and failed in one
+ *    decision) with nothing sent;
  * 2. otherwise the delivery is taken on (or over, once another notifier's lease ran out; or it
  *    has its outcome already, and nothing is sent), the mail is sent under the lease, and
- *    TokenSent or TokenSendFailed is recorded;
- * 3. once the outcome is recorded (by this call or an earlier one), the mail's data key
+ *    TokenSent or TokenSendFailed (a refusal) is recorded;
+ * 3. a failure the mail server may cure (a 4xx, no connection) records nothing: nobody but this
+ *    notifier's retry will resend the invite, so the delivery stays started, its lease runs out,
+ *    and the InviteStored comes back after a backoff (inviteMailRetryMs) to take it over with the
+ *    next attempt, until it is mailed, refused, or the invite expires (step 1);
+ * 4. once the outcome is recorded (by this call or an earlier one), the mail's data key
  *    `invite.<invite_id>:mail` is erased: the ephemeral private key can never be read again.
  * The caller acks the InviteStored once this resolves without a retry.
  */
@@ -79,14 +103,26 @@ async function deliver(
     await eraseMailKey();
     return notTaken(deps, claim, fields);
   }
-  const outcome = await sendAndRecord(deps, subject, { held: claim.held, fields }, () => deps.mailer.send(prepared));
+  const { held } = claim;
+  const outcome = await sendAndRecord(deps, subject, { held, fields, holdOnTemporaryFailure: true }, () =>
+    deps.mailer.send(prepared),
+  );
+  if (!outcome.sent && !outcome.refused) {
+    const retryInMs = inviteMailRetryMs(deps.leaseMs, held.attempt);
+    counters.failed.inc({ channel: CHANNEL, purpose: PURPOSE, refused: 'false' });
+    log.warn(
+      { ...fields, reason: outcome.reason, attempt: held.attempt, retryInMs },
+      'invite mail not sent; will retry',
+    );
+    return { retryInMs };
+  }
   await eraseMailKey();
   if (outcome.sent) {
     counters.sent.inc({ channel: CHANNEL, purpose: PURPOSE });
     log.info({ ...fields, providerMessageId: outcome.providerMessageId }, 'invite mail sent');
   } else {
-    counters.failed.inc({ channel: CHANNEL, purpose: PURPOSE, refused: String(outcome.refused) });
-    log.warn({ ...fields, reason: outcome.reason, refused: outcome.refused }, 'invite mail not sent');
+    counters.failed.inc({ channel: CHANNEL, purpose: PURPOSE, refused: 'true' });
+    log.warn({ ...fields, reason: outcome.reason }, 'invite mail refused by the mail server');
   }
   return undefined;
 }
@@ -104,9 +140,11 @@ async function prepare(deps: InviteMailDeps, stored: InviteStored): Promise<Outg
     // A template may leave the Message-ID out: record only what the mail carries.
     return { envelopeFrom: deps.envelopeFrom, to: opened.letter.address, raw, messageId: messageIdOf(raw) ?? '' };
   } catch (err) {
-    // The same template fails the same way every time: give the mail up rather than retry.
-    if (!(err instanceof TemplateRenderFailed)) throw err;
-    deps.log.error({ deliveryId: stored.inviteId, err: err.message }, 'invite mail template failed');
+    // Rendering reads nothing from outside: whatever fails (the template, or a value no template
+    // can carry) fails the same way every time. Give the mail up rather than redeliver it for ever.
+    // Only our own error's message is logged: another's might quote a value.
+    const logged = err instanceof TemplateRenderFailed ? err.message : ((err as Error)?.name ?? 'error');
+    deps.log.error({ deliveryId: stored.inviteId, err: logged }, 'invite mail template failed');
     return { reason: 'the mail template failed to render' };
   }
 }

@@ -2,6 +2,7 @@ import { clientLowercaseEmail } from '@tessera/addresses';
 import { type DataKeys, SealedValueInvalid } from '@tessera/event-store';
 import { InviteMail, InviteSecrets, type InviteStored } from '@tessera/proto/tessera/events/v1/invite';
 import type { Sealed } from '@tessera/proto/tessera/events/v1/sealed';
+import { parseJsonObject } from '@tessera/service-kit';
 import { inviteDataKey, inviteMailDataKey, INVITE_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
 
 /** What the invite mail is made of, in plaintext: kept in memory for one delivery, never logged. */
@@ -83,13 +84,10 @@ function decoded<T>(decode: (bytes: Uint8Array) => T, bytes: Uint8Array, field: 
 
 function parseFields(json: string): Record<string, unknown> {
   if (json === '') return {};
-  let fields: unknown;
   try {
-    fields = JSON.parse(json);
-  } catch {
-    throw new Unopenable("the invite's request fields are not JSON");
+    return parseJsonObject(json, "the invite's request fields");
+  } catch (err) {
+    // Not JSON, or not an object: says which, never the text.
+    throw new Unopenable((err as Error).message);
   }
-  if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
-    throw new Unopenable("the invite's request fields are not a JSON object");
-  return fields as Record<string, unknown>;
 }

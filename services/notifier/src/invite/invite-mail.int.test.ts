@@ -1,92 +1,41 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '@tessera/config';
-import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
-import { provision } from '@tessera/nats-access';
+import { DataKeys, openDataKeySource } from '@tessera/event-store';
 import type { InviteStored } from '@tessera/proto/tessera/events/v1/invite';
-import { createLogger, createMetrics } from '@tessera/service-kit';
 import { INVITE_SEALED_FIELDS, inviteDataKey, inviteMailDataKey } from '@tessera/spec-params';
-import { createTemplates } from '@tessera/templates';
-import {
-  captureLogs,
-  pollUntil,
-  startNats,
-  startSmtpServer,
-  type TestNats,
-  type TestSmtpServer,
-} from '@tessera/test-harness';
-import type { NatsConnection } from 'nats';
-import { deliveryProbes } from '../../test-support/delivery-probes.js';
+import { pollUntil } from '@tessera/test-harness';
 import { appendToInvite, revokeInvite, type StoredInvite, storeInvite } from '../../test-support/invite-fixture.js';
-import { createSmtpMailer, type Mailer } from '../email/smtp-mailer.js';
-import { readEmailSettings } from '../settings.js';
-import { INVITES_DURABLE, type RunningInviteMail, startInviteMail } from './start-invite-mail.js';
-
-const BASE_URL = 'https://id.example.org';
+import {
+  INVITE_MAIL_BASE_URL as BASE_URL,
+  type InviteMailBed,
+  startInviteMailBed,
+} from '../../test-support/invite-mail-bed.js';
 
 describe('the invite mail on a real nats-server and SMTP listener', () => {
-  let nats: TestNats;
-  let nc: NatsConnection;
-  let smtp: TestSmtpServer;
-  let store: EventStore;
-  let dataKeys: DataKeys;
-  let mailer: Mailer;
-  let running: RunningInviteMail;
+  let bed: InviteMailBed;
   const invites: StoredInvite[] = [];
-  const metrics = createMetrics('notifier');
-  const config = () =>
-    loadConfig({
-      TESSERA_NATS_URL: nats.url,
-      TESSERA_SMTP_URL: smtp.url,
-      TESSERA_PUBLIC_BASE_URL: BASE_URL,
-      TESSERA_EMAIL_FROM: 'Tessera <noreply@id.example.org>',
-      TESSERA_INVITE_WEB_CLIENT_LOCATION: 'https://chat.example.net',
-      TESSERA_NOTIFIER_CONCURRENCY: '4',
-    });
-  const { log, lines: logLines } = captureLogs((destination) => createLogger('notifier', 'debug', destination));
-  const start = async () => {
-    const templates = createTemplates({ defaultBrand: 'tessera', require: ['inviteEmail'] });
-    const email = readEmailSettings(config());
-    running = await startInviteMail({ config: config(), log, nc, metrics, email, templates, mailer });
-  };
   const invite = async (options: Parameters<typeof storeInvite>[1]) => {
-    const stored = await storeInvite({ store, dataKeys }, options);
+    const stored = await storeInvite(bed, options);
     invites.push(stored);
     return stored;
   };
   // A process that never saw the key: no cache can answer for the bucket.
   const freshlyOpened = async (aggregate: string, field: string, sealed: InviteStored['mail']) => {
     assert.ok(sealed);
-    return new DataKeys(await openDataKeySource(nc)).openField(aggregate, field, sealed);
+    return new DataKeys(await openDataKeySource(bed.nc)).openField(aggregate, field, sealed);
   };
   const storedOf = (invite: StoredInvite): InviteStored => {
     assert.ok(invite.stored.payload?.$case === 'inviteStored');
     return invite.stored.payload.value;
   };
-  const mailsTo = (address: string) => smtp.messages.filter((mail) => mail.to.includes(address));
-
-  const probes = () => deliveryProbes({ nc, store }, { stream: 'TESSERA_EVENTS', durable: INVITES_DURABLE });
-  const deliveryEvents = (deliveryId: string) => probes().deliveryEvents(deliveryId);
-  const outcomeOf = (deliveryId: string) => probes().outcomeOf(deliveryId);
-  const consumerIdle = () => probes().consumerIdle();
+  const deliveryEvents = (deliveryId: string) => bed.probes.deliveryEvents(deliveryId);
+  const outcomeOf = (deliveryId: string) => bed.probes.outcomeOf(deliveryId);
+  const consumerIdle = () => bed.probes.consumerIdle();
 
   before(async () => {
-    nats = await startNats();
-    nc = await connectNats({ url: nats.url, name: 'invite-mail-test' });
-    await provision(nc);
-    store = new EventStore(nc);
-    dataKeys = new DataKeys(await openDataKeySource(nc));
-    smtp = await startSmtpServer();
-    mailer = createSmtpMailer(smtp.url);
-    await start();
+    bed = await startInviteMailBed();
   });
-  after(async () => {
-    await running?.stop();
-    mailer?.close();
-    await nc?.close();
-    await nats?.stop();
-    await smtp?.close();
-  });
+  after(() => bed?.close());
 
   it('mails a stored invite once, with the token, the ephemeral key and the request fields, and records TokenSent', async () => {
     const stored = await invite({
@@ -100,7 +49,7 @@ describe('the invite mail on a real nats-server and SMTP listener', () => {
       },
     });
     // To the address as given, lower-cased (where validation mail for it goes).
-    const mail = await smtp.waitForMessage((m) => m.to.includes('bob@example.org'), 10_000);
+    const mail = await bed.smtp.waitForMessage((m) => m.to.includes('bob@example.org'), 10_000);
     assert.equal(mail.from, 'noreply@id.example.org');
     assert.equal(mail.parsed.subject, 'Alice has invited you to a space');
     const text = mail.parsed.text ?? '';
@@ -132,7 +81,7 @@ describe('the invite mail on a real nats-server and SMTP listener', () => {
     const verified = await invite({ address: 'verified@example.org', senderVerified: true });
     const unverified = await invite({ address: 'unverified@example.org' });
     const textTo = async (address: string) =>
-      (await smtp.waitForMessage((m) => m.to.includes(address), 10_000)).parsed.text ?? '';
+      (await bed.smtp.waitForMessage((m) => m.to.includes(address), 10_000)).parsed.text ?? '';
     assert.ok((await textTo(verified.address)).includes(`(${verified.sender})`));
     assert.ok(!(await textTo(unverified.address)).includes(`(${unverified.sender})`));
   });
@@ -158,12 +107,12 @@ describe('the invite mail on a real nats-server and SMTP listener', () => {
     assert.ok(first);
     await consumerIdle();
     const before = await deliveryEvents(first.inviteId);
-    await appendToInvite(store, first.inviteId, first.stored);
+    await appendToInvite(bed.store, first.inviteId, first.stored);
     await consumerIdle();
-    assert.equal(mailsTo(first.address.toLowerCase()).length, 1);
+    assert.equal(bed.mailsTo(first.address.toLowerCase()).length, 1);
     assert.deepEqual(await deliveryEvents(first.inviteId), before);
     assert.match(
-      await metrics.registry.metrics(),
+      await bed.metrics.registry.metrics(),
       /tessera_notifier_deliveries_repeated_total\{service="notifier"\} [1-9]/,
     );
   });
@@ -179,22 +128,22 @@ describe('the invite mail on a real nats-server and SMTP listener', () => {
       refused: true,
     });
     await consumerIdle();
-    assert.equal(mailsTo('expired@example.org').length, 0);
+    assert.equal(bed.mailsTo('expired@example.org').length, 0);
     const { mail } = storedOf(expired);
     assert.equal(await freshlyOpened(inviteMailDataKey(expired.inviteId), INVITE_SEALED_FIELDS.mail, mail), null);
   });
 
   it('does not mail an invite revoked before the notifier saw it, even while its keys are not yet erased', async () => {
-    await running.stop();
+    await bed.stop();
     const revoked = await invite({ address: 'revoked@example.org' });
-    await revokeInvite({ store, dataKeys }, revoked.inviteId, { eraseKeys: false });
-    await start();
+    await revokeInvite(bed, revoked.inviteId, { eraseKeys: false });
+    await bed.start();
     const events = await outcomeOf(revoked.inviteId);
     const failed = events.at(-1);
     assert.ok(failed?.payload?.$case === 'tokenSendFailed');
     assert.equal(failed.payload.value.reason, 'the invite was revoked');
     await consumerIdle();
-    assert.equal(mailsTo('revoked@example.org').length, 0);
+    assert.equal(bed.mailsTo('revoked@example.org').length, 0);
   });
 
   it('does not mail an invite whose keys are gone', async () => {
@@ -204,11 +153,11 @@ describe('the invite mail on a real nats-server and SMTP listener', () => {
     assert.ok(failed?.payload?.$case === 'tokenSendFailed');
     assert.equal(failed.payload.value.reason, 'erased');
     await consumerIdle();
-    assert.equal(mailsTo('erased@example.org').length, 0);
+    assert.equal(bed.mailsTo('erased@example.org').length, 0);
   });
 
   it('counts invite mails apart from validation messages', async () => {
-    const text = await metrics.registry.metrics();
+    const text = await bed.metrics.registry.metrics();
     assert.match(
       text,
       /tessera_notifier_messages_sent_total\{channel="email",purpose="invite",service="notifier"\} 3\n/,
@@ -220,9 +169,9 @@ describe('the invite mail on a real nats-server and SMTP listener', () => {
   });
 
   it('writes no address, token or private key to the log', () => {
-    const logOutput = logLines.map((line) => JSON.stringify(line)).join('\n');
+    const logOutput = bed.logLines.map((line) => JSON.stringify(line)).join('\n');
     assert.ok(
-      logLines.some((line) => line.msg === 'invite mail sent'),
+      bed.logLines.some((line) => line.msg === 'invite mail sent'),
       'the log was captured',
     );
     for (const stored of invites) {

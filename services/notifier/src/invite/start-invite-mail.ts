@@ -20,6 +20,10 @@ import { deliverInvite, type InviteMailDeps } from './deliver-invite.js';
 export const INVITES_DURABLE = DURABLES.notifierInvites;
 const STREAM = 'TESSERA_EVENTS';
 const INVITE_SUBJECTS = 'tessera.invite.>';
+// A mail the mail server turned away for now waits for its next try unacknowledged on the server
+// (a nak with a delay, up to an hour): this bounds the mails waiting at once, not only those in
+// progress, so that a few greylisted recipients do not hold up every other invite.
+const MAX_MAILS_PENDING = 10_000;
 
 export type StartInviteMailOptions = Pick<
   ServiceContext<undefined, NatsConnection>,
@@ -87,6 +91,7 @@ export async function startInviteMail(options: StartInviteMailOptions): Promise<
     durable,
     filterSubject: INVITE_SUBJECTS,
     eventType: 'InviteStored',
+    maxAckPending: MAX_MAILS_PENDING,
     log,
     handler,
   });

@@ -1,4 +1,9 @@
-import { type FederationClient, OutboundError, type OutboundFailure } from '@tessera/federation-client';
+import {
+  type FederationClient,
+  OutboundError,
+  type OutboundFailure,
+  type SendOptions,
+} from '@tessera/federation-client';
 import type { OnbindMethod } from '../domain/onbind-delivery.js';
 
 /** Where a homeserver takes onbind calls (server-server API, third-party invites). */
@@ -14,6 +19,8 @@ export type CallOutcome =
       httpStatus: number;
       /** Why no later try can do better as things stand (the name does not resolve, the guard refuses it), for the log. */
       hopeless?: string;
+      /** Cut short by this notifier stopping: no fault of the homeserver's. */
+      interrupted?: true;
     };
 
 // What each outbound failure is called in the stream: OutboundError's own messages name the host.
@@ -21,6 +28,7 @@ const FAILURE_REASONS: Record<OutboundFailure, string> = {
   refused: 'refused by the outbound guard',
   unresolvable: 'the homeserver does not resolve',
   timeout: 'timed out',
+  aborted: 'given up: the notifier stopped',
   tls: 'TLS failed',
   connect: 'connection failed',
   'too-large': 'the reply is too large',
@@ -37,18 +45,21 @@ const HOPELESS: Partial<Record<OutboundFailure, string>> = {
 /**
  * One attempt at an onbind call: POST, as Sydent sends and Synapse serves; once more with PUT
  * when POST answers 404 or 405, as the spec says PUT (matrix-spec#524). 200 delivers it; any
- * other answer, or none, is a failure to try again later.
+ * other answer, or none, is a failure to try again later. `options`: the call's own deadline
+ * (TESSERA_ONBIND_TIMEOUT_MS) and the signal that gives it up when the notifier stops.
  */
 export async function callHomeserver(
   federation: Pick<FederationClient, 'sendJson'>,
   { destination, bodyJson }: { destination: string; bodyJson: string },
+  options: SendOptions,
 ): Promise<CallOutcome> {
   let method: OnbindMethod = 'POST';
+  const send = () => federation.sendJson(destination, { method, path: ONBIND_PATH, json: bodyJson }, options);
   try {
-    let { status } = await federation.sendJson(destination, { method, path: ONBIND_PATH, json: bodyJson });
+    let { status } = await send();
     if (status === 404 || status === 405) {
       method = 'PUT';
-      ({ status } = await federation.sendJson(destination, { method, path: ONBIND_PATH, json: bodyJson }));
+      ({ status } = await send());
     }
     if (status === 200) return { delivered: true, method };
     return { delivered: false, reason: `${method} answered HTTP ${status}`, httpStatus: status };
@@ -60,6 +71,7 @@ export async function callHomeserver(
       reason: `${method}: ${FAILURE_REASONS[err.failure]}`,
       httpStatus: 0,
       ...(hopeless === undefined ? {} : { hopeless }),
+      ...(err.failure === 'aborted' ? { interrupted: true } : {}),
     };
   }
 }

@@ -2,6 +2,7 @@ import { type DataKeys, type RetryLater, subjectOf } from '@tessera/event-store'
 import type { FederationClient } from '@tessera/federation-client';
 import type { OnbindRequested } from '@tessera/proto/tessera/events/v1/invite';
 import { onbindDataKey } from '@tessera/spec-params';
+import { LEASE_MARGIN_MS } from '../delivery-steps.js';
 import type { Backoff, OnbindDeliveryCommand } from '../domain/onbind-delivery.js';
 import { oneAtATime } from '../one-at-a-time.js';
 import { type CallOutcome, callHomeserver } from './call-homeserver.js';
@@ -22,16 +23,16 @@ export type OnbindDeps = OnbindLeaseDeps & {
   federation: Pick<FederationClient, 'sendJson'>;
   /** TESSERA_ONBIND_RETRY_BASE_MS and TESSERA_ONBIND_RETRY_MAX_MS. */
   backoff: Backoff;
+  /** TESSERA_ONBIND_TIMEOUT_MS: one call's deadline once its homeserver is found. */
+  callTimeoutMs: number;
+  /** Aborts when the notifier stops: calls in progress are given up and recorded failed, to be retried soon. */
+  stopping: AbortSignal;
   /** In [0, 1): draws each backoff's jitter. */
   random: () => number;
   counters: OnbindCounters;
   /** The calls this process is working on right now, by onbind id. */
   working: Map<string, Promise<unknown>>;
 };
-
-// A call found leased comes back this long after the lease's end, so that the lease has surely
-// run out by then (its end was set by another process's clock).
-const LEASE_MARGIN_MS = 100;
 
 /**
  * Makes one OnbindRequested's call to the homeserver, at least once, over as many attempts as it
@@ -87,7 +88,7 @@ async function deliver(
   let outcome: CallOutcome;
   let held: HeldAttempt;
   try {
-    outcome = await callHomeserver(deps.federation, opened);
+    outcome = await callHomeserver(deps.federation, opened, { timeoutMs: deps.callTimeoutMs, signal: deps.stopping });
   } finally {
     held = await lease.release();
   }
@@ -109,14 +110,15 @@ async function deliver(
     return undefined;
   }
 
-  const { reason, httpStatus, hopeless } = outcome;
+  const { reason, httpStatus, hopeless, interrupted } = outcome;
   const command: OnbindDeliveryCommand = {
     type: 'RecordFailure',
     onbindId,
     attempt: held.attempt,
     reason,
     httpStatus,
-    backoff: deps.backoff,
+    // Cut short by our own stop, not the homeserver's failure: the next notifier tries again soon.
+    backoff: interrupted ? { ...deps.backoff, maxMs: deps.backoff.baseMs } : deps.backoff,
     random: deps.random(),
     giveUpAt,
     now,

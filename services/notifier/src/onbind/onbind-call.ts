@@ -1,6 +1,7 @@
 import { type DataKeys, SealedValueInvalid } from '@tessera/event-store';
 import { parseServerName } from '@tessera/federation-client';
 import { OnbindCall, type OnbindRequested } from '@tessera/proto/tessera/events/v1/invite';
+import { parseJsonObject } from '@tessera/service-kit';
 import { INVITE_SEALED_FIELDS, onbindDataKey } from '@tessera/spec-params';
 
 /** The call to make, in plaintext: kept in memory for one attempt, never logged but `destination`. */
@@ -35,15 +36,10 @@ export async function openOnbindCall(dataKeys: DataKeys, requested: OnbindReques
   } catch {
     return { status: 'unusable', reason: 'the destination is not a server name' };
   }
-  if (!isJsonObject(call.bodyJson)) return { status: 'unusable', reason: 'the body is not a JSON object' };
-  return { status: 'open', destination: call.destination, bodyJson: call.bodyJson };
-}
-
-function isJsonObject(text: string): boolean {
   try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
+    parseJsonObject(call.bodyJson, 'the body');
   } catch {
-    return false;
+    return { status: 'unusable', reason: 'the body is not a JSON object' };
   }
+  return { status: 'open', destination: call.destination, bodyJson: call.bodyJson };
 }

@@ -48,13 +48,17 @@ describe('onbind delivery on a real nats-server and a fake homeserver', () => {
       TESSERA_ONBIND_RETRY_MAX_MS: String(RETRY_MAX_MS),
       TESSERA_NOTIFIER_CONCURRENCY: '4',
     });
-  /** A notifier's onbind delivery, reaching the fake (trusting its CA) only where `outboundAllow` lets it. */
-  const start = async (outboundAllow = '127.0.0.0/8') => {
+  /**
+   * A notifier's onbind delivery, reaching the fake (trusting its CA) only where `outboundAllow`
+   * lets it; `discoveryTimeoutMs`: the federation client's own deadline (10 s by default).
+   */
+  const start = async (outboundAllow = '127.0.0.0/8', discoveryTimeoutMs?: number) => {
     const settings = config(outboundAllow);
     const federation = createFederationClient({
       allowCidrs: settings.TESSERA_OUTBOUND_ALLOW,
       verifyTls: true,
       ca: hs.caPem,
+      ...(discoveryTimeoutMs === undefined ? {} : { timeoutMs: discoveryTimeoutMs }),
     });
     // No jitter: each wait is exactly base · 2^(attempt-1), capped.
     delivery = await startOnbindDelivery({ config: settings, log, nc, metrics, federation, random: () => 0.5 });
@@ -93,6 +97,16 @@ describe('onbind delivery on a real nats-server and a fake homeserver', () => {
       const info = await (await nc.jetstreamManager()).consumers.info('TESSERA_EVENTS', ONBIND_DURABLE);
       return info.num_pending === 0 && info.num_ack_pending === 0 ? info : undefined;
     });
+  /** Its outcome is OnbindDelivered on the first attempt, after one POST, and nothing more comes. */
+  const deliveredAfterOneCall = async (made: RequestedOnbind) => {
+    const events = await outcomeOf(made.onbindId);
+    assert.deepEqual(
+      events.map((event) => event.type).filter((type) => type !== 'OnbindLeaseRenewed'),
+      ['OnbindAttemptStarted', 'OnbindDelivered'],
+    );
+    await consumerIdle();
+    assert.deepEqual(callsFor(made), [{ method: 'POST', body: made.body, status: 200 }]);
+  };
   const counted = async (outcome: string) =>
     (await metrics.registry.getSingleMetric('tessera_notifier_onbind_attempts_total')?.get())?.values.find(
       (value) => value.labels.outcome === outcome,
@@ -215,23 +229,27 @@ describe('onbind delivery on a real nats-server and a fake homeserver', () => {
     );
   });
 
-  it('abandons a call past its give_up_at without calling, and erases it', async () => {
+  it('calls once a call past its give_up_at that was never attempted, abandons it when that fails, and erases it', async () => {
     const abandoned = await counted('abandoned');
+    hs.failOnbind(500, 1);
     const made = await request(new Date(Date.now() - 1));
     const events = await outcomeOf(made.onbindId);
     assert.deepEqual(
-      events.map((event) => event.type),
-      ['OnbindAbandoned'],
+      events.map((event) => event.type).filter((type) => type !== 'OnbindLeaseRenewed'),
+      ['OnbindAttemptStarted', 'OnbindAttemptFailed', 'OnbindAbandoned'],
     );
-    assert.deepEqual(events[0]?.data, {
+    assert.deepEqual(events.at(-1)?.data, {
       onbindId: made.onbindId,
-      attempts: 0,
+      attempts: 1,
       reason: 'given up: too old',
-      at: events[0]?.data.at,
+      at: events.at(-1)?.data.at,
     });
     assert.equal(await openCall(made.onbindId), null);
     await consumerIdle();
-    assert.deepEqual(callsFor(made), []);
+    assert.deepEqual(
+      callsFor(made).map((call) => call.status),
+      [500],
+    );
     assert.equal(await counted('abandoned'), abandoned + 1);
   });
 
@@ -269,6 +287,60 @@ describe('onbind delivery on a real nats-server and a fake homeserver', () => {
     const events = await outcomeOf(made.onbindId);
     assert.equal(events.at(-1)?.type, 'OnbindDelivered');
     assert.deepEqual(callsFor(made), [{ method: 'POST', body: made.body, status: 200 }]);
+  });
+
+  it('records a 200 whose body is over the reply cap as delivered, after one call', async () => {
+    hs.shapeOnbindSuccess({ bodyBytes: 256 * 1024 });
+    try {
+      await deliveredAfterOneCall(await request());
+    } finally {
+      hs.shapeOnbindSuccess({});
+    }
+  });
+
+  it('waits for a 200 that comes after the discovery timeout (the call has TESSERA_ONBIND_TIMEOUT_MS), and records it delivered after one call', async () => {
+    await stop();
+    await start('127.0.0.0/8', 500);
+    hs.shapeOnbindSuccess({ delayMs: 1_500 });
+    try {
+      await deliveredAfterOneCall(await request());
+    } finally {
+      hs.shapeOnbindSuccess({});
+      await stop();
+      await start();
+    }
+  });
+
+  it('on stop, gives a call in progress up and records it failed before stop() resolves; the next notifier calls again after the base wait', async () => {
+    // A first attempt refused by the guard, so that the call given up is a second one, whose
+    // wait after a failure of the homeserver's would be twice the base.
+    await stop();
+    await start('');
+    const made = await request();
+    await pollUntil('the first attempt failed', async () =>
+      (await attemptsOf(made.onbindId)).some((event) => event.type === 'OnbindAttemptFailed') ? true : undefined,
+    );
+    await stop();
+    hs.holdOnbind(1);
+    await start();
+    await hs.waitForOnbind((call) => call.status === 0 && (call.body as { mxid?: string }).mxid === made.body.mxid);
+    await stop();
+    const failed = (await attemptsOf(made.onbindId)).filter((event) => event.type === 'OnbindAttemptFailed')[1];
+    assert.ok(failed?.type === 'OnbindAttemptFailed', 'the failed attempt is recorded when stop() resolves');
+    assert.equal(failed.data.attempt, 2);
+    assert.equal(failed.data.reason, 'POST: given up: the notifier stopped');
+    assert.equal(
+      failed.data.retryAt.getTime() - failed.data.at.getTime(),
+      RETRY_BASE_MS,
+      'retried after the base wait',
+    );
+    await start();
+    const events = await outcomeOf(made.onbindId);
+    assert.equal(events.at(-1)?.type, 'OnbindDelivered');
+    assert.deepEqual(
+      callsFor(made).map((call) => call.status),
+      [0, 200],
+    );
   });
 
   it('logs no address, Matrix user ID or invite token, only onbind ids and the destination', async () => {

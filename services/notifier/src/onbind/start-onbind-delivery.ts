@@ -5,12 +5,12 @@ import {
   InvalidSubject,
   openDataKeySource,
   type RetryLater,
-  runConsumer,
 } from '@tessera/event-store';
 import { createFederationClient, type FederationClient } from '@tessera/federation-client';
 import { DURABLES } from '@tessera/nats-access';
 import type { ServiceContext } from '@tessera/service-kit';
 import type { NatsConnection } from 'nats';
+import { runDeliveryConsumer } from '../delivery-consumer.js';
 import { deliverOnbind, type OnbindDeps } from './deliver-onbind.js';
 import { createOnbindCounters } from './onbind-metrics.js';
 
@@ -18,9 +18,6 @@ import { createOnbindCounters } from './onbind-metrics.js';
 export const ONBIND_DURABLE = DURABLES.notifierOnbind;
 const STREAM = 'TESSERA_EVENTS';
 const ONBIND_SUBJECTS = 'tessera.onbind.>';
-// As for mail: in-progress acks this many times per ack wait (the lease), so that a live
-// notifier's call is not delivered again and a dead one's comes back about a lease later.
-const HEARTBEATS_PER_ACK_WAIT = 3;
 // A call waiting for its next attempt stays unacknowledged on the server (a nak with a delay),
 // so this bounds the calls waiting at once, not only those in progress: with more than this
 // many homeservers down, a new call waits until a slot frees up.
@@ -38,7 +35,7 @@ export type StartOnbindDeliveryOptions = Pick<
 };
 
 export type RunningOnbindDelivery = {
-  /** Stops taking calls and lets those in progress finish (bounded). */
+  /** Stops taking calls, gives up those in progress (recorded as failed attempts) and waits for their records (bounded). */
   stop(): Promise<void>;
   /** False while its consumer is gone (deleted, its stream missing): /readyz. */
   isReady(): boolean;
@@ -54,6 +51,7 @@ export async function startOnbindDelivery(options: StartOnbindDeliveryOptions): 
   const { config, log, nc } = options;
   const leaseMs = config.TESSERA_DELIVERY_LEASE_MS;
   const concurrency = config.TESSERA_NOTIFIER_CONCURRENCY;
+  const stopping = new AbortController();
   const deps: OnbindDeps = {
     store: new EventStore(nc),
     leaseMs,
@@ -67,6 +65,8 @@ export async function startOnbindDelivery(options: StartOnbindDeliveryOptions): 
         verifyTls: config.TESSERA_OUTBOUND_VERIFY_TLS,
       }),
     backoff: { baseMs: config.TESSERA_ONBIND_RETRY_BASE_MS, maxMs: config.TESSERA_ONBIND_RETRY_MAX_MS },
+    callTimeoutMs: config.TESSERA_ONBIND_TIMEOUT_MS,
+    stopping: stopping.signal,
     random: options.random ?? Math.random,
     counters: createOnbindCounters(options.metrics),
     working: new Map(),
@@ -89,19 +89,26 @@ export async function startOnbindDelivery(options: StartOnbindDeliveryOptions): 
     }
     return retry;
   };
-  const consumer = await runConsumer(nc.jetstream(), {
+  const consumer = await runDeliveryConsumer(nc, {
+    config,
     stream: STREAM,
     durable: ONBIND_DURABLE,
-    filterSubjects: [ONBIND_SUBJECTS],
-    eventTypes: ['OnbindRequested'],
-    ackWaitMs: leaseMs,
-    progressHeartbeatMs: Math.floor(leaseMs / HEARTBEATS_PER_ACK_WAIT),
+    filterSubject: ONBIND_SUBJECTS,
+    eventType: 'OnbindRequested',
     maxAckPending: MAX_CALLS_PENDING,
-    concurrency,
-    confirmAcks: false,
     log,
     handler,
   });
   log.info({ durable: ONBIND_DURABLE, concurrency, leaseMs }, 'notifier consuming OnbindRequested');
-  return { isReady: () => consumer.attached(), stop: () => consumer.stop() };
+  return {
+    isReady: () => consumer.attached(),
+    async stop() {
+      // Take no more calls, then give up those in progress: waiting for a call (up to
+      // TESSERA_ONBIND_TIMEOUT_MS) would outlast the process's exit deadline. Each is recorded
+      // failed with a short wait, so that the next notifier calls again soon.
+      const stopped = consumer.stop();
+      stopping.abort();
+      await stopped;
+    },
+  };
 }
