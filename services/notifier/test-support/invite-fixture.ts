@@ -82,6 +82,7 @@ export async function storeInvite(
         mail,
         brand: options.brand ?? '',
         expiresAt: options.expiresAt ?? new Date(Date.now() + 30 * 86_400_000),
+        longTermKeyId: 'ed25519:0',
       },
     },
     new Date(),

@@ -176,6 +176,7 @@ describe('the steps of invite events', () => {
         mail: undefined,
         brand: '',
         expiresAt: new Date(AT.getTime() + 60_000),
+        longTermKeyId: 'ed25519:0',
       },
     });
 

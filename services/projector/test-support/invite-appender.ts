@@ -69,6 +69,7 @@ export class TestInvites {
           mail: await keys.sealField(inviteMailDataKey(inviteId), INVITE_SEALED_FIELDS.mail, mail),
           brand: '',
           expiresAt: new Date(AT.getTime() + expiresInMs),
+          longTermKeyId: 'ed25519:0',
         },
       },
       AT,
