@@ -40,7 +40,7 @@ export function natsBackend(identity: ServiceIdentity, why?: string): Backend<Na
     check: (config) => natsAccessOf(config, identity, why),
     connect: (access, log) => connectAs(access, log),
     readiness: natsReadiness,
-    // Until closed() has settled, so its log line ('NATS connection closed') comes before 'stopped'.
+    // Until closed() has settled: everything in flight was sent or given up before the next step.
     close: async (nc) => {
       await nc.drain();
       await nc.closed();

@@ -268,7 +268,10 @@ describe('the service skeleton', () => {
     const [code, signal] = await exited;
     assert.deepEqual({ code, signal }, { code: 0, signal: null }, stderr);
     const after = messages.slice(messages.indexOf('listening'));
-    assert.deepEqual(after, ['listening', 'shutting down', 'watches closed', 'NATS connection closed', 'stopped']);
+    // The service's own step before the NATS backend's; the client's "closed" line is its own
+    // callback, whose place beside "stopped" this test does not pin (it came after it in two full-suite runs).
+    assert.deepEqual(after.slice(0, 3), ['listening', 'shutting down', 'watches closed']);
+    assert.deepEqual(after.slice(3).sort(), ['NATS connection closed', 'stopped']);
   });
 });
 
