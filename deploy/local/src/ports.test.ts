@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
+import { freePort } from '@tessera/local-infra';
 import { assignPorts, canListen, PortAllocator } from './ports.js';
 import { SERVICES } from './services.js';
 
@@ -55,5 +56,39 @@ describe('port assignment', () => {
     assert.equal(await canListen('127.0.0.1', address.port), false);
     await new Promise((resolve) => server.close(resolve));
     assert.equal(await canListen('127.0.0.1', address.port), true);
+  });
+
+  it('holds the ports it plans until they are released, so that nobody else can choose them meanwhile', async () => {
+    const ports = new PortAllocator({ hold: true });
+    const planned = await ports.next();
+    const other = await ports.next();
+    assert.equal(await canListen('127.0.0.1', planned), false, 'held while only planned');
+    await ports.release([planned]);
+    assert.equal(await canListen('127.0.0.1', planned), true, 'free for its server once released');
+    assert.equal(await canListen('127.0.0.1', other), false, 'the other one still held');
+    const toBind = await ports.nextToBind();
+    assert.equal(await canListen('127.0.0.1', toBind), true, 'nextToBind is not held');
+    await ports.releaseAll();
+    assert.equal(await canListen('127.0.0.1', other), true);
+  });
+
+  it('passes over a port that someone else bound after it was picked', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const address = squatter.address();
+    assert.ok(address !== null && typeof address === 'object');
+    let first = true;
+    const ports = new PortAllocator({
+      hold: true,
+      pick: async () => {
+        if (!first) return freePort('127.0.0.1');
+        first = false;
+        return address.port;
+      },
+    });
+    const port = await ports.next();
+    assert.notEqual(port, address.port);
+    await ports.releaseAll();
+    await new Promise((resolve) => squatter.close(resolve));
   });
 });

@@ -73,6 +73,8 @@ export class LocalRunner {
   #status: RunnerStatus = 'starting';
   #reaper: Reaper | null = null;
   #credentials: ChannelCredentials | null = null;
+  /** The ports planned for services, each held until its service starts. */
+  #ports: PortAllocator | null = null;
   /** The runner's own SMTP listener; null when the operator's TESSERA_SMTP_URL is used. */
   #mail: MailCatcher | null = null;
   /** False until we know no other live runner uses the data dir: until then its state file is not ours. */
@@ -162,7 +164,8 @@ export class LocalRunner {
     // Every gRPC service gets a port even when it is not built, so that no client falls back to a
     // default port that another instance on this machine may be using.
     // NATS, Postgres and the mail catcher pick their ports from the same allocator, after the plan.
-    const portAllocator = new PortAllocator({ reserved: [httpPort] });
+    const portAllocator = new PortAllocator({ reserved: [httpPort], hold: true });
+    this.#ports = portAllocator;
     const ports = await assignPorts(SERVICES, portAllocator);
     const pki = await ensureDevPki(join(this.dataDir, 'pki'), {
       services: [...SERVICES.map((service) => service.name), RUNNER_CERT_NAME],
@@ -207,7 +210,7 @@ export class LocalRunner {
       this.#say('sending mail through the SMTP server of TESSERA_SMTP_URL'); // not the URL: it may hold a password
     } else {
       this.#mail = await startMailCatcher({
-        port: await portAllocator.next(),
+        port: await portAllocator.nextToBind(),
         dir: join(this.dataDir, 'mail'),
         log: prefixedWriter(this.#o.out, 'mail'),
       });
@@ -216,7 +219,7 @@ export class LocalRunner {
     }
     signal.throwIfAborted();
 
-    const [natsUrl, databaseUrl] = await this.#startInfra(config, nats, () => portAllocator.next());
+    const [natsUrl, databaseUrl] = await this.#startInfra(config, nats, () => portAllocator.nextToBind());
     signal.throwIfAborted();
     await this.#provision(natsUrl, nats.identities, nats.authorization !== null);
     signal.throwIfAborted();
@@ -234,6 +237,8 @@ export class LocalRunner {
     if (plan.children.length === 0) this.#say('no service is built (run the build first)');
     for (const childPlan of plan.children) {
       signal.throwIfAborted();
+      const planned = ports[childPlan.name];
+      await portAllocator.release([planned?.grpcPort, planned?.metricsPort, planned?.adminPort]);
       await this.#startChild(childPlan, credentials);
     }
     signal.throwIfAborted();
@@ -399,6 +404,7 @@ export class LocalRunner {
     this.#infra.postgres?.holdRestarts();
     await this.#starting?.catch(() => {});
     this.#saveState();
+    await this.#ports?.releaseAll();
     for (const child of [...this.#children].reverse()) await child.stop();
     // After the notifier: a mail it is sending while it stops still arrives.
     await this.#mail?.stop().catch((err: Error) => this.#say(`could not stop the mail catcher: ${err.message}`));
