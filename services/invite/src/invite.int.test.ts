@@ -20,6 +20,8 @@ import {
   connectNats,
   DataKeys,
   EventStore,
+  handleCommand,
+  loadState,
   newEvent,
   openDataKeySource,
   type RunningConsumer,
@@ -55,7 +57,7 @@ import {
 } from '../test-support/stand-in-signing.js';
 import { ADMIN_PATHS } from './admin/admin-paths.js';
 import { runBindingsConsumer } from './bindings/bindings-consumer.js';
-import { onbindSubject } from './bindings/onbind-requests.js';
+import { onbindSubject, requestOnbind } from './bindings/onbind-requests.js';
 import { storedInvites } from './events/invite-events.js';
 import { storedOnbinds } from './events/onbind-events.js';
 import { type InviteServer, startInviteServer } from './invite-server.js';
@@ -504,6 +506,63 @@ describe('onbind on a new binding', () => {
     await waitUntil(async () => (await onbindOf(later)) !== null, 'the later binding is handled');
     assert.equal(await onbindOf(bindingId), null);
     assert.equal(await onbindMessages(), before + 1);
+  });
+
+  it('marks the invites claimed when the binding comes again after a crash between its call and the claims', async () => {
+    const address = newEmail();
+    const answer = await storeInvite(address);
+    const inviteId = inviteIdOf(answer.token);
+    await waitUntil(async () => (await projected(answer.token)) === 'pending', 'the invite is projected');
+    // What a crash right after the request leaves: the call stored, carrying the invite, and the
+    // invite not yet marked claimed.
+    const onbindId = randomBytes(12).toString('base64url');
+    const store = new EventStore(nc);
+    await handleCommand(store, onbindSubject(onbindId), storedOnbinds, {
+      type: 'RequestOnbind',
+      request: {
+        onbindId,
+        addrKey: addrKeyOf(address),
+        bindingId: onbindId,
+        inviteIds: [inviteId],
+        call: await dataKeys.sealField(
+          onbindDataKey(onbindId),
+          INVITE_SEALED_FIELDS.call,
+          OnbindCall.encode({ destination: 'home.example', bodyJson: '{}' }).finish(),
+        ),
+        giveUpAt: new Date(now() + 60_000),
+      },
+      now: new Date(now()),
+    });
+    assert.equal((await loadState(store, inviteSubject(inviteId), storedInvites)).state.status, 'pending');
+    const projection = await watchProjection({ db, url: pg.url, projection: ASSOCIATIONS_PROJECTION, log });
+    const signingClient = createDeadlineClient(
+      SigningServiceClient,
+      signing.target,
+      ChannelCredentials.createInsecure(),
+      5_000,
+    );
+    try {
+      // The AssociationBound delivered again (its sequence: anything the projector has applied).
+      await requestOnbind(
+        {
+          store,
+          dataKeys,
+          signing: signingOf(signingClient, now),
+          readModel: readModelOf(db),
+          projected: projection,
+          projectionWaitMs: 1_000,
+          maxAgeMs: 60_000,
+          now,
+          log,
+        },
+        { addrKey: addrKeyOf(address), bindingId: onbindId, seq: 1 },
+      );
+    } finally {
+      await projection.close();
+      signingClient.close();
+    }
+    const { state } = await loadState(store, inviteSubject(inviteId), storedInvites);
+    assert.deepEqual([state.status, state.status === 'none' ? null : state.onbindId], ['claimed', onbindId]);
   });
 
   it('requests nothing more when every binding is delivered again', async () => {
