@@ -1,5 +1,13 @@
 import type { Config } from '@tessera/config';
-import { type ConsumerHandler, type RetryLater, type RunningConsumer, runConsumer } from '@tessera/event-store';
+import {
+  type ConsumedMessage,
+  type ConsumerHandler,
+  InvalidSubject,
+  type RetryLater,
+  type RunningConsumer,
+  runConsumer,
+} from '@tessera/event-store';
+import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import type { Logger } from '@tessera/service-kit';
 import type { NatsConnection } from 'nats';
 
@@ -49,8 +57,37 @@ export function runDeliveryConsumer(
   });
 }
 
+type Payload = NonNullable<Event['payload']>;
+type ValueOf<C extends Payload['$case']> = Extract<Payload, { $case: C }>['value'];
+
+/**
+ * The handler of a delivery consumer: `deliver` for each event of `payloadCase` in a message (a
+ * decision holds one; with several, the message comes back for the soonest retry). An id that
+ * cannot be a subject will not become one on a later try: `skipped` logs it, and it is passed over.
+ */
+export function eachDelivery<C extends Payload['$case']>(
+  payloadCase: C,
+  deliver: (value: ValueOf<C>, event: Event, message: ConsumedMessage) => Promise<RetryLater | undefined>,
+  skipped: (value: ValueOf<C>, err: InvalidSubject) => void,
+): ConsumerHandler {
+  return async (message) => {
+    let retry: RetryLater | undefined;
+    for (const event of message.envelope.events) {
+      if (event.payload?.$case !== payloadCase) continue;
+      const value = event.payload.value as ValueOf<C>;
+      try {
+        retry = soonerRetry(retry, await deliver(value, event, message));
+      } catch (err) {
+        if (!(err instanceof InvalidSubject)) throw err;
+        skipped(value, err);
+      }
+    }
+    return retry;
+  };
+}
+
 /** Of two answers for the deliveries of one message, the one that comes back soonest. */
-export function soonerRetry(current: RetryLater | undefined, next: RetryLater | undefined): RetryLater | undefined {
+function soonerRetry(current: RetryLater | undefined, next: RetryLater | undefined): RetryLater | undefined {
   if (next === undefined) return current;
   return current === undefined || next.retryInMs < current.retryInMs ? next : current;
 }

@@ -1,18 +1,10 @@
-import {
-  type ConsumedMessage,
-  DataKeys,
-  EventStore,
-  InvalidSubject,
-  openDataKeySource,
-  parseSubject,
-  type RetryLater,
-} from '@tessera/event-store';
+import { DataKeys, EventStore, openDataKeySource, parseSubject } from '@tessera/event-store';
 import { DURABLES } from '@tessera/nats-access';
 import type { ServiceContext } from '@tessera/service-kit';
 import type { Templates } from '@tessera/templates';
 import type { NatsConnection } from 'nats';
 import { type DeliveryDeps, deliverToken } from './deliver-token.js';
-import { runDeliveryConsumer, soonerRetry } from './delivery-consumer.js';
+import { eachDelivery, runDeliveryConsumer } from './delivery-consumer.js';
 import { createSmtpMailer, type Mailer } from './email/smtp-mailer.js';
 import { createNotifierCounters } from './metrics.js';
 import type { EmailSettings } from './settings.js';
@@ -83,29 +75,18 @@ export async function startNotifier(options: StartNotifierOptions): Promise<Runn
     counters: createNotifierCounters(options.metrics),
   };
 
-  const handler = async ({ subject, envelope }: ConsumedMessage): Promise<RetryLater | undefined> => {
-    const { aggregate } = parseSubject(subject);
-    let retry: RetryLater | undefined;
-    for (const event of envelope.events) {
-      if (event.payload?.$case !== 'tokenIssued') continue;
-      const issued = event.payload.value;
-      const context = {
-        aggregate,
+  const handler = eachDelivery(
+    'tokenIssued',
+    (issued, event, { subject, envelope }) =>
+      deliverToken(deps, issued, {
+        aggregate: parseSubject(subject).aggregate,
         issuedEventId: event.eventId,
         decision: envelope.events,
         correlationId: envelope.correlationId,
-      };
-      try {
-        // A decision holds one TokenIssued; with several, come back for the soonest.
-        retry = soonerRetry(retry, await deliverToken(deps, issued, context));
-      } catch (err) {
-        // A delivery id that cannot be a subject will not become one on a later try.
-        if (!(err instanceof InvalidSubject)) throw err;
-        log.error({ sid: issued.sid, err: err.message }, 'TokenIssued with an unusable delivery id skipped');
-      }
-    }
-    return retry;
-  };
+      }),
+    (issued, err) =>
+      log.error({ sid: issued.sid, err: err.message }, 'TokenIssued with an unusable delivery id skipped'),
+  );
   const consumer = await runDeliveryConsumer(nc, {
     config,
     stream: STREAM,

@@ -1,16 +1,9 @@
-import {
-  type ConsumedMessage,
-  DataKeys,
-  EventStore,
-  InvalidSubject,
-  openDataKeySource,
-  type RetryLater,
-} from '@tessera/event-store';
+import { DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import { DURABLES } from '@tessera/nats-access';
 import type { ServiceContext } from '@tessera/service-kit';
 import type { Templates } from '@tessera/templates';
 import type { NatsConnection } from 'nats';
-import { runDeliveryConsumer, soonerRetry } from '../delivery-consumer.js';
+import { eachDelivery, runDeliveryConsumer } from '../delivery-consumer.js';
 import type { Mailer } from '../email/smtp-mailer.js';
 import { createNotifierCounters } from '../metrics.js';
 import type { EmailSettings } from '../settings.js';
@@ -70,21 +63,11 @@ export async function startInviteMail(options: StartInviteMailOptions): Promise<
     counters: createNotifierCounters(options.metrics),
   };
 
-  const handler = async ({ envelope }: ConsumedMessage): Promise<RetryLater | undefined> => {
-    let retry: RetryLater | undefined;
-    for (const event of envelope.events) {
-      if (event.payload?.$case !== 'inviteStored') continue;
-      const stored = event.payload.value;
-      try {
-        retry = soonerRetry(retry, await deliverInvite(deps, stored, envelope.correlationId));
-      } catch (err) {
-        // An invite id that cannot be a subject will not become one on a later try.
-        if (!(err instanceof InvalidSubject)) throw err;
-        log.error({ err: err.message }, 'InviteStored with an unusable invite id skipped');
-      }
-    }
-    return retry;
-  };
+  const handler = eachDelivery(
+    'inviteStored',
+    (stored, _event, { envelope }) => deliverInvite(deps, stored, envelope.correlationId),
+    (_stored, err) => log.error({ err: err.message }, 'InviteStored with an unusable invite id skipped'),
+  );
   const consumer = await runDeliveryConsumer(nc, {
     config,
     stream: STREAM,

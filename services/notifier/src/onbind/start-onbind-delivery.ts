@@ -1,16 +1,9 @@
-import {
-  type ConsumedMessage,
-  DataKeys,
-  EventStore,
-  InvalidSubject,
-  openDataKeySource,
-  type RetryLater,
-} from '@tessera/event-store';
+import { DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import { createFederationClient, type FederationClient } from '@tessera/federation-client';
 import { DURABLES } from '@tessera/nats-access';
 import type { ServiceContext } from '@tessera/service-kit';
 import type { NatsConnection } from 'nats';
-import { runDeliveryConsumer } from '../delivery-consumer.js';
+import { eachDelivery, runDeliveryConsumer } from '../delivery-consumer.js';
 import { deliverOnbind, type OnbindDeps } from './deliver-onbind.js';
 import { createOnbindCounters } from './onbind-metrics.js';
 
@@ -72,23 +65,11 @@ export async function startOnbindDelivery(options: StartOnbindDeliveryOptions): 
     working: new Map(),
   };
 
-  const handler = async ({ envelope }: ConsumedMessage): Promise<RetryLater | undefined> => {
-    let retry: RetryLater | undefined;
-    for (const event of envelope.events) {
-      if (event.payload?.$case !== 'onbindRequested') continue;
-      const requested = event.payload.value;
-      try {
-        const later = await deliverOnbind(deps, requested, envelope.correlationId);
-        // A decision holds one OnbindRequested; with several, come back for the soonest.
-        if (later !== undefined && later.retryInMs < (retry?.retryInMs ?? Number.POSITIVE_INFINITY)) retry = later;
-      } catch (err) {
-        // An onbind id that cannot be a subject will not become one on a later try.
-        if (!(err instanceof InvalidSubject)) throw err;
-        log.error({ err: err.message }, 'OnbindRequested with an unusable onbind id skipped');
-      }
-    }
-    return retry;
-  };
+  const handler = eachDelivery(
+    'onbindRequested',
+    (requested, _event, { envelope }) => deliverOnbind(deps, requested, envelope.correlationId),
+    (_requested, err) => log.error({ err: err.message }, 'OnbindRequested with an unusable onbind id skipped'),
+  );
   const consumer = await runDeliveryConsumer(nc, {
     config,
     stream: STREAM,
