@@ -13,6 +13,8 @@ export const STREAM_OF_AGGREGATE = {
   onbind: 'TESSERA_EVENTS',
   // The notifier's attempts at one onbind call: kept as long as the call, which may take days.
   onbind_delivery: 'TESSERA_EVENTS',
+  // Batches of ephemeral public keys imported from Sydent (the invite service's).
+  ephemeral_keys: 'TESSERA_EVENTS',
   account: 'TESSERA_EVENTS',
   terms: 'TESSERA_EVENTS',
   key: 'TESSERA_EVENTS',

@@ -83,6 +83,7 @@ export async function storeInvite(
         brand: options.brand ?? '',
         expiresAt: options.expiresAt ?? new Date(Date.now() + 30 * 86_400_000),
         longTermKeyId: 'ed25519:0',
+        imported: false,
       },
     },
     new Date(),

@@ -126,6 +126,7 @@ async function tokenIssued(
         clientIp: await seal(SEALED.clientIp, clientIp),
         country: options.country ?? '',
         clientSecret: await seal(SEALED.clientSecret, clientSecret),
+        imported: false,
       },
     },
     new Date(),

@@ -177,6 +177,7 @@ describe('the steps of invite events', () => {
         brand: '',
         expiresAt: new Date(AT.getTime() + 60_000),
         longTermKeyId: 'ed25519:0',
+        imported: false,
       },
     });
 

@@ -70,6 +70,7 @@ export class TestInvites {
           brand: '',
           expiresAt: new Date(AT.getTime() + expiresInMs),
           longTermKeyId: 'ed25519:0',
+          imported: false,
         },
       },
       AT,

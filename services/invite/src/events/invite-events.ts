@@ -10,7 +10,7 @@ export const inviteCodec = eventCodec<InviteEvent>({
     switch (event.type) {
       case 'InviteStored': {
         const { at: _at, medium, ...data } = event.data;
-        return { $case: 'inviteStored', value: { ...data, medium: mediumToEvent(medium) } };
+        return { $case: 'inviteStored', value: { ...data, medium: mediumToEvent(medium), imported: false } };
       }
       case 'InviteClaimed':
         return { $case: 'inviteClaimed', value: { inviteId: event.data.inviteId, onbindId: event.data.onbindId } };

@@ -36,6 +36,7 @@ export const sessionCodec = eventCodec<SessionEvent>({
           clientIp: sealedClientIp ?? undefined,
           country,
           clientSecret: event.data.sealedClientSecret,
+          imported: false,
         };
         return { $case: 'tokenIssued', value };
       }
