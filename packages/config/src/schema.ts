@@ -171,6 +171,10 @@ export const ConfigSchema = z.strictObject({
   TESSERA_INVITE_ADMIN_LISTEN: hostPort.optional(),
   /** As TESSERA_DIRECTORY_ADMIN_TOKEN_FILE, for the invite service's admin API. */
   TESSERA_INVITE_ADMIN_TOKEN_FILE: z.string().min(1).optional(),
+  /** The session service's admin HTTP API (imports of accounts, terms and sessions): host:port; unset: off. */
+  TESSERA_SESSION_ADMIN_LISTEN: hostPort.optional(),
+  /** As TESSERA_DIRECTORY_ADMIN_TOKEN_FILE, for the session service's admin API. */
+  TESSERA_SESSION_ADMIN_TOKEN_FILE: z.string().min(1).optional(),
   /** How long the notifier keeps trying an onbind call before it is abandoned. */
   TESSERA_ONBIND_MAX_AGE_MS: z.coerce.number().int().min(1_000).max(2_592_000_000).default(604_800_000),
   /** The wait after an onbind call's first failure; doubled after each (with jitter) up to the max. */
