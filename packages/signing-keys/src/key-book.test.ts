@@ -32,6 +32,14 @@ describe('the book of signing keys', () => {
     assert.equal(book.isValid(KEY), false);
   });
 
+  it('names the key announced first, whatever order the keys are read in', () => {
+    const book = new KeyBook();
+    assert.equal(book.firstAnnounced(), undefined);
+    book.apply('ed25519:b', 7, [created('ed25519:b', OTHER)]);
+    book.apply('ed25519:a_AbCd', 2, [created('ed25519:a_AbCd')]);
+    assert.deepEqual(book.firstAnnounced(), { status: 'active', publicKey: KEY });
+  });
+
   it('knows a key revoked from the last decision alone (read without its history)', () => {
     const book = new KeyBook();
     book.apply('ed25519:0', 9, [revoked('ed25519:0')]);

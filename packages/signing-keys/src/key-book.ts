@@ -44,6 +44,13 @@ export class KeyBook {
     return this.#keys.get(keyId)?.view;
   }
 
+  /** The view of the key the stream announced first (the lowest sequence); undefined before any. */
+  firstAnnounced(): KeyView | undefined {
+    let first: { seq: number; view: KeyView } | undefined;
+    for (const entry of this.#keys.values()) if (first === undefined || entry.seq < first.seq) first = entry;
+    return first?.view;
+  }
+
   /** Whether `publicKey` (base64, padded or not, either alphabet) is the key of an active key id. */
   isValid(publicKey: string): boolean {
     const canonical = canonicalPublicKey(publicKey);

@@ -66,6 +66,8 @@ export interface SignedPost extends Omit<RequestToSign, 'method' | 'uri'> {
 export interface FakeHomeserverOptions {
   /** Default 'localhost:<port>'. */
   serverName?: string;
+  /** Listen on this port (a homeserver whose name, and so its users' IDs, names the port); default: a free one. */
+  port?: number;
   /** Answer the first `times` onbind calls with `status` before answering 200. */
   onbindFailures?: { status: number; times: number };
 }
@@ -225,7 +227,7 @@ export async function startFakeHomeserver(options: FakeHomeserverOptions = {}): 
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, HOST, () => resolve());
+    server.listen(options.port ?? 0, HOST, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   serverName ||= `localhost:${port}`;

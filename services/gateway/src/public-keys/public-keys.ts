@@ -9,6 +9,8 @@ export interface PublicKeys {
   isValid(publicKey: string): boolean;
 }
 
+const SYDENT_KEY_ID = 'ed25519:0';
+
 /**
  * The keys as the event stream tells them (the KeyBook): a revocation there is final (signing,
  * which follows the same stream, stops using the key as soon). Only a key id the stream has
@@ -22,7 +24,12 @@ export function publicKeysOf(book: KeyBook, unknown: UnknownKeys): PublicKeys {
       const view = book.lookup(keyId);
       if (view !== undefined) return view.status === 'active' ? view.publicKey : null;
       const key = await unknown.lookup(keyId);
-      return key?.valid ? key.publicKey : null;
+      if (key !== undefined) return key.valid ? key.publicKey : null;
+      if (keyId !== SYDENT_KEY_ID) return null;
+      // Sydent serves its only key at ed25519:0 whatever the key's version: a deployment imported
+      // from Sydent with another version keeps that URL answering its (first) key.
+      const first = book.firstAnnounced();
+      return first?.status === 'active' ? first.publicKey : null;
     },
     isValid: (publicKey) => book.isValid(publicKey),
   };
