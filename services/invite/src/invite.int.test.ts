@@ -135,6 +135,7 @@ async function storedEvent(token: string) {
 }
 async function sealedMail(token: string): Promise<InviteMail> {
   const data = await storedEvent(token);
+  assert.ok(data.mail);
   const opened = await dataKeys.openField(inviteMailDataKey(data.inviteId), INVITE_SEALED_FIELDS.mail, data.mail);
   assert.ok(opened);
   return InviteMail.decode(opened);
@@ -618,6 +619,7 @@ describe('revoke (admin API)', () => {
       await dataKeys.openField(inviteDataKey(stored.inviteId), INVITE_SEALED_FIELDS.secrets, stored.secrets),
       null,
     );
+    assert.ok(stored.mail);
     assert.equal(
       await dataKeys.openField(inviteMailDataKey(stored.inviteId), INVITE_SEALED_FIELDS.mail, stored.mail),
       null,
