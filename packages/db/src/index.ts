@@ -18,6 +18,7 @@ export { type DatabaseReadiness, type DatabaseReadinessOptions, watchDatabase } 
 export type {
   AssociationTable,
   Database,
+  ImportedEphemeralKeyTable,
   Int8,
   InviteStatus,
   InviteTable,

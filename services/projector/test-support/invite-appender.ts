@@ -79,6 +79,54 @@ export class TestInvites {
     return { inviteId, addrKey, ephemeralPublicKey, seq };
   }
 
+  /**
+   * Stores an invite imported from Sydent as the invite service does: no mail, no ephemeral key,
+   * and claimed by no call (an empty onbind id) in the same message when Sydent had attempted it.
+   */
+  async storeImported(address: string, { attempted = false } = {}): Promise<StoredInvite> {
+    const inviteId = `imp-${randomBytes(12).toString('base64url')}`;
+    const addrKey = addrKeyOf('email', address);
+    const { keys } = this.#invites;
+    await keys.createKey(inviteDataKey(inviteId));
+    const secrets = InviteSecrets.encode({
+      address,
+      normalisedAddress: address,
+      token: randomBytes(96).toString('base64url'),
+      roomId: '!room:example.org',
+      sender: '@inviter:example.org',
+    }).finish();
+    const stored = newEvent(
+      {
+        $case: 'inviteStored',
+        value: {
+          inviteId,
+          medium: ThreepidMedium.THREEPID_MEDIUM_EMAIL,
+          addrKey,
+          senderKey: 'sender-key',
+          ephemeralPublicKey: '',
+          secrets: await keys.sealField(inviteDataKey(inviteId), INVITE_SEALED_FIELDS.secrets, secrets),
+          mail: undefined,
+          brand: '',
+          expiresAt: new Date(AT.getTime() + 30 * DAY_MS),
+          longTermKeyId: 'ed25519:0',
+          imported: true,
+        },
+      },
+      AT,
+    );
+    const events = attempted
+      ? [stored, newEvent({ $case: 'inviteClaimed', value: { inviteId, onbindId: '' } }, AT)]
+      : [stored];
+    const seq = await this.#append(this.#invites.store, subjectOf('invite', inviteId), ...events);
+    return { inviteId, addrKey, ephemeralPublicKey: '', seq };
+  }
+
+  /** Ephemeral public keys imported from Sydent, in one batch (`tessera.ephemeral_keys.<batchId>`). */
+  importKeys(batchId: string, publicKeys: string[]): Promise<number> {
+    const event = newEvent({ $case: 'ephemeralKeysImported', value: { publicKeys } }, AT);
+    return this.#append(this.#invites.store, subjectOf('ephemeral_keys', batchId), event);
+  }
+
   claim(inviteId: string, onbindId: string): Promise<number> {
     const event = newEvent({ $case: 'inviteClaimed', value: { inviteId, onbindId } }, AT);
     return this.#append(this.#invites.store, subjectOf('invite', inviteId), event);
