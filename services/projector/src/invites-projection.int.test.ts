@@ -236,8 +236,8 @@ describe('the invites read model', () => {
 
   it('keeps imported invites (no ephemeral key; claimed by no call when Sydent had attempted them) and imported ephemeral keys, the same when rebuilt', async () => {
     const { covered } = await live();
-    const pending = await bed.invites.storeImported('frank@x.org');
-    const attempted = await bed.invites.storeImported('erin@x.org', { attempted: true });
+    const pending = await bed.invites.store('frank@x.org', { imported: true });
+    const attempted = await bed.invites.store('erin@x.org', { imported: true, attempted: true });
     const native = await bed.invites.store('grace@x.org');
     const keys = ['S7Jt50IC_134aFq5JzbvCgEdZzcgHZQRq4MpTWr9SLY', 'GD_oUoyIlfeMoJcwqfzRuAEi1sv5DFvYsB3xpuvgrA4'];
     const firstBatch = await bed.invites.importKeys('batch-1', keys);

@@ -35,26 +35,27 @@ export class TestInvites {
     return new TestInvites({ store: new EventStore(inviteNc), keys }, { store: new EventStore(notifierNc) });
   }
 
-  /** Stores an invite of `address` (email), expiring `expiresInMs` after AT. */
-  async store(address: string, { expiresInMs = 30 * DAY_MS } = {}): Promise<StoredInvite> {
+  /**
+   * Stores an invite of `address` (email), expiring `expiresInMs` after AT; `imported` as the invite
+   * service stores one from Sydent: no mail, no ephemeral key, and, when Sydent had `attempted` it,
+   * claimed by no call (an empty onbind id) in the same message.
+   */
+  async store(
+    address: string,
+    { expiresInMs = 30 * DAY_MS, imported = false, attempted = false } = {},
+  ): Promise<StoredInvite> {
     const token = randomBytes(24).toString('base64url');
     const inviteId = `inv-${randomBytes(12).toString('base64url')}`;
     const addrKey = addrKeyOf('email', address);
-    const ephemeralPublicKey = randomBytes(32).toString('base64url');
+    const ephemeralPublicKey = imported ? '' : randomBytes(32).toString('base64url');
     const { keys } = this.#invites;
     await keys.createKey(inviteDataKey(inviteId));
-    await keys.createKey(inviteMailDataKey(inviteId));
     const secrets = InviteSecrets.encode({
       address,
       normalisedAddress: address,
       token,
       roomId: '!room:example.org',
       sender: '@inviter:example.org',
-    }).finish();
-    const mail = InviteMail.encode({
-      ephemeralPrivateKey: randomBytes(32).toString('base64'),
-      fieldsJson: '{}',
-      senderVerified: false,
     }).finish();
     const event = newEvent(
       {
@@ -66,59 +67,30 @@ export class TestInvites {
           senderKey: 'sender-key',
           ephemeralPublicKey,
           secrets: await keys.sealField(inviteDataKey(inviteId), INVITE_SEALED_FIELDS.secrets, secrets),
-          mail: await keys.sealField(inviteMailDataKey(inviteId), INVITE_SEALED_FIELDS.mail, mail),
+          mail: imported ? undefined : await this.#sealMail(inviteId),
           brand: '',
           expiresAt: new Date(AT.getTime() + expiresInMs),
           longTermKeyId: 'ed25519:0',
-          imported: false,
-        },
-      },
-      AT,
-    );
-    const seq = await this.#append(this.#invites.store, subjectOf('invite', inviteId), event);
-    return { inviteId, addrKey, ephemeralPublicKey, seq };
-  }
-
-  /**
-   * Stores an invite imported from Sydent as the invite service does: no mail, no ephemeral key,
-   * and claimed by no call (an empty onbind id) in the same message when Sydent had attempted it.
-   */
-  async storeImported(address: string, { attempted = false } = {}): Promise<StoredInvite> {
-    const inviteId = `imp-${randomBytes(12).toString('base64url')}`;
-    const addrKey = addrKeyOf('email', address);
-    const { keys } = this.#invites;
-    await keys.createKey(inviteDataKey(inviteId));
-    const secrets = InviteSecrets.encode({
-      address,
-      normalisedAddress: address,
-      token: randomBytes(96).toString('base64url'),
-      roomId: '!room:example.org',
-      sender: '@inviter:example.org',
-    }).finish();
-    const stored = newEvent(
-      {
-        $case: 'inviteStored',
-        value: {
-          inviteId,
-          medium: ThreepidMedium.THREEPID_MEDIUM_EMAIL,
-          addrKey,
-          senderKey: 'sender-key',
-          ephemeralPublicKey: '',
-          secrets: await keys.sealField(inviteDataKey(inviteId), INVITE_SEALED_FIELDS.secrets, secrets),
-          mail: undefined,
-          brand: '',
-          expiresAt: new Date(AT.getTime() + 30 * DAY_MS),
-          longTermKeyId: 'ed25519:0',
-          imported: true,
+          imported,
         },
       },
       AT,
     );
     const events = attempted
-      ? [stored, newEvent({ $case: 'inviteClaimed', value: { inviteId, onbindId: '' } }, AT)]
-      : [stored];
+      ? [event, newEvent({ $case: 'inviteClaimed', value: { inviteId, onbindId: '' } }, AT)]
+      : [event];
     const seq = await this.#append(this.#invites.store, subjectOf('invite', inviteId), ...events);
-    return { inviteId, addrKey, ephemeralPublicKey: '', seq };
+    return { inviteId, addrKey, ephemeralPublicKey, seq };
+  }
+
+  async #sealMail(inviteId: string) {
+    const mail = InviteMail.encode({
+      ephemeralPrivateKey: randomBytes(32).toString('base64'),
+      fieldsJson: '{}',
+      senderVerified: false,
+    }).finish();
+    await this.#invites.keys.createKey(inviteMailDataKey(inviteId));
+    return this.#invites.keys.sealField(inviteMailDataKey(inviteId), INVITE_SEALED_FIELDS.mail, mail);
   }
 
   /** Ephemeral public keys imported from Sydent, in one batch (`tessera.ephemeral_keys.<batchId>`). */

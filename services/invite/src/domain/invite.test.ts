@@ -1,33 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deciderSpec } from '@tessera/test-harness';
-import {
-  CLAIMED_BEFORE_IMPORT,
-  type InviteCommand,
-  type InviteEvent,
-  inviteDecider,
-  isCarriable,
-  type StoredInvite,
-} from './invite.js';
+import { nativeInvite } from '../../test-support/native-invite.js';
+import { CLAIMED_BEFORE_IMPORT, type InviteCommand, type InviteEvent, inviteDecider, isCarriable } from './invite.js';
 
 const given = deciderSpec(inviteDecider);
 const T0 = new Date('2026-01-15T10:00:00Z');
 const DAY = 86_400_000;
 const daysLater = (days: number) => new Date(T0.getTime() + days * DAY);
 const ID = 'invite-id';
-const SEALED = { keyId: 'k', nonce: Buffer.alloc(12), ciphertext: Buffer.alloc(16) };
-const invite = (): Omit<StoredInvite, 'imported'> & { mail: typeof SEALED } => ({
-  inviteId: ID,
-  medium: 'email',
-  addrKey: 'addr-key',
-  senderKey: 'sender-key',
-  ephemeralPublicKey: 'ephemeral',
-  secrets: SEALED,
-  mail: SEALED,
-  brand: '',
-  expiresAt: daysLater(30),
-  longTermKeyId: 'ed25519:0',
-});
+const invite = () => nativeInvite(ID, daysLater(30));
 
 const stored = (): InviteEvent => ({ type: 'InviteStored', data: { ...invite(), imported: false, at: T0 } });
 const claimed = (onbindId: string, at = daysLater(1)): InviteEvent => ({

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { nativeInvite } from '../../test-support/native-invite.js';
 import type { InviteEvent, StoredInvite } from '../domain/invite.js';
 import { inviteCodec } from './invite-events.js';
 
 const AT = new Date('2026-12-02T04:37:43Z');
-const SEALED = { keyId: 'k', nonce: Buffer.alloc(12, 1), ciphertext: Buffer.alloc(16, 2) };
 const invite = (more: Partial<StoredInvite>): StoredInvite => ({
-  inviteId: 'invite-id',
-  medium: 'email',
-  addrKey: 'addr-key',
-  senderKey: 'sender-key',
-  ephemeralPublicKey: 'ephemeral',
-  secrets: SEALED,
-  mail: SEALED,
-  brand: '',
-  expiresAt: new Date('2027-01-01T00:00:00Z'),
-  longTermKeyId: 'ed25519:0',
+  ...nativeInvite('invite-id', new Date('2027-01-01T00:00:00Z')),
   imported: false,
   ...more,
 });
