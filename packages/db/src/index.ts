@@ -8,11 +8,17 @@ export { applyBatch, type BatchOutcome, type Position } from './projection/apply
 export { CheckpointStreamMismatch, ensureCheckpoint, resetProjection } from './projection/checkpoint.js';
 export type { ProjectedMessage, Projection } from './projection/projection.js';
 export { type ProjectionRunnerOptions, type RunningProjection, runProjection } from './projection/runner.js';
-export { type ProjectionWait, type ProjectionWaitOptions, watchProjection } from './projection-wait.js';
+export {
+  type ProjectionWait,
+  type ProjectionWaitOptions,
+  untilAppliedWhileAdvancing,
+  watchProjection,
+} from './projection-wait.js';
 export { type DatabaseReadiness, type DatabaseReadinessOptions, watchDatabase } from './readiness.js';
 export type {
   AssociationTable,
   Database,
+  ImportedEphemeralKeyTable,
   Int8,
   InviteStatus,
   InviteTable,

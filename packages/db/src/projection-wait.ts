@@ -178,3 +178,16 @@ export async function watchProjection(options: ProjectionWaitOptions): Promise<P
     },
   };
 }
+
+/**
+ * For a writer whose last append may be far ahead of the projection (an import): whether the
+ * projection applied `seq`, waiting as long as it keeps applying; false only once it applied
+ * nothing for `idleMs`.
+ */
+export async function untilAppliedWhileAdvancing(wait: ProjectionWait, seq: number, idleMs: number): Promise<boolean> {
+  for (;;) {
+    const before = wait.checkpoint();
+    if (await wait.until(seq, idleMs)) return true;
+    if (wait.checkpoint() <= before) return false;
+  }
+}

@@ -97,6 +97,17 @@ export interface OnbindTable {
   requested_seq: Int8;
 }
 
+/**
+ * Ephemeral public keys imported from another server (EphemeralKeysImported, Sydent's
+ * `ephemeral_public_keys`): valid for good, linked to no invite (the imported invites have none).
+ */
+export interface ImportedEphemeralKeyTable {
+  /** Unpadded URL-safe base64, the form isvalid compares. */
+  public_key: string;
+  /** The stream sequence of the first batch that held it. */
+  imported_seq: Int8;
+}
+
 export interface Database {
   projector_checkpoint: ProjectorCheckpointTable;
   association: AssociationTable;
@@ -104,4 +115,5 @@ export interface Database {
   lookup_hash: LookupHashTable;
   invite: InviteTable;
   onbind: OnbindTable;
+  imported_ephemeral_key: ImportedEphemeralKeyTable;
 }

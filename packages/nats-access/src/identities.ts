@@ -111,7 +111,8 @@ export const IDENTITIES = {
   },
   invite: {
     ...none,
-    appends: ['invite', 'onbind'],
+    // Imported ephemeral keys (Sydent's) on `ephemeral_keys`, beside its invites and onbind calls.
+    appends: ['invite', 'onbind', 'ephemeral_keys'],
     reads: ['TESSERA_EVENTS'],
     consumers: [{ stream: 'TESSERA_EVENTS', durable: DURABLES.inviteBindings }],
     // Opens its invites' data to build the onbind call (the binding's signed association comes

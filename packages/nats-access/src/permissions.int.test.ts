@@ -44,11 +44,22 @@ const APPENDS: Record<ServiceIdentity, string[]> = {
   notifier: ['delivery'],
   gateway: [],
   directory: ['assoc', 'pepper'],
-  invite: ['invite', 'onbind'],
+  invite: ['invite', 'onbind', 'ephemeral_keys'],
   projector: [],
   analytics: [],
 };
-const AGGREGATE_TYPES = ['session', 'delivery', 'assoc', 'invite', 'onbind', 'account', 'terms', 'key', 'pepper'];
+const AGGREGATE_TYPES = [
+  'session',
+  'delivery',
+  'assoc',
+  'invite',
+  'onbind',
+  'ephemeral_keys',
+  'account',
+  'terms',
+  'key',
+  'pepper',
+];
 /** Data keys: which aggregate types' keys each identity reads, and which it may create. */
 const DATA_KEYS: Record<ServiceIdentity, { read: string[]; create: string[] }> = {
   signing: { read: [], create: [] },

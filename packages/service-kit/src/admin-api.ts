@@ -122,13 +122,19 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** The request's body: one JSON object of at most 64 KiB, else the Matrix error that says what is wrong. */
-export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+/**
+ * The request's body: one JSON object of at most `maxBytes` (64 KiB unless said: an import batch
+ * says more), else the Matrix error that says what is wrong.
+ */
+export async function readJsonObject(
+  req: IncomingMessage,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new TesseraError('M_TOO_LARGE', 'request body too large');
+    if (size > maxBytes) throw new TesseraError('M_TOO_LARGE', 'request body too large');
     chunks.push(chunk as Buffer);
   }
   return parseJsonObject(Buffer.concat(chunks).toString('utf8'), 'the body');

@@ -18,6 +18,7 @@ import type { NatsConnection } from 'nats';
 import { startInviteAdmin } from './admin/invite-admin.js';
 import { runBindingsConsumer } from './bindings/bindings-consumer.js';
 import { INVITE_SERVICE_NAME, inviteService } from './grpc/invite-service.js';
+import { createInviteImports } from './imports/invite-imports.js';
 import { createInvites, type Invites } from './invites.js';
 import { createInviteCounters, reportOldestPendingOnbind } from './metrics.js';
 import { readModelOf } from './read-model.js';
@@ -141,6 +142,17 @@ export async function startInviteServer(options: InviteServerOptions): Promise<I
             listen: parseHostPort(config.TESSERA_INVITE_ADMIN_LISTEN),
             token: options.settings.adminToken,
             invites,
+            imports: createInviteImports({
+              store,
+              dataKeys,
+              secrets: options.settings.secrets,
+              signing,
+              projected,
+              visibleWaitMs: config.TESSERA_BIND_VISIBLE_WAIT_MS,
+              expiryMs: config.TESSERA_INVITE_EXPIRY_MS,
+              now,
+              log,
+            }),
             log,
           }).catch(async (err: unknown) => {
             await grpc.stop();

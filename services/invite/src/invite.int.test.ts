@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { IMPORT_PATHS } from '@tessera/admin-imports';
 import { decodeBase64, verifyJsonSignature } from '@tessera/canonical-json';
 import { type Config, loadConfig } from '@tessera/config';
 import {
@@ -17,7 +18,9 @@ import {
 } from '@tessera/db';
 import { toMatrixError } from '@tessera/errors';
 import {
+  bucketStreamOf,
   connectNats,
+  DATA_KEY_BUCKET,
   DataKeys,
   EventStore,
   handleCommand,
@@ -30,7 +33,7 @@ import {
 } from '@tessera/event-store';
 import { provision } from '@tessera/nats-access';
 import { BindingSource } from '@tessera/proto/tessera/events/v1/association';
-import { InviteMail, OnbindCall } from '@tessera/proto/tessera/events/v1/invite';
+import { InviteMail, InviteSecrets, OnbindCall } from '@tessera/proto/tessera/events/v1/invite';
 import { ThreepidMedium } from '@tessera/proto/tessera/events/v1/session';
 import { InviteServiceClient } from '@tessera/proto/tessera/invite/v1/invite';
 import { SigningServiceClient } from '@tessera/proto/tessera/signing/v1/signing';
@@ -55,6 +58,14 @@ import {
   type StandInSigning,
   startStandInSigning,
 } from '../test-support/stand-in-signing.js';
+import {
+  ERIN_EPHEMERAL_PRIVATE_KEY,
+  ERIN_SIGN_ED25519,
+  FRANK_ONBIND,
+  SYDENT_EPHEMERAL_KEYS,
+  SYDENT_INVITES,
+  SYDENT_SIGNING_SEED,
+} from '../test-support/sydent-sample.js';
 import { ADMIN_PATHS } from './admin/admin-paths.js';
 import { runBindingsConsumer } from './bindings/bindings-consumer.js';
 import { onbindSubject, requestOnbind } from './bindings/onbind-requests.js';
@@ -135,6 +146,7 @@ async function storedEvent(token: string) {
 }
 async function sealedMail(token: string): Promise<InviteMail> {
   const data = await storedEvent(token);
+  assert.ok(data.mail);
   const opened = await dataKeys.openField(inviteMailDataKey(data.inviteId), INVITE_SEALED_FIELDS.mail, data.mail);
   assert.ok(opened);
   return InviteMail.decode(opened);
@@ -142,7 +154,11 @@ async function sealedMail(token: string): Promise<InviteMail> {
 const ephemeralSeed = async (token: string) => (await sealedMail(token)).ephemeralPrivateKey;
 
 /** Binds the address as the directory does: an AssociationBound with its association sealed. */
-async function bind(address: string, mxid: string, { waitProjected = true } = {}) {
+async function bind(
+  address: string,
+  mxid: string,
+  { waitProjected = true, source = BindingSource.BINDING_SOURCE_SESSION } = {},
+) {
   const addrKey = addrKeyOf(address);
   const bindingId = randomBytes(12).toString('base64url');
   const ts = now();
@@ -171,7 +187,7 @@ async function bind(address: string, mxid: string, { waitProjected = true } = {}
             ts,
             notBefore: ts,
             notAfter: ts + 1e12,
-            source: BindingSource.BINDING_SOURCE_SESSION,
+            source,
           },
         },
         new Date(ts),
@@ -195,13 +211,39 @@ async function onbindOf(bindingId: string) {
   return { requests: requested.length, event: first.data, destination: call.destination, bodyJson: call.bodyJson };
 }
 
-async function admin(body: unknown, token = ADMIN_TOKEN) {
-  const response = await fetch(`http://127.0.0.1:${server.admin?.port}${ADMIN_PATHS.revoke}`, {
+async function admin(body: unknown, token = ADMIN_TOKEN, path: string = ADMIN_PATHS.revoke) {
+  const response = await fetch(`http://127.0.0.1:${server.admin?.port}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+/** An import request of `tessera import sydent`: its outcomes, one per item. */
+async function importing(path: string, items: unknown[]) {
+  const { status, body } = await admin({ items }, ADMIN_TOKEN, path);
+  assert.equal(status, 200, JSON.stringify(body));
+  return body.outcomes as { outcome: string; reason?: string }[];
+}
+/** The last sequences of the event stream and of the data-key bucket: what an append or a new key moves. */
+async function storeSequences() {
+  const jsm = await nc.jetstreamManager();
+  const [events, keys] = await Promise.all([
+    jsm.streams.info('TESSERA_EVENTS'),
+    jsm.streams.info(bucketStreamOf(DATA_KEY_BUCKET)),
+  ]);
+  return { events: events.state.last_seq, dataKeys: keys.state.last_seq };
+}
+
+/**
+ * Waits until the bindings consumer has handled every binding stored so far: it handles them in
+ * stream order, so once an invited address bound after them has its call, they were handled.
+ */
+async function bindingsHandled() {
+  const marker = newEmail();
+  await storeInvite(marker);
+  const { bindingId } = await bind(marker, '@marker:home.example');
+  await waitUntil(async () => (await onbindOf(bindingId)) !== null, 'a later binding is handled');
 }
 
 async function metricValue(name: string): Promise<number> {
@@ -219,7 +261,12 @@ async function onbindMessages(): Promise<number> {
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tessera-invite-int-'));
-  [nats, pg, signing] = await Promise.all([startNats(), startPostgres(), startStandInSigning()]);
+  // With Sydent's key as ed25519:0, as after an import: imported invites sign as Sydent's did.
+  [nats, pg, signing] = await Promise.all([
+    startNats(),
+    startPostgres(),
+    startStandInSigning({ longTermSeed: decodeBase64(SYDENT_SIGNING_SEED) }),
+  ]);
   nc = await connectNats({ url: nats.url, name: 'invite-int-test' });
   await provision(nc);
   db = await openDatabase({ url: pg.url, poolSize: 5 }, silentLogger);
@@ -498,12 +545,8 @@ describe('onbind on a new binding', () => {
 
   it('requests nothing for a binding without pending invites', async () => {
     const before = await onbindMessages();
-    const marker = newEmail();
-    await storeInvite(marker);
     const { bindingId } = await bind(newEmail(), '@nobody-invited:home.example');
-    // The binding of an invited address after it: once its call is there, the first was handled.
-    const { bindingId: later } = await bind(marker, '@marker:home.example');
-    await waitUntil(async () => (await onbindOf(later)) !== null, 'the later binding is handled');
+    await bindingsHandled();
     assert.equal(await onbindOf(bindingId), null);
     assert.equal(await onbindMessages(), before + 1);
   });
@@ -618,6 +661,7 @@ describe('revoke (admin API)', () => {
       await dataKeys.openField(inviteDataKey(stored.inviteId), INVITE_SEALED_FIELDS.secrets, stored.secrets),
       null,
     );
+    assert.ok(stored.mail);
     assert.equal(
       await dataKeys.openField(inviteMailDataKey(stored.inviteId), INVITE_SEALED_FIELDS.mail, stored.mail),
       null,
@@ -685,5 +729,222 @@ describe('revoke (admin API)', () => {
     assert.equal((await admin({ token: 'x' }, 'wrong-token-wrong-token')).status, 401);
     const missing = await admin({ medium: 'email' });
     assert.deepEqual([missing.status, missing.body.errcode], [400, 'M_MISSING_PARAMS']);
+  });
+});
+
+describe('imports from Sydent (admin API)', () => {
+  const { erin, frank } = SYDENT_INVITES;
+  const importInvites = (items: unknown[]) => importing(IMPORT_PATHS.invite.invites, items);
+  const importKeys = (items: unknown[]) => importing(IMPORT_PATHS.invite.ephemeralKeys, items);
+  /** An invite of Sydent's shape for a fresh address: its own token, pending. */
+  const sydentInvite = (more: Record<string, unknown> = {}) => ({
+    ...frank,
+    token: randomBytes(96).toString('base64url').replace(/[-_]/g, 'x'),
+    address: newEmail(),
+    ...more,
+  });
+  const eventsOf = async (token: string) =>
+    storedInvites.codec.fromStoredEvents((await new EventStore(nc).load(inviteSubject(inviteIdOf(token)))).events);
+
+  it('stores pending and attempted invites as Sydent had them, refusing a bad item without stopping the others', async () => {
+    const pending = sydentInvite({ address: 'Pending.Invitee@Example.ORG' });
+    const sentAt = frank.receivedTs + 5_000;
+    const attempted = sydentInvite({ sentTs: sentAt });
+    const importedFrom = now();
+    const outcomes = await importInvites([
+      pending,
+      { ...sydentInvite(), roomId: 'not-a-room' },
+      attempted,
+      { ...sydentInvite(), token: 'has spaces in it, and it is long enough' },
+      { ...sydentInvite(), sender: 'nobody' },
+      { ...sydentInvite(), address: 'not an address' },
+      { ...sydentInvite(), medium: 'msisdn' },
+      { ...sydentInvite(), receivedTs: -1 },
+      'not an object',
+    ]);
+    assert.deepEqual(
+      outcomes.map(({ outcome }) => outcome),
+      ['imported', 'refused', 'imported', ...Array(6).fill('refused')],
+    );
+    for (const { outcome, reason } of outcomes)
+      if (outcome === 'refused') assert.ok(reason && reason.length > 0, 'a refusal says why');
+
+    const [stored, ...after] = await eventsOf(pending.token);
+    assert.ok(stored?.type === 'InviteStored');
+    assert.deepEqual(after, []);
+    const { data } = stored;
+    assert.equal(data.imported, true);
+    assert.equal(data.mail, null);
+    assert.equal(data.ephemeralPublicKey, '');
+    assert.equal(data.longTermKeyId, LONG_TERM_KEY_ID);
+    assert.equal(data.addrKey, addrKeyOf('pending.invitee@example.org'));
+    assert.equal(data.senderKey, secrets().userKey(frank.sender));
+    assert.equal(data.at.getTime(), frank.receivedTs, 'stored at the time Sydent received it');
+    // Sydent's invites never expired: ours expire TESSERA_INVITE_EXPIRY_MS after the import.
+    assert.ok(data.expiresAt.getTime() >= importedFrom + EXPIRY_MS && data.expiresAt.getTime() <= now() + EXPIRY_MS);
+    const opened = await dataKeys.openField(inviteDataKey(data.inviteId), INVITE_SEALED_FIELDS.secrets, data.secrets);
+    assert.ok(opened);
+    assert.deepEqual(InviteSecrets.toJSON(InviteSecrets.decode(opened)), {
+      address: 'Pending.Invitee@Example.ORG',
+      normalisedAddress: 'pending.invitee@example.org',
+      token: pending.token,
+      roomId: frank.roomId,
+      sender: frank.sender,
+    });
+
+    const [, claimed] = await eventsOf(attempted.token);
+    assert.deepEqual(claimed, {
+      type: 'InviteClaimed',
+      data: { inviteId: inviteIdOf(attempted.token), onbindId: '', at: new Date(sentAt) },
+    });
+    assert.equal(await projected(pending.token), 'pending');
+    assert.equal(await projected(attempted.token), 'claimed', 'projected once the import answers');
+  });
+
+  it('writes no address, token, room or sender in clear to the stream', async () => {
+    const item = sydentInvite({ roomId: '!secret-room:hs.example', sender: '@secret-sender:hs.example' });
+    await importInvites([item]);
+    const message = await (await nc.jetstreamManager()).streams.getMessage('TESSERA_EVENTS', {
+      last_by_subj: inviteSubject(inviteIdOf(item.token)),
+    });
+    const bytes = Buffer.from(message.data);
+    for (const secret of [item.address, normalised(item.address), item.token, item.roomId, item.sender])
+      assert.equal(bytes.includes(secret), false);
+  });
+
+  it('answers present for everything when run again, appending nothing and making no data key', async () => {
+    const items = [sydentInvite(), sydentInvite({ sentTs: frank.receivedTs }), { ...sydentInvite(), roomId: '' }];
+    const first = await storeSequences();
+    assert.deepEqual(
+      (await importInvites(items)).map(({ outcome }) => outcome),
+      ['imported', 'imported', 'refused'],
+    );
+    const before = await storeSequences();
+    assert.equal(before.dataKeys - first.dataKeys, 2, 'one data key per invite: no mail key');
+    assert.deepEqual(
+      (await importInvites(items)).map(({ outcome }) => outcome),
+      ['present', 'present', 'refused'],
+    );
+    assert.deepEqual(await storeSequences(), before);
+  });
+
+  it('signs with sign-ed25519 for an imported invite, claimed or pending: the signature Sydent gave', async () => {
+    await importInvites([erin, frank]);
+    const { signedJson } = await invite.signEd25519({
+      mxid: ERIN_SIGN_ED25519.mxid,
+      token: erin.token,
+      privateKey: ERIN_EPHEMERAL_PRIVATE_KEY,
+    });
+    const signed = JSON.parse(signedJson) as { mxid: string; sender: string; token: string; signatures: object };
+    assert.deepEqual([signed.mxid, signed.sender, signed.token], [ERIN_SIGN_ED25519.mxid, erin.sender, erin.token]);
+    assert.deepEqual(signed.signatures, { [SERVER_NAME]: { [LONG_TERM_KEY_ID]: ERIN_SIGN_ED25519.signature } });
+    assert.equal(await projected(erin.token), 'claimed');
+
+    const pending = JSON.parse(
+      (
+        await invite.signEd25519({
+          mxid: FRANK_ONBIND.mxid,
+          token: frank.token,
+          privateKey: ERIN_EPHEMERAL_PRIVATE_KEY,
+        })
+      ).signedJson,
+    ) as { sender: string };
+    assert.equal(pending.sender, frank.sender);
+  });
+
+  it('delivers a pending imported invite on the next binding of its address, signed with the recorded key, but not on an imported binding', async () => {
+    await importInvites([frank]);
+    assert.equal(await projected(frank.token), 'pending');
+    const imported = await bind(frank.address, '@frank-history:hs.example', {
+      source: BindingSource.BINDING_SOURCE_IMPORT,
+    });
+    await bindingsHandled();
+    assert.equal(await onbindOf(imported.bindingId), null, 'importing history calls no homeserver');
+    assert.equal(await projected(frank.token), 'pending');
+
+    const { bindingId } = await bind(frank.address, FRANK_ONBIND.mxid);
+    await waitUntil(async () => (await onbindOf(bindingId)) !== null, 'the onbind call is requested');
+    const call = await onbindOf(bindingId);
+    assert.ok(call);
+    assert.deepEqual(call.event.inviteIds, [inviteIdOf(frank.token)]);
+    const body = JSON.parse(call.bodyJson) as { invites: Record<string, unknown>[] };
+    const [carried] = body.invites;
+    assert.ok(carried);
+    assert.deepEqual(
+      [carried.address, carried.room_id, carried.sender, carried.token, carried.mxid],
+      [frank.address, frank.roomId, frank.sender, frank.token, FRANK_ONBIND.mxid],
+    );
+    assert.deepEqual((carried.signed as { signatures: object }).signatures, {
+      [SERVER_NAME]: { [LONG_TERM_KEY_ID]: FRANK_ONBIND.signedSignature },
+    });
+    const sydentKey = { entity: SERVER_NAME, keyId: LONG_TERM_KEY_ID, publicKey: signing.publicKey };
+    assert.equal(verifyJsonSignature(body, sydentKey), true);
+    await waitUntil(async () => (await projected(frank.token)) === 'claimed', 'the claim is projected');
+  });
+
+  it('never delivers an imported invite that Sydent had attempted', async () => {
+    const attempted = sydentInvite({ sentTs: frank.receivedTs });
+    await importInvites([attempted]);
+    const { bindingId } = await bind(attempted.address, '@attempted:hs.example');
+    await bindingsHandled();
+    assert.equal(await onbindOf(bindingId), null);
+    assert.equal(await projected(attempted.token), 'claimed');
+  });
+
+  it('keeps imported ephemeral keys valid for good, in either alphabet, and refuses what is no key', async () => {
+    const before = await storeSequences();
+    const outcomes = await importKeys([
+      ...SYDENT_EPHEMERAL_KEYS.map((publicKey) => ({ publicKey })),
+      { publicKey: 'not base64!' },
+      { publicKey: randomBytes(16).toString('base64url') },
+      { publicKey: '' },
+      {},
+    ]);
+    assert.deepEqual(
+      outcomes.map(({ outcome }) => outcome),
+      [...Array(4).fill('imported'), ...Array(4).fill('refused')],
+    );
+    assert.equal((await storeSequences()).dataKeys, before.dataKeys, 'public keys: no data key');
+    const standard = (key: string) => Buffer.from(key, 'base64url').toString('base64');
+    for (const key of SYDENT_EPHEMERAL_KEYS) {
+      assert.equal(await isValid(key), true, key);
+      assert.equal(await isValid(standard(key)), true, `${key} in standard base64, padded`);
+    }
+    clockOffset = 10 * 365 * 86_400_000;
+    try {
+      assert.equal(await isValid(SYDENT_EPHEMERAL_KEYS[0] ?? ''), true, 'ten years on');
+    } finally {
+      clockOffset = 0;
+    }
+    assert.equal(await isValid(randomBytes(32).toString('base64url')), false);
+  });
+
+  it('answers present for a batch of keys imported already, appending nothing', async () => {
+    const items = [{ publicKey: randomBytes(32).toString('base64url') }, { publicKey: 'bad' }];
+    assert.deepEqual(
+      (await importKeys(items)).map(({ outcome }) => outcome),
+      ['imported', 'refused'],
+    );
+    const before = await storeSequences();
+    assert.deepEqual(
+      (await importKeys(items)).map(({ outcome }) => outcome),
+      ['present', 'refused'],
+    );
+    assert.deepEqual(await storeSequences(), before);
+  });
+
+  it('never finds an empty ephemeral key valid, which imported invites have', async () => {
+    await importInvites([sydentInvite()]);
+    assert.equal(await isValid(''), false);
+    assert.equal(await isValid('='), false);
+  });
+
+  it('refuses a batch of more than 1,000 items with 413, a body without items with 400, a wrong token with 401', async () => {
+    const tooMany = await admin({ items: Array(1_001).fill({}) }, ADMIN_TOKEN, IMPORT_PATHS.invite.invites);
+    assert.deepEqual([tooMany.status, tooMany.body.errcode], [413, 'M_TOO_LARGE']);
+    const noItems = await admin({ invites: [] }, ADMIN_TOKEN, IMPORT_PATHS.invite.ephemeralKeys);
+    assert.deepEqual([noItems.status, noItems.body.errcode], [400, 'M_BAD_JSON']);
+    const wrongToken = await admin({ items: [] }, 'wrong-token-wrong-token', IMPORT_PATHS.invite.invites);
+    assert.equal(wrongToken.status, 401);
   });
 });

@@ -13,7 +13,10 @@ export interface ReadModel {
    * (the projector's copy; the stream holds it sealed), or null when it is not bound.
    */
   currentAssociation(addrKey: string): Promise<{ bindingId: string; associationJson: string } | null>;
-  /** Whether an invite that is neither revoked nor expired was issued this ephemeral key. */
+  /**
+   * Whether an invite that is neither revoked nor expired was issued this ephemeral key, or it was
+   * imported (valid for good). Never for '' (the imported invites' key: they have none of their own).
+   */
   ephemeralKeyIsValid(urlSafeUnpaddedKey: string, now: number): Promise<boolean>;
   /**
    * The invites an onbind call for the address key carries: those pending and unexpired, and those
@@ -49,12 +52,17 @@ export function readModelOf(db: Kysely<Database>): ReadModel {
       return row === undefined ? null : { bindingId: row.binding_id, associationJson: row.association_json };
     },
     async ephemeralKeyIsValid(key, now) {
+      if (key === '') return false;
       const row = await db
         .selectFrom('invite')
-        .select('invite_id')
+        .select(sql<number>`1`.as('valid'))
         .where('ephemeral_public_key', '=', key)
         .where('status', '!=', 'revoked')
         .where('expires_at', '>', new Date(now))
+        .unionAll(
+          db.selectFrom('imported_ephemeral_key').select(sql<number>`1`.as('valid')).where('public_key', '=', key),
+        )
+        .limit(1)
         .executeTakeFirst();
       return row !== undefined;
     },
@@ -97,7 +105,8 @@ export function readModelOf(db: Kysely<Database>): ReadModel {
       const { rows } = await sql<{ found: boolean }>`
         select to_regclass('association') is not null
            and to_regclass('invite') is not null
-           and to_regclass('onbind') is not null as found`.execute(db);
+           and to_regclass('onbind') is not null
+           and to_regclass('imported_ephemeral_key') is not null as found`.execute(db);
       return rows[0]?.found === true;
     },
   };

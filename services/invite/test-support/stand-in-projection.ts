@@ -18,7 +18,7 @@ export function startStandInProjection(nc: NatsConnection, db: Kysely<Database>,
     log: silentLogger,
     projection: {
       name: ASSOCIATIONS_PROJECTION,
-      tables: ['association', 'invite', 'onbind'],
+      tables: ['association', 'invite', 'onbind', 'imported_ephemeral_key'],
       async project(batch: readonly ProjectedMessage[], trx: Transaction<Database>) {
         for (const message of batch)
           for (const event of message.envelope.events) await apply(trx, event, message, dataKeys);
@@ -87,9 +87,10 @@ async function apply(trx: Transaction<Database>, event: Event, message: Projecte
       return;
     }
     case 'inviteClaimed':
+      // An empty onbind id: claimed before its import, by no call.
       await trx
         .updateTable('invite')
-        .set({ status: 'claimed', onbind_id: payload.value.onbindId })
+        .set({ status: 'claimed', onbind_id: payload.value.onbindId || null })
         .where('invite_id', '=', payload.value.inviteId)
         .where('status', '=', 'pending')
         .execute();
@@ -117,6 +118,14 @@ async function apply(trx: Transaction<Database>, event: Event, message: Projecte
         .execute();
       return;
     }
+    case 'ephemeralKeysImported':
+      for (const publicKey of payload.value.publicKeys)
+        await trx
+          .insertInto('imported_ephemeral_key')
+          .values({ public_key: publicKey, imported_seq: seq })
+          .onConflict((oc) => oc.column('public_key').doNothing())
+          .execute();
+      return;
     case 'onbindDelivered':
     case 'onbindAbandoned': {
       const status = payload.$case === 'onbindDelivered' ? 'delivered' : 'abandoned';

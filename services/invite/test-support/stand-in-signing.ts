@@ -33,10 +33,14 @@ export interface StandInSigning {
   stop(): Promise<void>;
 }
 
-export async function startStandInSigning(): Promise<StandInSigning> {
+/** `longTermSeed`: ed25519:0's seed (a key imported from Sydent); a fresh one by default. */
+export async function startStandInSigning({
+  longTermSeed = generateSeed(),
+}: {
+  longTermSeed?: Uint8Array;
+} = {}): Promise<StandInSigning> {
   const log = createLogger('signing', 'fatal');
   const metrics = createMetrics('signing');
-  const longTermSeed = generateSeed();
   const { publicKey } = keyPairFromSeed(longTermSeed);
   const nextSeed = generateSeed();
   const seeds = new Map([

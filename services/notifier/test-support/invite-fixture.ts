@@ -40,6 +40,8 @@ export async function storeInvite(
     senderVerified?: boolean;
     /** By default a well-formed room of example.org. */
     roomId?: string;
+    /** Imported from Sydent, as the invite service stores it: no mail, no ephemeral key. */
+    imported?: boolean;
   },
 ): Promise<StoredInvite> {
   // The real id is the token's keyed digest (base64url); any id of that alphabet will do here.
@@ -59,15 +61,18 @@ export async function storeInvite(
       sender,
     }).finish(),
   );
-  const mail = await dataKeys.sealField(
-    inviteMailDataKey(inviteId),
-    SEALED.mail,
-    InviteMail.encode({
-      ephemeralPrivateKey,
-      fieldsJson: JSON.stringify(options.fields ?? {}),
-      senderVerified: options.senderVerified ?? false,
-    }).finish(),
-  );
+  const imported = options.imported ?? false;
+  const mail = imported
+    ? undefined
+    : await dataKeys.sealField(
+        inviteMailDataKey(inviteId),
+        SEALED.mail,
+        InviteMail.encode({
+          ephemeralPrivateKey,
+          fieldsJson: JSON.stringify(options.fields ?? {}),
+          senderVerified: options.senderVerified ?? false,
+        }).finish(),
+      );
   if (options.eraseSecrets) await dataKeys.erase(inviteDataKey(inviteId));
   const stored = newEvent(
     {
@@ -77,13 +82,13 @@ export async function storeInvite(
         medium: mediumToEvent('email'),
         addrKey: `hmac-of-${inviteId}`,
         senderKey: 'hmac-of-alice',
-        ephemeralPublicKey: randomBytes(32).toString('base64url'),
+        ephemeralPublicKey: imported ? '' : randomBytes(32).toString('base64url'),
         secrets,
         mail,
         brand: options.brand ?? '',
         expiresAt: options.expiresAt ?? new Date(Date.now() + 30 * 86_400_000),
         longTermKeyId: 'ed25519:0',
-        imported: false,
+        imported,
       },
     },
     new Date(),

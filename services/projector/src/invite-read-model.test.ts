@@ -22,7 +22,7 @@ const stored = (inviteId: string, seq = 1): InviteStep => ({
     storedSeq: seq,
   },
 });
-const claimed = (inviteId: string, onbindId: string): InviteStep => ({ kind: 'claimed', inviteId, onbindId });
+const claimed = (inviteId: string, onbindId: string | null): InviteStep => ({ kind: 'claimed', inviteId, onbindId });
 const revoked = (inviteId: string): InviteStep => ({ kind: 'revoked', inviteId });
 const requested = (onbindId: string, inviteIds: string[], seq = 10): InviteStep => ({
   kind: 'requested',
@@ -78,6 +78,16 @@ describe('the invites read model rules', () => {
     assert.deepEqual(
       project([[stored('a'), stored('b'), stored('c'), requested('o', ['a', 'b']), ended('o', 'abandoned')]]),
       { status: { a: 'abandoned o', b: 'abandoned o', c: 'pending null' }, calls: { o: 'abandoned 0' } },
+    );
+  });
+
+  it('keeps an invite claimed before its import claimed by no call: no call claims it or ends it', () => {
+    assert.deepEqual(
+      project([
+        [stored('a'), claimed('a', null), stored('b')],
+        [claimed('a', 'o'), requested('o', ['a', 'b']), ended('o', 'delivered')],
+      ]),
+      { status: { a: 'claimed null', b: 'delivered o' }, calls: { o: 'delivered 0' } },
     );
   });
 
@@ -213,5 +223,15 @@ describe('the steps of invite events', () => {
     });
     assert.deepEqual(inviteStepsOf(renewed, silentLogger), []);
     assert.deepEqual(inviteStepsOf(failed, silentLogger), []);
+  });
+
+  it('reads an empty onbind id as a claim by no call (an invite Sydent had attempted)', () => {
+    const claim = message({ $case: 'inviteClaimed', value: { inviteId: 'x', onbindId: '' } });
+    assert.deepEqual(inviteStepsOf(claim, silentLogger), [{ kind: 'claimed', inviteId: 'x', onbindId: null }]);
+  });
+
+  it('takes imported ephemeral keys with their stream sequence', () => {
+    const keys = message({ $case: 'ephemeralKeysImported', value: { publicKeys: ['k1', 'k2'] } });
+    assert.deepEqual(inviteStepsOf(keys, silentLogger), [{ kind: 'keysImported', publicKeys: ['k1', 'k2'], seq: 42 }]);
   });
 });

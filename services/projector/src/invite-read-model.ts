@@ -28,11 +28,14 @@ export type OnbindRow = {
 /** What one invite or onbind event does to the read model. */
 export type InviteStep =
   | { kind: 'stored'; row: InviteRow }
-  | { kind: 'claimed'; inviteId: string; onbindId: string }
+  /** `onbindId` null: claimed before it was imported (the server it came from had attempted it). */
+  | { kind: 'claimed'; inviteId: string; onbindId: string | null }
   | { kind: 'revoked'; inviteId: string }
   | { kind: 'requested'; row: OnbindRow; inviteIds: readonly string[] }
   | { kind: 'attemptStarted'; onbindId: string; attempt: number }
-  | { kind: 'ended'; onbindId: string; outcome: 'delivered' | 'abandoned' };
+  | { kind: 'ended'; onbindId: string; outcome: 'delivered' | 'abandoned' }
+  /** Ephemeral keys imported from another server: a table of their own, no invite row (projectInvites). */
+  | { kind: 'keysImported'; publicKeys: readonly string[]; seq: number };
 
 /** The rows a batch of steps may read or change: what the projection loads before applying them. */
 export function rowsTouchedBy(steps: readonly InviteStep[]): {
@@ -64,6 +67,8 @@ export function rowsTouchedBy(steps: readonly InviteStep[]): {
         onbindIds.add(step.onbindId);
         endedOnbindIds.add(step.onbindId);
         break;
+      case 'keysImported':
+        break;
     }
   return { inviteIds: [...inviteIds], endedOnbindIds: [...endedOnbindIds], onbindIds: [...onbindIds] };
 }
@@ -74,7 +79,8 @@ export function rowsTouchedBy(steps: readonly InviteStep[]): {
  * changed, to be written. The rules, one place for each:
  * - an invite is stored once (a second InviteStored for its id changes nothing) and starts `pending`;
  * - a claim (InviteClaimed, or OnbindRequested naming it) takes only a `pending` invite: a repeat,
- *   or a claim of an invite already claimed, revoked or done, changes nothing;
+ *   or a claim of an invite already claimed, revoked or done, changes nothing; an imported invite
+ *   claimed before its import is `claimed` by no call (`onbind_id` null), and stays so;
  * - a revocation makes any stored invite `revoked`, for good;
  * - an onbind call is requested once, with no attempts; `attempts` is the highest attempt started;
  * - its outcome (delivered or abandoned) ends a call still `requested`, and moves the invites it
@@ -99,7 +105,7 @@ export function applyInviteSteps(
   };
   for (const row of invites.values()) noteClaim(row);
 
-  const claim = (inviteId: string, onbindId: string) => {
+  const claim = (inviteId: string, onbindId: string | null) => {
     const row = invites.get(inviteId);
     if (row?.status !== 'pending') return;
     row.status = 'claimed';
@@ -157,6 +163,8 @@ export function applyInviteSteps(
         claimedBy.delete(step.onbindId);
         break;
       }
+      case 'keysImported':
+        break;
     }
   return { invites: [...changedInvites], onbinds: [...changedOnbinds] };
 }

@@ -13,7 +13,7 @@ import { inviteStepsOf, projectInvites } from './invites-projection.js';
 const GET_TIMEOUT_MS = 5_000;
 const everyOf = (type: AggregateType) => `${SUBJECT_PREFIX}.${type}.>`;
 /** The aggregates whose events the invites' tables are made of. */
-const INVITE_SUBJECTS = (['invite', 'onbind', 'onbind_delivery'] as const).map(everyOf);
+const INVITE_SUBJECTS = (['invite', 'onbind', 'onbind_delivery', 'ephemeral_keys'] as const).map(everyOf);
 
 /**
  * Projects the invite and onbind events that a projector of an older version passed over: it took

@@ -233,4 +233,40 @@ describe('the invites read model', () => {
     await bed.rebuild();
     assert.deepEqual(await readModel(bed.db), withLater, 'the same rows as a rebuild');
   });
+
+  it('keeps imported invites (no ephemeral key; claimed by no call when Sydent had attempted them) and imported ephemeral keys, the same when rebuilt', async () => {
+    const { covered } = await live();
+    const pending = await bed.invites.store('frank@x.org', { imported: true });
+    const attempted = await bed.invites.store('erin@x.org', { imported: true, attempted: true });
+    const native = await bed.invites.store('grace@x.org');
+    const keys = ['S7Jt50IC_134aFq5JzbvCgEdZzcgHZQRq4MpTWr9SLY', 'GD_oUoyIlfeMoJcwqfzRuAEi1sv5DFvYsB3xpuvgrA4'];
+    const firstBatch = await bed.invites.importKeys('batch-1', keys);
+    // A key in a second batch too: kept once, with the batch that brought it first.
+    await bed.invites.importKeys('batch-2', [keys[1] ?? '', native.ephemeralPublicKey]);
+    await covered();
+    assert.deepEqual(await statusOf(pending, attempted, native), ['pending null', 'claimed null', 'pending null']);
+    assert.equal((await inviteRow(pending.inviteId)).ephemeral_public_key, '');
+    const importedKeys = () =>
+      bed.db
+        .selectFrom('imported_ephemeral_key')
+        .select(['public_key', 'imported_seq'])
+        .orderBy('imported_seq')
+        .orderBy('public_key')
+        .execute();
+    const built = await importedKeys();
+    assert.deepEqual(
+      built.map(({ public_key, imported_seq }) => [public_key, Number(imported_seq)]),
+      [
+        [keys[1], firstBatch],
+        [keys[0], firstBatch],
+        [native.ephemeralPublicKey, firstBatch + 1],
+      ],
+    );
+    const rows = await readModel(bed.db);
+    await bed.stopRunners();
+
+    await bed.rebuild();
+    assert.deepEqual(await readModel(bed.db), rows);
+    assert.deepEqual(await importedKeys(), built, 'the imported keys too');
+  });
 });

@@ -12,7 +12,7 @@ import {
 } from './invite-read-model.js';
 
 /** The invites' tables, in the associations projection (one checkpoint for both): what a rebuild empties too. */
-export const INVITE_TABLES = ['invite', 'onbind'] as const;
+export const INVITE_TABLES = ['invite', 'onbind', 'imported_ephemeral_key'] as const;
 
 /** The events that change them (OnbindLeaseRenewed and OnbindAttemptFailed change nothing here). */
 export const INVITE_EVENT_TYPES = [
@@ -23,6 +23,7 @@ export const INVITE_EVENT_TYPES = [
   'OnbindAttemptStarted',
   'OnbindDelivered',
   'OnbindAbandoned',
+  'EphemeralKeysImported',
 ] as const;
 
 // A missing timestamp (never written by the invite service) reads as the epoch: the invite counts
@@ -62,8 +63,11 @@ export function inviteStepsOf(msg: Pick<ProjectedMessage, 'seq' | 'envelope'>, l
         };
         return [{ kind: 'stored', row }];
       }
-      case 'inviteClaimed':
-        return [{ kind: 'claimed', inviteId: payload.value.inviteId, onbindId: payload.value.onbindId }];
+      case 'inviteClaimed': {
+        // An empty onbind id: claimed by the server it was imported from, by no call of ours.
+        const { inviteId, onbindId } = payload.value;
+        return [{ kind: 'claimed', inviteId, onbindId: onbindId === '' ? null : onbindId }];
+      }
       case 'inviteRevoked':
         return [{ kind: 'revoked', inviteId: payload.value.inviteId }];
       case 'onbindRequested': {
@@ -85,6 +89,8 @@ export function inviteStepsOf(msg: Pick<ProjectedMessage, 'seq' | 'envelope'>, l
         return [{ kind: 'ended', onbindId: payload.value.onbindId, outcome: 'delivered' }];
       case 'onbindAbandoned':
         return [{ kind: 'ended', onbindId: payload.value.onbindId, outcome: 'abandoned' }];
+      case 'ephemeralKeysImported':
+        return [{ kind: 'keysImported', publicKeys: payload.value.publicKeys, seq: msg.seq }];
       default:
         return [];
     }
@@ -103,6 +109,7 @@ export async function projectInvites(trx: Transaction<Database>, steps: readonly
   const changed = applyInviteSteps(steps, invites, onbinds);
   await writeInvites(trx, changed.invites);
   await writeOnbinds(trx, changed.onbinds);
+  await writeImportedKeys(trx, steps);
 }
 
 const anyOf = (ids: string[]) => sql<string>`any(${ids}::text[])`;
@@ -170,4 +177,16 @@ async function writeOnbinds(trx: Transaction<Database>, rows: OnbindRow[]): Prom
       ${column((r) => r.attempts)}::integer[], ${column((r) => r.requestedAt.toISOString())}::timestamptz[],
       ${column((r) => r.giveUpAt.toISOString())}::timestamptz[], ${column((r) => r.requestedSeq)}::bigint[])
     on conflict (onbind_id) do update set status = excluded.status, attempts = excluded.attempts`.execute(trx);
+}
+
+/** Imported ephemeral keys, each kept with the first batch that held it (a key stays valid for good). */
+async function writeImportedKeys(trx: Transaction<Database>, steps: readonly InviteStep[]): Promise<void> {
+  const keys = new Map<string, number>();
+  for (const step of steps)
+    if (step.kind === 'keysImported') for (const key of step.publicKeys) if (!keys.has(key)) keys.set(key, step.seq);
+  if (keys.size === 0) return;
+  await sql`
+    insert into imported_ephemeral_key (public_key, imported_seq)
+    select * from unnest(${[...keys.keys()]}::text[], ${[...keys.values()]}::bigint[])
+    on conflict (public_key) do nothing`.execute(trx);
 }

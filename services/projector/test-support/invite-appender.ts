@@ -35,26 +35,27 @@ export class TestInvites {
     return new TestInvites({ store: new EventStore(inviteNc), keys }, { store: new EventStore(notifierNc) });
   }
 
-  /** Stores an invite of `address` (email), expiring `expiresInMs` after AT. */
-  async store(address: string, { expiresInMs = 30 * DAY_MS } = {}): Promise<StoredInvite> {
+  /**
+   * Stores an invite of `address` (email), expiring `expiresInMs` after AT; `imported` as the invite
+   * service stores one from Sydent: no mail, no ephemeral key, and, when Sydent had `attempted` it,
+   * claimed by no call (an empty onbind id) in the same message.
+   */
+  async store(
+    address: string,
+    { expiresInMs = 30 * DAY_MS, imported = false, attempted = false } = {},
+  ): Promise<StoredInvite> {
     const token = randomBytes(24).toString('base64url');
     const inviteId = `inv-${randomBytes(12).toString('base64url')}`;
     const addrKey = addrKeyOf('email', address);
-    const ephemeralPublicKey = randomBytes(32).toString('base64url');
+    const ephemeralPublicKey = imported ? '' : randomBytes(32).toString('base64url');
     const { keys } = this.#invites;
     await keys.createKey(inviteDataKey(inviteId));
-    await keys.createKey(inviteMailDataKey(inviteId));
     const secrets = InviteSecrets.encode({
       address,
       normalisedAddress: address,
       token,
       roomId: '!room:example.org',
       sender: '@inviter:example.org',
-    }).finish();
-    const mail = InviteMail.encode({
-      ephemeralPrivateKey: randomBytes(32).toString('base64'),
-      fieldsJson: '{}',
-      senderVerified: false,
     }).finish();
     const event = newEvent(
       {
@@ -66,17 +67,36 @@ export class TestInvites {
           senderKey: 'sender-key',
           ephemeralPublicKey,
           secrets: await keys.sealField(inviteDataKey(inviteId), INVITE_SEALED_FIELDS.secrets, secrets),
-          mail: await keys.sealField(inviteMailDataKey(inviteId), INVITE_SEALED_FIELDS.mail, mail),
+          mail: imported ? undefined : await this.#sealMail(inviteId),
           brand: '',
           expiresAt: new Date(AT.getTime() + expiresInMs),
           longTermKeyId: 'ed25519:0',
-          imported: false,
+          imported,
         },
       },
       AT,
     );
-    const seq = await this.#append(this.#invites.store, subjectOf('invite', inviteId), event);
+    const events = attempted
+      ? [event, newEvent({ $case: 'inviteClaimed', value: { inviteId, onbindId: '' } }, AT)]
+      : [event];
+    const seq = await this.#append(this.#invites.store, subjectOf('invite', inviteId), ...events);
     return { inviteId, addrKey, ephemeralPublicKey, seq };
+  }
+
+  async #sealMail(inviteId: string) {
+    const mail = InviteMail.encode({
+      ephemeralPrivateKey: randomBytes(32).toString('base64'),
+      fieldsJson: '{}',
+      senderVerified: false,
+    }).finish();
+    await this.#invites.keys.createKey(inviteMailDataKey(inviteId));
+    return this.#invites.keys.sealField(inviteMailDataKey(inviteId), INVITE_SEALED_FIELDS.mail, mail);
+  }
+
+  /** Ephemeral public keys imported from Sydent, in one batch (`tessera.ephemeral_keys.<batchId>`). */
+  importKeys(batchId: string, publicKeys: string[]): Promise<number> {
+    const event = newEvent({ $case: 'ephemeralKeysImported', value: { publicKeys } }, AT);
+    return this.#append(this.#invites.store, subjectOf('ephemeral_keys', batchId), event);
   }
 
   claim(inviteId: string, onbindId: string): Promise<number> {

@@ -1,5 +1,6 @@
 import { type ConsumedMessage, type RetryLater, type RunningConsumer, runConsumer } from '@tessera/event-store';
 import { DURABLES } from '@tessera/nats-access';
+import { BindingSource } from '@tessera/proto/tessera/events/v1/association';
 import type { NatsConnection } from 'nats';
 import { type OnbindRequestsDeps, requestOnbind } from './onbind-requests.js';
 
@@ -12,7 +13,8 @@ const HEARTBEAT_MS = 20_000;
 
 /**
  * Consumes AssociationBound (durable `invite-bindings`, `tessera.assoc.>`, one at a time in stream
- * order) and requests the onbind call of each new binding that finds pending invites.
+ * order) and requests the onbind call of each new binding that finds pending invites; passes over
+ * the bindings of an import (source IMPORT).
  */
 export function runBindingsConsumer(
   nc: NatsConnection,
@@ -23,6 +25,8 @@ export function runBindingsConsumer(
     let retry: RetryLater | undefined;
     for (const event of envelope.events) {
       if (event.payload?.$case !== 'associationBound') continue;
+      // An imported binding is history (Sydent delivered what it could then): no homeserver is called.
+      if (event.payload.value.source === BindingSource.BINDING_SOURCE_IMPORT) continue;
       const { addrKey, bindingId } = event.payload.value;
       retry = (await requestOnbind(deps, { addrKey, bindingId, seq })) ?? retry;
     }

@@ -9,8 +9,8 @@ export const inviteCodec = eventCodec<InviteEvent>({
   toPayload: (event) => {
     switch (event.type) {
       case 'InviteStored': {
-        const { at: _at, medium, ...data } = event.data;
-        return { $case: 'inviteStored', value: { ...data, medium: mediumToEvent(medium), imported: false } };
+        const { at: _at, medium, mail, ...data } = event.data;
+        return { $case: 'inviteStored', value: { ...data, medium: mediumToEvent(medium), mail: mail ?? undefined } };
       }
       case 'InviteClaimed':
         return { $case: 'inviteClaimed', value: { inviteId: event.data.inviteId, onbindId: event.data.onbindId } };
@@ -23,8 +23,10 @@ export const inviteCodec = eventCodec<InviteEvent>({
       case 'inviteStored': {
         const { medium: wireMedium, secrets, mail, expiresAt, ...rest } = payload.value;
         const medium = mediumFromEvent(wireMedium);
-        if (medium === null || secrets === undefined || mail === undefined || expiresAt === undefined) return null;
-        return { type: 'InviteStored', data: { ...rest, medium, secrets, mail, expiresAt, at } };
+        if (medium === null || secrets === undefined || expiresAt === undefined) return null;
+        // Only an imported invite has no mail (its mail was sent by the server it came from).
+        if (mail === undefined && !rest.imported) return null;
+        return { type: 'InviteStored', data: { ...rest, medium, secrets, mail: mail ?? null, expiresAt, at } };
       }
       case 'inviteClaimed':
         return { type: 'InviteClaimed', data: { ...payload.value, at } };

@@ -25,7 +25,7 @@ export function inviteService(
   const handlers = {
     storeInvite: (request: StoreInviteRequest) => invites.store(request),
     ephemeralKeyIsValid: async ({ publicKey }: EphemeralKeyIsValidRequest) => ({
-      valid: publicKey !== '' && (await readModel.ephemeralKeyIsValid(urlSafeUnpadded(publicKey), now())),
+      valid: await readModel.ephemeralKeyIsValid(urlSafeUnpadded(publicKey), now()),
     }),
     signEd25519: async ({ mxid, token, privateKey }: SignEd25519Request) => ({
       signedJson: await invites.signEd25519({ mxid, token, privateKey }),

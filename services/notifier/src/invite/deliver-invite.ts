@@ -63,13 +63,16 @@ export function inviteMailRetryMs(leaseMs: number, attempt: number): number {
  *    next attempt, until it is mailed, refused, or the invite expires (step 1);
  * 4. once the outcome is recorded (by this call or an earlier one), the mail's data key
  *    `invite.<invite_id>:mail` is erased: the ephemeral private key can never be read again.
- * The caller acks the InviteStored once this resolves without a retry.
+ * The caller acks the InviteStored once this resolves without a retry. An imported invite (Sydent
+ * mailed it) is passed over: nothing is sent or recorded.
  */
 export function deliverInvite(
   deps: InviteMailDeps,
   stored: InviteStored,
   correlationId: string,
 ): Promise<RetryLater | undefined> {
+  // Imported from Sydent, which mailed it: nothing to send, no delivery to record.
+  if (stored.imported) return Promise.resolve(undefined);
   return oneAtATime(deps.working, stored.inviteId, () => deliver(deps, stored, correlationId));
 }
 

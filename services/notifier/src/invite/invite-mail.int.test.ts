@@ -146,6 +146,19 @@ describe('the invite mail on a real nats-server and SMTP listener', () => {
     assert.equal(bed.mailsTo('revoked@example.org').length, 0);
   });
 
+  it('sends nothing for an imported invite (Sydent mailed it) and records no delivery', async () => {
+    const imported = await invite({ address: 'imported@example.org', imported: true });
+    await consumerIdle(); // its InviteStored acknowledged: handled
+    assert.equal(bed.mailsTo('imported@example.org').length, 0);
+    assert.deepEqual(await deliveryEvents(imported.inviteId), []);
+    const { secrets } = storedOf(imported);
+    assert.notEqual(
+      await freshlyOpened(inviteDataKey(imported.inviteId), INVITE_SEALED_FIELDS.secrets, secrets),
+      null,
+      'its key stays: sign-ed25519 and onbind need it',
+    );
+  });
+
   it('does not mail an invite whose keys are gone', async () => {
     const erased = await invite({ address: 'erased@example.org', eraseSecrets: true });
     const events = await outcomeOf(erased.inviteId);
