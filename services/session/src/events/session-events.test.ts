@@ -70,6 +70,23 @@ describe('stored events', () => {
           deliveryId: 's-3-x',
           brand: 'b',
           country: 'GB',
+          imported: false,
+          at: AT,
+        },
+      },
+      {
+        type: 'TokenIssued',
+        data: {
+          sid: 's',
+          sendAttempt: -1,
+          tokenDigest: 't2',
+          sealedToken: sealed('token'),
+          sealedClientIp: null,
+          sealedClientSecret: sealed('client_secret'),
+          deliveryId: 's-imported',
+          brand: '',
+          country: '',
+          imported: true,
           at: AT,
         },
       },
@@ -80,7 +97,15 @@ describe('stored events', () => {
     const stored = overTheWire(events.map(sessionEvents.toStoredEvent));
     assert.deepEqual(
       stored.map((event) => event.type),
-      ['SessionStarted', 'SessionStarted', 'TokenIssued', 'TokenRejected', 'SessionLocked', 'SessionValidated'],
+      [
+        'SessionStarted',
+        'SessionStarted',
+        'TokenIssued',
+        'TokenIssued',
+        'TokenRejected',
+        'SessionLocked',
+        'SessionValidated',
+      ],
     );
     assert.deepEqual(sessionEvents.fromStoredEvents(stored), events);
   });

@@ -36,7 +36,7 @@ export const sessionCodec = eventCodec<SessionEvent>({
           clientIp: sealedClientIp ?? undefined,
           country,
           clientSecret: event.data.sealedClientSecret,
-          imported: false,
+          imported: event.data.imported,
         };
         return { $case: 'tokenIssued', value };
       }
@@ -68,12 +68,12 @@ export const sessionCodec = eventCodec<SessionEvent>({
         return { type: 'SessionStarted', data: { ...opening, sid, at } };
       }
       case 'tokenIssued': {
-        const { sid, sendAttempt, tokenDigest, token, deliveryId, brand, clientIp, country, clientSecret } =
+        const { sid, sendAttempt, tokenDigest, token, deliveryId, brand, clientIp, country, clientSecret, imported } =
           payload.value;
         if (token === undefined || clientSecret === undefined) return null;
         const issue = { tokenDigest, sealedToken: token, sealedClientIp: clientIp ?? null };
         const delivery = { sealedClientSecret: clientSecret, deliveryId, brand, country };
-        return { type: 'TokenIssued', data: { ...issue, ...delivery, sid, sendAttempt, at } };
+        return { type: 'TokenIssued', data: { ...issue, ...delivery, sid, sendAttempt, imported, at } };
       }
       case 'tokenRejected':
         return { type: 'TokenRejected', data: { ...payload.value, at } };
