@@ -198,22 +198,11 @@ export function decide(command: SessionCommand, state: Session): SessionEvent[] 
   }
 }
 
-/**
- * The imported session's events, all at its `modifiedAt`; none when this very session (medium,
- * client secret, token) is here already. Refused (M_INVALID_PARAM, the reason an import answers)
- * when the sid is another session's, and when the session would already be expired or is dated
- * in the future.
- */
+/** The imported session's events, all at its `modifiedAt`; none when it is here already. */
 function decideImport(command: ImportSession, state: Session): SessionEvent[] {
-  const { sid, modifiedAt: at, now } = command;
-  if (state.status !== 'none') {
-    if (isSameSession(state, command)) return [];
-    throw new TesseraError('M_INVALID_PARAM', 'the sid belongs to another session');
-  }
-  if (at.getTime() > now.getTime()) throw new TesseraError('M_INVALID_PARAM', 'mtime is in the future');
-  if (now.getTime() - at.getTime() >= LIFETIME_MS)
-    throw new TesseraError('M_SESSION_EXPIRED', 'expired: mtime + 24 h is not after now');
+  if (importSessionEffect(state, command) === 'present') return [];
   if (command.sealed === null) throw new IncompleteCommand('ImportSession', 'the sealed session to start');
+  const { sid, modifiedAt: at } = command;
   const { opening, token } = command.sealed;
   const events: SessionEvent[] = [
     { type: 'SessionStarted', data: { ...opening, sid, at } },
@@ -221,6 +210,26 @@ function decideImport(command: ImportSession, state: Session): SessionEvent[] {
   ];
   if (command.validated) events.push({ type: 'SessionValidated', data: { sid, at } });
   return events;
+}
+
+/**
+ * What ImportSession does: `present` when this very session (medium, client secret, token) is
+ * here already, whatever became of it since; `start` for a sid with no session. Refused
+ * (M_INVALID_PARAM, M_SESSION_EXPIRED: the reason an import answers) when the sid is another
+ * session's, or when the session is dated in the future or would already be expired. The one place
+ * of this rule: decide follows it, and whoever makes the command asks it first, to make a data key
+ * and seal only for a session that starts.
+ */
+export function importSessionEffect(state: Session, command: ImportSession): 'start' | 'present' {
+  if (state.status !== 'none') {
+    if (isSameSession(state, command)) return 'present';
+    throw new TesseraError('M_INVALID_PARAM', 'the sid belongs to another session');
+  }
+  const { modifiedAt, now } = command;
+  if (modifiedAt.getTime() > now.getTime()) throw new TesseraError('M_INVALID_PARAM', 'mtime is in the future');
+  if (now.getTime() - modifiedAt.getTime() >= LIFETIME_MS)
+    throw new TesseraError('M_SESSION_EXPIRED', 'expired: mtime + 24 h is not after now');
+  return 'start';
 }
 
 const isSameSession = (session: OpenSession, command: ImportSession) =>
