@@ -40,8 +40,9 @@ type CheckedSession = {
 /**
  * `import/sessions`: each session goes on as if requestToken had started it here at its `mtime`
  * with the address as entered there (the same sid, client secret and token; its token issued as
- * imported, so nothing is sent; validated when it was), and its 24 h run from `mtime`. Nothing is
- * made or sealed for a session that is here already (`present`) or refused.
+ * imported, so nothing is sent; validated when it was), and its 24 h run from `mtime`; the sid
+ * this service makes for its medium, address and client secret forwards requestToken to it. Nothing
+ * is made or sealed for a session that is here already (`present`) or refused.
  */
 export function sessionImporter({ store, dataKeys, secrets, now }: SessionImportDeps): ImportItem {
   return async (item) => {
@@ -90,7 +91,11 @@ export function sessionImporter({ store, dataKeys, secrets, now }: SessionImport
       sealed ??= sealSession();
       return { ...command, sealed: await sealed };
     });
-    return events.length === 0 ? PRESENT : IMPORTED;
+    // Then requestToken with the same medium, address and client secret finds it, as Sydent would.
+    const ownSid = secrets.sid(medium, address, clientSecret);
+    const forward = { type: 'ForwardToImported', sid: ownSid, importedSid: sid, now: session.mtime } as const;
+    const forwarded = await handleCommand(store, sessionSubject(ownSid), storedSessions, forward);
+    return events.length === 0 && forwarded.events.length === 0 ? PRESENT : IMPORTED;
   };
 }
 

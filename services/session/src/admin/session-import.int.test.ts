@@ -383,6 +383,48 @@ describe('import/sessions', () => {
     }
   });
 
+  it('sends a requestToken of the same medium, address and client secret on to the imported session, as Sydent would', async () => {
+    const resumed: SessionImport = {
+      sid: sydentSid(),
+      medium: 'email',
+      address: 'Ivan@Example.org',
+      clientSecret: 'ivan-secret-1',
+      token: 'MNKWchrnHgAJqdrFcej8eWfyapq5TDw4',
+      validated: false,
+      mtime: Date.now() - HOUR_MS,
+    };
+    assert.deepEqual(await importItems(IMPORT_PATHS.session.sessions, [resumed]), ['imported']);
+    const requestAgain = (sendAttempt: number) =>
+      session.requestToken({
+        medium: Medium.MEDIUM_EMAIL,
+        address: 'ivan@example.org', // as the gateway normalises what is typed
+        clientSecret: resumed.clientSecret,
+        sendAttempt,
+        nextLink: '',
+        brand: '',
+        clientIp: '',
+        country: '',
+        accessToken: '',
+        clientLowercaseAddress: '',
+      });
+    assert.equal((await requestAgain(1)).sid, resumed.sid);
+    const mailed = await notifier.waitFor((delivery) => delivery.sid === resumed.sid);
+    assert.notEqual(mailed.token, resumed.token);
+    assert.equal(mailed.clientSecret, resumed.clientSecret);
+    // The same send_attempt again sends nothing more.
+    assert.equal((await requestAgain(1)).sid, resumed.sid);
+    assert.equal(notifier.delivered.filter((delivery) => delivery.sid === resumed.sid).length, 1);
+    // Either token validates the one session.
+    const submitted = await session.submitToken({
+      sid: resumed.sid,
+      clientSecret: resumed.clientSecret,
+      token: mailed.token,
+    });
+    assert.equal(submitted.success, true);
+    assert.equal((await getValidated(resumed.sid, resumed.clientSecret)).address, 'ivan@example.org');
+    assert.deepEqual(await importItems(IMPORT_PATHS.session.sessions, [resumed]), ['present']);
+  });
+
   it("never takes a sid this service makes: Tessera's sids are 22 characters, an imported one a decimal", async () => {
     assert.ok(!IMPORTED_SID.test('c2Vzc2lvbi1pZC1vZi0yMg'));
     assert.ok(!IMPORTED_SID.test('1'.repeat(22)));

@@ -442,3 +442,33 @@ describe('importing a session from another server', () => {
         },
       ]));
 });
+
+describe("forwarding requestToken from this server's sid to an imported session", () => {
+  const OWN_SID = 'c2Vzc2lvbi1pZC1vZi0yMg';
+  const forward = (now = T0): SessionCommand => ({
+    type: 'ForwardToImported',
+    sid: OWN_SID,
+    importedSid: '351618676',
+    now,
+  });
+  const forwarded: SessionEvent = {
+    type: 'SessionImportedAs',
+    data: { sid: OWN_SID, importedSid: '351618676', at: T0 },
+  };
+
+  it('is recorded once where no session is, and leaves no session there', () => {
+    given([]).when(forward()).then([forwarded]);
+    given([forwarded])
+      .when(forward(hoursLater(1)))
+      .then([]);
+    assert.deepEqual(given([forwarded]).state, { status: 'none', importedAs: '351618676' });
+    given([forwarded])
+      .when(submit('t1', hoursLater(1)))
+      .thenThrows(refused('M_NO_VALID_SESSION'));
+  });
+
+  it("is never recorded over a session of this server's own", () =>
+    given([started(), issued(1, 't1')])
+      .when(forward(hoursLater(1)))
+      .then([]));
+});

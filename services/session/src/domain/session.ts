@@ -48,7 +48,9 @@ export type SessionEvent =
     }
   | { type: 'TokenRejected'; data: { sid: string; failedAttempts: number; at: Date } }
   | { type: 'SessionLocked'; data: { sid: string; at: Date } }
-  | { type: 'SessionValidated'; data: { sid: string; at: Date } };
+  | { type: 'SessionValidated'; data: { sid: string; at: Date } }
+  /** Under the sid this server makes for an imported session's medium, address and client secret. */
+  | { type: 'SessionImportedAs'; data: { sid: string; importedSid: string; at: Date } };
 
 /**
  * How the delivery of the session's last token ended, as the notifier recorded it (read from
@@ -70,7 +72,18 @@ export type SessionCommand =
       now: Date;
     }
   | { type: 'SubmitToken'; clientSecretDigest: string; tokenDigest: string; maxFailures: number; now: Date }
-  | ImportSession;
+  | ImportSession
+  | {
+      /**
+       * Sends the requestTokens of an imported session's medium, address and client secret, which
+       * land on `sid` (the sid this server makes for them), on to the imported session, as the
+       * server it came from would have found it.
+       */
+      type: 'ForwardToImported';
+      sid: string;
+      importedSid: string;
+      now: Date;
+    };
 
 /**
  * A session taken over from another server (the admin API's `import/sessions`): it goes on as if
@@ -115,9 +128,13 @@ export type OpenSession = {
   modifiedAt: Date;
   validatedAt: Date | null;
 };
-export type Session = { status: 'none' } | OpenSession;
+/**
+ * `importedAs`: no session here, but requestToken goes on with the session of this medium, address
+ * and client secret that was imported under that sid (see ForwardToImported); null otherwise.
+ */
+export type Session = { status: 'none'; importedAs: string | null } | OpenSession;
 
-export const initial = (): Session => ({ status: 'none' });
+export const initial = (): Session => ({ status: 'none', importedAs: null });
 
 /** One answer for an unknown sid and a wrong secret alike, so session ids cannot be probed. */
 export const noValidSession = () =>
@@ -164,6 +181,8 @@ export function evolve(state: Session, event: SessionEvent): Session {
     case 'SessionValidated':
       if (state.status === 'none') return state;
       return { ...state, status: 'validated', modifiedAt: event.data.at, validatedAt: event.data.at };
+    case 'SessionImportedAs':
+      return state.status === 'none' ? { status: 'none', importedAs: event.data.importedSid } : state;
   }
 }
 
@@ -195,6 +214,12 @@ export function decide(command: SessionCommand, state: Session): SessionEvent[] 
     }
     case 'ImportSession':
       return decideImport(command, state);
+    case 'ForwardToImported': {
+      // Once only, and never over a session of this server's own: that one is what requestToken finds.
+      if (state.status !== 'none' || state.importedAs !== null) return [];
+      const { sid, importedSid } = command;
+      return [{ type: 'SessionImportedAs', data: { sid, importedSid, at } }];
+    }
   }
 }
 

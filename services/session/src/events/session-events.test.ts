@@ -93,6 +93,7 @@ describe('stored events', () => {
       { type: 'TokenRejected', data: { sid: 's', failedAttempts: 2, at: AT } },
       { type: 'SessionLocked', data: { sid: 's', at: AT } },
       { type: 'SessionValidated', data: { sid: 's', at: AT } },
+      { type: 'SessionImportedAs', data: { sid: 's', importedSid: '42', at: AT } },
     ];
     const stored = overTheWire(events.map(sessionEvents.toStoredEvent));
     assert.deepEqual(
@@ -105,6 +106,7 @@ describe('stored events', () => {
         'TokenRejected',
         'SessionLocked',
         'SessionValidated',
+        'SessionImportedAs',
       ],
     );
     assert.deepEqual(sessionEvents.fromStoredEvents(stored), events);

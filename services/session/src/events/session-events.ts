@@ -48,6 +48,8 @@ export const sessionCodec = eventCodec<SessionEvent>({
         return { $case: 'sessionLocked', value: { sid: event.data.sid } };
       case 'SessionValidated':
         return { $case: 'sessionValidated', value: { sid: event.data.sid } };
+      case 'SessionImportedAs':
+        return { $case: 'sessionImportedAs', value: { sid: event.data.sid, importedSid: event.data.importedSid } };
     }
   },
   fromPayload(payload, at) {
@@ -81,6 +83,10 @@ export const sessionCodec = eventCodec<SessionEvent>({
         return { type: 'SessionLocked', data: { sid: payload.value.sid, at } };
       case 'sessionValidated':
         return { type: 'SessionValidated', data: { sid: payload.value.sid, at } };
+      case 'sessionImportedAs': {
+        const { sid, importedSid } = payload.value;
+        return importedSid === '' ? null : { type: 'SessionImportedAs', data: { sid, importedSid, at } };
+      }
       default:
         return null;
     }
