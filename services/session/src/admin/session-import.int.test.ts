@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import {
   type AccountImport,
   IMPORT_PATHS,
@@ -17,42 +17,27 @@ import { loadConfig } from '@tessera/config';
 import { toMatrixError } from '@tessera/errors';
 import { bucketStreamOf, connectNats, DATA_KEY_BUCKET, EventStore, subjectOf } from '@tessera/event-store';
 import { provision } from '@tessera/nats-access';
-import { Medium, SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
-import { createDeadlineClient, createLogger, createMetrics, type DeadlineClient } from '@tessera/service-kit';
+import { Medium, type SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
+import { createLogger, type DeadlineClient } from '@tessera/service-kit';
 import { startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { type FakeNotifier, startFakeNotifier } from '../../test-support/fake-notifier.js';
+import { emailTokenRequest, PRIVACY_EN, TERMS_YAML, TOS_EN, TOS_FR } from '../../test-support/requests.js';
+import { startTestSession, type TestSession } from '../../test-support/test-session.js';
 import { accountOf } from '../aggregates.js';
-import { loadSessionSettings, type SessionServer, startSessionServer } from '../session-server.js';
 import { IMPORTED_SID } from './import-sessions.js';
 
 // The session service's admin imports on a real nats-server: what `tessera import sydent` sends.
 
 const HOUR_MS = 3_600_000;
 const ADMIN_TOKEN = randomBytes(24).toString('base64url');
-const TOS_EN = 'https://example.org/tos-2.0-en.html';
-const TOS_FR = 'https://example.org/tos-2.0-fr.html';
-const PRIVACY_EN = 'https://example.org/privacy-1.0-en.html';
 const OLD_TOS = 'https://example.org/tos-1.0-en.html';
-const TERMS_YAML = `
-master_version: "1"
-docs:
-  terms_of_service:
-    version: "2.0"
-    langs:
-      en: { name: "Terms of Service", url: "${TOS_EN}" }
-      fr: { name: "Conditions d'utilisation", url: "${TOS_FR}" }
-  privacy_policy:
-    version: "1.0"
-    langs:
-      en: { name: "Privacy Policy", url: "${PRIVACY_EN}" }
-`;
 
 let dir: string;
 let nats: TestNats;
 let nc: NatsConnection;
 let store: EventStore;
-let server: SessionServer;
+let server: TestSession;
 let session: DeadlineClient<SessionServiceClient>;
 let notifier: FakeNotifier;
 
@@ -64,7 +49,7 @@ const sydentToken = () =>
 const sydentSid = () => String(1 + Math.floor(Math.random() * 2 ** 31));
 
 async function post(path: string, body: unknown, token: string | null = ADMIN_TOKEN) {
-  const response = await fetch(`http://127.0.0.1:${server.admin?.port}${path}`, {
+  const response = await fetch(`http://127.0.0.1:${server.server.admin?.port}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
     body: JSON.stringify(body),
@@ -120,26 +105,13 @@ before(async () => {
     TESSERA_SESSION_ADMIN_TOKEN_FILE: tokenFile,
   });
   notifier = await startFakeNotifier(nc);
-  server = await startSessionServer({
-    config,
-    nc,
-    log: createLogger('session', 'warn'),
-    settings: loadSessionSettings(config),
-    metrics: createMetrics('session'),
-    tls: null,
-  });
-  session = createDeadlineClient(
-    SessionServiceClient,
-    `127.0.0.1:${server.port}`,
-    ChannelCredentials.createInsecure(),
-    10_000,
-  );
+  server = await startTestSession({ config, nc, log: createLogger('session', 'warn') });
+  session = server.client;
 });
 
 after(async () => {
-  session?.close();
   notifier?.stop();
-  await server?.stop(1_000);
+  await server?.stop();
   await nc?.drain();
   await nats?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -234,18 +206,14 @@ describe('import/terms', () => {
     assert.equal(await termsAccepted(accounts.anyLanguage.token), true);
     assert.equal(await termsAccepted(accounts.partial.token), false);
     // The existing check: a v2 requestToken of a user who has not signed is refused.
-    const request = session.requestToken({
-      medium: Medium.MEDIUM_EMAIL,
-      address: 'dave@example.org',
-      clientSecret: 'dave-secret',
-      sendAttempt: 1,
-      nextLink: '',
-      brand: '',
-      clientIp: '',
-      country: '',
-      accessToken: accounts.partial.token,
-      clientLowercaseAddress: '',
-    });
+    const request = session.requestToken(
+      emailTokenRequest({
+        address: 'dave@example.org',
+        clientSecret: 'dave-secret',
+        sendAttempt: 1,
+        accessToken: accounts.partial.token,
+      }),
+    );
     assert.equal(await rejection(request), 'M_TERMS_NOT_SIGNED');
   });
 
@@ -395,18 +363,10 @@ describe('import/sessions', () => {
     };
     assert.deepEqual(await importItems(IMPORT_PATHS.session.sessions, [resumed]), ['imported']);
     const requestAgain = (sendAttempt: number) =>
-      session.requestToken({
-        medium: Medium.MEDIUM_EMAIL,
-        address: 'ivan@example.org', // as the gateway normalises what is typed
-        clientSecret: resumed.clientSecret,
-        sendAttempt,
-        nextLink: '',
-        brand: '',
-        clientIp: '',
-        country: '',
-        accessToken: '',
-        clientLowercaseAddress: '',
-      });
+      session.requestToken(
+        // The address as the gateway normalises what is typed.
+        emailTokenRequest({ address: 'ivan@example.org', clientSecret: resumed.clientSecret, sendAttempt }),
+      );
     assert.equal((await requestAgain(1)).sid, resumed.sid);
     const mailed = await notifier.waitFor((delivery) => delivery.sid === resumed.sid);
     assert.notEqual(mailed.token, resumed.token);

@@ -5,6 +5,7 @@ import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import { Medium, type RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
 import { createSecrets } from '@tessera/server-secret';
 import { SESSION_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
+import { emailTokenRequest } from '../../test-support/requests.js';
 import { deliverySubject, sessionAggregate } from '../aggregates.js';
 import type { Session } from '../domain/session.js';
 import { storedSessions } from '../events/session-events.js';
@@ -188,22 +189,12 @@ describe('a RequestToken for a session imported from another server', () => {
       store: deliveries().store,
       now: () => T0,
     };
-    const imported = planRequestToken(
-      {
-        medium: Medium.MEDIUM_EMAIL,
-        address: 'alice@example.org',
-        clientSecret: 'a-client-secret',
-        sendAttempt: 2,
-        nextLink: '',
-        brand: '',
-        clientIp: '',
-        country: '',
-        accessToken: '',
-        clientLowercaseAddress: '',
-      },
-      deps,
-      '351618676',
-    );
+    const request = emailTokenRequest({
+      address: 'alice@example.org',
+      clientSecret: 'a-client-secret',
+      sendAttempt: 2,
+    });
+    const imported = planRequestToken(request, deps, '351618676');
     assert.equal(imported.sid, '351618676');
     assert.match(imported.deliveryId, /^351618676-2-/);
   });
