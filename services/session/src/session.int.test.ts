@@ -25,6 +25,7 @@ import { type FakeHomeserver, startFakeHomeserver, startNats, type TestNats } fr
 import type { NatsConnection } from 'nats';
 import { FAILURE_REASON, type FakeNotifier, startFakeNotifier } from '../test-support/fake-notifier.js';
 import { emailTokenRequest, PRIVACY_EN, TERMS_YAML, TOS_EN, TOS_FR } from '../test-support/requests.js';
+import { storedText } from '../test-support/stored-text.js';
 import { startTestSession, type TestSession } from '../test-support/test-session.js';
 import { accountOf, legacyTermsSubject } from './aggregates.js';
 
@@ -630,17 +631,7 @@ describe('privacy', () => {
   it('writes no address, token, client secret, access token, IP address or user ID to the stream or the logs', async () => {
     assert.deepEqual(notifier.errors, []);
     assert.ok(secretsUsed.size > 20, 'the tests above should have used many private values');
-    const jsm = await nc.jetstreamManager();
-    const stored: string[] = [];
-    for (const stream of ['TESSERA_SHORT', 'TESSERA_EVENTS']) {
-      const { state } = await jsm.streams.info(stream);
-      for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
-        const message = await jsm.streams.getMessage(stream, { seq });
-        // UTF-8 too: a non-ASCII address (straße) in clear would not show in the latin1 reading.
-        const data = Buffer.from(message.data);
-        stored.push(data.toString('latin1'), data.toString('utf8'), message.header.toString(), message.subject);
-      }
-    }
+    const stored = await storedText(nc);
     assert.ok(stored.length > 50);
     const everything = [...stored, ...logLines].join('\n');
     for (const secret of secretsUsed)

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { ServiceError } from '@grpc/grpc-js';
 import {
@@ -23,6 +24,7 @@ import { startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { type FakeNotifier, startFakeNotifier } from '../../test-support/fake-notifier.js';
 import { emailTokenRequest, PRIVACY_EN, TERMS_YAML, TOS_EN, TOS_FR } from '../../test-support/requests.js';
+import { storedText } from '../../test-support/stored-text.js';
 import { startTestSession, type TestSession } from '../../test-support/test-session.js';
 import { accountOf } from '../aggregates.js';
 import { IMPORTED_SID } from './import-sessions.js';
@@ -40,6 +42,7 @@ let store: EventStore;
 let server: TestSession;
 let session: DeadlineClient<SessionServiceClient>;
 let notifier: FakeNotifier;
+const logLines: string[] = [];
 
 const sydentToken = () =>
   randomBytes(48)
@@ -57,7 +60,17 @@ async function post(path: string, body: unknown, token: string | null = ADMIN_TO
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+// Every private value an import sent (long enough not to turn up by chance): the last test looks for each.
+const privateValues = new Set<string>();
+function rememberPrivate(item: unknown): void {
+  if (item === null || typeof item !== 'object') return;
+  const { token, userId, address, clientSecret } = item as Record<string, unknown>;
+  for (const value of [token, userId, address, clientSecret])
+    if (typeof value === 'string' && value.length >= 8) privateValues.add(value).add(value.toLowerCase());
+}
+
 async function importItems(path: string, items: unknown[]): Promise<string[]> {
+  for (const item of items) rememberPrivate(item);
   const answer = await post(path, { items });
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
   return (answer.body as ImportBatchAnswer).outcomes.map(({ outcome, reason }) =>
@@ -105,7 +118,17 @@ before(async () => {
     TESSERA_SESSION_ADMIN_TOKEN_FILE: tokenFile,
   });
   notifier = await startFakeNotifier(nc);
-  server = await startTestSession({ config, nc, log: createLogger('session', 'warn') });
+  const log = createLogger(
+    'session',
+    'debug',
+    new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    }),
+  );
+  server = await startTestSession({ config, nc, log });
   session = server.client;
 });
 
@@ -389,5 +412,14 @@ describe('import/sessions', () => {
     assert.ok(!IMPORTED_SID.test('c2Vzc2lvbi1pZC1vZi0yMg'));
     assert.ok(!IMPORTED_SID.test('1'.repeat(22)));
     assert.ok(IMPORTED_SID.test(String(2 ** 31)));
+  });
+});
+
+describe('what the imports write', () => {
+  it('holds no imported token, client secret, address or user ID in the stream or the logs', async () => {
+    const everything = [...(await storedText(nc)), ...logLines].join('\n');
+    assert.ok(privateValues.size > 20, 'the tests above imported many private values');
+    for (const value of privateValues)
+      assert.equal(everything.includes(value), false, 'found an imported private value in the stream or the logs');
   });
 });
