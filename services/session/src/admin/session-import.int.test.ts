@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { ServiceError } from '@grpc/grpc-js';
 import {
@@ -20,7 +19,7 @@ import { bucketStreamOf, connectNats, DATA_KEY_BUCKET, EventStore, subjectOf } f
 import { provision } from '@tessera/nats-access';
 import { Medium, type SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
 import { createLogger, type DeadlineClient } from '@tessera/service-kit';
-import { startNats, type TestNats } from '@tessera/test-harness';
+import { captureLogs, startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { type FakeNotifier, startFakeNotifier } from '../../test-support/fake-notifier.js';
 import { emailTokenRequest, PRIVACY_EN, TERMS_YAML, TOS_EN, TOS_FR } from '../../test-support/requests.js';
@@ -42,7 +41,7 @@ let store: EventStore;
 let server: TestSession;
 let session: DeadlineClient<SessionServiceClient>;
 let notifier: FakeNotifier;
-const logLines: string[] = [];
+const { log, lines: logLines } = captureLogs((destination) => createLogger('session', 'debug', destination));
 
 const sydentToken = () =>
   randomBytes(48)
@@ -118,16 +117,6 @@ before(async () => {
     TESSERA_SESSION_ADMIN_TOKEN_FILE: tokenFile,
   });
   notifier = await startFakeNotifier(nc);
-  const log = createLogger(
-    'session',
-    'debug',
-    new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    }),
-  );
   server = await startTestSession({ config, nc, log });
   session = server.client;
 });
@@ -417,7 +406,7 @@ describe('import/sessions', () => {
 
 describe('what the imports write', () => {
   it('holds no imported token, client secret, address or user ID in the stream or the logs', async () => {
-    const everything = [...(await storedText(nc)), ...logLines].join('\n');
+    const everything = [...(await storedText(nc)), ...logLines.map((line) => JSON.stringify(line))].join('\n');
     assert.ok(privateValues.size > 20, 'the tests above imported many private values');
     for (const value of privateValues)
       assert.equal(everything.includes(value), false, 'found an imported private value in the stream or the logs');
