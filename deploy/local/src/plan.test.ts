@@ -12,7 +12,7 @@ const DATA = '/srv/tessera-data';
 const ROOT = '/repo';
 const PORTS: PortPlan = {
   signing: { grpcPort: 41001, metricsPort: 42001 },
-  session: { grpcPort: 41002, metricsPort: 42002 },
+  session: { grpcPort: 41002, metricsPort: 42002, adminPort: 43002 },
   directory: { grpcPort: 41003, metricsPort: 42003, adminPort: 43003 },
   invite: { grpcPort: 41004, metricsPort: 42004, adminPort: 43004 },
   projector: { metricsPort: 42005 },
@@ -264,27 +264,33 @@ describe('the run plan', () => {
     assert.equal(envOf(run, 'projector').TESSERA_GRPC_LISTEN, undefined);
   });
 
-  it("turns the directory's and the invite service's admin APIs on, on loopback, each for its own service, unless the operator chose the address", () => {
+  it('turns the admin APIs of session, directory and invite on, on loopback, each for its own service, unless the operator chose the address', () => {
     const run = plan({});
-    assert.equal(envOf(run, 'directory').TESSERA_DIRECTORY_ADMIN_LISTEN, '127.0.0.1:43003');
-    assert.equal(run.children.find((child) => child.name === 'directory')?.adminUrl, 'http://127.0.0.1:43003');
-    assert.equal(envOf(run, 'invite').TESSERA_INVITE_ADMIN_LISTEN, '127.0.0.1:43004');
-    assert.equal(run.children.find((child) => child.name === 'invite')?.adminUrl, 'http://127.0.0.1:43004');
-    assert.equal(envOf(run, 'invite').TESSERA_DIRECTORY_ADMIN_LISTEN, undefined);
-    assert.equal(envOf(run, 'directory').TESSERA_INVITE_ADMIN_LISTEN, undefined);
-    for (const other of SERVICES.filter((service) => service.name !== 'directory' && service.name !== 'invite')) {
-      assert.equal(envOf(run, other.name).TESSERA_DIRECTORY_ADMIN_LISTEN, undefined, other.name);
-      assert.equal(envOf(run, other.name).TESSERA_INVITE_ADMIN_LISTEN, undefined, other.name);
-      assert.equal(run.children.find((child) => child.name === other.name)?.adminUrl, undefined, other.name);
+    const adminUrlOf = (name: ServiceName, of = run) => of.children.find((child) => child.name === name)?.adminUrl;
+    const expected = [
+      { name: 'session', setting: 'TESSERA_SESSION_ADMIN_LISTEN', port: 43002 },
+      { name: 'directory', setting: 'TESSERA_DIRECTORY_ADMIN_LISTEN', port: 43003 },
+      { name: 'invite', setting: 'TESSERA_INVITE_ADMIN_LISTEN', port: 43004 },
+    ] as const;
+    for (const { name, setting, port } of expected) {
+      assert.equal(envOf(run, name)[setting], `127.0.0.1:${port}`, name);
+      assert.equal(adminUrlOf(name), `http://127.0.0.1:${port}`, name);
+      for (const other of SERVICES.filter((service) => service.name !== name))
+        assert.equal(envOf(run, other.name)[setting], undefined, `${other.name} has ${setting}`);
     }
+    for (const other of SERVICES.filter((service) => !expected.some(({ name }) => name === service.name)))
+      assert.equal(adminUrlOf(other.name), undefined, other.name);
     const chosen = plan({
+      TESSERA_SESSION_ADMIN_LISTEN: '127.0.0.1:9443',
       TESSERA_DIRECTORY_ADMIN_LISTEN: '0.0.0.0:9444',
       TESSERA_INVITE_ADMIN_LISTEN: '127.0.0.1:9445',
     });
+    assert.equal(envOf(chosen, 'session').TESSERA_SESSION_ADMIN_LISTEN, '127.0.0.1:9443');
+    assert.equal(adminUrlOf('session', chosen), 'http://127.0.0.1:9443');
     assert.equal(envOf(chosen, 'directory').TESSERA_DIRECTORY_ADMIN_LISTEN, '0.0.0.0:9444');
-    assert.equal(chosen.children.find((child) => child.name === 'directory')?.adminUrl, 'http://127.0.0.1:9444');
+    assert.equal(adminUrlOf('directory', chosen), 'http://127.0.0.1:9444');
     assert.equal(envOf(chosen, 'invite').TESSERA_INVITE_ADMIN_LISTEN, '127.0.0.1:9445');
-    assert.equal(chosen.children.find((child) => child.name === 'invite')?.adminUrl, 'http://127.0.0.1:9445');
+    assert.equal(adminUrlOf('invite', chosen), 'http://127.0.0.1:9445');
   });
 
   it("overrides the operator's per-service addresses, and says so", () => {

@@ -198,7 +198,8 @@ export function planRun(input: PlanInput): RunPlan {
     let adminUrl: string | undefined;
     if (hasAdminApi(service.name)) {
       // On by default here, on loopback (no token needed there): `tessera directory import`,
-      // `tessera invite revoke` and the benchmark seed use it. The operator's address (and token file) win.
+      // `tessera invite revoke`, `tessera import sydent` and the benchmark seed use it. The
+      // operator's address (and token file) win.
       const setting = ADMIN_LISTEN_SETTINGS[service.name];
       const listen = config[setting] ?? `127.0.0.1:${adminPortOf(service.name, servicePorts)}`;
       env[setting] = listen;

@@ -6,17 +6,17 @@ import { assignPorts, canListen, PortAllocator } from './ports.js';
 import { SERVICES } from './services.js';
 
 describe('port assignment', () => {
-  it('gives each gRPC service a gRPC port, every service a metrics port, directory and invite an admin port, all distinct', async () => {
+  it('gives each gRPC service a gRPC port, every service a metrics port, session, directory and invite an admin port, all distinct', async () => {
     const plan = await assignPorts(SERVICES, new PortAllocator({ reserved: [8090] }));
     const all: number[] = [];
     for (const service of SERVICES) {
       const ports = plan[service.name];
       assert.ok(ports, service.name);
       assert.equal(ports.grpcPort !== undefined, ['signing', 'session', 'directory', 'invite'].includes(service.name));
-      assert.equal(ports.adminPort !== undefined, ['directory', 'invite'].includes(service.name));
+      assert.equal(ports.adminPort !== undefined, ['session', 'directory', 'invite'].includes(service.name));
       all.push(ports.metricsPort, ...[ports.grpcPort, ports.adminPort].filter((port) => port !== undefined));
     }
-    assert.equal(all.length, 13);
+    assert.equal(all.length, 14);
     assert.equal(new Set(all).size, all.length);
     assert.ok(!all.includes(8090));
   });

@@ -7,7 +7,7 @@ export interface ServicePorts {
   grpcPort?: number;
   /** /metrics, /healthz and /readyz. */
   metricsPort: number;
-  /** Directory and invite only: their admin HTTP API (binds and imports; revocations), on loopback. */
+  /** Session, directory and invite only: their admin HTTP API (imports; binds; revocations), on loopback. */
   adminPort?: number;
 }
 

@@ -35,11 +35,12 @@ export const SERVICES: readonly ServiceDef[] = [
 ];
 
 /**
- * The services with an admin HTTP API (the directory's binds and imports, the invite service's
- * revocations), each with the setting that says where it listens; the runner turns each on, on
- * loopback, and the CLI finds it in the state file.
+ * The services with an admin HTTP API (the session service's imports, the directory's binds and
+ * imports, the invite service's revocations), each with the setting that says where it listens;
+ * the runner turns each on, on loopback, and the CLI finds it in the state file.
  */
 export const ADMIN_LISTEN_SETTINGS = {
+  session: 'TESSERA_SESSION_ADMIN_LISTEN',
   directory: 'TESSERA_DIRECTORY_ADMIN_LISTEN',
   invite: 'TESSERA_INVITE_ADMIN_LISTEN',
 } as const;

@@ -8,7 +8,10 @@ export interface ServiceState {
   pid: number | null;
   grpcPort?: number;
   metricsPort: number;
-  /** Directory and invite only: where its admin API answers (`tessera directory …`, `tessera invite …` find it here). */
+  /**
+   * Session, directory and invite only: where its admin API answers (`tessera directory …`,
+   * `tessera invite …` and `tessera import sydent` find it here).
+   */
   adminUrl?: string;
   restarts: number;
 }

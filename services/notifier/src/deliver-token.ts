@@ -56,13 +56,16 @@ type Prepared =
  * 3. send, renewing the lease while the send runs, and record TokenSent or TokenSendFailed.
  * The caller acks the TokenIssued once this resolves without a retry: the outcome is recorded then.
  * A delivery that cannot be made at all (erased data, no such session, a broken template) is
- * recorded started and failed in one decision, with nothing sent.
+ * recorded started and failed in one decision, with nothing sent. An imported token (sent by the
+ * server its session came from) is passed over: no message, no delivery events.
  */
 export async function deliverToken(
   deps: DeliveryDeps,
   issued: TokenIssued,
   context: IssuedContext,
 ): Promise<RetryLater | undefined> {
+  // Imported with its session from another server, which sent it: nothing to send or record here.
+  if (issued.imported) return undefined;
   return oneAtATime(deps.working, issued.deliveryId, () => deliver(deps, issued, context));
 }
 

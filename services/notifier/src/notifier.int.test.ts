@@ -278,6 +278,16 @@ describe('the notifier on a real nats-server, SMTP listener and SMS provider dou
     );
   });
 
+  it('sends nothing and records no delivery for a token imported with its session from another server', async () => {
+    const imported = await request({ medium: 'email', address: 'imported@example.org', imported: true });
+    const native = await request({ medium: 'email', address: 'native-after-imported@example.org' });
+    // Appended after the imported one on the same stream: once it is delivered, the other was seen.
+    assert.equal((await outcomeOf(native.deliveryId)).at(-1)?.type, 'TokenSent');
+    await consumerIdle();
+    assert.ok(!smtp.messages.some((mail) => mail.to.includes(imported.address)), 'no mail');
+    assert.deepEqual(await deliveryEvents(imported.deliveryId), [], 'no delivery events');
+  });
+
   it('sends nothing a second time when TokenIssued comes again', async () => {
     const issued = await request({ medium: 'email', address: 'dave@example.org' });
     await outcomeOf(issued.deliveryId);

@@ -35,6 +35,8 @@ export async function requestToken(
     erase?: boolean;
     country?: string;
     deliveryId?: string;
+    /** Imported with its session from another server (TokenIssued.imported): nothing to deliver. */
+    imported?: boolean;
   },
 ): Promise<RequestedToken> {
   const sid = unique('sid');
@@ -109,6 +111,7 @@ async function tokenIssued(
     clientSecret: string;
     brand?: string;
     country?: string;
+    imported?: boolean;
   },
 ): Promise<Event> {
   const { sid, sendAttempt, token, deliveryId, clientIp, clientSecret } = options;
@@ -126,7 +129,7 @@ async function tokenIssued(
         clientIp: await seal(SEALED.clientIp, clientIp),
         country: options.country ?? '',
         clientSecret: await seal(SEALED.clientSecret, clientSecret),
-        imported: false,
+        imported: options.imported ?? false,
       },
     },
     new Date(),

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { type Config, loadConfig } from '@tessera/config';
 import { withCorrelation } from '@tessera/correlation';
 import { toMatrixError } from '@tessera/errors';
@@ -19,39 +19,25 @@ import {
   subjectOf,
 } from '@tessera/event-store';
 import { provision } from '@tessera/nats-access';
-import { Medium, SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
-import { createDeadlineClient, createLogger, createMetrics, type DeadlineClient } from '@tessera/service-kit';
+import { Medium, type SessionServiceClient } from '@tessera/proto/tessera/session/v1/session';
+import { createLogger, type DeadlineClient } from '@tessera/service-kit';
 import { type FakeHomeserver, startFakeHomeserver, startNats, type TestNats } from '@tessera/test-harness';
 import type { NatsConnection } from 'nats';
 import { FAILURE_REASON, type FakeNotifier, startFakeNotifier } from '../test-support/fake-notifier.js';
+import { emailTokenRequest, PRIVACY_EN, TERMS_YAML, TOS_EN, TOS_FR } from '../test-support/requests.js';
+import { storedText } from '../test-support/stored-text.js';
+import { startTestSession, type TestSession } from '../test-support/test-session.js';
 import { accountOf, legacyTermsSubject } from './aggregates.js';
-import { loadSessionSettings, type SessionServer, startSessionServer } from './session-server.js';
 
 const DELIVERY_WAIT_MS = 1_000;
 const DAY_MS = 86_400_000;
-const TOS_EN = 'https://example.org/tos-2.0-en.html';
-const TOS_FR = 'https://example.org/tos-2.0-fr.html';
-const PRIVACY_EN = 'https://example.org/privacy-1.0-en.html';
-const TERMS_YAML = `
-master_version: "1"
-docs:
-  terms_of_service:
-    version: "2.0"
-    langs:
-      en: { name: "Terms of Service", url: "${TOS_EN}" }
-      fr: { name: "Conditions d'utilisation", url: "${TOS_FR}" }
-  privacy_policy:
-    version: "1.0"
-    langs:
-      en: { name: "Privacy Policy", url: "${PRIVACY_EN}" }
-`;
 
 let dir: string;
 let nats: TestNats;
 let nc: NatsConnection;
 let store: EventStore;
 let config: Config;
-let server: SessionServer;
+let server: TestSession;
 let session: DeadlineClient<SessionServiceClient>;
 let notifier: FakeNotifier;
 let homeserver: FakeHomeserver;
@@ -77,15 +63,7 @@ const newClientSecret = () => remember(`cs-${randomBytes(12).toString('hex')}`);
 const newEmail = () => remember(`user-${randomBytes(6).toString('hex')}@example.org`);
 const CLIENT_IP = remember('203.0.113.77');
 
-/** A session server without TLS (these tests are about what it answers), with the settings of `config`. */
-const startServer = (options: { config: Config; nc: NatsConnection }) =>
-  startSessionServer({
-    ...options,
-    log,
-    settings: loadSessionSettings(options.config),
-    metrics: createMetrics('session'),
-    tls: null,
-  });
+const startServer = (options: { config: Config; nc: NatsConnection }) => startTestSession({ ...options, log });
 
 async function rejection(promise: Promise<unknown>): Promise<{ errcode: string; status: number; message: string }> {
   try {
@@ -155,18 +133,12 @@ before(async () => {
   });
   notifier = await startFakeNotifier(nc);
   server = await startServer({ config, nc });
-  session = createDeadlineClient(
-    SessionServiceClient,
-    `127.0.0.1:${server.port}`,
-    ChannelCredentials.createInsecure(),
-    10_000,
-  );
+  session = server.client;
 });
 
 after(async () => {
-  session?.close();
   notifier?.stop();
-  await server?.stop(1_000);
+  await server?.stop();
   await homeserver?.close();
   await nc?.drain();
   await nats?.stop();
@@ -309,16 +281,14 @@ describe('requestToken', () => {
     assert.equal((await rejection(requestEmailToken(address, newClientSecret(), -1))).errcode, 'M_INVALID_PARAM');
     const javascript = requestEmailToken(address, newClientSecret(), 1, 'javascript:alert(1)');
     assert.equal((await rejection(javascript)).errcode, 'M_INVALID_PARAM');
-    const noMedium = { medium: Medium.MEDIUM_UNSPECIFIED, address, clientSecret: newClientSecret(), sendAttempt: 1 };
-    const unspecified = session.requestToken({
-      ...noMedium,
-      nextLink: '',
-      brand: '',
-      clientIp: '',
-      country: '',
-      accessToken: '',
-      clientLowercaseAddress: '',
-    });
+    const unspecified = session.requestToken(
+      emailTokenRequest({
+        medium: Medium.MEDIUM_UNSPECIFIED,
+        address,
+        clientSecret: newClientSecret(),
+        sendAttempt: 1,
+      }),
+    );
     assert.equal((await rejection(unspecified)).errcode, 'M_INVALID_PARAM');
   });
 });
@@ -527,12 +497,7 @@ describe('accounts and terms', () => {
   it('sees a Logout and an acceptance made by another replica at once, though it answered from its cache', async () => {
     const otherNc = await connectNats({ url: nats.url, name: 'session-int-test-replica' });
     const replica = await startServer({ config, nc: otherNc });
-    const other = createDeadlineClient(
-      SessionServiceClient,
-      `127.0.0.1:${replica.port}`,
-      ChannelCredentials.createInsecure(),
-      10_000,
-    );
+    const other = replica.client;
     try {
       const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
       const userId = remember(`@frank:${homeserver.serverName}`);
@@ -551,8 +516,7 @@ describe('accounts and terms', () => {
       assert.deepEqual([unauthorized.errcode, unauthorized.status], ['M_UNAUTHORIZED', 401]);
       assert.equal((await rejection(session.authenticate({ token }))).errcode, 'M_UNAUTHORIZED');
     } finally {
-      other.close();
-      await replica.stop(1_000);
+      await replica.stop();
       await otherNc.drain();
     }
   });
@@ -570,17 +534,11 @@ describe('accounts and terms', () => {
     // A replica that never opened it finds the key gone: the account can no longer be used.
     const otherNc = await connectNats({ url: nats.url, name: 'session-int-test-fresh' });
     const replica = await startServer({ config, nc: otherNc });
-    const fresh = createDeadlineClient(
-      SessionServiceClient,
-      `127.0.0.1:${replica.port}`,
-      ChannelCredentials.createInsecure(),
-      10_000,
-    );
+    const fresh = replica.client;
     try {
       assert.equal((await rejection(fresh.authenticate({ token }))).errcode, 'M_UNAUTHORIZED');
     } finally {
-      fresh.close();
-      await replica.stop(1_000);
+      await replica.stop();
       await otherNc.drain();
     }
   });
@@ -645,12 +603,7 @@ describe('accounts and terms', () => {
       config: { ...config, TESSERA_HOMESERVER_ALLOW: ['matrix.example.org'] },
       nc,
     });
-    const client = createDeadlineClient(
-      SessionServiceClient,
-      `127.0.0.1:${allowOnly.port}`,
-      ChannelCredentials.createInsecure(),
-      10_000,
-    );
+    const client = allowOnly.client;
     try {
       const openIdToken = remember(`openid-${randomBytes(8).toString('hex')}`);
       homeserver.addOpenIdToken(openIdToken, `@erin:${homeserver.serverName}`);
@@ -669,8 +622,7 @@ describe('accounts and terms', () => {
         'asked the homeserver anyway',
       );
     } finally {
-      client.close();
-      await allowOnly.stop(1_000);
+      await allowOnly.stop();
     }
   });
 });
@@ -679,17 +631,7 @@ describe('privacy', () => {
   it('writes no address, token, client secret, access token, IP address or user ID to the stream or the logs', async () => {
     assert.deepEqual(notifier.errors, []);
     assert.ok(secretsUsed.size > 20, 'the tests above should have used many private values');
-    const jsm = await nc.jetstreamManager();
-    const stored: string[] = [];
-    for (const stream of ['TESSERA_SHORT', 'TESSERA_EVENTS']) {
-      const { state } = await jsm.streams.info(stream);
-      for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
-        const message = await jsm.streams.getMessage(stream, { seq });
-        // UTF-8 too: a non-ASCII address (straße) in clear would not show in the latin1 reading.
-        const data = Buffer.from(message.data);
-        stored.push(data.toString('latin1'), data.toString('utf8'), message.header.toString(), message.subject);
-      }
-    }
+    const stored = await storedText(nc);
     assert.ok(stored.length > 50);
     const everything = [...stored, ...logLines].join('\n');
     for (const secret of secretsUsed)

@@ -73,6 +73,7 @@ export async function startFakeNotifier(nc: NatsConnection): Promise<FakeNotifie
         nextLink = await open(aggregate, SEALED.nextLink, payload.value.nextLink);
       }
       if (payload?.$case !== 'tokenIssued') continue;
+      if (payload.value.imported) continue; // as the real one: the server it came from sent it
       const { sid, deliveryId, sendAttempt } = payload.value;
       const token = await open(aggregate, SEALED.token, payload.value.token);
       const clientSecret = await open(aggregate, SEALED.clientSecret, payload.value.clientSecret);

@@ -5,6 +5,7 @@ import { deciderSpec } from '@tessera/test-harness';
 import {
   decide,
   deliveryToCheck,
+  IMPORTED_SEND_ATTEMPT,
   IncompleteCommand,
   initial,
   LIFETIME_MS,
@@ -52,7 +53,7 @@ const newToken = (sendAttempt: number, token: string): NewToken => ({
 const started = (at = T0): SessionEvent => ({ type: 'SessionStarted', data: { ...opening, sid: SID, at } });
 const issued = (sendAttempt: number, token: string, at = T0): SessionEvent => ({
   type: 'TokenIssued',
-  data: { ...newToken(sendAttempt, token), sid: SID, sendAttempt, at },
+  data: { ...newToken(sendAttempt, token), sid: SID, sendAttempt, imported: false, at },
 });
 const validated = (at: Date): SessionEvent => ({ type: 'SessionValidated', data: { sid: SID, at } });
 const rejected = (failedAttempts: number, at: Date): SessionEvent => ({
@@ -335,4 +336,139 @@ describe('checking a validated session (getValidated3pid)', () => {
         refused('M_NO_VALID_SESSION'),
       );
   });
+});
+
+describe('importing a session from another server', () => {
+  const SYDENT_SID = '351618676';
+  const importedToken = newToken(IMPORTED_SEND_ATTEMPT, 'sydent-token');
+  const importing = (
+    overrides: Partial<Extract<SessionCommand, { type: 'ImportSession' }>> = {},
+  ): Extract<SessionCommand, { type: 'ImportSession' }> => ({
+    type: 'ImportSession',
+    sid: SYDENT_SID,
+    medium: 'email',
+    clientSecretDigest: SECRET,
+    tokenDigest: importedToken.tokenDigest,
+    validated: false,
+    modifiedAt: T0,
+    sealed: { opening, token: importedToken },
+    now: hoursLater(3),
+    ...overrides,
+  });
+  const at = (sid: string, time = T0) => ({ sid, at: time });
+  const importedEvents = (validatedToo: boolean): SessionEvent[] => [
+    { type: 'SessionStarted', data: { ...opening, ...at(SYDENT_SID) } },
+    {
+      type: 'TokenIssued',
+      data: { ...importedToken, sendAttempt: IMPORTED_SEND_ATTEMPT, imported: true, ...at(SYDENT_SID) },
+    },
+    ...(validatedToo ? [{ type: 'SessionValidated', data: at(SYDENT_SID) } as const] : []),
+  ];
+
+  it('starts the session and issues its token as imported, both at its mtime', () =>
+    given([]).when(importing()).then(importedEvents(false)));
+
+  it('records it validated, at its mtime, when it was validated there', () =>
+    given([])
+      .when(importing({ validated: true }))
+      .then(importedEvents(true)));
+
+  it('runs the 24 h from mtime: the token submitted within them validates, later it has expired', () => {
+    const imported = importedEvents(false);
+    given(imported)
+      .when(submit('sydent-token', hoursLater(23)))
+      .then([{ type: 'SessionValidated', data: at(SYDENT_SID, hoursLater(23)) }]);
+    given(imported)
+      .when(submit('sydent-token', hoursLater(25)))
+      .thenThrows(refused('M_SESSION_EXPIRED'));
+  });
+
+  it('proves the 3PID of a session imported validated, until 24 h after its mtime', () => {
+    const state = given(importedEvents(true)).state;
+    assert.deepEqual(validatedThreepid(state, SECRET, hoursLater(1)).validatedAt, T0);
+    assert.throws(() => validatedThreepid(state, SECRET, hoursLater(25)), refused('M_SESSION_EXPIRED'));
+  });
+
+  it('is refused once mtime + 24 h is not after now, and when dated in the future', () => {
+    given([])
+      .when(importing({ now: later(LIFETIME_MS) }))
+      .thenThrows(refused('M_SESSION_EXPIRED'));
+    given([])
+      .when(importing({ now: later(-1) }))
+      .thenThrows({ errcode: 'M_INVALID_PARAM', message: /future/ });
+  });
+
+  it('appends nothing when the same session is here already, even validated since', () => {
+    given(importedEvents(false))
+      .when(importing({ sealed: null }))
+      .then([]);
+    given([...importedEvents(false), { type: 'SessionValidated', data: at(SYDENT_SID, hoursLater(1)) }])
+      .when(importing({ sealed: null, now: hoursLater(2) }))
+      .then([]);
+  });
+
+  it("is refused when the sid is another session's (another client secret or token)", () => {
+    given(importedEvents(false))
+      .when(importing({ clientSecretDigest: 'digest-of-another-secret' }))
+      .thenThrows({ errcode: 'M_INVALID_PARAM', message: /another session/ });
+    given(importedEvents(false))
+      .when(importing({ tokenDigest: 'digest:another-token' }))
+      .thenThrows({ errcode: 'M_INVALID_PARAM', message: /another session/ });
+  });
+
+  it('needs the sealed session when the sid has none yet', () =>
+    given([])
+      .when(importing({ sealed: null }))
+      .thenThrows(IncompleteCommand));
+
+  it('counts the imported token as sent: a repeated send_attempt sends nothing, and reads no delivery', () => {
+    const state = given(importedEvents(false)).state;
+    assert.equal(deliveryToCheck(state, IMPORTED_SEND_ATTEMPT, hoursLater(1)), null);
+    given(importedEvents(false))
+      .when(request(IMPORTED_SEND_ATTEMPT, 't2', hoursLater(1)))
+      .then([]);
+  });
+
+  it('issues a new token (to be delivered here) for any send_attempt a client sends', () =>
+    given(importedEvents(false))
+      .when({
+        ...(request(0, 't2', hoursLater(1)) as Extract<SessionCommand, { type: 'RequestToken' }>),
+        sid: SYDENT_SID,
+      })
+      .then([
+        {
+          type: 'TokenIssued',
+          data: { ...newToken(0, 't2'), sendAttempt: 0, imported: false, ...at(SYDENT_SID, hoursLater(1)) },
+        },
+      ]));
+});
+
+describe("forwarding requestToken from this server's sid to an imported session", () => {
+  const OWN_SID = 'c2Vzc2lvbi1pZC1vZi0yMg';
+  const forward = (now = T0): SessionCommand => ({
+    type: 'ForwardToImported',
+    sid: OWN_SID,
+    importedSid: '351618676',
+    now,
+  });
+  const forwarded: SessionEvent = {
+    type: 'SessionImportedAs',
+    data: { sid: OWN_SID, importedSid: '351618676', at: T0 },
+  };
+
+  it('is recorded once where no session is, and leaves no session there', () => {
+    given([]).when(forward()).then([forwarded]);
+    given([forwarded])
+      .when(forward(hoursLater(1)))
+      .then([]);
+    assert.deepEqual(given([forwarded]).state, { status: 'none', importedAs: '351618676' });
+    given([forwarded])
+      .when(submit('t1', hoursLater(1)))
+      .thenThrows(refused('M_NO_VALID_SESSION'));
+  });
+
+  it("is never recorded over a session of this server's own", () =>
+    given([started(), issued(1, 't1')])
+      .when(forward(hoursLater(1)))
+      .then([]));
 });

@@ -38,10 +38,19 @@ export type NewToken = {
 
 export type SessionEvent =
   | { type: 'SessionStarted'; data: Opening & { sid: string; at: Date } }
-  | { type: 'TokenIssued'; data: NewToken & { sid: string; sendAttempt: number; at: Date } }
+  | {
+      type: 'TokenIssued';
+      /**
+       * `imported`: issued and sent by the server the session was imported from (Sydent); nothing
+       * to deliver here, and no delivery subject exists for its `deliveryId`.
+       */
+      data: NewToken & { sid: string; sendAttempt: number; imported: boolean; at: Date };
+    }
   | { type: 'TokenRejected'; data: { sid: string; failedAttempts: number; at: Date } }
   | { type: 'SessionLocked'; data: { sid: string; at: Date } }
-  | { type: 'SessionValidated'; data: { sid: string; at: Date } };
+  | { type: 'SessionValidated'; data: { sid: string; at: Date } }
+  /** Under the sid this server makes for an imported session's medium, address and client secret. */
+  | { type: 'SessionImportedAs'; data: { sid: string; importedSid: string; at: Date } };
 
 /**
  * How the delivery of the session's last token ended, as the notifier recorded it (read from
@@ -62,7 +71,44 @@ export type SessionCommand =
       token: NewToken | null;
       now: Date;
     }
-  | { type: 'SubmitToken'; clientSecretDigest: string; tokenDigest: string; maxFailures: number; now: Date };
+  | { type: 'SubmitToken'; clientSecretDigest: string; tokenDigest: string; maxFailures: number; now: Date }
+  | ImportSession
+  | {
+      /**
+       * Sends the requestTokens of an imported session's medium, address and client secret, which
+       * land on `sid` (the sid this server makes for them), on to the imported session, as the
+       * server it came from would have found it.
+       */
+      type: 'ForwardToImported';
+      sid: string;
+      importedSid: string;
+      now: Date;
+    };
+
+/**
+ * A session taken over from another server (the admin API's `import/sessions`): it goes on as if
+ * it had started here at `modifiedAt`, with the same sid, client secret and token (the mailed link
+ * keeps working), nothing sent again.
+ */
+export type ImportSession = {
+  type: 'ImportSession';
+  sid: string;
+  medium: Medium;
+  clientSecretDigest: string;
+  tokenDigest: string;
+  validated: boolean;
+  /** The other server's last modification: every event happens then, so the 24 h run from here. */
+  modifiedAt: Date;
+  /** Needed when the sid has no session yet; else null (nothing is sealed for a session already here). */
+  sealed: { opening: Opening; token: NewToken } | null;
+  now: Date;
+};
+
+/**
+ * The send_attempt an imported token is issued for: Sydent never records one (its update misses
+ * the row, so every session keeps −1, its initial value), and any attempt a client sends is higher.
+ */
+export const IMPORTED_SEND_ATTEMPT = -1;
 
 export type OpenSession = {
   status: 'pending' | 'validated' | 'locked';
@@ -82,9 +128,13 @@ export type OpenSession = {
   modifiedAt: Date;
   validatedAt: Date | null;
 };
-export type Session = { status: 'none' } | OpenSession;
+/**
+ * `importedAs`: no session here, but requestToken goes on with the session of this medium, address
+ * and client secret that was imported under that sid (see ForwardToImported); null otherwise.
+ */
+export type Session = { status: 'none'; importedAs: string | null } | OpenSession;
 
-export const initial = (): Session => ({ status: 'none' });
+export const initial = (): Session => ({ status: 'none', importedAs: null });
 
 /** One answer for an unknown sid and a wrong secret alike, so session ids cannot be probed. */
 export const noValidSession = () =>
@@ -119,7 +169,9 @@ export function evolve(state: Session, event: SessionEvent): Session {
         ...state,
         tokenDigests: [...state.tokenDigests, event.data.tokenDigest],
         lastSendAttempt: Math.max(state.lastSendAttempt, event.data.sendAttempt),
-        lastDeliveryId: event.data.deliveryId,
+        // An imported token was sent by the server it came from: there is no delivery to read, and
+        // a repeated send_attempt finds it sent, as one whose delivery here succeeded.
+        lastDeliveryId: event.data.imported ? null : event.data.deliveryId,
         modifiedAt: event.data.at,
       };
     case 'TokenRejected':
@@ -129,6 +181,8 @@ export function evolve(state: Session, event: SessionEvent): Session {
     case 'SessionValidated':
       if (state.status === 'none') return state;
       return { ...state, status: 'validated', modifiedAt: event.data.at, validatedAt: event.data.at };
+    case 'SessionImportedAs':
+      return state.status === 'none' ? { status: 'none', importedAs: event.data.importedSid } : state;
   }
 }
 
@@ -139,10 +193,10 @@ export function decide(command: SessionCommand, state: Session): SessionEvent[] 
       const { sid, sendAttempt, previousDelivery, opening, token } = command;
       const effect = requestTokenEffect(state, sendAttempt, at, previousDelivery);
       if (effect === 'nothing') return []; // send_attempt used already: same sid, nothing sent
-      if (token === null) throw new IncompleteCommand('a token to issue');
-      const issued: SessionEvent = { type: 'TokenIssued', data: { ...token, sid, sendAttempt, at } };
+      if (token === null) throw new IncompleteCommand('RequestToken', 'a token to issue');
+      const issued: SessionEvent = { type: 'TokenIssued', data: { ...token, sid, sendAttempt, imported: false, at } };
       if (effect === 'issue') return [issued];
-      if (opening === null) throw new IncompleteCommand('an opening to start the session with');
+      if (opening === null) throw new IncompleteCommand('RequestToken', 'an opening to start the session with');
       return [{ type: 'SessionStarted', data: { ...opening, sid, at } }, issued];
     }
     case 'SubmitToken': {
@@ -158,19 +212,66 @@ export function decide(command: SessionCommand, state: Session): SessionEvent[] 
         ? [rejected, { type: 'SessionLocked', data: { sid, at } }]
         : [rejected];
     }
+    case 'ImportSession':
+      return decideImport(command, state);
+    case 'ForwardToImported': {
+      // Once only, and never over a session of this server's own: that one is what requestToken finds.
+      if (state.status !== 'none' || state.importedAs !== null) return [];
+      const { sid, importedSid } = command;
+      return [{ type: 'SessionImportedAs', data: { sid, importedSid, at } }];
+    }
   }
 }
+
+/** The imported session's events, all at its `modifiedAt`; none when it is here already. */
+function decideImport(command: ImportSession, state: Session): SessionEvent[] {
+  if (importSessionEffect(state, command) === 'present') return [];
+  if (command.sealed === null) throw new IncompleteCommand('ImportSession', 'the sealed session to start');
+  const { sid, modifiedAt: at } = command;
+  const { opening, token } = command.sealed;
+  const events: SessionEvent[] = [
+    { type: 'SessionStarted', data: { ...opening, sid, at } },
+    { type: 'TokenIssued', data: { ...token, sid, sendAttempt: IMPORTED_SEND_ATTEMPT, imported: true, at } },
+  ];
+  if (command.validated) events.push({ type: 'SessionValidated', data: { sid, at } });
+  return events;
+}
+
+/**
+ * What ImportSession does: `present` when this very session (medium, client secret, token) is
+ * here already, whatever became of it since; `start` for a sid with no session. Refused
+ * (M_INVALID_PARAM, M_SESSION_EXPIRED: the reason an import answers) when the sid is another
+ * session's, or when the session is dated in the future or would already be expired. The one place
+ * of this rule: decide follows it, and whoever makes the command asks it first, to make a data key
+ * and seal only for a session that starts.
+ */
+export function importSessionEffect(state: Session, command: ImportSession): 'start' | 'present' {
+  if (state.status !== 'none') {
+    if (isSameSession(state, command)) return 'present';
+    throw new TesseraError('M_INVALID_PARAM', 'the sid belongs to another session');
+  }
+  const { modifiedAt, now } = command;
+  if (modifiedAt.getTime() > now.getTime()) throw new TesseraError('M_INVALID_PARAM', 'mtime is in the future');
+  if (now.getTime() - modifiedAt.getTime() >= LIFETIME_MS)
+    throw new TesseraError('M_SESSION_EXPIRED', 'expired: mtime + 24 h is not after now');
+  return 'start';
+}
+
+const isSameSession = (session: OpenSession, command: ImportSession) =>
+  session.medium === command.medium &&
+  sameDigest(session.clientSecretDigest, command.clientSecretDigest) &&
+  session.tokenDigests.some((digest) => sameDigest(digest, command.tokenDigest));
 
 export const sessionDecider: Decider<SessionCommand, SessionEvent, Session> = { decide, evolve, initial };
 
 /**
- * A RequestToken without what its decision needs: whoever made the command asked requestTokenEffect
- * on another state than the one it was decided on. A bug, never an answer to a client.
+ * A RequestToken or ImportSession without what its decision needs: whoever made the command looked
+ * at another state than the one it was decided on. A bug, never an answer to a client.
  */
 export class IncompleteCommand extends Error {
   override readonly name = 'IncompleteCommand';
-  constructor(missing: string) {
-    super(`RequestToken needs ${missing} for this session`);
+  constructor(command: SessionCommand['type'], missing: string) {
+    super(`${command} needs ${missing} for this session`);
   }
 }
 

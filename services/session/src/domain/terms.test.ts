@@ -62,4 +62,37 @@ describe('the terms aggregate', () => {
   });
 
   it('has everything accepted when there are no policies', () => assert.equal(allAccepted(given([]).state, []), true));
+
+  describe('acceptances imported from another server', () => {
+    const imported = (...urls: string[]): TermsCommand => ({
+      type: 'ImportAcceptances',
+      userKey: USER_KEY,
+      urls,
+      now: T0,
+    });
+    const OLD_TOS = 'https://example.org/tos-1.0-en.html';
+
+    it('records URLs of no current policy too: that history may name older policies', () =>
+      given([])
+        .when(imported(OLD_TOS, TOS_FR))
+        .then([accepted(OLD_TOS, TOS_FR)]));
+
+    it('records only the URLs not accepted before, and nothing when none is new', () => {
+      given([accepted(TOS_FR)])
+        .when(imported(TOS_FR, PRIVACY_EN, PRIVACY_EN))
+        .then([accepted(PRIVACY_EN)]);
+      given([accepted(TOS_FR, PRIVACY_EN)])
+        .when(imported(PRIVACY_EN, TOS_FR))
+        .then([]);
+    });
+
+    it('signs a user whose URLs cover every current policy in some language, and no one else', () => {
+      const after = (...urls: string[]) =>
+        given([])
+          .when(imported(...urls))
+          .stateAfter();
+      assert.equal(allAccepted(after(TOS_FR, PRIVACY_EN), POLICIES), true);
+      assert.equal(allAccepted(after(OLD_TOS, TOS_EN), POLICIES), false);
+    });
+  });
 });

@@ -9,13 +9,25 @@ export type Policy = { id: string; version: string; urls: readonly string[] };
 /** `userKey` is empty in events written before user IDs were sealed (they named the user in plaintext). */
 export type TermsEvent = { type: 'TermsAccepted'; data: { userKey: string; urls: string[]; at: Date } };
 
-export type TermsCommand = {
-  type: 'AcceptTerms';
-  userKey: string;
-  urls: readonly string[];
-  policies: readonly Policy[];
-  now: Date;
-};
+export type TermsCommand =
+  | {
+      type: 'AcceptTerms';
+      userKey: string;
+      urls: readonly string[];
+      policies: readonly Policy[];
+      now: Date;
+    }
+  | {
+      /**
+       * What the user accepted on the server imported from (the admin API's `import/terms`): any
+       * URL, current or not, since that history may name older policies; allAccepted decides, as
+       * for every acceptance, whether the current ones are covered.
+       */
+      type: 'ImportAcceptances';
+      userKey: string;
+      urls: readonly string[];
+      now: Date;
+    };
 
 export type Terms = { acceptedUrls: ReadonlySet<string> };
 
@@ -41,11 +53,18 @@ export function decide(command: TermsCommand, state: Terms): TermsEvent[] {
           'M_INVALID_PARAM',
           `not the URL of a current policy: ${JSON.stringify(unknown.slice(0, MAX_URL_IN_MESSAGE))}`,
         );
-      const added = [...new Set(command.urls)].filter((url) => !state.acceptedUrls.has(url));
-      if (added.length === 0) return [];
-      return [{ type: 'TermsAccepted', data: { userKey: command.userKey, urls: added, at: command.now } }];
+      return acceptedNow(command, state);
     }
+    case 'ImportAcceptances':
+      return acceptedNow(command, state);
   }
+}
+
+/** The URLs not accepted before, as one TermsAccepted; none when every one was. */
+function acceptedNow(command: TermsCommand, state: Terms): TermsEvent[] {
+  const added = [...new Set(command.urls)].filter((url) => !state.acceptedUrls.has(url));
+  if (added.length === 0) return [];
+  return [{ type: 'TermsAccepted', data: { userKey: command.userKey, urls: added, at: command.now } }];
 }
 
 export const termsDecider: Decider<TermsCommand, TermsEvent, Terms> = { decide, evolve, initial };

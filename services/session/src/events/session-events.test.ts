@@ -70,17 +70,44 @@ describe('stored events', () => {
           deliveryId: 's-3-x',
           brand: 'b',
           country: 'GB',
+          imported: false,
+          at: AT,
+        },
+      },
+      {
+        type: 'TokenIssued',
+        data: {
+          sid: 's',
+          sendAttempt: -1,
+          tokenDigest: 't2',
+          sealedToken: sealed('token'),
+          sealedClientIp: null,
+          sealedClientSecret: sealed('client_secret'),
+          deliveryId: 's-imported',
+          brand: '',
+          country: '',
+          imported: true,
           at: AT,
         },
       },
       { type: 'TokenRejected', data: { sid: 's', failedAttempts: 2, at: AT } },
       { type: 'SessionLocked', data: { sid: 's', at: AT } },
       { type: 'SessionValidated', data: { sid: 's', at: AT } },
+      { type: 'SessionImportedAs', data: { sid: 's', importedSid: '42', at: AT } },
     ];
     const stored = overTheWire(events.map(sessionEvents.toStoredEvent));
     assert.deepEqual(
       stored.map((event) => event.type),
-      ['SessionStarted', 'SessionStarted', 'TokenIssued', 'TokenRejected', 'SessionLocked', 'SessionValidated'],
+      [
+        'SessionStarted',
+        'SessionStarted',
+        'TokenIssued',
+        'TokenIssued',
+        'TokenRejected',
+        'SessionLocked',
+        'SessionValidated',
+        'SessionImportedAs',
+      ],
     );
     assert.deepEqual(sessionEvents.fromStoredEvents(stored), events);
   });

@@ -36,7 +36,7 @@ export const sessionCodec = eventCodec<SessionEvent>({
           clientIp: sealedClientIp ?? undefined,
           country,
           clientSecret: event.data.sealedClientSecret,
-          imported: false,
+          imported: event.data.imported,
         };
         return { $case: 'tokenIssued', value };
       }
@@ -48,6 +48,8 @@ export const sessionCodec = eventCodec<SessionEvent>({
         return { $case: 'sessionLocked', value: { sid: event.data.sid } };
       case 'SessionValidated':
         return { $case: 'sessionValidated', value: { sid: event.data.sid } };
+      case 'SessionImportedAs':
+        return { $case: 'sessionImportedAs', value: { sid: event.data.sid, importedSid: event.data.importedSid } };
     }
   },
   fromPayload(payload, at) {
@@ -68,12 +70,12 @@ export const sessionCodec = eventCodec<SessionEvent>({
         return { type: 'SessionStarted', data: { ...opening, sid, at } };
       }
       case 'tokenIssued': {
-        const { sid, sendAttempt, tokenDigest, token, deliveryId, brand, clientIp, country, clientSecret } =
+        const { sid, sendAttempt, tokenDigest, token, deliveryId, brand, clientIp, country, clientSecret, imported } =
           payload.value;
         if (token === undefined || clientSecret === undefined) return null;
         const issue = { tokenDigest, sealedToken: token, sealedClientIp: clientIp ?? null };
         const delivery = { sealedClientSecret: clientSecret, deliveryId, brand, country };
-        return { type: 'TokenIssued', data: { ...issue, ...delivery, sid, sendAttempt, at } };
+        return { type: 'TokenIssued', data: { ...issue, ...delivery, sid, sendAttempt, imported, at } };
       }
       case 'tokenRejected':
         return { type: 'TokenRejected', data: { ...payload.value, at } };
@@ -81,6 +83,10 @@ export const sessionCodec = eventCodec<SessionEvent>({
         return { type: 'SessionLocked', data: { sid: payload.value.sid, at } };
       case 'sessionValidated':
         return { type: 'SessionValidated', data: { sid: payload.value.sid, at } };
+      case 'sessionImportedAs': {
+        const { sid, importedSid } = payload.value;
+        return importedSid === '' ? null : { type: 'SessionImportedAs', data: { sid, importedSid, at } };
+      }
       default:
         return null;
     }

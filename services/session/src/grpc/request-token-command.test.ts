@@ -5,10 +5,11 @@ import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import { Medium, type RequestTokenRequest } from '@tessera/proto/tessera/session/v1/session';
 import { createSecrets } from '@tessera/server-secret';
 import { SESSION_SEALED_FIELDS as SEALED } from '@tessera/spec-params';
+import { emailTokenRequest } from '../../test-support/requests.js';
 import { deliverySubject, sessionAggregate } from '../aggregates.js';
 import type { Session } from '../domain/session.js';
 import { storedSessions } from '../events/session-events.js';
-import { planRequestToken } from './request-token-command.js';
+import { ImportedElsewhere, planRequestToken } from './request-token-command.js';
 
 // The effects a RequestToken command is made with, before the decider sees it: the data key, the
 // sealed fields, the token, the outcome of the last delivery. The NATS-backed parts are faked here
@@ -162,5 +163,39 @@ describe('making a RequestToken command', () => {
     assert.equal(retriedAgain.token, retried.token);
     assert.equal(again.delivered.loads.length, 3);
     assert.equal(again.keys.calls.create, 1, 'made once, for the new session');
+  });
+});
+
+describe('a RequestToken for a session imported from another server', () => {
+  const forwarding = (importedSid: string): LoadedState<Session> => ({
+    state: { status: 'none', importedAs: importedSid },
+    seq: 1,
+  });
+
+  it('is sent on to the imported sid, making and sealing nothing where it landed', async () => {
+    const made = plan(1);
+    await assert.rejects(made.plan.command(forwarding('351618676')), (err: unknown) => {
+      assert.ok(err instanceof ImportedElsewhere);
+      assert.equal(err.importedSid, '351618676');
+      return true;
+    });
+    assert.deepEqual(made.keys.calls, { get: 0, create: 0 });
+  });
+
+  it('goes on under the imported sid when planned with it', async () => {
+    const deps = {
+      secrets,
+      dataKeys: new DataKeys(countingKeySource().source),
+      store: deliveries().store,
+      now: () => T0,
+    };
+    const request = emailTokenRequest({
+      address: 'alice@example.org',
+      clientSecret: 'a-client-secret',
+      sendAttempt: 2,
+    });
+    const imported = planRequestToken(request, deps, '351618676');
+    assert.equal(imported.sid, '351618676');
+    assert.match(imported.deliveryId, /^351618676-2-/);
   });
 });

@@ -56,9 +56,23 @@ export type RequestTokenDeps = {
   now: () => Date;
 };
 
+/**
+ * Thrown by a plan's `command` when its sid holds no session but forwards to an imported one (a
+ * session of this medium, address and client secret imported from another server): plan again
+ * with that sid.
+ */
+export class ImportedElsewhere extends Error {
+  override readonly name = 'ImportedElsewhere';
+  constructor(readonly importedSid: string) {
+    super(`the session was imported as ${importedSid}`);
+  }
+}
+
+/** `importedSid`: the session goes on under that sid (see ImportedElsewhere), not the one made here. */
 export function planRequestToken(
   request: RequestTokenRequest,
   { secrets, dataKeys, store, now }: RequestTokenDeps,
+  importedSid?: string,
 ): RequestTokenPlan {
   const medium = parseGrpcMedium(request.medium);
   const address = request.address; // normalised by the gateway, the one place that does it
@@ -70,7 +84,7 @@ export function planRequestToken(
   const brand = brandOf(request.brand) ?? '';
   const clientLowercaseAddress = checkClientLowercaseAddress(medium, address, request.clientLowercaseAddress);
 
-  const sid = secrets.sid(medium, address, clientSecret);
+  const sid = importedSid ?? secrets.sid(medium, address, clientSecret);
   const aggregate = sessionAggregate(sid);
   // Unique per decision: a session that starts over may see the same send_attempt again, and
   // the notifier sends at most once per delivery id.
@@ -116,6 +130,7 @@ export function planRequestToken(
     deliveryId,
     now: at,
     async command({ state, seq }) {
+      if (state.status === 'none' && state.importedAs !== null) throw new ImportedElsewhere(state.importedAs);
       const previousDelivery = await previousDeliveryOf(deliveryToCheck(state, sendAttempt, at));
       // The decider's own rule, asked here only to know what to make: decide follows the same.
       const effect = requestTokenEffect(state, sendAttempt, at, previousDelivery);

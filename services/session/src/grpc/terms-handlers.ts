@@ -1,4 +1,4 @@
-import { type EventStore, handleCommand, storedDecider } from '@tessera/event-store';
+import { type EventStore, handleCommand } from '@tessera/event-store';
 import type {
   AcceptTermsRequest,
   AcceptTermsResponse,
@@ -9,11 +9,10 @@ import type { Secrets } from '@tessera/server-secret';
 import type { Clock } from '@tessera/service-kit';
 import type { AggregateCache } from '../aggregate-cache.js';
 import { termsSubject } from '../aggregates.js';
-import * as terms from '../domain/terms.js';
-import { storedTerms, termsCodec } from '../events/terms-events.js';
+import type * as terms from '../domain/terms.js';
 import type { TermsDocument } from '../terms-file.js';
 import { checkUserId } from './request-checks.js';
-import { loadLegacyAcceptances } from './terms-history.js';
+import { userAcceptances } from './terms-history.js';
 
 export interface TermsDeps {
   store: EventStore;
@@ -48,11 +47,8 @@ export function termsHandlers({ store, secrets, terms: document, now, termsState
         now: now(),
       };
       const subject = termsSubject(userKey);
-      // Acceptances under the unkeyed subject are never appended to: read once, the state to start from.
-      const older = storedTerms.stateOf(await loadLegacyAcceptances(store, userId));
-      const acceptances = storedDecider({ ...terms.termsDecider, initial: () => older }, termsCodec);
       try {
-        await handleCommand(store, subject, acceptances, command);
+        await handleCommand(store, subject, await userAcceptances(store, userId), command);
       } finally {
         termsStates.invalidate(subject); // at once here; other replicas drop it when the append reaches them
       }

@@ -1,6 +1,8 @@
-import type { EventStore } from '@tessera/event-store';
+import { type EventStore, type StoredDecider, storedDecider } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
 import { legacyTermsSubject, termsSubject } from '../aggregates.js';
+import { type Terms, type TermsCommand, type TermsEvent, termsDecider } from '../domain/terms.js';
+import { storedTerms, termsCodec } from '../events/terms-events.js';
 
 /**
  * Acceptances a data directory holds from before terms subjects were keyed: still the user's, so
@@ -20,4 +22,16 @@ export async function loadAcceptances(
     store.load(termsSubject(userKey)),
   ]);
   return [...legacy, ...current.events];
+}
+
+/**
+ * The user's terms aggregate (`tessera.terms.<userKey>`) to decide an acceptance on: it starts from
+ * the acceptances under the unkeyed subject, read once, since those are never appended to.
+ */
+export async function userAcceptances(
+  store: EventStore,
+  userId: string,
+): Promise<StoredDecider<TermsCommand, TermsEvent, Terms>> {
+  const older = storedTerms.stateOf(await loadLegacyAcceptances(store, userId));
+  return storedDecider({ ...termsDecider, initial: () => older }, termsCodec);
 }

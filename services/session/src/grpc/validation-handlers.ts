@@ -23,7 +23,7 @@ import { isStorableSid, sessionAggregate, sessionSubject } from '../aggregates.j
 import type { WatchDelivery } from '../delivery-wait.js';
 import { type Medium, noValidSession, refusalOf, type SessionCommand, validatedThreepid } from '../domain/session.js';
 import { storedSessions } from '../events/session-events.js';
-import { planRequestToken } from './request-token-command.js';
+import { ImportedElsewhere, planRequestToken } from './request-token-command.js';
 
 export interface ValidationDeps {
   store: EventStore;
@@ -57,17 +57,26 @@ export function validationHandlers(deps: ValidationDeps): ValidationHandlers {
       // v2: the gateway sends the caller's token along instead of asking Authenticate first.
       if (request.accessToken !== '' && !(await authenticate(request.accessToken)).termsAccepted)
         throw termsNotSigned();
-      const plan = planRequestToken(request, deps);
-      const { sid, deliveryId, medium } = plan;
-      const watch = watchDelivery(deliveryId); // before the append: the outcome may follow at once
+      let plan = planRequestToken(request, deps);
+      let watch = watchDelivery(plan.deliveryId); // before the append: the outcome may follow at once
       let issued: boolean;
       try {
-        const handled = await handleCommand(store, sessionSubject(sid), storedSessions, plan.command);
+        const handled = await handleCommand(store, sessionSubject(plan.sid), storedSessions, plan.command).catch(
+          (err: unknown) => {
+            if (!(err instanceof ImportedElsewhere)) throw err;
+            // Its session was imported under the other server's sid: it goes on there, as it would have.
+            watch.stop();
+            plan = planRequestToken(request, deps, err.importedSid);
+            watch = watchDelivery(plan.deliveryId);
+            return handleCommand(store, sessionSubject(plan.sid), storedSessions, plan.command);
+          },
+        );
         issued = handled.events.some((event) => event.type === 'TokenIssued');
       } catch (err) {
         watch.stop();
         throw err;
       }
+      const { sid, deliveryId, medium } = plan;
       if (!issued) {
         watch.stop();
         log.debug({ sid }, 'send_attempt used already: nothing sent');
