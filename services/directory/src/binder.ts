@@ -1,6 +1,14 @@
 import type { ProjectionWait } from '@tessera/db';
 import { TesseraError } from '@tessera/errors';
-import { type DataKeys, type EventStore, handleCommand, type LoadedState, subjectOf } from '@tessera/event-store';
+import {
+  ConcurrencyConflict,
+  type DataKeys,
+  type EventStore,
+  handleCommand,
+  type LoadedState,
+  loadState,
+  subjectOf,
+} from '@tessera/event-store';
 import { randomBytes } from '@tessera/secure-random';
 import type { Secrets } from '@tessera/server-secret';
 import type { Logger } from '@tessera/service-kit';
@@ -10,6 +18,8 @@ import {
   type Association,
   type AssociationCommand,
   type BindingSource,
+  IMPORT_SUPERSEDED,
+  importVerdict,
   initial,
   keysToErase,
   type UnbindAuthority,
@@ -49,6 +59,29 @@ export type BindRequest = {
 /** A signed association ready to store. */
 export type SignedBinding = { request: BindRequest; associationJson: string; ts: number };
 
+/** An association from another server's history, signed and checked already (see admin/association-items). */
+export type ImportedBinding = {
+  /** Names the binding (importedBindingId): importing it again finds it. */
+  importId: string;
+  medium: Medium;
+  /** Normalised. */
+  address: string;
+  mxid: string;
+  /** Email: the signed address lower-cased, where it differs from `address`; else empty. */
+  clientLowercaseAddress: string;
+  /** The canonical JSON to store and serve, with every signature. */
+  associationJson: string;
+  ts: number;
+  notBefore: number;
+  notAfter: number;
+};
+
+/** `imported`: appended at `seq`; `present`: an import stored it before, nothing written; `refused`: see `reason`. */
+export type ImportedOutcome =
+  | { outcome: 'imported'; seq: number }
+  | { outcome: 'present' }
+  | { outcome: 'refused'; reason: string };
+
 export type UnbindRequest = {
   medium: Medium;
   address: string;
@@ -64,6 +97,14 @@ export interface Binder {
   unbind(request: UnbindRequest): Promise<void>;
   /** Signs many associations in one call to signing (imports). */
   sign(requests: BindRequest[]): Promise<SignedBinding[]>;
+  /** Signs associations as given (their six fields), in one call: signing's JSON, in order. */
+  signAssociations: SignAssociations;
+  /**
+   * Stores an imported binding unless an import stored it before or the 3PID has a binding as new
+   * (domain importVerdict); the binding it replaces has its data key erased. Decides on the loaded
+   * aggregate before anything is written, so importing again writes nothing, not even a data key.
+   */
+  storeImported(binding: ImportedBinding): Promise<ImportedOutcome>;
   /**
    * Stores one signed binding and erases the data key of the binding it replaced; answers the
    * stream sequence to wait for. `fresh`: the 3PID is believed unbound (decided without a load first).
@@ -80,6 +121,11 @@ export interface Binder {
 
 /** 16 base64url characters (96 random bits): names a binding and its data key. */
 const newBindingId = () => randomBytes(12).toString('base64url');
+const BINDING_ID_LENGTH = 16;
+
+/** An imported binding's id: 16 characters of a keyed digest of its `importId`, the same on every run. */
+export const importedBindingId = (secrets: Secrets, importId: string) =>
+  secrets.digest('import_binding', importId).slice(0, BINDING_ID_LENGTH);
 
 export function createBinder(deps: BinderDeps): Binder {
   const { store, dataKeys, secrets, projected, visibleWaitMs, now, log } = deps;
@@ -99,17 +145,84 @@ export function createBinder(deps: BinderDeps): Binder {
     }));
   };
 
+  /** Makes the binding's data key (unless it has one) and seals its association and client form with it. */
+  const sealed = async (
+    addrKey: string,
+    bindingId: string,
+    { address, clientLowercaseAddress }: { address: string; clientLowercaseAddress: string },
+    associationJson: string,
+  ) => {
+    const aggregate = bindingDataKey(addrKey, bindingId);
+    await dataKeys.createKey(aggregate);
+    return {
+      association: await dataKeys.sealField(aggregate, SEALED.association, associationJson),
+      clientLowercaseAddress:
+        clientLowercaseAddress === '' || clientLowercaseAddress === address
+          ? null
+          : await dataKeys.sealField(aggregate, SEALED.clientLowercaseAddress, clientLowercaseAddress),
+    };
+  };
+
+  const storeImported = async (imported: ImportedBinding): Promise<ImportedOutcome> => {
+    const addrKey = secrets.addrKey(imported.medium, imported.address);
+    const bindingId = importedBindingId(secrets, imported.importId);
+    const subject = assocSubject(addrKey);
+    const loaded = await loadState(store, subject, storedAssociations);
+    const verdict = importVerdict(loaded.state, bindingId, imported.ts);
+    if (verdict.kind === 'present') return { outcome: 'present' };
+    if (verdict.kind === 'superseded') return { outcome: 'refused', reason: verdict.reason };
+
+    // A derived id: a key left by an import that died before its append is found and used again.
+    const { association, clientLowercaseAddress } = await sealed(
+      addrKey,
+      bindingId,
+      imported,
+      imported.associationJson,
+    );
+    const command: AssociationCommand = {
+      type: 'ImportBinding',
+      binding: {
+        addrKey,
+        medium: imported.medium,
+        bindingId,
+        userKey: secrets.userKey(imported.mxid),
+        association,
+        clientLowercaseAddress,
+        ts: imported.ts,
+        notBefore: imported.notBefore,
+        notAfter: imported.notAfter,
+        source: 'import',
+      },
+      now: new Date(now()),
+    };
+    let before = loaded.state;
+    const decided = await handleCommand(
+      store,
+      subject,
+      storedAssociations,
+      async (current: LoadedState<Association>) => {
+        before = current.state;
+        return command;
+      },
+      { assume: loaded },
+    ).catch((err: unknown) => {
+      if (err instanceof TesseraError && err.errcode === IMPORT_SUPERSEDED) return { refused: err.message };
+      if (err instanceof ConcurrencyConflict) return { refused: 'the 3PID kept changing meanwhile; import it again' };
+      throw err;
+    });
+    // Superseded while the key was made: the key stays unused (not erased: the same import running
+    // beside this one may have stored its binding with it just now).
+    if ('refused' in decided) return { outcome: 'refused', reason: decided.refused };
+    if (decided.events.length === 0) return { outcome: 'present' }; // the same import, running beside this one
+    await eraseAll(addrKey, keysToErase(before, decided.state));
+    return { outcome: 'imported', seq: decided.seq };
+  };
+
   const storeBinding = async ({ request, associationJson, ts }: SignedBinding, options: { fresh?: boolean } = {}) => {
     const addrKey = secrets.addrKey(request.medium, request.address);
     const bindingId = newBindingId();
-    const aggregate = bindingDataKey(addrKey, bindingId);
     // A fresh binding id: no replica can hold a key for it in its cache, erased or not.
-    await dataKeys.createKey(aggregate);
-    const association = await dataKeys.sealField(aggregate, SEALED.association, associationJson);
-    const clientLowercaseAddress =
-      request.clientLowercaseAddress === '' || request.clientLowercaseAddress === request.address
-        ? null
-        : await dataKeys.sealField(aggregate, SEALED.clientLowercaseAddress, request.clientLowercaseAddress);
+    const { association, clientLowercaseAddress } = await sealed(addrKey, bindingId, request, associationJson);
     const command: AssociationCommand = {
       type: 'Bind',
       binding: {
@@ -162,6 +275,8 @@ export function createBinder(deps: BinderDeps): Binder {
 
   return {
     sign,
+    signAssociations: deps.sign,
+    storeImported,
     store: storeBinding,
     visible,
     visibleWhileApplying,
