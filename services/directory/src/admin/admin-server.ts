@@ -11,7 +11,8 @@ import type { Binder } from '../binder.js';
 import type { Peppers } from '../peppers.js';
 import { parseAdminThreepid } from './admin-input.js';
 import { ADMIN_PATHS } from './admin-paths.js';
-import { importAssociationBatch } from './association-import.js';
+import { importAssociationBatch, STORE_CONCURRENCY } from './association-import.js';
+import { concurrencyLimit } from './concurrency-limit.js';
 import { importAssociations } from './import.js';
 import { importPepper } from './pepper-import.js';
 
@@ -43,6 +44,7 @@ export function startDirectoryAdmin({
   peppers,
   log,
 }: DirectoryAdminOptions): Promise<AdminServer> {
+  const importLimit = concurrencyLimit(STORE_CONCURRENCY);
   return startAdminApi({
     service: 'directory',
     listen,
@@ -64,7 +66,7 @@ export function startDirectoryAdmin({
           return importAssociations(req, binder, log);
         case IMPORT_PATHS.directory.associations: {
           const items = await readImportItems(req, { maxItems: MAX_IMPORT_BATCH, maxBytes: MAX_IMPORT_BODY_BYTES });
-          return importAssociationBatch(items, binder, log);
+          return importAssociationBatch(items, { binder, limit: importLimit, log });
         }
         case IMPORT_PATHS.directory.pepper:
           return importPepper(await readJsonObject(req), { peppers, binder });

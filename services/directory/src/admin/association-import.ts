@@ -3,22 +3,26 @@ import { TesseraError } from '@tessera/errors';
 import type { Logger } from '@tessera/service-kit';
 import type { Binder, ImportedBinding } from '../binder.js';
 import { type CheckedAssociation, checkAssociationItem, withOurSignature } from './association-items.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
 
-/** Stores (each a load, a data-key create and an append) in flight at once for one request. */
-const STORE_CONCURRENCY = 256;
+/**
+ * Stores (each a load, a data-key create and an append) in flight at once, over every import
+ * request together: the CLI sends several batches at a time, and thousands of NATS requests at
+ * once starve the process (its health checks and NATS timeouts) without storing any faster.
+ */
+export const STORE_CONCURRENCY = 256;
 
 /**
  * `POST import/associations`: one outcome per item, in order. The items that pass the checks are
  * signed in one SignJsonBatch call (a batch is at most MAX_IMPORT_BATCH, signing's batch too),
- * then stored with up to STORE_CONCURRENCY in flight, each decided on its aggregate before
- * anything is written (Binder.storeImported); the answer comes once the projector has applied
- * the last append (waiting as long as it keeps applying). A bad item is refused and the others go
+ * then stored as `limit` lets them (STORE_CONCURRENCY for all requests together), each decided
+ * on its aggregate before anything is written (Binder.storeImported); the answer comes once the
+ * projector has applied the last append (waiting as long as it keeps applying). A bad item is refused and the others go
  * on; signing or the store failing fails the request, which may be sent again as it was.
  */
 export async function importAssociationBatch(
   items: unknown[],
-  binder: Binder,
-  log: Logger,
+  { binder, limit, log }: { binder: Binder; limit: ConcurrencyLimit; log: Logger },
 ): Promise<ImportBatchAnswer<AssociationOutcome>> {
   const started = Date.now();
   const outcomes: AssociationOutcome[] = new Array(items.length);
@@ -52,13 +56,24 @@ export async function importAssociationBatch(
   });
 
   let lastSeq = 0;
-  await inParallel(toStore, STORE_CONCURRENCY, async ({ index, binding, ourSignature }) => {
-    const stored = await binder.storeImported(binding);
-    if (stored.outcome === 'imported') {
-      lastSeq = Math.max(lastSeq, stored.seq);
-      outcomes[index] = { outcome: 'imported', ourSignature };
-    } else outcomes[index] = stored;
-  });
+  let failed = false;
+  const settled = await Promise.allSettled(
+    toStore.map(({ index, binding, ourSignature }) =>
+      limit(async () => {
+        if (failed) return; // the request fails anyway: nothing more is started for it
+        const stored = await binder.storeImported(binding).catch((err: unknown) => {
+          failed = true;
+          throw err;
+        });
+        if (stored.outcome === 'imported') {
+          lastSeq = Math.max(lastSeq, stored.seq);
+          outcomes[index] = { outcome: 'imported', ourSignature };
+        } else outcomes[index] = stored;
+      }),
+    ),
+  );
+  const failure = settled.find((result) => result.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
   if (lastSeq > 0) await binder.visibleWhileApplying(lastSeq);
   log.info(
     { items: items.length, ...countsOf(outcomes), lastSeq, ms: Date.now() - started },
@@ -72,22 +87,3 @@ const countsOf = (outcomes: AssociationOutcome[]) => {
   for (const { outcome } of outcomes) counts[outcome]++;
   return counts;
 };
-
-/**
- * Runs `work` on every item, `concurrency` at a time. The first failure stops new work; it is
- * thrown once the work already started has ended (nothing is left running behind the answer).
- */
-async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>) {
-  let next = 0;
-  let failure: { err: unknown } | null = null;
-  const worker = async () => {
-    while (failure === null && next < items.length) {
-      const item = items[next++] as T;
-      await work(item).catch((err: unknown) => {
-        failure ??= { err };
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  if (failure !== null) throw (failure as { err: unknown }).err;
-}
