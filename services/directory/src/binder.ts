@@ -59,19 +59,23 @@ export type BindRequest = {
 /** A signed association ready to store. */
 export type SignedBinding = { request: BindRequest; associationJson: string; ts: number };
 
-/** An association from another server's history, signed and checked already (see admin/association-items). */
-export type ImportedBinding = {
+/** What names an imported association and decides whether it is stored: the source row, the 3PID, its time. */
+export type ImportKey = {
   /** Names the binding (importedBindingId): importing it again finds it. */
   importId: string;
   medium: Medium;
   /** Normalised. */
   address: string;
+  ts: number;
+};
+
+/** The rest of an imported binding, once signed (see admin/association-items). */
+export type SignedImport = {
   mxid: string;
-  /** Email: the signed address lower-cased, where it differs from `address`; else empty. */
+  /** Email: the signed address lower-cased, where it differs from the normalised one; else empty. */
   clientLowercaseAddress: string;
   /** The canonical JSON to store and serve, with every signature. */
   associationJson: string;
-  ts: number;
   notBefore: number;
   notAfter: number;
 };
@@ -81,6 +85,15 @@ export type ImportedOutcome =
   | { outcome: 'imported'; seq: number }
   | { outcome: 'present' }
   | { outcome: 'refused'; reason: string };
+
+/**
+ * What the store says of an import before anything is signed or written: `present` and
+ * `refused` are final; `absent` is to be stored with `store`, which decides again on the
+ * aggregate as it was loaded (loading it again on a conflict).
+ */
+export type ImportCheck =
+  | Exclude<ImportedOutcome, { outcome: 'imported' }>
+  | { outcome: 'absent'; store(signed: SignedImport): Promise<ImportedOutcome> };
 
 export type UnbindRequest = {
   medium: Medium;
@@ -100,11 +113,11 @@ export interface Binder {
   /** Signs associations as given (their six fields), in one call: signing's JSON, in order. */
   signAssociations: SignAssociations;
   /**
-   * Stores an imported binding unless an import stored it before or the 3PID has a binding as new
-   * (domain importVerdict); the binding it replaces has its data key erased. Decides on the loaded
-   * aggregate before anything is written, so importing again writes nothing, not even a data key.
+   * Loads the import's aggregate and tells whether an import stored it before or the 3PID has a
+   * binding as new (domain importVerdict), before anything is written: importing again writes
+   * nothing, not even a data key. Its `store` binds, erasing the data key of the binding replaced.
    */
-  storeImported(binding: ImportedBinding): Promise<ImportedOutcome>;
+  checkImport(key: ImportKey): Promise<ImportCheck>;
   /**
    * Stores one signed binding and erases the data key of the binding it replaced; answers the
    * stream sequence to wait for. `fresh`: the 3PID is believed unbound (decided without a load first).
@@ -163,34 +176,35 @@ export function createBinder(deps: BinderDeps): Binder {
     };
   };
 
-  const storeImported = async (imported: ImportedBinding): Promise<ImportedOutcome> => {
-    const addrKey = secrets.addrKey(imported.medium, imported.address);
-    const bindingId = importedBindingId(secrets, imported.importId);
+  const checkImport = async (key: ImportKey): Promise<ImportCheck> => {
+    const addrKey = secrets.addrKey(key.medium, key.address);
+    const bindingId = importedBindingId(secrets, key.importId);
     const subject = assocSubject(addrKey);
     const loaded = await loadState(store, subject, storedAssociations);
-    const verdict = importVerdict(loaded.state, bindingId, imported.ts);
+    const verdict = importVerdict(loaded.state, bindingId, key.ts);
     if (verdict.kind === 'present') return { outcome: 'present' };
     if (verdict.kind === 'superseded') return { outcome: 'refused', reason: verdict.reason };
+    return { outcome: 'absent', store: (signed) => storeImported(key, signed, { addrKey, bindingId, loaded }) };
+  };
 
+  const storeImported = async (
+    { medium, address, ts }: ImportKey,
+    signed: SignedImport,
+    { addrKey, bindingId, loaded }: { addrKey: string; bindingId: string; loaded: LoadedState<Association> },
+  ): Promise<ImportedOutcome> => {
     // A derived id: a key left by an import that died before its append is found and used again.
-    const { association, clientLowercaseAddress } = await sealed(
-      addrKey,
-      bindingId,
-      imported,
-      imported.associationJson,
-    );
+    const sealedFields = await sealed(addrKey, bindingId, { ...signed, address }, signed.associationJson);
     const command: AssociationCommand = {
       type: 'ImportBinding',
       binding: {
         addrKey,
-        medium: imported.medium,
+        medium,
         bindingId,
-        userKey: secrets.userKey(imported.mxid),
-        association,
-        clientLowercaseAddress,
-        ts: imported.ts,
-        notBefore: imported.notBefore,
-        notAfter: imported.notAfter,
+        userKey: secrets.userKey(signed.mxid),
+        ...sealedFields,
+        ts,
+        notBefore: signed.notBefore,
+        notAfter: signed.notAfter,
         source: 'import',
       },
       now: new Date(now()),
@@ -198,7 +212,7 @@ export function createBinder(deps: BinderDeps): Binder {
     let before = loaded.state;
     const decided = await handleCommand(
       store,
-      subject,
+      assocSubject(addrKey),
       storedAssociations,
       async (current: LoadedState<Association>) => {
         before = current.state;
@@ -210,7 +224,7 @@ export function createBinder(deps: BinderDeps): Binder {
       if (err instanceof ConcurrencyConflict) return { refused: 'the 3PID kept changing meanwhile; import it again' };
       throw err;
     });
-    // Superseded while the key was made: the key stays unused (not erased: the same import running
+    // Superseded since the check: the key stays unused (not erased: the same import running
     // beside this one may have stored its binding with it just now).
     if ('refused' in decided) return { outcome: 'refused', reason: decided.refused };
     if (decided.events.length === 0) return { outcome: 'present' }; // the same import, running beside this one
@@ -276,7 +290,7 @@ export function createBinder(deps: BinderDeps): Binder {
   return {
     sign,
     signAssociations: deps.sign,
-    storeImported,
+    checkImport,
     store: storeBinding,
     visible,
     visibleWhileApplying,

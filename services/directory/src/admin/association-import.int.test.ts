@@ -148,18 +148,20 @@ describe('import/associations', () => {
     );
   });
 
-  it('writes nothing when the same batch comes again: every item present, no event, no data key', async () => {
+  it('writes nothing when the same batch comes again: every item present, no event, no data key, no signing', async () => {
     const items = Array.from({ length: 20 }, (_, i) =>
       itemOf(fieldsOf(`again-${i}-${uniq()}@example.org`, `@a${i}:hs.example`)),
     );
     assert.ok((await importBatch(items)).every(({ outcome }) => outcome === 'imported'));
     const before = await lastSequences();
+    const signingCalls = bed.standIns.signBatchCalls();
     const again = await importBatch(items);
     assert.deepEqual(
       again.map(({ outcome }) => outcome),
       items.map(() => 'present'),
     );
     assert.deepEqual(await lastSequences(), before);
+    assert.equal(bed.standIns.signBatchCalls(), signingCalls, 'nothing present is signed again');
   });
 
   it('refuses bad items and a 3PID bound since with a reason, and the others go on; an older binding is replaced and its key erased', async () => {
