@@ -209,17 +209,7 @@ export function createBinder(deps: BinderDeps): Binder {
       },
       now: new Date(now()),
     };
-    let before = loaded.state;
-    const decided = await handleCommand(
-      store,
-      assocSubject(addrKey),
-      storedAssociations,
-      async (current: LoadedState<Association>) => {
-        before = current.state;
-        return command;
-      },
-      { assume: loaded },
-    ).catch((err: unknown) => {
+    const decided = await decideBinding(addrKey, command, loaded).catch((err: unknown) => {
       if (err instanceof TesseraError && err.errcode === IMPORT_SUPERSEDED) return { refused: err.message };
       if (err instanceof ConcurrencyConflict) return { refused: 'the 3PID kept changing meanwhile; import it again' };
       throw err;
@@ -228,8 +218,27 @@ export function createBinder(deps: BinderDeps): Binder {
     // beside this one may have stored its binding with it just now).
     if ('refused' in decided) return { outcome: 'refused', reason: decided.refused };
     if (decided.events.length === 0) return { outcome: 'present' }; // the same import, running beside this one
-    await eraseAll(addrKey, keysToErase(before, decided.state));
     return { outcome: 'imported', seq: decided.seq };
+  };
+
+  /**
+   * Decides a bind on the 3PID's aggregate (on `assume` first, when given) and, when it appended,
+   * erases the data keys of the bindings that ended.
+   */
+  const decideBinding = async (addrKey: string, command: AssociationCommand, assume?: LoadedState<Association>) => {
+    let before = assume?.state ?? initial();
+    const handled = await handleCommand(
+      store,
+      assocSubject(addrKey),
+      storedAssociations,
+      async (loaded: LoadedState<Association>) => {
+        before = loaded.state;
+        return command;
+      },
+      assume === undefined ? {} : { assume },
+    );
+    if (handled.events.length > 0) await eraseAll(addrKey, keysToErase(before, handled.state));
+    return handled;
   };
 
   const storeBinding = async ({ request, associationJson, ts }: SignedBinding, options: { fresh?: boolean } = {}) => {
@@ -253,18 +262,7 @@ export function createBinder(deps: BinderDeps): Binder {
       },
       now: new Date(now()),
     };
-    let before: Association = initial();
-    const handled = await handleCommand(
-      store,
-      assocSubject(addrKey),
-      storedAssociations,
-      async (loaded: LoadedState<Association>) => {
-        before = loaded.state;
-        return command;
-      },
-      options.fresh ? { assume: { state: initial(), seq: 0 } } : {},
-    );
-    await eraseAll(addrKey, keysToErase(before, handled.state));
+    const handled = await decideBinding(addrKey, command, options.fresh ? { state: initial(), seq: 0 } : undefined);
     return handled.seq;
   };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { IMPORT_PATHS, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
+import { type AssociationFields, IMPORT_PATHS, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
 import { verifyJsonSignature } from '@tessera/canonical-json';
 import { DATA_KEY_BUCKET, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import { indexHashes } from '@tessera/lookup-hash';
@@ -26,15 +26,7 @@ after(async () => {
 const YEAR_MS = 365 * 86_400_000;
 const TS = Date.parse('2024-05-01T12:00:00Z');
 const uniq = () => randomBytes(5).toString('hex');
-type Fields = {
-  medium: 'email' | 'msisdn';
-  address: string;
-  mxid: string;
-  ts: number;
-  not_before: number;
-  not_after: number;
-};
-const fieldsOf = (address: string, mxid: string, ts = TS): Fields => ({
+const fieldsOf = (address: string, mxid: string, ts = TS): AssociationFields => ({
   medium: 'email',
   address,
   mxid,
