@@ -12,8 +12,10 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+$/;
 /**
  * What a digest is of: the prefix keeps a token's digest from ever equalling a client secret's.
  * `invite_token`: an invite's token, whose digest is the invite's id (`tessera.invite.<id>`).
+ * `import_binding`: an imported association's `importId`, whose digest names its binding, so that
+ * importing the same row again finds the binding the first import made.
  */
-export type DigestKind = 'client_secret' | 'token' | 'invite_token';
+export type DigestKind = 'client_secret' | 'token' | 'invite_token' | 'import_binding';
 
 /**
  * Keyed digests under the server secret. None of them can be reversed or recomputed without the

@@ -32,7 +32,7 @@ export interface AdminApiOptions {
 }
 
 const MIN_TOKEN_LENGTH = 16;
-// A bind, unbind or revoke body is a few hundred bytes; an import is streamed, line by line.
+// A bind, unbind or revoke body is a few hundred bytes; an import batch says its own bound.
 const MAX_BODY_BYTES = 64 * 1024;
 
 /** The admin token: the file's text, trimmed; at least 16 characters. Throws ConfigError naming `setting`. */
@@ -151,4 +151,18 @@ export function parseJsonObject(text: string, what: string): Record<string, unkn
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     throw new TesseraError('M_BAD_JSON', `${what} must be a JSON object`);
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * The `items` of an import batch (`{"items": [...]}`, @tessera/admin-imports): at most `maxItems`
+ * of them, else 413 M_TOO_LARGE; the body at most `maxBytes`. Each item is the caller's to check.
+ */
+export async function readImportItems(
+  req: IncomingMessage,
+  { maxItems, maxBytes }: { maxItems: number; maxBytes: number },
+): Promise<unknown[]> {
+  const { items } = await readJsonObject(req, maxBytes);
+  if (!Array.isArray(items)) throw new TesseraError('M_BAD_JSON', 'items must be an array');
+  if (items.length > maxItems) throw new TesseraError('M_TOO_LARGE', `at most ${maxItems} items per request`);
+  return items;
 }

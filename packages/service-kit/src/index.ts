@@ -11,6 +11,7 @@ export {
   adminTokenOf,
   parseJsonObject,
   readAdminToken,
+  readImportItems,
   readJsonObject,
   startAdminApi,
 } from './admin-api.js';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ProjectionWait } from '@tessera/db';
 import { TesseraError } from '@tessera/errors';
-import { type BinderDeps, createBinder } from './binder.js';
+import { createSecrets } from '@tessera/server-secret';
+import { type BinderDeps, createBinder, importedBindingId } from './binder.js';
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} } as unknown as BinderDeps['log'];
 
@@ -49,5 +50,21 @@ describe('waiting for an import to become visible', () => {
     const projected = projector(1_000, Number.POSITIVE_INFINITY);
     await assert.rejects(binderOn(projected).visible(5_000), TesseraError);
     assert.equal(projected.waits, 1);
+  });
+});
+
+describe("an imported binding's id", () => {
+  const secrets = createSecrets(Buffer.alloc(32, 1));
+  it('is the same for the same importId on every run, and 16 URL-safe characters like a fresh one', () => {
+    const id = importedBindingId(secrets, 'sydent:id.example:42');
+    assert.match(id, /^[A-Za-z0-9_-]{16}$/);
+    assert.equal(importedBindingId(secrets, 'sydent:id.example:42'), id);
+    assert.notEqual(importedBindingId(secrets, 'sydent:id.example:43'), id);
+  });
+
+  it('depends on the server secret and is no other digest of the same text', () => {
+    const id = importedBindingId(secrets, 'x');
+    assert.notEqual(importedBindingId(createSecrets(Buffer.alloc(32, 2)), 'x'), id);
+    assert.notEqual(secrets.digest('token', 'x').slice(0, 16), id);
   });
 });

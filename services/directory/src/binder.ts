@@ -1,6 +1,14 @@
 import type { ProjectionWait } from '@tessera/db';
 import { TesseraError } from '@tessera/errors';
-import { type DataKeys, type EventStore, handleCommand, type LoadedState, subjectOf } from '@tessera/event-store';
+import {
+  ConcurrencyConflict,
+  type DataKeys,
+  type EventStore,
+  handleCommand,
+  type LoadedState,
+  loadState,
+  subjectOf,
+} from '@tessera/event-store';
 import { randomBytes } from '@tessera/secure-random';
 import type { Secrets } from '@tessera/server-secret';
 import type { Logger } from '@tessera/service-kit';
@@ -10,6 +18,8 @@ import {
   type Association,
   type AssociationCommand,
   type BindingSource,
+  IMPORT_SUPERSEDED,
+  importVerdict,
   initial,
   keysToErase,
   type UnbindAuthority,
@@ -49,6 +59,42 @@ export type BindRequest = {
 /** A signed association ready to store. */
 export type SignedBinding = { request: BindRequest; associationJson: string; ts: number };
 
+/** What names an imported association and decides whether it is stored: the source row, the 3PID, its time. */
+export type ImportKey = {
+  /** Names the binding (importedBindingId): importing it again finds it. */
+  importId: string;
+  medium: Medium;
+  /** Normalised. */
+  address: string;
+  ts: number;
+};
+
+/** The rest of an imported binding, once signed (see admin/association-items). */
+export type SignedImport = {
+  mxid: string;
+  /** Email: the signed address lower-cased, where it differs from the normalised one; else empty. */
+  clientLowercaseAddress: string;
+  /** The canonical JSON to store and serve, with every signature. */
+  associationJson: string;
+  notBefore: number;
+  notAfter: number;
+};
+
+/** `imported`: appended at `seq`; `present`: an import stored it before, nothing written; `refused`: see `reason`. */
+export type ImportedOutcome =
+  | { outcome: 'imported'; seq: number }
+  | { outcome: 'present' }
+  | { outcome: 'refused'; reason: string };
+
+/**
+ * What the store says of an import before anything is signed or written: `present` and
+ * `refused` are final; `absent` is to be stored with `store`, which decides again on the
+ * aggregate as it was loaded (loading it again on a conflict).
+ */
+export type ImportCheck =
+  | Exclude<ImportedOutcome, { outcome: 'imported' }>
+  | { outcome: 'absent'; store(signed: SignedImport): Promise<ImportedOutcome> };
+
 export type UnbindRequest = {
   medium: Medium;
   address: string;
@@ -64,6 +110,14 @@ export interface Binder {
   unbind(request: UnbindRequest): Promise<void>;
   /** Signs many associations in one call to signing (imports). */
   sign(requests: BindRequest[]): Promise<SignedBinding[]>;
+  /** Signs associations as given (their six fields), in one call: signing's JSON, in order. */
+  signAssociations: SignAssociations;
+  /**
+   * Loads the import's aggregate and tells whether an import stored it before or the 3PID has a
+   * binding as new (domain importVerdict), before anything is written: importing again writes
+   * nothing, not even a data key. Its `store` binds, erasing the data key of the binding replaced.
+   */
+  checkImport(key: ImportKey): Promise<ImportCheck>;
   /**
    * Stores one signed binding and erases the data key of the binding it replaced; answers the
    * stream sequence to wait for. `fresh`: the 3PID is believed unbound (decided without a load first).
@@ -80,6 +134,11 @@ export interface Binder {
 
 /** 16 base64url characters (96 random bits): names a binding and its data key. */
 const newBindingId = () => randomBytes(12).toString('base64url');
+const BINDING_ID_LENGTH = 16;
+
+/** An imported binding's id: 16 characters of a keyed digest of its `importId`, the same on every run. */
+export const importedBindingId = (secrets: Secrets, importId: string) =>
+  secrets.digest('import_binding', importId).slice(0, BINDING_ID_LENGTH);
 
 export function createBinder(deps: BinderDeps): Binder {
   const { store, dataKeys, secrets, projected, visibleWaitMs, now, log } = deps;
@@ -99,17 +158,94 @@ export function createBinder(deps: BinderDeps): Binder {
     }));
   };
 
+  /** Makes the binding's data key (unless it has one) and seals its association and client form with it. */
+  const sealed = async (
+    addrKey: string,
+    bindingId: string,
+    { address, clientLowercaseAddress }: { address: string; clientLowercaseAddress: string },
+    associationJson: string,
+  ) => {
+    const aggregate = bindingDataKey(addrKey, bindingId);
+    await dataKeys.createKey(aggregate);
+    return {
+      association: await dataKeys.sealField(aggregate, SEALED.association, associationJson),
+      clientLowercaseAddress:
+        clientLowercaseAddress === '' || clientLowercaseAddress === address
+          ? null
+          : await dataKeys.sealField(aggregate, SEALED.clientLowercaseAddress, clientLowercaseAddress),
+    };
+  };
+
+  const checkImport = async (key: ImportKey): Promise<ImportCheck> => {
+    const addrKey = secrets.addrKey(key.medium, key.address);
+    const bindingId = importedBindingId(secrets, key.importId);
+    const subject = assocSubject(addrKey);
+    const loaded = await loadState(store, subject, storedAssociations);
+    const verdict = importVerdict(loaded.state, bindingId, key.ts);
+    if (verdict.kind === 'present') return { outcome: 'present' };
+    if (verdict.kind === 'superseded') return { outcome: 'refused', reason: verdict.reason };
+    return { outcome: 'absent', store: (signed) => storeImported(key, signed, { addrKey, bindingId, loaded }) };
+  };
+
+  const storeImported = async (
+    { medium, address, ts }: ImportKey,
+    signed: SignedImport,
+    { addrKey, bindingId, loaded }: { addrKey: string; bindingId: string; loaded: LoadedState<Association> },
+  ): Promise<ImportedOutcome> => {
+    // A derived id: a key left by an import that died before its append is found and used again.
+    const sealedFields = await sealed(addrKey, bindingId, { ...signed, address }, signed.associationJson);
+    const command: AssociationCommand = {
+      type: 'ImportBinding',
+      binding: {
+        addrKey,
+        medium,
+        bindingId,
+        userKey: secrets.userKey(signed.mxid),
+        ...sealedFields,
+        ts,
+        notBefore: signed.notBefore,
+        notAfter: signed.notAfter,
+        source: 'import',
+      },
+      now: new Date(now()),
+    };
+    const decided = await decideBinding(addrKey, command, loaded).catch((err: unknown) => {
+      if (err instanceof TesseraError && err.errcode === IMPORT_SUPERSEDED) return { refused: err.message };
+      if (err instanceof ConcurrencyConflict) return { refused: 'the 3PID kept changing meanwhile; import it again' };
+      throw err;
+    });
+    // Superseded since the check: the key stays unused (not erased: the same import running
+    // beside this one may have stored its binding with it just now).
+    if ('refused' in decided) return { outcome: 'refused', reason: decided.refused };
+    if (decided.events.length === 0) return { outcome: 'present' }; // the same import, running beside this one
+    return { outcome: 'imported', seq: decided.seq };
+  };
+
+  /**
+   * Decides a bind on the 3PID's aggregate (on `assume` first, when given) and, when it appended,
+   * erases the data keys of the bindings that ended.
+   */
+  const decideBinding = async (addrKey: string, command: AssociationCommand, assume?: LoadedState<Association>) => {
+    let before = assume?.state ?? initial();
+    const handled = await handleCommand(
+      store,
+      assocSubject(addrKey),
+      storedAssociations,
+      async (loaded: LoadedState<Association>) => {
+        before = loaded.state;
+        return command;
+      },
+      assume === undefined ? {} : { assume },
+    );
+    if (handled.events.length > 0) await eraseAll(addrKey, keysToErase(before, handled.state));
+    return handled;
+  };
+
   const storeBinding = async ({ request, associationJson, ts }: SignedBinding, options: { fresh?: boolean } = {}) => {
     const addrKey = secrets.addrKey(request.medium, request.address);
     const bindingId = newBindingId();
-    const aggregate = bindingDataKey(addrKey, bindingId);
     // A fresh binding id: no replica can hold a key for it in its cache, erased or not.
-    await dataKeys.createKey(aggregate);
-    const association = await dataKeys.sealField(aggregate, SEALED.association, associationJson);
-    const clientLowercaseAddress =
-      request.clientLowercaseAddress === '' || request.clientLowercaseAddress === request.address
-        ? null
-        : await dataKeys.sealField(aggregate, SEALED.clientLowercaseAddress, request.clientLowercaseAddress);
+    const { association, clientLowercaseAddress } = await sealed(addrKey, bindingId, request, associationJson);
     const command: AssociationCommand = {
       type: 'Bind',
       binding: {
@@ -126,18 +262,7 @@ export function createBinder(deps: BinderDeps): Binder {
       },
       now: new Date(now()),
     };
-    let before: Association = initial();
-    const handled = await handleCommand(
-      store,
-      assocSubject(addrKey),
-      storedAssociations,
-      async (loaded: LoadedState<Association>) => {
-        before = loaded.state;
-        return command;
-      },
-      options.fresh ? { assume: { state: initial(), seq: 0 } } : {},
-    );
-    await eraseAll(addrKey, keysToErase(before, handled.state));
+    const handled = await decideBinding(addrKey, command, options.fresh ? { state: initial(), seq: 0 } : undefined);
     return handled.seq;
   };
 
@@ -162,6 +287,8 @@ export function createBinder(deps: BinderDeps): Binder {
 
   return {
     sign,
+    signAssociations: deps.sign,
+    checkImport,
     store: storeBinding,
     visible,
     visibleWhileApplying,

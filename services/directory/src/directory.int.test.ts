@@ -1,38 +1,27 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { verifyJsonSignature } from '@tessera/canonical-json';
-import { type Config, loadConfig } from '@tessera/config';
-import { type Database, migrateToLatest, openDatabase } from '@tessera/db';
+import type { Database } from '@tessera/db';
 import { TesseraError, toMatrixError } from '@tessera/errors';
-import { connectNats, DataKeys, EventStore, openDataKeySource, silentLogger } from '@tessera/event-store';
-import { createFederationClient, createKeyring, createXMatrixVerifier } from '@tessera/federation-client';
+import { connectNats, DataKeys, EventStore, openDataKeySource } from '@tessera/event-store';
 import { indexHashes } from '@tessera/lookup-hash';
 import { provision } from '@tessera/nats-access';
-import { DirectoryServiceClient } from '@tessera/proto/tessera/directory/v1/directory';
+import type { DirectoryServiceClient } from '@tessera/proto/tessera/directory/v1/directory';
 import { Medium } from '@tessera/proto/tessera/session/v1/session';
 import { createSecrets } from '@tessera/server-secret';
-import { createDeadlineClient, createLogger, createMetrics, type DeadlineClient } from '@tessera/service-kit';
+import { createLogger, type DeadlineClient } from '@tessera/service-kit';
 import { ASSOCIATION_SEALED_FIELDS, bindingDataKey } from '@tessera/spec-params';
-import {
-  type FakeHomeserver,
-  startFakeHomeserver,
-  startNats,
-  startPostgres,
-  type TestNats,
-  type TestPostgres,
-} from '@tessera/test-harness';
+import { type FakeHomeserver, startNats } from '@tessera/test-harness';
 import type { Kysely } from 'kysely';
 import type { NatsConnection } from 'nats';
-import { type StandInProjector, startStandInProjector } from '../test-support/stand-in-projector.js';
-import { SERVER_NAME, type StandIns, startStandIns } from '../test-support/stand-ins.js';
+import { type DirectoryTestbed, startDirectoryTestbed } from '../test-support/directory-testbed.js';
+import type { StandInProjector } from '../test-support/stand-in-projector.js';
+import { SERVER_NAME, type StandIns } from '../test-support/stand-ins.js';
 import { ADMIN_PATHS } from './admin/admin-paths.js';
 import { assocSubject } from './binder.js';
-import { type DirectoryServer, loadDirectorySettings, startDirectoryServer } from './directory-server.js';
+import type { DirectoryServer } from './directory-server.js';
 import { storedAssociations } from './events/association-events.js';
 import { startPeppers } from './peppers.js';
 import { readModelOf } from './read-model.js';
@@ -40,20 +29,15 @@ import { readModelOf } from './read-model.js';
 const GRACE_MS = 60_000;
 const MAX_ADDRESSES = 5;
 const UNBIND_URI = '/_matrix/identity/v2/3pid/unbind';
-const ADMIN_TOKEN = randomBytes(24).toString('base64url');
 
-let dir: string;
-let nats: TestNats;
+let bed: DirectoryTestbed;
 let nc: NatsConnection;
-let pg: TestPostgres;
 let db: Kysely<Database>;
 let standIns: StandIns;
 let projector: StandInProjector;
 let homeserver: FakeHomeserver;
-let config: Config;
 let server: DirectoryServer;
 let directory: DeadlineClient<DirectoryServiceClient>;
-let dataKeys: DataKeys;
 let secretKey: Buffer;
 let clockOffset = 0;
 const now = () => Date.now() + clockOffset;
@@ -111,77 +95,12 @@ const opens = async (data: Awaited<ReturnType<typeof boundEvents>>[number]) =>
   )) !== null;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tessera-directory-int-'));
-  nats = await startNats();
-  nc = await connectNats({ url: nats.url, name: 'directory-int-test' });
-  await provision(nc);
-  pg = await startPostgres();
-  db = await openDatabase({ url: pg.url, poolSize: 5 }, silentLogger);
-  await migrateToLatest(db, silentLogger);
-  dataKeys = new DataKeys(await openDataKeySource(nc), { cacheTtlMs: 0 });
-  projector = await startStandInProjector(nc, db, dataKeys);
-  standIns = await startStandIns();
-  homeserver = await startFakeHomeserver();
-  secretKey = randomBytes(32);
-  const secretFile = join(dir, 'server.key');
-  await writeFile(secretFile, `${secretKey.toString('base64')}\n`);
-  const tokenFile = join(dir, 'admin.token');
-  await writeFile(tokenFile, `${ADMIN_TOKEN}\n`);
-  config = loadConfig({
-    TESSERA_SERVER_NAME: SERVER_NAME,
-    TESSERA_GRPC_LISTEN: '127.0.0.1:0',
-    TESSERA_NATS_URL: nats.url,
-    TESSERA_DATABASE_URL: pg.url,
-    TESSERA_SECRET_KEY_FILE: secretFile,
-    TESSERA_SESSION_ADDR: standIns.target,
-    TESSERA_SIGNING_ADDR: standIns.target,
-    TESSERA_LOOKUP_MAX_ADDRESSES: String(MAX_ADDRESSES),
-    TESSERA_PEPPER_GRACE_MS: String(GRACE_MS),
-    TESSERA_PEPPER_ROTATE_INTERVAL_MS: '0',
-    TESSERA_BIND_VISIBLE_WAIT_MS: '3000',
-    TESSERA_DIRECTORY_ADMIN_LISTEN: '127.0.0.1:0',
-    TESSERA_DIRECTORY_ADMIN_TOKEN_FILE: tokenFile,
-  });
-  const client = createFederationClient({ allowCidrs: ['127.0.0.0/8'], verifyTls: true, ca: homeserver.caPem });
-  server = await startDirectoryServer({
-    config,
-    log,
-    nc,
-    db,
-    settings: loadDirectorySettings(config),
-    metrics: createMetrics('directory'),
-    tls: null,
-    addReadiness: () => {},
-    now,
-    verifier: createXMatrixVerifier({
-      serverName: SERVER_NAME,
-      keyring: createKeyring({ fetchServerKeys: client.getServerKeys, now }),
-    }),
-    pepperCheckEveryMs: 3_600_000, // ticks are driven by the tests
-  });
-  directory = createDeadlineClient(
-    DirectoryServiceClient,
-    `127.0.0.1:${server.port}`,
-    ChannelCredentials.createInsecure(),
-    20_000,
-  );
-  await waitUntil(
-    async () => (await directory.hashDetails({}).catch(() => null)) !== null,
-    'the first pepper is offered',
-  );
+  bed = await startDirectoryTestbed({ now, maxAddresses: MAX_ADDRESSES, graceMs: GRACE_MS });
+  ({ nc, db, standIns, projector, homeserver, server, directory, secretKey } = bed);
 });
 
 after(async () => {
-  directory?.close();
-  await server?.stop(1_000);
-  await projector?.stop();
-  await standIns?.stop();
-  await homeserver?.close();
-  await db?.destroy();
-  await pg?.stop();
-  await nc?.drain();
-  await nats?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await bed?.stop();
 });
 
 describe('bind', () => {
@@ -460,12 +379,7 @@ describe('peppers', () => {
 });
 
 describe('the admin API', () => {
-  const admin = (path: string, body: string, token: string | null = ADMIN_TOKEN) =>
-    fetch(`http://127.0.0.1:${server.admin?.port}${path}`, {
-      method: 'POST',
-      headers: token === null ? {} : { authorization: `Bearer ${token}` },
-      body,
-    }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }));
+  const admin = (path: string, body: string, token?: string | null) => bed.admin(path, body, token);
 
   it('refuses a request without the token', async () => {
     const refused = await admin(ADMIN_PATHS.bind, '{}', null);

@@ -33,6 +33,11 @@ export interface Peppers {
   refresh(): Promise<void>;
   /** A new pepper now; answers its id. Offered once the projector has indexed it. */
   rotate(): Promise<string>;
+  /**
+   * Makes `pepper` (another server's, imported) the newest, offered once the projector has indexed
+   * it; null when it is the newest already (nothing appended), else the sequence to wait for.
+   */
+  adopt(pepper: string): Promise<number | null>;
   /** Rotation when due, and retirement of older peppers once the current one's grace is over. */
   tick(): Promise<void>;
   close(): void;
@@ -121,6 +126,12 @@ export async function startPeppers(options: PeppersOptions): Promise<Peppers> {
       await decide({ type: 'Rotate', ...command });
       log.info({ pepperId: command.pepperId }, 'lookup pepper rotation requested');
       return command.pepperId;
+    },
+    async adopt(pepper) {
+      const { events, seq } = await decide({ type: 'Adopt', ...newPepper(now()), pepper });
+      if (events.length === 0) return null;
+      log.info({ pepperId: events[0]?.data.pepperId }, 'imported lookup pepper adopted');
+      return seq;
     },
     tick,
     close: () => clearInterval(timer),

@@ -1,6 +1,7 @@
 // Stands for the projector (another helper's service) in the directory's tests: follows
 // TESSERA_EVENTS' association and pepper events, writes the rows the directory reads, moves the
 // checkpoint and NOTIFYs as the real one does at each message. Can be paused (a projector behind).
+import { normalizeThreepid } from '@tessera/addresses';
 import { ASSOCIATIONS_PROJECTION, type Database, PROJECTED_CHANNEL } from '@tessera/db';
 import { type DataKeys, decodeEnvelope } from '@tessera/event-store';
 import { indexHashes } from '@tessera/lookup-hash';
@@ -67,19 +68,21 @@ async function apply(db: Kysely<Database>, payload: Payload, seq: number, dataKe
       const json = Buffer.from(opened).toString('utf8');
       const association = JSON.parse(json) as { address: string; mxid: string };
       const medium = mediumFromEvent(bound.medium) ?? 'email';
+      // As the projector: the row is of the 3PID, whatever case the signed association keeps.
+      const address = normalizeThreepid(medium, association.address);
       await db
         .insertInto('association')
         .values({
           addr_key: bound.addrKey,
           medium,
-          address: association.address,
+          address,
           mxid: association.mxid,
           binding_id: bound.bindingId,
           ts: bound.ts,
           not_before: bound.notBefore,
           not_after: bound.notAfter,
           association_json: json,
-          lookup_forms: [association.address],
+          lookup_forms: [address],
           bound_seq: seq,
         })
         .execute();

@@ -23,6 +23,8 @@ export interface StandIns {
   /** host:port for TESSERA_SESSION_ADDR and TESSERA_SIGNING_ADDR. */
   target: string;
   publicKey: Uint8Array;
+  /** Signs JSON as signing does (SERVER_NAME, KEY_ID): what an import of a clean own row carries. */
+  sign(json: string): string;
   /** The sessions GetValidated3pid knows: `sid` → its 3PID, or the error it answers. */
   sessions: Map<string, { secret: string; answer: GetValidated3pidResponse } | { error: TesseraError }>;
   signBatchCalls(): number;
@@ -91,6 +93,7 @@ export async function startStandIns(): Promise<StandIns> {
   return {
     target: `127.0.0.1:${server.port}`,
     publicKey,
+    sign,
     sessions,
     signBatchCalls: () => batches,
     stop: () => server.stop(1_000),

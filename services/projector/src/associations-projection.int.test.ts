@@ -78,6 +78,27 @@ describe('the associations projection', () => {
     assert.deepEqual(await hashesOf(bound.addrKey), expected.sort());
   });
 
+  it("stores and hashes the normalised address of an association signed in a peer's case, serving the JSON as signed", async () => {
+    await bed.directory.createPepper('p', 'pepper');
+    const bound = await bed.directory.bind(
+      { medium: 'email', address: 'Ivy@Example.org', mxid: '@ivy:peer.example' },
+      { keepCase: true },
+    );
+    await project();
+    assert.equal(JSON.parse(bound.association).address, 'Ivy@Example.org');
+    const row = await bed.db
+      .selectFrom('association')
+      .select(['addr_key', 'address', 'lookup_forms', 'association_json'])
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(row, {
+      addr_key: addrKeyOf('email', 'ivy@example.org'),
+      address: 'ivy@example.org',
+      lookup_forms: ['ivy@example.org'],
+      association_json: bound.association,
+    });
+    assert.deepEqual(await hashesOf(bound.addrKey), [`p ${lookupHash('ivy@example.org', 'email', 'pepper')}`]);
+  });
+
   it('replaces a rebinding, ends an unbinding (only of the binding it names), and drops a retired pepper’s index', async () => {
     await bed.directory.createPepper('p', 'pepper');
     const first = await bed.directory.bind({ medium: 'email', address: 'dave@example.org', mxid: '@old:example.org' });

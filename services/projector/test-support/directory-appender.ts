@@ -40,10 +40,14 @@ export class TestDirectory {
   /**
    * Binds as the directory does: seals with the binding's own key, appends, then erases the
    * replaced binding's key. `beforeAppend` runs once the key is made, before the event is appended.
+   * `keepCase`: the association is signed with the address as given, as an imported peer's row is.
    */
   async bind(
     { medium, address, mxid }: Binding,
-    { beforeAppend }: { beforeAppend?: (aggregate: string) => Promise<void> } = {},
+    {
+      beforeAppend,
+      keepCase = false,
+    }: { beforeAppend?: (aggregate: string) => Promise<void>; keepCase?: boolean } = {},
   ): Promise<Bound> {
     const [normalized = address, clientForm] = indexForms(medium, address);
     const addrKey = addrKeyOf(medium, normalized);
@@ -51,7 +55,7 @@ export class TestDirectory {
     const key = bindingDataKey(addrKey, bindingId);
     const ts = AT.getTime();
     const association = canonicalJson({
-      address: normalized,
+      address: keepCase ? address : normalized,
       medium,
       mxid,
       not_after: ts + 100 * YEAR_MS,

@@ -1,11 +1,25 @@
-import { type AdminApi, type HostPort, type Logger, readJsonObject, startAdminApi } from '@tessera/service-kit';
+import { IMPORT_PATHS, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
+import {
+  type AdminApi,
+  type HostPort,
+  type Logger,
+  readImportItems,
+  readJsonObject,
+  startAdminApi,
+} from '@tessera/service-kit';
 import type { Binder } from '../binder.js';
 import type { Peppers } from '../peppers.js';
 import { parseAdminThreepid } from './admin-input.js';
 import { ADMIN_PATHS } from './admin-paths.js';
+import { importAssociationBatch, STORE_CONCURRENCY } from './association-import.js';
+import { concurrencyLimit } from './concurrency-limit.js';
 import { importAssociations } from './import.js';
+import { importPepper } from './pepper-import.js';
 
 export type AdminServer = AdminApi;
+
+/** A batch of 1,000 associations with a few signatures each is ~0.5 MB; this leaves room for more. */
+const MAX_IMPORT_BODY_BYTES = 8 * 1024 * 1024;
 
 export interface DirectoryAdminOptions {
   listen: HostPort;
@@ -17,10 +31,11 @@ export interface DirectoryAdminOptions {
 }
 
 /**
- * The directory's admin HTTP API (Sydent's internal bind and unbind, imports, pepper rotation),
- * on its own port, off unless TESSERA_DIRECTORY_ADMIN_LISTEN is set (service-kit's admin API:
- * bearer token, POST only, Matrix errors). No request timeout: an import of millions of lines
- * streams for longer than Node's default 5 minutes.
+ * The directory's admin HTTP API (Sydent's internal bind and unbind, imports of JSON lines and of a
+ * Sydent deployment's associations and pepper, pepper rotation), on its own port, off unless
+ * TESSERA_DIRECTORY_ADMIN_LISTEN is set (service-kit's admin API: bearer token, POST only, Matrix
+ * errors). No request timeout: an import of millions of lines streams for longer than Node's
+ * default 5 minutes.
  */
 export function startDirectoryAdmin({
   listen,
@@ -29,11 +44,12 @@ export function startDirectoryAdmin({
   peppers,
   log,
 }: DirectoryAdminOptions): Promise<AdminServer> {
+  const importLimit = concurrencyLimit(STORE_CONCURRENCY);
   return startAdminApi({
     service: 'directory',
     listen,
     token,
-    paths: Object.values(ADMIN_PATHS),
+    paths: [...Object.values(ADMIN_PATHS), ...Object.values(IMPORT_PATHS.directory)],
     log,
     route: async (path, req) => {
       switch (path) {
@@ -48,6 +64,12 @@ export function startDirectoryAdmin({
         }
         case ADMIN_PATHS.import:
           return importAssociations(req, binder, log);
+        case IMPORT_PATHS.directory.associations: {
+          const items = await readImportItems(req, { maxItems: MAX_IMPORT_BATCH, maxBytes: MAX_IMPORT_BODY_BYTES });
+          return importAssociationBatch(items, { binder, limit: importLimit, log });
+        }
+        case IMPORT_PATHS.directory.pepper:
+          return importPepper(await readJsonObject(req), { peppers, binder });
         default:
           return { pepper_id: await peppers.rotate() };
       }

@@ -6,6 +6,7 @@ import {
   type AssociationEvent,
   associationDecider,
   type Binding,
+  importVerdict,
   keysToErase,
 } from './association.js';
 
@@ -13,26 +14,38 @@ const given = deciderSpec(associationDecider);
 const T0 = new Date('2026-01-15T10:00:00Z');
 const ADDR = 'addr-key';
 const SEALED = { keyId: 'k', nonce: Buffer.alloc(12), ciphertext: Buffer.alloc(16) };
-const binding = (bindingId: string, userKey: string): Binding => ({
+const binding = (bindingId: string, userKey: string, ts = T0.getTime(), source: Binding['source'] = 'session') => ({
   addrKey: ADDR,
-  medium: 'email',
+  medium: 'email' as const,
   bindingId,
   userKey,
   association: SEALED,
   clientLowercaseAddress: null,
-  ts: T0.getTime(),
-  notBefore: T0.getTime(),
-  notAfter: T0.getTime() + 1,
-  source: 'session',
+  ts,
+  notBefore: ts,
+  notAfter: ts + 1,
+  source,
 });
-const bound = (bindingId: string, userKey: string): AssociationEvent => ({
+const bound = (bindingId: string, userKey: string, ts?: number, source?: Binding['source']): AssociationEvent => ({
   type: 'AssociationBound',
-  data: { ...binding(bindingId, userKey), at: T0 },
+  data: { ...binding(bindingId, userKey, ts, source), at: T0 },
 });
-const unbound = (bindingId: string, authority: 'session' | 'homeserver' | 'admin' = 'session'): AssociationEvent => ({
+const unbound = (
+  bindingId: string,
+  authority: 'session' | 'homeserver' | 'admin' = 'session',
+  at = T0,
+): AssociationEvent => ({
   type: 'AssociationUnbound',
-  data: { addrKey: ADDR, bindingId, authority, at: T0 },
+  data: { addrKey: ADDR, bindingId, authority, at },
 });
+const importing = (bindingId: string, userKey: string, ts: number): AssociationCommand => ({
+  type: 'ImportBinding',
+  binding: binding(bindingId, userKey, ts, 'import'),
+  now: T0,
+});
+const importedAt = (bindingId: string, userKey: string, ts: number) => bound(bindingId, userKey, ts, 'import');
+const EARLIER = T0.getTime() - 60_000;
+const LATER = T0.getTime() + 60_000;
 const bind = (bindingId: string, userKey: string): AssociationCommand => ({
   type: 'Bind',
   binding: binding(bindingId, userKey),
@@ -59,7 +72,7 @@ describe('the association aggregate', () => {
     const when = given([bound('b1', 'alice')]).when(bind('b2', 'bob'));
     when.then([bound('b2', 'bob')]);
     const after = when.stateAfter();
-    assert.deepEqual(after.current, { bindingId: 'b2', userKey: 'bob' });
+    assert.deepEqual(after.current, { bindingId: 'b2', userKey: 'bob', ts: T0.getTime() });
     assert.deepEqual(keysToErase(given([bound('b1', 'alice')]).state, after), ['b1']);
   });
 
@@ -93,5 +106,53 @@ describe('the association aggregate', () => {
       .when(bind('b3', 'carol'))
       .stateAfter();
     assert.deepEqual(keysToErase(before, after).sort(), ['b1', 'b2']);
+  });
+});
+
+describe('an imported binding', () => {
+  it('binds an unbound 3PID', () =>
+    given([])
+      .when(importing('i1', 'alice', EARLIER))
+      .then([importedAt('i1', 'alice', EARLIER)]));
+
+  it('replaces an older binding, which is then the one to erase', () => {
+    const when = given([bound('b1', 'bob', EARLIER)]).when(importing('i1', 'alice', T0.getTime()));
+    when.then([importedAt('i1', 'alice', T0.getTime())]);
+    assert.deepEqual(keysToErase(given([bound('b1', 'bob', EARLIER)]).state, when.stateAfter()), ['b1']);
+  });
+
+  it('is refused when the 3PID has a binding as new or newer', () => {
+    given([bound('b1', 'bob', T0.getTime())])
+      .when(importing('i1', 'alice', T0.getTime()))
+      .thenThrows({ errcode: 'M_THREEPID_IN_USE' });
+    given([bound('b1', 'bob', LATER)])
+      .when(importing('i1', 'alice', T0.getTime()))
+      .thenThrows({ errcode: 'M_THREEPID_IN_USE' });
+    assert.deepEqual(importVerdict(given([bound('b1', 'bob', LATER)]).state, 'i1', T0.getTime()), {
+      kind: 'superseded',
+      reason: 'a newer binding exists',
+    });
+  });
+
+  it('is refused when the 3PID was unbound after it was made, and binds when the unbind came before', () => {
+    const endedAt = new Date(T0.getTime());
+    given([bound('b1', 'bob', EARLIER), unbound('b1', 'session', endedAt)])
+      .when(importing('i1', 'alice', EARLIER))
+      .thenThrows({ errcode: 'M_THREEPID_IN_USE' });
+    given([bound('b1', 'bob', EARLIER), unbound('b1', 'session', endedAt)])
+      .when(importing('i1', 'alice', LATER))
+      .then([importedAt('i1', 'alice', LATER)]);
+  });
+
+  it('changes nothing when imported again: present while current, and still after it was replaced or unbound', () => {
+    given([importedAt('i1', 'alice', EARLIER)])
+      .when(importing('i1', 'alice', EARLIER))
+      .then([]);
+    const replaced = given([importedAt('i1', 'alice', EARLIER), bound('b2', 'bob', LATER)]);
+    replaced.when(importing('i1', 'alice', EARLIER)).then([]);
+    assert.deepEqual(importVerdict(replaced.state, 'i1', EARLIER), { kind: 'present' });
+    given([importedAt('i1', 'alice', EARLIER), unbound('i1')])
+      .when(importing('i1', 'alice', EARLIER))
+      .then([]);
   });
 });

@@ -58,4 +58,19 @@ describe('the pepper aggregate', () => {
     given([created('p1'), retired('p1')])
       .when(ensure('p2'))
       .then([created('p2')]));
+
+  it('adopts an imported pepper as the newest, unless the newest is that pepper already', () => {
+    const adopt = (pepperId: string, pepper: string): PepperCommand => ({ type: 'Adopt', pepperId, pepper, now: T0 });
+    const sydent: PepperEvent = { type: 'PepperCreated', data: { pepperId: 'p2', pepper: 'nGwAB', at: T0 } };
+    given([created('p1')])
+      .when(adopt('p2', 'nGwAB'))
+      .then([sydent]);
+    given([created('p1'), sydent])
+      .when(adopt('p3', 'nGwAB'))
+      .then([]);
+    // An older pepper again: it is not the newest, so it becomes the newest once more.
+    given([sydent, created('p1')])
+      .when(adopt('p3', 'nGwAB'))
+      .then([{ type: 'PepperCreated', data: { pepperId: 'p3', pepper: 'nGwAB', at: T0 } }]);
+  });
 });

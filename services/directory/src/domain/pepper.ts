@@ -16,6 +16,8 @@ export type PepperCommand =
   | ({ type: 'RotateIfDue'; intervalMs: number } & NewPepper)
   /** A new pepper now (the admin command). */
   | ({ type: 'Rotate' } & NewPepper)
+  /** Another server's pepper (an import), made the newest unless it is the newest already. */
+  | ({ type: 'Adopt' } & NewPepper)
   /** Retires every live pepper created before `currentPepperId` (live in the read model for the grace). */
   | { type: 'RetireOlder'; currentPepperId: string; now: Date };
 
@@ -49,6 +51,8 @@ export function decide(command: PepperCommand, state: PepperState): PepperEvent[
     }
     case 'Rotate':
       return created(command);
+    case 'Adopt':
+      return state.live.at(-1)?.pepper === command.pepper ? [] : created(command);
     case 'RetireOlder': {
       const index = state.live.findIndex((pepper) => pepper.pepperId === command.currentPepperId);
       if (index === -1) return []; // retired meanwhile, or not ours: nothing to reason from
