@@ -91,8 +91,9 @@ export async function importCommand(args: string[], io: CliIo): Promise<number> 
     if (stage === 'config') return 0;
   }
 
-  const config = tesseraConfig(io.env, flags, translated.settings);
-  const endpoints = flags.dryRun ? undefined : resolveEndpoints(config, flags);
+  const endpoints = flags.dryRun
+    ? undefined
+    : resolveEndpoints(tesseraConfig(io.env, flags, translated.settings), flags);
   if (endpoints !== undefined && stage === 'all' && !(await allReachable(Object.values(endpoints)))) {
     say(
       'the admin APIs of directory, session and invite do not answer: start Tessera with this configuration ' +
