@@ -293,6 +293,7 @@ async function sendPlan(
   }
   for (const [category, planned] of categories(rows, context)) {
     const { service, path } = DESTINATIONS[category];
+    err.write(`${category}: reading and sending to ${service}…\n`); // associations read the tables twice first
     const started = Date.now();
     let lastProgress = started;
     sent[category] = await sendInBatches(
