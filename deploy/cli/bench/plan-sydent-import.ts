@@ -4,15 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/sydent/config-parser.js';
-import { planAssociations } from '../src/sydent/plan-associations.js';
-import {
-  planAccounts,
-  planEphemeralKeys,
-  planInvites,
-  planPepper,
-  planSessions,
-  planTerms,
-} from '../src/sydent/plan-records.js';
+import { plannedCategories } from '../src/sydent/plan.js';
 import { type Category, type Planned, PlanReport } from '../src/sydent/plan-report.js';
 import { openSydentSnapshot } from '../src/sydent/sydent-db.js';
 
@@ -47,16 +39,7 @@ const measure = (category: Category, plan: () => Iterable<Planned<unknown>>) => 
     `| ${category} | ${count.toLocaleString('en')} | ${report.leftOut[category].total.toLocaleString('en')} | ${seconds.toFixed(2)} s | ${rate} | ${mb(peakRss)} |`,
   );
 };
-measure('pepper', () => {
-  const pepper = planPepper(snapshot, context);
-  return pepper === undefined ? [] : [pepper];
-});
-measure('associations', () => planAssociations(snapshot, context));
-measure('invites', () => planInvites(snapshot, context));
-measure('ephemeralKeys', () => planEphemeralKeys(snapshot, context));
-measure('accounts', () => planAccounts(snapshot, context));
-measure('terms', () => planTerms(snapshot, context));
-measure('sessions', () => planSessions(snapshot, context));
+for (const [category, planned] of plannedCategories(snapshot, context)) measure(category, planned);
 snapshot.close();
 clearInterval(sampler);
 const total = (performance.now() - started) / 1000;

@@ -5,29 +5,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { IMPORT_PATHS, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
 import { loadConfig } from '@tessera/config';
-import { runCli } from './cli.js';
+import { tessera } from '../test-support/run-tessera.js';
 import { sendInBatches } from './sydent/send-import.js';
 
 const SAMPLE = '/work/shared/sydent-import/sample';
 const CAPTURED_AT = '1796186273288';
-
-async function tessera(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const text = { out: '', err: '' };
-  out.on('data', (chunk: Buffer) => {
-    text.out += chunk.toString();
-  });
-  err.on('data', (chunk: Buffer) => {
-    text.err += chunk.toString();
-  });
-  const code = await runCli(argv, { env, out, err });
-  return { code, ...text };
-}
 
 /** A stand-in for the three admin APIs: records each request; `imported` once per item, then `present`. */
 function fakeAdminApi() {

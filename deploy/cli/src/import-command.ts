@@ -1,29 +1,21 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, open, readFile, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { IMPORT_PATHS, type ImportBatchAnswer, type ItemOutcome } from '@tessera/admin-imports';
 import { type Config, ConfigSchema, loadConfig } from '@tessera/config';
 import { type AdminEndpoint, type AdminService, adminEndpointOf, postAdmin } from './admin-endpoint.js';
 import type { CliIo } from './cli.js';
 import { UsageError } from './cli.js';
 import { parseConfig } from './sydent/config-parser.js';
-import { planAssociations } from './sydent/plan-associations.js';
-import {
-  planAccounts,
-  planEphemeralKeys,
-  planInvites,
-  planPepper,
-  planSessions,
-  planTerms,
-} from './sydent/plan-records.js';
-import { type Category, type Planned, PlanReport } from './sydent/plan-report.js';
+import { type PlanContext, plannedCategories } from './sydent/plan.js';
+import { type Category, PlanReport } from './sydent/plan-report.js';
 import { formatPlan, formatSummary } from './sydent/print-report.js';
 import { count, emptyTally, type SendTally, sendInBatches } from './sydent/send-import.js';
 import { keyFileState, parseSydentSigningKey, signingKeyFileOf, writeKeyFile } from './sydent/signing-key-file.js';
 import { openSydentSnapshot, type SydentRows } from './sydent/sydent-db.js';
 import { renderTesseraYaml, translateConfig } from './sydent/translate-config.js';
+import { writeNewFile } from './write-new-file.js';
 
 const VALUE_FLAGS = [
   'db',
@@ -212,19 +204,7 @@ async function writeConfigFile(file: string, yaml: string): Promise<void> {
   }
   if (existing === yaml) return;
   if (existing !== undefined) throw new Error(`${file} exists with other settings: move it away or give another --out`);
-  const temp = join(dirname(resolve(file)), `.${randomBytes(6).toString('hex')}.tessera-yaml.tmp`);
-  const handle = await open(temp, 'wx', FILE_MODE);
-  try {
-    await handle.writeFile(yaml, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await link(temp, file);
-  } finally {
-    await unlink(temp).catch(() => {});
-  }
+  await writeNewFile(resolve(file), yaml, FILE_MODE, 0o755);
 }
 
 /** The settings the admin APIs are found with: the environment over TESSERA_CONFIG, else the YAML just made. */
@@ -255,26 +235,8 @@ async function allReachable(endpoints: AdminEndpoint[]): Promise<boolean> {
   return (await Promise.all(endpoints.map(reachable))).every(Boolean);
 }
 
-type PlanContext = { serverName: string; now: number; report: PlanReport };
-
-/** Each category's planned items, in the order they are sent (pepper first, by itself). */
-function categories(
-  rows: SydentRows,
-  context: PlanContext,
-): [Exclude<Category, 'pepper'>, () => Iterable<Planned<unknown>>][] {
-  return [
-    ['associations', () => planAssociations(rows, context)],
-    ['invites', () => planInvites(rows, context)],
-    ['ephemeralKeys', () => planEphemeralKeys(rows, context)],
-    ['accounts', () => planAccounts(rows, context)],
-    ['terms', () => planTerms(rows, context)],
-    ['sessions', () => planSessions(rows, context)],
-  ];
-}
-
 function drainPlan(rows: SydentRows, context: PlanContext): void {
-  planPepper(rows, context);
-  for (const [, planned] of categories(rows, context)) for (const _ of planned());
+  for (const [, planned] of plannedCategories(rows, context)) for (const _ of planned());
 }
 
 async function sendPlan(
@@ -285,13 +247,20 @@ async function sendPlan(
   { err }: CliIo,
 ): Promise<Partial<Record<Category, SendTally>>> {
   const sent: Partial<Record<Category, SendTally>> = {};
-  const pepper = planPepper(rows, context);
-  if (pepper !== undefined) {
-    const answer = (await postAdmin(endpoints.directory, IMPORT_PATHS.directory.pepper, pepper.item)) as ItemOutcome;
-    sent.pepper = emptyTally();
-    count(sent.pepper, answer, pepper.label);
-  }
-  for (const [category, planned] of categories(rows, context)) {
+  for (const [category, planned] of plannedCategories(rows, context)) {
+    if (category === 'pepper') {
+      // One request of its own: the pepper is a single item, answered with a single outcome.
+      for (const pepper of planned()) {
+        const answer = (await postAdmin(
+          endpoints.directory,
+          IMPORT_PATHS.directory.pepper,
+          pepper.item,
+        )) as ItemOutcome;
+        sent.pepper = emptyTally();
+        count(sent.pepper, answer, pepper.label);
+      }
+      continue;
+    }
     const { service, path } = DESTINATIONS[category];
     err.write(`${category}: reading and sending to ${service}…\n`); // associations read the tables twice first
     const started = Date.now();

@@ -179,7 +179,6 @@ const HUNDRED_YEARS = 3_153_600_000_000;
 const NOW = 2_000_000_000_000;
 
 function local(id: number, address: string, mxid: string | null, ts: number): LocalAssociationRow {
-  const folded = address.toLowerCase();
   return {
     id,
     medium: 'email',
@@ -188,7 +187,7 @@ function local(id: number, address: string, mxid: string | null, ts: number): Lo
     ts,
     notBefore: mxid === null ? null : ts,
     notAfter: mxid === null ? null : ts + HUNDRED_YEARS,
-    lookupHash: mxid === null ? null : lookupHash(address === folded ? folded : address, 'email', PEPPER),
+    lookupHash: mxid === null ? null : lookupHash(address, 'email', PEPPER), // Sydent hashed the stored form
   };
 }
 

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { encodeBase64, tryDecodeBase64 } from '@tessera/canonical-json';
+import { writeNewFile } from '../write-new-file.js';
 
 const SEED_BYTES = 32;
 const LEGACY_HEX_SEED = /^[0-9a-fA-F]{64}$/;
@@ -77,31 +77,7 @@ function sameKey(line: string, expected: string): boolean {
   return bytes !== undefined && wanted !== undefined && Buffer.from(bytes).equals(Buffer.from(wanted));
 }
 
-/**
- * Writes the key file (0600, in a 0700 directory) atomically: a synced temporary file, then a
- * hard link to the name, which fails rather than replace a file that appeared meanwhile.
- */
+/** Writes the key file: 0600 in a 0700 directory, all at once, never over a file that appeared meanwhile. */
 export async function writeKeyFile(file: string, key: SydentSigningKey): Promise<void> {
-  const dir = dirname(file);
-  await mkdir(dir, { recursive: true, mode: DIR_MODE });
-  const temp = join(dir, `.${randomBytes(6).toString('hex')}.import.tmp`);
-  const handle = await open(temp, 'wx', FILE_MODE);
-  try {
-    await handle.chmod(FILE_MODE);
-    await handle.writeFile(`${key.line}\n`, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await link(temp, file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST')
-      throw new SigningKeyError(`signing key file ${file} appeared while it was being written: run again`);
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'ENOSYS') throw err;
-    await rename(temp, file); // no hard links on this file system
-  } finally {
-    await unlink(temp).catch(() => {});
-  }
+  await writeNewFile(file, `${key.line}\n`, FILE_MODE, DIR_MODE);
 }
