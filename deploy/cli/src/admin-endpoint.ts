@@ -9,6 +9,7 @@ import { UsageError } from './cli.js';
 const ADMIN_SETTINGS = {
   directory: { listen: 'TESSERA_DIRECTORY_ADMIN_LISTEN', tokenFile: 'TESSERA_DIRECTORY_ADMIN_TOKEN_FILE' },
   invite: { listen: 'TESSERA_INVITE_ADMIN_LISTEN', tokenFile: 'TESSERA_INVITE_ADMIN_TOKEN_FILE' },
+  session: { listen: 'TESSERA_SESSION_ADMIN_LISTEN', tokenFile: 'TESSERA_SESSION_ADMIN_TOKEN_FILE' },
 } as const satisfies Record<string, { listen: keyof Config; tokenFile: keyof Config }>;
 
 export type AdminService = keyof typeof ADMIN_SETTINGS;
@@ -26,15 +27,16 @@ export function adminEndpointOf(
   config: Config,
   adminUrlFlag: string | undefined,
   cwd = process.cwd(),
+  flagName = '--admin-url',
 ): AdminEndpoint {
   const settings = ADMIN_SETTINGS[service];
   const url = adminUrlFlag ?? urlOfListen(config[settings.listen]) ?? runnerAdminUrl(service, config, cwd);
   if (url === undefined)
     throw new UsageError(
-      `cannot find the ${service} admin API: give --admin-url, set ${settings.listen}, or point ` +
+      `cannot find the ${service} admin API: give ${flagName}, set ${settings.listen}, or point ` +
         'TESSERA_DATA_DIR at a running local runner',
     );
-  if (!/^http:\/\/[^/]+\/?$/.test(url)) throw new UsageError(`--admin-url: expected http://host:port (got ${url})`);
+  if (!/^http:\/\/[^/]+\/?$/.test(url)) throw new UsageError(`${flagName}: expected http://host:port (got ${url})`);
   const tokenFile = config[settings.tokenFile];
   return {
     service,

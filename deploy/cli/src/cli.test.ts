@@ -4,27 +4,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { EventStore, handleCommand, subjectOf } from '@tessera/event-store';
 import { storedKeys } from '@tessera/signing-keys';
 import { connectAsIdentity, startNats, type TestNats } from '@tessera/test-harness';
-import { runCli } from './cli.js';
-
-/** Runs the CLI in-process with `env`; what it printed on each stream, and its exit code. */
-async function tessera(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const text = { out: '', err: '' };
-  out.on('data', (chunk: Buffer) => {
-    text.out += chunk.toString();
-  });
-  err.on('data', (chunk: Buffer) => {
-    text.err += chunk.toString();
-  });
-  const code = await runCli(argv, { env, out, err });
-  return { code, ...text };
-}
+import { tessera } from '../test-support/run-tessera.js';
 
 describe('tessera (the operators’ command)', () => {
   let dir: string;

@@ -1,6 +1,7 @@
 import { ConfigError } from '@tessera/config';
 import { ErrorCode, NatsError } from 'nats';
 import { directoryCommand } from './directory-command.js';
+import { IMPORT_USAGE, importCommand } from './import-command.js';
 import { inviteCommand } from './invite-command.js';
 import { keysCommand } from './keys-command.js';
 import { natsIdentitiesCommand } from './nats-identities-command.js';
@@ -45,6 +46,14 @@ commands:
                          delivered, its ephemeral key no longer valid, its sealed data erased. Finds
                          the invite service's admin API as the directory commands do, with
                          TESSERA_INVITE_ADMIN_LISTEN and TESSERA_INVITE_ADMIN_TOKEN_FILE
+  ${IMPORT_USAGE}
+                         move a stopped Sydent here: --stage config writes the Tessera YAML and
+                         hands Sydent's signing key to signing's key file (before Tessera starts);
+                         --stage data sends Sydent's data to the admin APIs of directory, session
+                         and invite (found as above, TESSERA_SESSION_ADMIN_LISTEN for session);
+                         all (the default) does both. --dry-run prints the plan (what is imported,
+                         what is left out and why) and writes and sends nothing. --now sets the
+                         clock for validity windows and the 24 h of sessions. Safe to run again
 `;
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -55,6 +64,7 @@ const COMMANDS: Record<string, Command> = {
   projector: projectorCommand,
   directory: directoryCommand,
   invite: inviteCommand,
+  import: importCommand,
 };
 
 /** Runs one command; resolves with the process's exit code. */

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { IMPORT_PATHS, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
+import { loadConfig } from '@tessera/config';
+import { tessera } from '../test-support/run-tessera.js';
+import { sendInBatches } from './sydent/send-import.js';
+
+const SAMPLE = '/work/shared/sydent-import/sample';
+const CAPTURED_AT = '1796186273288';
+
+/** A stand-in for the three admin APIs: records each request; `imported` once per item, then `present`. */
+function fakeAdminApi() {
+  const requests: { path: string; body: Record<string, unknown> }[] = [];
+  const seen = new Set<string>();
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
+      const path = req.url ?? '';
+      requests.push({ path, body });
+      const outcomeOf = (item: unknown) => {
+        const key = `${path} ${JSON.stringify(item)}`;
+        const outcome = seen.has(key) ? 'present' : 'imported';
+        seen.add(key);
+        return { outcome };
+      };
+      const answer = Array.isArray(body.items) ? { outcomes: body.items.map(outcomeOf) } : outcomeOf(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    });
+  });
+  return { server, requests };
+}
+
+describe('tessera import sydent', () => {
+  let dir: string;
+  let api: ReturnType<typeof fakeAdminApi>;
+  let url: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-import-'));
+    api = fakeAdminApi();
+    await new Promise<void>((done) => api.server.listen(0, '127.0.0.1', done));
+    url = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    api?.server.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    api.requests.length = 0;
+  });
+  const adminFlags = () => ['--admin-url-directory', url, '--admin-url-session', url, '--admin-url-invite', url];
+  const sample = [
+    '--config',
+    `${SAMPLE}/sydent.conf`,
+    '--db',
+    `${SAMPLE}/sydent.db`,
+    '--terms',
+    `${SAMPLE}/terms.yaml`,
+  ];
+
+  it('--dry-run prints the plan and the YAML, and writes and sends nothing', async () => {
+    const data = join(dir, 'dry');
+    const out = join(dir, 'dry.yaml');
+    const run = await tessera(
+      ['import', 'sydent', ...sample, '--out', out, '--dry-run', '--now', CAPTURED_AT, ...adminFlags()],
+      { TESSERA_DATA_DIR: data },
+    );
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, /associations +10 +4/);
+    assert.match(run.out, /sessions +9 +0/);
+    assert.match(run.out, /1 × superseded: the address was bound again later\n +global 9 /);
+    assert.match(run.out, /TESSERA_SERVER_NAME: "id.example.test"/);
+    assert.match(run.out, /would write ed25519:0 to .*signing\.key/);
+    assert.match(run.out, /dry run: nothing was sent/);
+    assert.equal(api.requests.length, 0);
+    assert.ok(!existsSync(out) && !existsSync(data), 'nothing written');
+  });
+
+  it('--stage config writes a YAML Tessera loads and the key file, and accepts the same key again', async () => {
+    const data = join(dir, 'config');
+    const out = join(dir, 'config.yaml');
+    const args = ['import', 'sydent', '--config', `${SAMPLE}/sydent.conf`, '--stage', 'config', '--out', out];
+    const first = await tessera(args, { TESSERA_DATA_DIR: data });
+    assert.equal(first.code, 0, first.err);
+    assert.match(first.err, /not translated: \[sms\] smsrule\.7/);
+    assert.equal(loadConfig({ TESSERA_CONFIG: out }).TESSERA_SERVER_NAME, 'id.example.test');
+    assert.equal(loadConfig({ TESSERA_CONFIG: out }).TESSERA_DATA_DIR, data);
+    const keyFile = join(data, 'signing', 'signing.key');
+    assert.equal(await readFile(keyFile, 'utf8'), 'ed25519 0 nVZ+KyYYyhA78RaKHX6NeB90CNt/Ijz80KNlT1qOA1Y\n');
+    assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
+    assert.equal((await stat(out)).mode & 0o777, 0o600);
+    const again = await tessera(args, { TESSERA_DATA_DIR: data });
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /already holds ed25519:0: left as it is/);
+    assert.equal(api.requests.length, 0);
+  });
+
+  it('refuses to replace a key file that holds another key, naming its key id only', async () => {
+    const keyFile = join(dir, 'generated.key');
+    await writeFile(keyFile, 'ed25519 0 XGX0JRS2Af3be3knz2fBiRbApjm2Dh61gXDJA8kcJNI\n', { mode: 0o600 });
+    const run = await tessera(['import', 'sydent', '--config', `${SAMPLE}/sydent.conf`, '--stage', 'config'], {
+      TESSERA_SIGNING_KEY_FILE: keyFile,
+    });
+    assert.equal(run.code, 1);
+    assert.match(run.err, /already holds key ed25519:0, not Sydent's ed25519:0 alone/);
+    assert.doesNotMatch(run.err + run.out, /XGX0|nVZ\+/);
+  });
+
+  it('--stage data sends every category in order, in batches, and a second run finds everything present', async () => {
+    const args = ['import', 'sydent', ...sample, '--stage', 'data', '--now', CAPTURED_AT, ...adminFlags()];
+    const first = await tessera(args);
+    assert.equal(first.code, 0, first.err);
+    assert.deepEqual(
+      api.requests.map(({ path }) => path),
+      [
+        IMPORT_PATHS.directory.pepper,
+        IMPORT_PATHS.directory.associations,
+        IMPORT_PATHS.invite.invites,
+        IMPORT_PATHS.invite.ephemeralKeys,
+        IMPORT_PATHS.session.accounts,
+        IMPORT_PATHS.session.terms,
+        IMPORT_PATHS.session.sessions,
+      ],
+    );
+    assert.deepEqual(api.requests[0]?.body, { pepper: 'nGwAB' });
+    assert.equal((api.requests[1]?.body.items as unknown[] | undefined)?.length, 10);
+    assert.match(first.out, /associations +10 +10 +0 +0/);
+    assert.match(first.out, /done: every planned item is in Tessera/);
+    const second = await tessera(args);
+    assert.equal(second.code, 0, second.err);
+    assert.match(second.out, /associations +10 +0 +10 +0/);
+    assert.match(second.out, /sessions +9 +0 +9 +0/);
+  });
+
+  it('--stage all without running admin APIs writes the config and asks to start Tessera, then --stage data', async () => {
+    const data = join(dir, 'all');
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
+    const closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((done) => closed.close(() => done()));
+    const flags = [
+      '--admin-url-directory',
+      closedUrl,
+      '--admin-url-session',
+      closedUrl,
+      '--admin-url-invite',
+      closedUrl,
+    ];
+    const run = await tessera(['import', 'sydent', ...sample, '--out', join(dir, 'all.yaml'), ...flags], {
+      TESSERA_DATA_DIR: data,
+    });
+    assert.equal(run.code, 75, run.err);
+    assert.match(run.out, /start Tessera with this configuration.*--stage data/);
+    assert.ok(existsSync(join(data, 'signing', 'signing.key')));
+  });
+
+  it('names what is wrong with the command line', async () => {
+    assert.equal((await tessera(['import', 'sydent'])).code, 64);
+    assert.equal((await tessera(['import', 'sydent', '--config', 'x', '--stage', 'data'])).code, 64);
+    assert.equal((await tessera(['import', 'sydent', '--config', 'x', '--stage', 'later'])).code, 64);
+    assert.match((await tessera(['import', 'sydent', '--config', 'x', '--now', 'soon'])).err, /--now/);
+    assert.equal((await tessera(['import', 'synapse'])).code, 64);
+  });
+});
+
+describe('sending planned items', () => {
+  const planned = (count: number) => Array.from({ length: count }, (_, i) => ({ label: `row ${i}`, item: i }));
+
+  it('sends at most MAX_IMPORT_BATCH items a request, with no more requests in flight than asked', async () => {
+    const sizes: number[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const tally = await sendInBatches(
+      planned(2 * MAX_IMPORT_BATCH + 500),
+      async (items) => {
+        sizes.push(items.length);
+        most = Math.max(most, ++inFlight);
+        await new Promise((done) => setImmediate(done));
+        inFlight--;
+        return items.map((item) =>
+          item % 1000 === 7 ? { outcome: 'refused', reason: 'bad' } : { outcome: 'imported' },
+        );
+      },
+      { concurrency: 2 },
+    );
+    assert.deepEqual(sizes, [MAX_IMPORT_BATCH, MAX_IMPORT_BATCH, 500]);
+    assert.equal(most, 2);
+    assert.equal(tally.imported, 2 * MAX_IMPORT_BATCH + 497);
+    assert.equal(tally.refused, 3);
+    assert.deepEqual(tally.refusals[0], { label: 'row 7', reason: 'bad' });
+  });
+
+  it('stops at a failed request and says so, so that running again finishes the job', async () => {
+    let calls = 0;
+    await assert.rejects(
+      sendInBatches(
+        planned(5 * MAX_IMPORT_BATCH),
+        async (items) => {
+          calls++;
+          if (calls === 2) throw new Error('connection reset');
+          return items.map(() => ({ outcome: 'imported' as const }));
+        },
+        { concurrency: 1 },
+      ),
+      /connection reset/,
+    );
+    assert.equal(calls, 2, 'nothing sent after the failure');
+    await assert.rejects(
+      sendInBatches(planned(3), async () => [{ outcome: 'imported' as const }], { concurrency: 1 }),
+      /answered 1 outcomes for 3 items/,
+    );
+  });
+});

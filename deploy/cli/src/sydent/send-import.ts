@@ -1,0 +1,79 @@
+import { type ItemOutcome, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
+import { EXAMPLES_KEPT, type Planned } from './plan-report.js';
+
+/** What the services answered for one category. */
+export type SendTally = {
+  imported: number;
+  present: number;
+  refused: number;
+  /** The first refusals, with the rows they came from. */
+  refusals: { label: string; reason: string }[];
+};
+
+export const emptyTally = (): SendTally => ({ imported: 0, present: 0, refused: 0, refusals: [] });
+
+/** Posts one batch; answers one outcome per item, in order. */
+export type PostBatch<T> = (items: T[]) => Promise<ItemOutcome[]>;
+
+export type SendOptions = {
+  /** Requests in flight at once. */
+  concurrency: number;
+  batchSize?: number;
+  /** Called after each answered batch with the running tally. */
+  onBatch?: (tally: SendTally) => void;
+};
+
+/**
+ * Sends the planned items in batches of at most MAX_IMPORT_BATCH, several requests in flight, and
+ * tallies the outcomes. A failed request stops the sending (after the requests in flight have
+ * answered) and rethrows: every service answers `present` for what it already has, so running
+ * the import again finishes the job.
+ */
+export async function sendInBatches<T>(
+  planned: Iterable<Planned<T>>,
+  post: PostBatch<T>,
+  options: SendOptions,
+): Promise<SendTally> {
+  const batchSize = Math.min(options.batchSize ?? MAX_IMPORT_BATCH, MAX_IMPORT_BATCH);
+  const tally = emptyTally();
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const send = (batch: Planned<T>[]) => {
+    const request = post(batch.map(({ item }) => item))
+      .then((outcomes) => {
+        if (!Array.isArray(outcomes) || outcomes.length !== batch.length)
+          throw new Error(
+            `the service answered ${Array.isArray(outcomes) ? outcomes.length : 'no'} outcomes for ${batch.length} items`,
+          );
+        for (const [index, outcome] of outcomes.entries()) count(tally, outcome, (batch[index] as Planned<T>).label);
+        options.onBatch?.(tally);
+      })
+      .catch((err: unknown) => {
+        failure ??= err;
+      })
+      .finally(() => inFlight.delete(request));
+    inFlight.add(request);
+  };
+  let batch: Planned<T>[] = [];
+  for (const entry of planned) {
+    batch.push(entry);
+    if (batch.length < batchSize) continue;
+    send(batch);
+    batch = [];
+    while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+    if (failure !== undefined) break;
+  }
+  if (failure === undefined && batch.length > 0) send(batch);
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw failure;
+  return tally;
+}
+
+export function count(tally: SendTally, { outcome, reason }: ItemOutcome, label: string): void {
+  if (outcome === 'imported') tally.imported++;
+  else if (outcome === 'present') tally.present++;
+  else {
+    tally.refused++;
+    if (tally.refusals.length < EXAMPLES_KEPT) tally.refusals.push({ label, reason: reason ?? '(no reason given)' });
+  }
+}
