@@ -15,6 +15,7 @@ export const MAX_IMPORT_BATCH = 1_000;
 export const IMPORT_PATHS = {
   directory: {
     pepper: '/_tessera/directory/v1/import/pepper',
+    checkSignature: '/_tessera/directory/v1/import/check-signature',
     associations: '/_tessera/directory/v1/import/associations',
   },
   session: {
@@ -76,11 +77,22 @@ export type AssociationImport = {
 };
 
 /**
- * `ourSignature`: how the directory's signature compares with the one given for the same key id
- * (`same` for a clean own row, `changed` for a row whose leaked fields were stripped and whose old
- * signature was therefore left out, `added` where none was given, e.g. a peer's row).
+ * `ourSignature`: how the directory's signature compares with the one given for the same key id:
+ * `same` (a clean own row signed with the key signing holds), `changed` (a signature was given
+ * for that key id and ours differs: another key under the same id), `added` (none was given for
+ * that key id: a peer's row, or an own row whose signatures were dropped with its leaked fields).
  */
 export type AssociationOutcome = ItemOutcome & { ourSignature?: 'same' | 'changed' | 'added' };
+
+/**
+ * `POST check-signature {association}` → SignatureCheck: signs the six fields as an import would,
+ * and stores nothing. Before sending anything, the CLI sends a clean row Sydent signed: unless it
+ * comes back `same`, signing does not hold Sydent's key (it made its own before the key was handed
+ * over, or reads another file), and importing would sign rows and record invites with a key no
+ * room knows.
+ */
+export type SignatureCheckRequest = { association: AssociationImport['association'] };
+export type SignatureCheck = { keyId: string; ourSignature: 'same' | 'changed' | 'added' };
 
 // --- session -------------------------------------------------------------------------------------
 
