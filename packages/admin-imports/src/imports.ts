@@ -43,8 +43,9 @@ export type ImportBatch<T> = { items: T[] };
 
 /**
  * `POST pepper {pepper}` → `{outcome}`: the lookup pepper to keep (Sydent's `hashing_metadata`).
- * `present` when the newest pepper already is this one; otherwise a PepperCreated makes it the
- * current pepper once its index is complete (the one before stays accepted for the grace period).
+ * `present` when this pepper was ever created here (current, or rotated away since: an import run
+ * again changes nothing); otherwise a PepperCreated makes it the current pepper once its index is
+ * complete (the one before stays accepted for the grace period).
  */
 export type PepperImport = { pepper: string };
 

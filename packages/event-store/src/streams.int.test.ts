@@ -47,6 +47,7 @@ describe('ensureStreams', () => {
     assert.deepEqual(lasting.subjects.sort(), [
       'tessera.account.>',
       'tessera.assoc.>',
+      'tessera.ephemeral_keys.>',
       'tessera.invite.>',
       'tessera.key.>',
       'tessera.onbind.>',
@@ -80,6 +81,6 @@ describe('ensureStreams', () => {
     await ensureStreams(jsm);
     await jsm.streams.update('TESSERA_EVENTS', { subjects: ['tessera.key.>'] });
     assert.equal((await ensureStreams(jsm))[1]?.action, 'updated');
-    assert.equal((await jsm.streams.info('TESSERA_EVENTS')).config.subjects.length, 8);
+    assert.equal((await jsm.streams.info('TESSERA_EVENTS')).config.subjects.length, 9);
   });
 });

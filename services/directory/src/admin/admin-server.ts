@@ -11,7 +11,7 @@ import type { Binder } from '../binder.js';
 import type { Peppers } from '../peppers.js';
 import { parseAdminThreepid } from './admin-input.js';
 import { ADMIN_PATHS } from './admin-paths.js';
-import { importAssociationBatch, STORE_CONCURRENCY } from './association-import.js';
+import { checkImportSignature, importAssociationBatch, STORE_CONCURRENCY } from './association-import.js';
 import { concurrencyLimit } from './concurrency-limit.js';
 import { importAssociations } from './import.js';
 import { importPepper } from './pepper-import.js';
@@ -68,6 +68,8 @@ export function startDirectoryAdmin({
           const items = await readImportItems(req, { maxItems: MAX_IMPORT_BATCH, maxBytes: MAX_IMPORT_BODY_BYTES });
           return importAssociationBatch(items, { binder, limit: importLimit, log });
         }
+        case IMPORT_PATHS.directory.checkSignature:
+          return checkImportSignature(await readJsonObject(req), binder);
         case IMPORT_PATHS.directory.pepper:
           return importPepper(await readJsonObject(req), { peppers, binder });
         default:

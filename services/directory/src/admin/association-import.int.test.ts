@@ -140,6 +140,29 @@ describe('import/associations', () => {
     );
   });
 
+  it('checks a signature as an import would sign, storing nothing: same with this key, changed with another, 400 for a bad association', async () => {
+    const address = `check-${uniq()}@example.org`;
+    const fields = fieldsOf(address, '@check:hs.example');
+    const signed = JSON.parse(bed.standIns.sign(JSON.stringify(fields))) as { signatures: object };
+    const before = await lastSequences();
+    const check = async (association: object) =>
+      bed.admin(IMPORT_PATHS.directory.checkSignature, JSON.stringify({ association }));
+    assert.deepEqual((await check({ ...fields, signatures: signed.signatures })).body, {
+      keyId: KEY_ID,
+      ourSignature: 'same',
+    });
+    const otherKey = { [SERVER_NAME]: { [KEY_ID]: 'YW5vdGhlciBrZXk' } };
+    assert.deepEqual((await check({ ...fields, signatures: otherKey })).body, {
+      keyId: KEY_ID,
+      ourSignature: 'changed',
+    });
+    const bad = await check({ ...fields, mxid: 'not a user' });
+    assert.equal(bad.status, 400);
+    assert.equal((bad.body as { errcode?: string }).errcode, 'M_INVALID_PARAM');
+    assert.deepEqual(await lastSequences(), before, 'nothing stored');
+    assert.equal((await lookupOne(address))?.mxid ?? '', '');
+  });
+
   it('writes nothing when the same batch comes again: every item present, no event, no data key, no signing', async () => {
     const items = Array.from({ length: 20 }, (_, i) =>
       itemOf(fieldsOf(`again-${i}-${uniq()}@example.org`, `@a${i}:hs.example`)),

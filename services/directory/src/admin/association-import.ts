@@ -1,4 +1,4 @@
-import type { AssociationOutcome, ImportBatchAnswer } from '@tessera/admin-imports';
+import type { AssociationOutcome, ImportBatchAnswer, SignatureCheck } from '@tessera/admin-imports';
 import { TesseraError } from '@tessera/errors';
 import type { Logger } from '@tessera/service-kit';
 import type { Binder, ImportedOutcome, SignedImport } from '../binder.js';
@@ -18,6 +18,27 @@ export const STORE_CONCURRENCY = 256;
  * the others.
  */
 const SIGN_CHUNK = 250;
+
+/** Signing's answers, one per association asked, in order; anything else is signing's fault (503). */
+async function signAll(binder: Binder, fields: CheckedAssociation['fields'][]): Promise<string[]> {
+  const signed = await binder.signAssociations(fields);
+  if (signed.length !== fields.length)
+    throw new TesseraError('M_UNKNOWN', `signing answered ${signed.length} of ${fields.length} associations`, {
+      httpStatus: 503,
+    });
+  return signed;
+}
+
+/**
+ * `POST import/check-signature`: the association signed as an import would sign it, compared with
+ * the signature given, nothing stored (SignatureCheck). A bad association is 400 M_INVALID_PARAM.
+ */
+export async function checkImportSignature(body: Record<string, unknown>, binder: Binder): Promise<SignatureCheck> {
+  const checked = checkAssociationItem({ importId: 'check-signature', association: body.association });
+  const [signed] = await signAll(binder, [checked.fields]);
+  const { keyId, ourSignature } = withOurSignature(checked, signed as string);
+  return { keyId, ourSignature };
+}
 
 /**
  * `POST import/associations`: one outcome per item, in order. Each item that passes the checks is
@@ -59,7 +80,10 @@ export async function importAssociationBatch(
   const signed: string[] = [];
   for (let from = 0; from < absent.length; from += SIGN_CHUNK)
     signed.push(
-      ...(await binder.signAssociations(absent.slice(from, from + SIGN_CHUNK).map(({ checked }) => checked.fields))),
+      ...(await signAll(
+        binder,
+        absent.slice(from, from + SIGN_CHUNK).map(({ checked }) => checked.fields),
+      )),
     );
 
   let lastSeq = 0;

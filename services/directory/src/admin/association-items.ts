@@ -107,13 +107,14 @@ const isPart = (value: unknown): value is string =>
 export function withOurSignature(
   checked: CheckedAssociation,
   signedJson: string,
-): { associationJson: string; ourSignature: NonNullable<AssociationOutcome['ourSignature']> } {
+): { associationJson: string; keyId: string; ourSignature: NonNullable<AssociationOutcome['ourSignature']> } {
   const { signer, keyId, signature } = onlySignature(signedJson);
   const ours = Object.hasOwn(checked.signatures, signer) ? checked.signatures[signer] : undefined;
   const given = ours !== undefined && Object.hasOwn(ours, keyId) ? ours[keyId] : undefined;
   const signatures = { ...checked.signatures, [signer]: { ...ours, [keyId]: signature } };
   return {
     associationJson: canonicalJson({ ...checked.fields, signatures }),
+    keyId,
     ourSignature: given === undefined ? 'added' : given === signature ? 'same' : 'changed',
   };
 }

@@ -7,8 +7,8 @@ import type { Peppers } from '../peppers.js';
 const IMPORTED_PEPPER = /^[A-Za-z0-9]{1,64}$/;
 
 /**
- * `POST import/pepper {pepper}`: `present` when the newest pepper is this one already (nothing
- * appended); else it is made the newest and answered `imported` once the projector has indexed it
+ * `POST import/pepper {pepper}`: `present` when this pepper was ever created here (nothing
+ * appended, also once rotated away); else it is made the newest and answered `imported` once the projector has indexed it
  * and this replica offers it. A pepper of another form is `refused`.
  */
 export async function importPepper(

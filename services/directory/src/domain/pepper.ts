@@ -16,23 +16,30 @@ export type PepperCommand =
   | ({ type: 'RotateIfDue'; intervalMs: number } & NewPepper)
   /** A new pepper now (the admin command). */
   | ({ type: 'Rotate' } & NewPepper)
-  /** Another server's pepper (an import), made the newest unless it is the newest already. */
+  /**
+   * Another server's pepper (an import), made the newest unless it was ever created here: once
+   * rotated away it stays retired, so importing the same deployment again changes nothing.
+   */
   | ({ type: 'Adopt' } & NewPepper)
   /** Retires every live pepper created before `currentPepperId` (live in the read model for the grace). */
   | { type: 'RetireOlder'; currentPepperId: string; now: Date };
 
-export type PepperState = { live: { pepperId: string; pepper: string; createdAt: Date }[] };
+export type PepperState = {
+  live: { pepperId: string; pepper: string; createdAt: Date }[];
+  /** Every pepper value ever created, retired ones included. */
+  ever: ReadonlySet<string>;
+};
 
-export const initial = (): PepperState => ({ live: [] });
+export const initial = (): PepperState => ({ live: [], ever: new Set() });
 
 export function evolve(state: PepperState, event: PepperEvent): PepperState {
   switch (event.type) {
     case 'PepperCreated': {
       const { pepperId, pepper, at } = event.data;
-      return { live: [...state.live, { pepperId, pepper, createdAt: at }] };
+      return { live: [...state.live, { pepperId, pepper, createdAt: at }], ever: new Set([...state.ever, pepper]) };
     }
     case 'PepperRetired':
-      return { live: state.live.filter((pepper) => pepper.pepperId !== event.data.pepperId) };
+      return { ...state, live: state.live.filter((pepper) => pepper.pepperId !== event.data.pepperId) };
   }
 }
 
@@ -52,7 +59,7 @@ export function decide(command: PepperCommand, state: PepperState): PepperEvent[
     case 'Rotate':
       return created(command);
     case 'Adopt':
-      return state.live.at(-1)?.pepper === command.pepper ? [] : created(command);
+      return state.ever.has(command.pepper) ? [] : created(command);
     case 'RetireOlder': {
       const index = state.live.findIndex((pepper) => pepper.pepperId === command.currentPepperId);
       if (index === -1) return []; // retired meanwhile, or not ours: nothing to reason from
