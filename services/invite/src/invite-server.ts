@@ -148,6 +148,7 @@ export async function startInviteServer(options: InviteServerOptions): Promise<I
               secrets: options.settings.secrets,
               signing,
               projected,
+              importedEphemeralKeys: readModel.importedEphemeralKeys,
               visibleWaitMs: config.TESSERA_BIND_VISIBLE_WAIT_MS,
               expiryMs: config.TESSERA_INVITE_EXPIRY_MS,
               now,

@@ -931,6 +931,15 @@ describe('imports from Sydent (admin API)', () => {
       ['present', 'refused'],
     );
     assert.deepEqual(await storeSequences(), before);
+    // Cut into batches another way (another batch size, a database with one more key): the keys
+    // known already are present, and only the new one is appended.
+    const added = randomBytes(32).toString('base64url');
+    assert.deepEqual(
+      (await importKeys([{ publicKey: added }, items[0]])).map(({ outcome }) => outcome),
+      ['imported', 'present'],
+    );
+    assert.equal((await storeSequences()).events, before.events + 1);
+    assert.equal(await isValid(added), true);
   });
 
   it('never finds an empty ephemeral key valid, which imported invites have', async () => {

@@ -18,6 +18,8 @@ export interface ReadModel {
    * imported (valid for good). Never for '' (the imported invites' key: they have none of their own).
    */
   ephemeralKeyIsValid(urlSafeUnpaddedKey: string, now: number): Promise<boolean>;
+  /** Which of these keys were imported already (the projector's table of EphemeralKeysImported). */
+  importedEphemeralKeys(urlSafeUnpaddedKeys: readonly string[]): Promise<Set<string>>;
   /**
    * The invites an onbind call for the address key carries: those pending and unexpired, and those
    * this call claimed already (a redelivery after a crash); oldest first.
@@ -65,6 +67,15 @@ export function readModelOf(db: Kysely<Database>): ReadModel {
         .limit(1)
         .executeTakeFirst();
       return row !== undefined;
+    },
+    async importedEphemeralKeys(keys) {
+      if (keys.length === 0) return new Set();
+      const rows = await db
+        .selectFrom('imported_ephemeral_key')
+        .select('public_key')
+        .where('public_key', '=', sql<string>`any(${[...keys]})`)
+        .execute();
+      return new Set(rows.map((row) => row.public_key));
     },
     async invitesForOnbind(addrKey, onbindId, now) {
       const rows = await db

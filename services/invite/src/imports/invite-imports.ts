@@ -10,6 +10,7 @@ import { INVITE_SEALED_FIELDS, inviteDataKey } from '@tessera/spec-params';
 import { storedEphemeralKeys } from '../events/ephemeral-keys-events.js';
 import { storedInvites } from '../events/invite-events.js';
 import { inviteSubject } from '../invites.js';
+import type { ReadModel } from '../read-model.js';
 import type { Signing } from '../signing.js';
 import { type CheckedInvite, checkEphemeralKeyImport, checkInviteImport } from './import-items.js';
 
@@ -22,6 +23,8 @@ export interface InviteImportsDeps {
   secrets: Secrets;
   signing: Signing;
   projected: ProjectionWait;
+  /** Which ephemeral keys an earlier import brought already. */
+  importedEphemeralKeys: ReadModel['importedEphemeralKeys'];
   /** TESSERA_BIND_VISIBLE_WAIT_MS: how long the projector may apply nothing before a request gives up waiting. */
   visibleWaitMs: number;
   /** TESSERA_INVITE_EXPIRY_MS */
@@ -39,7 +42,8 @@ export interface InviteImports {
 /**
  * Invites and ephemeral keys from Sydent, through the same decider, data keys and appends as
  * store-invite. An item stored already (an invite by its token's digest, a batch of keys by the
- * digest of its keys) is `present` and nothing is written for it, not even a data key, so running
+ * digest of its keys; a key the projector has from any earlier batch) is `present` and nothing is
+ * written for it, not even a data key, so running
  * an import again appends nothing and finishes one that stopped half-way. Each request answers once
  * the projector has applied what it appended (waiting as long as the projector keeps applying).
  */
@@ -119,7 +123,10 @@ export function createInviteImports(deps: InviteImportsDeps): InviteImports {
 
     async ephemeralKeys(items) {
       const checked = items.map(checkEphemeralKeyImport);
-      const publicKeys = checked.filter((key): key is string => typeof key === 'string');
+      const given = checked.filter((key): key is string => typeof key === 'string');
+      // Keys an earlier run brought are present, however that run cut its batches.
+      const known = await deps.importedEphemeralKeys(given);
+      const publicKeys = [...new Set(given.filter((key) => !known.has(key)))];
       let outcome: 'imported' | 'present' = 'present';
       if (publicKeys.length > 0) {
         const handled = await handleCommand(
@@ -136,7 +143,10 @@ export function createInviteImports(deps: InviteImportsDeps): InviteImports {
         await visible(handled.seq);
       }
       const outcomes = checked.map(
-        (key): ItemOutcome => (typeof key === 'string' ? { outcome } : { outcome: 'refused', reason: key.refused }),
+        (key): ItemOutcome =>
+          typeof key !== 'string'
+            ? { outcome: 'refused', reason: key.refused }
+            : { outcome: known.has(key) ? 'present' : outcome },
       );
       log.info(countsOf(outcomes), 'ephemeral keys imported');
       return outcomes;
