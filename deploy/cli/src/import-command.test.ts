@@ -6,19 +6,43 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { IMPORT_PATHS, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
+import { IMPORT_PATHS, MAX_IMPORT_BATCH, type SignatureCheck } from '@tessera/admin-imports';
 import { loadConfig } from '@tessera/config';
 import { tessera } from '../test-support/run-tessera.js';
 import { sendInBatches } from './sydent/send-import.js';
 
 const SAMPLE = '/work/shared/sydent-import/sample';
 const CAPTURED_AT = '1796186273288';
+const SELF = 'id.example.test';
+/** Sydent's signature of the sample's first clean own row (global 1, alice). */
+const ALICE_SIGNATURE = '07Rxiagj3hVefftUN9nFa9xDe2loduzD6CrE5xUkQsLOP93XfJHr+YWyVRx3fVWdkf8zG4mwbDEkL8y9oicSCQ';
 
-/** A stand-in for the three admin APIs: records each request; `imported` once per item, then `present`. */
+type Signed = { association?: { mxid?: string; signatures?: Record<string, unknown> } };
+
+/**
+ * A stand-in for the three admin APIs: records each request; `imported` once per item, then
+ * `present`. An imported association answers `ourSignature` as a directory holding Sydent's key
+ * would (`same` when Sydent's signature was given, else `added`), `changed` for `changedMxid`'s;
+ * check-signature answers `keyCheck`.
+ */
 function fakeAdminApi() {
   const requests: { path: string; body: Record<string, unknown> }[] = [];
   const seen = new Set<string>();
-  const server: Server = createServer((req, res) => {
+  const fake = {
+    requests,
+    /** What was imported so far: forgotten, a fresh directory. */
+    seen,
+    keyCheck: 'same' as SignatureCheck['ourSignature'],
+    changedMxid: undefined as string | undefined,
+    server: undefined as unknown as Server,
+  };
+  const signatureOf = (item: Signed) =>
+    item.association?.mxid === fake.changedMxid
+      ? 'changed'
+      : item.association?.signatures?.[SELF] === undefined
+        ? 'added'
+        : 'same';
+  fake.server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -29,13 +53,19 @@ function fakeAdminApi() {
         const key = `${path} ${JSON.stringify(item)}`;
         const outcome = seen.has(key) ? 'present' : 'imported';
         seen.add(key);
-        return { outcome };
+        if (path !== IMPORT_PATHS.directory.associations || outcome === 'present') return { outcome };
+        return { outcome, ourSignature: signatureOf(item as Signed) };
       };
-      const answer = Array.isArray(body.items) ? { outcomes: body.items.map(outcomeOf) } : outcomeOf(body);
+      const answer =
+        path === IMPORT_PATHS.directory.checkSignature
+          ? ({ keyId: 'ed25519:0', ourSignature: fake.keyCheck } satisfies SignatureCheck)
+          : Array.isArray(body.items)
+            ? { outcomes: body.items.map(outcomeOf) }
+            : outcomeOf(body);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
   });
-  return { server, requests };
+  return fake;
 }
 
 describe('tessera import sydent', () => {
@@ -54,6 +84,9 @@ describe('tessera import sydent', () => {
   });
   beforeEach(() => {
     api.requests.length = 0;
+    api.seen.clear();
+    api.keyCheck = 'same';
+    api.changedMxid = undefined;
   });
   const adminFlags = () => ['--admin-url-directory', url, '--admin-url-session', url, '--admin-url-invite', url];
   const sample = [
@@ -120,6 +153,7 @@ describe('tessera import sydent', () => {
     assert.deepEqual(
       api.requests.map(({ path }) => path),
       [
+        IMPORT_PATHS.directory.checkSignature,
         IMPORT_PATHS.directory.pepper,
         IMPORT_PATHS.directory.associations,
         IMPORT_PATHS.invite.invites,
@@ -129,14 +163,63 @@ describe('tessera import sydent', () => {
         IMPORT_PATHS.session.sessions,
       ],
     );
-    assert.deepEqual(api.requests[0]?.body, { pepper: 'nGwAB' });
-    assert.equal((api.requests[1]?.body.items as unknown[] | undefined)?.length, 10);
+    const probe = api.requests[0]?.body.association as Signed['association'] & { address: string };
+    assert.equal(probe.address, 'alice@example.org');
+    assert.deepEqual(probe.signatures, { [SELF]: { 'ed25519:0': ALICE_SIGNATURE } });
+    assert.match(first.out, /signing holds Sydent’s key ed25519:0/);
+    assert.deepEqual(api.requests[1]?.body, { pepper: 'nGwAB' });
+    assert.equal((api.requests[2]?.body.items as unknown[] | undefined)?.length, 10);
     assert.match(first.out, /associations +10 +10 +0 +0/);
+    // alice, carol, bob and erin kept Sydent's signature; the four stripped rows and the two peers' had none of ours.
+    assert.match(first.out, /association signatures: 4 same as Sydent's, 0 changed, 6 added/);
+    assert.doesNotMatch(first.out, /warning/);
     assert.match(first.out, /done: every planned item is in Tessera/);
     const second = await tessera(args);
     assert.equal(second.code, 0, second.err);
     assert.match(second.out, /associations +10 +0 +10 +0/);
     assert.match(second.out, /sessions +9 +0 +9 +0/);
+  });
+
+  it('sends nothing when signing does not sign a row Sydent signed as Sydent did, and says what to do', async () => {
+    for (const answer of ['changed', 'added'] as const) {
+      api.requests.length = 0;
+      api.keyCheck = answer;
+      const run = await tessera(
+        ['import', 'sydent', ...sample, '--stage', 'data', '--now', CAPTURED_AT, ...adminFlags()],
+        { TESSERA_DATA_DIR: join(dir, 'other-key') },
+      );
+      assert.equal(run.code, 1, run.out);
+      assert.match(run.err, /signing does not hold Sydent’s key: it signs with ed25519:0/);
+      assert.match(
+        run.err,
+        /Stop Tessera, put Sydent’s key in signing’s key file \(.*other-key\/signing\/signing\.key/,
+      );
+      assert.match(run.err, /Nothing was sent/);
+      assert.deepEqual(
+        api.requests.map(({ path }) => path),
+        [IMPORT_PATHS.directory.checkSignature],
+      );
+    }
+  });
+
+  it('warns about every association whose signature came back changed', async () => {
+    api.changedMxid = '@carol:127.0.0.1:8492';
+    const run = await tessera([
+      'import',
+      'sydent',
+      ...sample,
+      '--stage',
+      'data',
+      '--now',
+      CAPTURED_AT,
+      ...adminFlags(),
+    ]);
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, /association signatures: 3 same as Sydent's, 1 changed, 6 added/);
+    assert.match(
+      run.out,
+      /warning: 1 associations came back with a signature other than Sydent's.*\n +global \d+ .*@carol:/,
+    );
   });
 
   it('--stage all without running admin APIs writes the config and asks to start Tessera, then --stage data', async () => {

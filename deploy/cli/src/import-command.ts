@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
-import { IMPORT_PATHS, type ImportBatchAnswer, type ItemOutcome } from '@tessera/admin-imports';
+import { IMPORT_PATHS, type ImportBatchAnswer, type ItemOutcome, type SignatureCheck } from '@tessera/admin-imports';
 import { type Config, ConfigSchema, loadConfig } from '@tessera/config';
 import { type AdminEndpoint, type AdminService, adminEndpointOf, postAdmin } from './admin-endpoint.js';
 import type { CliIo } from './cli.js';
 import { UsageError } from './cli.js';
+import { checkSigningKey, firstSydentSignedAssociation, type SigningKeyCheck } from './sydent/check-signing-key.js';
 import { parseConfig } from './sydent/config-parser.js';
 import { type PlanContext, plannedCategories } from './sydent/plan.js';
 import { type Category, PlanReport } from './sydent/plan-report.js';
@@ -83,9 +84,8 @@ export async function importCommand(args: string[], io: CliIo): Promise<number> 
     if (stage === 'config') return 0;
   }
 
-  const endpoints = flags.dryRun
-    ? undefined
-    : resolveEndpoints(tesseraConfig(io.env, flags, translated.settings), flags);
+  const config = flags.dryRun ? undefined : tesseraConfig(io.env, flags, translated.settings);
+  const endpoints = config === undefined ? undefined : resolveEndpoints(config, flags);
   if (endpoints !== undefined && stage === 'all' && !(await allReachable(Object.values(endpoints)))) {
     say(
       'the admin APIs of directory, session and invite do not answer: start Tessera with this configuration ' +
@@ -102,6 +102,16 @@ export async function importCommand(args: string[], io: CliIo): Promise<number> 
       io.out.write(formatPlan(report, now));
       say('dry run: nothing was sent');
     } else {
+      io.err.write('checking that signing holds Sydent’s key: finding a row Sydent signed (reads the associations)…\n');
+      const keyCheck = await checkSigningKeyFirst(snapshot, context, endpoints.directory, {
+        sydentKeyId: sydentKeyIdOf(translated.signingKey),
+        keyFile: resolve(signingKeyFileOf(config as Config)),
+      });
+      if (!keyCheck.ok) {
+        io.err.write(`tessera import: ${keyCheck.message}\n`);
+        return 1;
+      }
+      say(keyCheck.message);
       const sent = await sendPlan(snapshot, context, endpoints, concurrency, io);
       io.out.write(formatPlan(report, now));
       say('sent:');
@@ -233,6 +243,30 @@ async function allReachable(endpoints: AdminEndpoint[]): Promise<boolean> {
       socket.once('close', () => done(false));
     });
   return (await Promise.all(endpoints.map(reachable))).every(Boolean);
+}
+
+/** Before anything is sent: does signing sign a row Sydent signed exactly as Sydent did? */
+function checkSigningKeyFirst(
+  rows: SydentRows,
+  { serverName, now }: PlanContext,
+  directory: AdminEndpoint,
+  where: { sydentKeyId: string; keyFile: string },
+): Promise<SigningKeyCheck> {
+  const probe = firstSydentSignedAssociation(rows, { serverName, now });
+  return checkSigningKey(
+    probe,
+    async (request) => (await postAdmin(directory, IMPORT_PATHS.directory.checkSignature, request)) as SignatureCheck,
+    where,
+  );
+}
+
+/** For messages only: the key id of Sydent's `[crypto] ed25519.signingkey`. */
+function sydentKeyIdOf(signingKey: string): string {
+  try {
+    return parseSydentSigningKey(signingKey).keyId;
+  } catch {
+    return 'its key';
+  }
 }
 
 function drainPlan(rows: SydentRows, context: PlanContext): void {
