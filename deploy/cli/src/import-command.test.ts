@@ -125,6 +125,8 @@ describe('tessera import sydent', () => {
     assert.match(first.err, /not translated: \[sms\] smsrule\.7/);
     assert.equal(loadConfig({ TESSERA_CONFIG: out }).TESSERA_SERVER_NAME, 'id.example.test');
     assert.equal(loadConfig({ TESSERA_CONFIG: out }).TESSERA_DATA_DIR, data);
+    assert.equal(loadConfig({ TESSERA_CONFIG: out }).TESSERA_SESSION_ADMIN_LISTEN, '127.0.0.1:8091');
+    assert.equal(loadConfig({ TESSERA_CONFIG: out }).TESSERA_INVITE_ADMIN_LISTEN, '127.0.0.1:8092');
     const keyFile = join(data, 'signing', 'signing.key');
     assert.equal(await readFile(keyFile, 'utf8'), 'ed25519 0 nVZ+KyYYyhA78RaKHX6NeB90CNt/Ijz80KNlT1qOA1Y\n');
     assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
@@ -242,6 +244,37 @@ describe('tessera import sydent', () => {
     assert.equal(run.code, 75, run.err);
     assert.match(run.out, /start Tessera with this configuration.*--stage data/);
     assert.ok(existsSync(join(data, 'signing', 'signing.key')));
+  });
+
+  it('--stage data finds the admin APIs in the --out YAML, and in TESSERA_CONFIG’s over it', async () => {
+    const generated = join(dir, 'generated.yaml');
+    const config = ['import', 'sydent', '--config', `${SAMPLE}/sydent.conf`, '--stage', 'config', '--out', generated];
+    assert.equal((await tessera(config, { TESSERA_DATA_DIR: join(dir, 'yaml-data') })).code, 0);
+    const withListen = async (name: string, listen: string) => {
+      const yaml = (await readFile(generated, 'utf8')).replace(
+        /^(TESSERA_(DIRECTORY|SESSION|INVITE)_ADMIN_LISTEN): .*$/gm,
+        `$1: "${listen}"`,
+      );
+      await writeFile(join(dir, name), yaml);
+      return join(dir, name);
+    };
+    const fake = await withListen('fake.yaml', new URL(url).host);
+    const closed = await withListen('closed.yaml', '127.0.0.1:1');
+    const data = ['import', 'sydent', ...sample, '--stage', 'data', '--now', CAPTURED_AT];
+    const fromOut = await tessera([...data, '--out', fake]);
+    assert.equal(fromOut.code, 0, fromOut.err);
+    assert.equal(api.requests.filter(({ path }) => path === IMPORT_PATHS.session.sessions).length, 1);
+    assert.equal(api.requests.filter(({ path }) => path === IMPORT_PATHS.invite.invites).length, 1);
+    api.requests.length = 0;
+    const fromEnv = await tessera([...data, '--out', closed], { TESSERA_CONFIG: fake });
+    assert.equal(fromEnv.code, 0, fromEnv.err);
+    assert.equal(api.requests.filter(({ path }) => path === IMPORT_PATHS.session.sessions).length, 1);
+    const closedOnly = await tessera([...data, '--out', closed]);
+    assert.equal(closedOnly.code, 1);
+    assert.match(closedOnly.err, /cannot reach the directory admin API at http:\/\/127\.0\.0\.1:1/);
+    // No such file yet: the settings translated now serve (the flags name the APIs here).
+    const notYet = await tessera([...data, '--out', join(dir, 'not-yet.yaml'), ...adminFlags()]);
+    assert.equal(notYet.code, 0, notYet.err);
   });
 
   it('names what is wrong with the command line', async () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
@@ -217,9 +217,14 @@ async function writeConfigFile(file: string, yaml: string): Promise<void> {
   await writeNewFile(resolve(file), yaml, FILE_MODE, 0o755);
 }
 
-/** The settings the admin APIs are found with: the environment over TESSERA_CONFIG, else the YAML just made. */
+/**
+ * The settings the admin APIs are found with, the environment over each: TESSERA_CONFIG's file,
+ * else the --out file when it is there (the config stage wrote it, admin APIs on), else the
+ * settings this run translated.
+ */
 function tesseraConfig(env: NodeJS.ProcessEnv, flags: Flags, translated: Record<string, string>): Config {
-  if (env.TESSERA_CONFIG || flags.out !== undefined) return loadConfig({ TESSERA_CONFIG: flags.out, ...env });
+  if (env.TESSERA_CONFIG) return loadConfig(env);
+  if (flags.out !== undefined && existsSync(flags.out)) return loadConfig({ ...env, TESSERA_CONFIG: flags.out });
   return loadConfig({ ...translated, ...env });
 }
 
