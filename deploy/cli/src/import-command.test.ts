@@ -9,6 +9,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { IMPORT_PATHS, MAX_IMPORT_BATCH, type SignatureCheck } from '@tessera/admin-imports';
 import { loadConfig } from '@tessera/config';
 import { tessera } from '../test-support/run-tessera.js';
+import { NOTES, REASONS } from './sydent/plan-associations.js';
+import type { ReportLine } from './sydent/plan-report.js';
 import { sendInBatches } from './sydent/send-import.js';
 
 const SAMPLE = '/work/shared/sydent-import/sample';
@@ -34,6 +36,8 @@ function fakeAdminApi() {
     seen,
     keyCheck: 'same' as SignatureCheck['ourSignature'],
     changedMxid: undefined as string | undefined,
+    /** Every item sent to this path is refused. */
+    refusePath: undefined as string | undefined,
     server: undefined as unknown as Server,
   };
   const signatureOf = (item: Signed) =>
@@ -53,6 +57,7 @@ function fakeAdminApi() {
         const key = `${path} ${JSON.stringify(item)}`;
         const outcome = seen.has(key) ? 'present' : 'imported';
         seen.add(key);
+        if (path === fake.refusePath) return { outcome: 'refused', reason: 'refused by the test' };
         if (path !== IMPORT_PATHS.directory.associations || outcome === 'present') return { outcome };
         return { outcome, ourSignature: signatureOf(item as Signed) };
       };
@@ -87,6 +92,7 @@ describe('tessera import sydent', () => {
     api.seen.clear();
     api.keyCheck = 'same';
     api.changedMxid = undefined;
+    api.refusePath = undefined;
   });
   const adminFlags = () => ['--admin-url-directory', url, '--admin-url-session', url, '--admin-url-invite', url];
   const sample = [
@@ -277,12 +283,54 @@ describe('tessera import sydent', () => {
     assert.equal(notYet.code, 0, notYet.err);
   });
 
+  it('--report writes every row left out, noticed or refused, one JSON line each, 0600', async () => {
+    const file = join(dir, 'report.jsonl');
+    await writeFile(file, 'an older report\n', { mode: 0o644 });
+    api.refusePath = IMPORT_PATHS.session.sessions;
+    const run = await tessera([
+      'import',
+      'sydent',
+      ...sample,
+      '--stage',
+      'data',
+      '--now',
+      CAPTURED_AT,
+      '--report',
+      file,
+      ...adminFlags(),
+    ]);
+    assert.equal(run.code, 1, 'sessions were refused');
+    assert.match(run.out, /every row left out, noticed or refused: .*report\.jsonl/);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    const lines = (await readFile(file, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as ReportLine);
+    const of = (kind: ReportLine['kind'], category?: string) =>
+      lines.filter((line) => line.kind === kind && line.category === category);
+    assert.equal(of('left out', 'associations').length, 4);
+    assert.match(
+      of('left out', 'associations').find(({ reason }) => reason === REASONS.supersededOwn)?.row ?? '',
+      /^global 9 .*@ivan:/,
+    );
+    assert.equal(of('noticed').filter(({ reason }) => reason === NOTES.stripped).length, 4);
+    assert.deepEqual(
+      of('refused', 'sessions').map(({ reason }) => reason),
+      Array(9).fill('refused by the test'),
+    );
+    assert.equal(lines.length, of('left out', 'associations').length + of('noticed').length + 9, 'nothing else');
+    const dry = await tessera(['import', 'sydent', ...sample, '--dry-run', '--now', CAPTURED_AT, '--report', file]);
+    assert.equal(dry.code, 0, dry.err);
+    assert.ok(!(await readFile(file, 'utf8')).includes('"refused"'), 'rewritten: a dry run refuses nothing');
+  });
+
   it('names what is wrong with the command line', async () => {
     assert.equal((await tessera(['import', 'sydent'])).code, 64);
     assert.equal((await tessera(['import', 'sydent', '--config', 'x', '--stage', 'data'])).code, 64);
     assert.equal((await tessera(['import', 'sydent', '--config', 'x', '--stage', 'later'])).code, 64);
     assert.match((await tessera(['import', 'sydent', '--config', 'x', '--now', 'soon'])).err, /--now/);
     assert.equal((await tessera(['import', 'synapse'])).code, 64);
+    assert.equal((await tessera(['import', 'sydent', '--config', 'x', '--stage', 'config', '--report', 'r'])).code, 64);
   });
 });
 

@@ -10,8 +10,9 @@ import { UsageError } from './cli.js';
 import { checkSigningKey, firstSydentSignedAssociation, type SigningKeyCheck } from './sydent/check-signing-key.js';
 import { parseConfig } from './sydent/config-parser.js';
 import { type PlanContext, plannedCategories } from './sydent/plan.js';
-import { type Category, PlanReport } from './sydent/plan-report.js';
+import { type Category, PlanReport, type ReportLine } from './sydent/plan-report.js';
 import { formatPlan, formatSummary } from './sydent/print-report.js';
+import { ReportFile } from './sydent/report-file.js';
 import { count, emptyTally, type SendTally, sendInBatches } from './sydent/send-import.js';
 import { keyFileState, parseSydentSigningKey, signingKeyFileOf, writeKeyFile } from './sydent/signing-key-file.js';
 import { openSydentSnapshot, type SydentRows } from './sydent/sydent-db.js';
@@ -26,6 +27,7 @@ const VALUE_FLAGS = [
   'stage',
   'now',
   'concurrency',
+  'report',
   'admin-url-directory',
   'admin-url-session',
   'admin-url-invite',
@@ -40,7 +42,7 @@ const EXIT_START_TESSERA = 75;
 const FILE_MODE = 0o600;
 
 export const IMPORT_USAGE = `import sydent --config <sydent.conf> [--db <sydent.db>] [--terms <terms.yaml>] [--out <tessera.yaml>]
-                [--stage config|data|all] [--dry-run] [--now <ms|ISO time>] [--concurrency <n>]
+                [--stage config|data|all] [--dry-run] [--now <ms|ISO time>] [--concurrency <n>] [--report <file>]
                 [--admin-url-directory|--admin-url-session|--admin-url-invite http://host:port]`;
 
 /** Which service's admin API takes each category, at which path. */
@@ -69,6 +71,8 @@ export async function importCommand(args: string[], io: CliIo): Promise<number> 
   if (!STAGES.includes(stage)) throw new UsageError(`--stage: config, data or all (got ${flags.stage})`);
   if (flags.config === undefined) throw new UsageError('import sydent needs --config <sydent.conf>');
   if (stage !== 'config' && flags.db === undefined) throw new UsageError(`--stage ${stage} needs --db <sydent.db>`);
+  if (stage === 'config' && flags.report !== undefined)
+    throw new UsageError('--report lists the rows of the data: stages data and all');
   const now = parseNow(flags.now);
   const concurrency = flags.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
@@ -94,16 +98,24 @@ export async function importCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT_START_TESSERA;
   }
   const snapshot = openSydentSnapshot(flags.db as string);
+  let reportFile: ReportFile | undefined;
+  const openReport = () => {
+    if (flags.report !== undefined) reportFile = new ReportFile(flags.report);
+    return new PlanReport(reportFile?.write);
+  };
+  const reportWritten = () => {
+    if (flags.report !== undefined) say(`every row left out, noticed or refused: ${flags.report}`);
+  };
   try {
-    const report = new PlanReport();
-    const context = { serverName: translated.serverName, now, report };
     if (endpoints === undefined) {
-      drainPlan(snapshot, context);
+      const report = openReport();
+      drainPlan(snapshot, { serverName: translated.serverName, now, report });
       io.out.write(formatPlan(report, now));
+      reportWritten();
       say('dry run: nothing was sent');
     } else {
       io.err.write('checking that signing holds Sydent’s key: finding a row Sydent signed (reads the associations)…\n');
-      const keyCheck = await checkSigningKeyFirst(snapshot, context, endpoints.directory, {
+      const keyCheck = await checkSigningKeyFirst(snapshot, translated.serverName, now, endpoints.directory, {
         sydentKeyId: sydentKeyIdOf(translated.signingKey),
         keyFile: resolve(signingKeyFileOf(config as Config)),
       });
@@ -112,15 +124,19 @@ export async function importCommand(args: string[], io: CliIo): Promise<number> 
         return 1;
       }
       say(keyCheck.message);
-      const sent = await sendPlan(snapshot, context, endpoints, concurrency, io);
+      const report = openReport();
+      const context = { serverName: translated.serverName, now, report };
+      const sent = await sendPlan(snapshot, context, endpoints, concurrency, io, reportFile?.write);
       io.out.write(formatPlan(report, now));
       say('sent:');
       io.out.write(formatSummary(report, sent));
+      reportWritten();
       const refused = Object.values(sent).reduce((sum, tally) => sum + tally.refused, 0);
       say(refused === 0 ? 'done: every planned item is in Tessera' : `done, with ${refused} refused items (above)`);
       return refused === 0 ? 0 : 1;
     }
   } finally {
+    reportFile?.close();
     snapshot.close();
   }
   return 0;
@@ -253,7 +269,8 @@ async function allReachable(endpoints: AdminEndpoint[]): Promise<boolean> {
 /** Before anything is sent: does signing sign a row Sydent signed exactly as Sydent did? */
 function checkSigningKeyFirst(
   rows: SydentRows,
-  { serverName, now }: PlanContext,
+  serverName: string,
+  now: number,
   directory: AdminEndpoint,
   where: { sydentKeyId: string; keyFile: string },
 ): Promise<SigningKeyCheck> {
@@ -284,7 +301,10 @@ async function sendPlan(
   endpoints: Record<AdminService, AdminEndpoint>,
   concurrency: number,
   { err }: CliIo,
+  record?: (line: ReportLine) => void,
 ): Promise<Partial<Record<Category, SendTally>>> {
+  const refusedTo = (category: Category) =>
+    record && ((row: string, reason: string) => record({ kind: 'refused', category, reason, row }));
   const sent: Partial<Record<Category, SendTally>> = {};
   for (const [category, planned] of plannedCategories(rows, context)) {
     if (category === 'pepper') {
@@ -296,7 +316,7 @@ async function sendPlan(
           pepper.item,
         )) as ItemOutcome;
         sent.pepper = emptyTally();
-        count(sent.pepper, answer, pepper.label);
+        count(sent.pepper, answer, pepper.label, refusedTo('pepper'));
       }
       continue;
     }
@@ -309,6 +329,7 @@ async function sendPlan(
       async (items) => ((await postAdmin(endpoints[service], path, { items })) as ImportBatchAnswer).outcomes,
       {
         concurrency,
+        onRefused: refusedTo(category),
         onBatch: (tally) => {
           if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
           lastProgress = Date.now();

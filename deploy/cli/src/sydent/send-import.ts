@@ -35,7 +35,11 @@ export type SendOptions = {
   batchSize?: number;
   /** Called after each answered batch with the running tally. */
   onBatch?: (tally: SendTally) => void;
+  /** Called with every refused item (the tally keeps only the first). */
+  onRefused?: OnRefused;
 };
+
+type OnRefused = (label: string, reason: string) => void;
 
 /**
  * Sends the planned items in batches of at most MAX_IMPORT_BATCH, several requests in flight, and
@@ -59,7 +63,8 @@ export async function sendInBatches<T>(
           throw new Error(
             `the service answered ${Array.isArray(outcomes) ? outcomes.length : 'no'} outcomes for ${batch.length} items`,
           );
-        for (const [index, outcome] of outcomes.entries()) count(tally, outcome, (batch[index] as Planned<T>).label);
+        for (const [index, outcome] of outcomes.entries())
+          count(tally, outcome, (batch[index] as Planned<T>).label, options.onRefused);
         options.onBatch?.(tally);
       })
       .catch((err: unknown) => {
@@ -83,7 +88,12 @@ export async function sendInBatches<T>(
   return tally;
 }
 
-export function count(tally: SendTally, { outcome, reason, ourSignature }: AssociationOutcome, label: string): void {
+export function count(
+  tally: SendTally,
+  { outcome, reason, ourSignature }: AssociationOutcome,
+  label: string,
+  onRefused?: OnRefused,
+): void {
   if (ourSignature !== undefined && SIGNATURES.includes(ourSignature)) {
     tally.signatures[ourSignature]++;
     if (ourSignature === 'changed' && tally.changedSignatures.length < EXAMPLES_KEPT)
@@ -92,7 +102,9 @@ export function count(tally: SendTally, { outcome, reason, ourSignature }: Assoc
   if (outcome === 'imported') tally.imported++;
   else if (outcome === 'present') tally.present++;
   else {
+    const why = reason ?? '(no reason given)';
     tally.refused++;
-    if (tally.refusals.length < EXAMPLES_KEPT) tally.refusals.push({ label, reason: reason ?? '(no reason given)' });
+    onRefused?.(label, why);
+    if (tally.refusals.length < EXAMPLES_KEPT) tally.refusals.push({ label, reason: why });
   }
 }
