@@ -103,6 +103,18 @@ describe('tessera import sydent', () => {
     '--terms',
     `${SAMPLE}/terms.yaml`,
   ];
+  /** The data stage of the sample at its capture, sent to the fake. */
+  const dataStage = (...extra: string[]) => [
+    'import',
+    'sydent',
+    ...sample,
+    '--stage',
+    'data',
+    '--now',
+    CAPTURED_AT,
+    ...extra,
+    ...adminFlags(),
+  ];
 
   it('--dry-run prints the plan and the YAML, and writes and sends nothing', async () => {
     const data = join(dir, 'dry');
@@ -155,7 +167,7 @@ describe('tessera import sydent', () => {
   });
 
   it('--stage data sends every category in order, in batches, and a second run finds everything present', async () => {
-    const args = ['import', 'sydent', ...sample, '--stage', 'data', '--now', CAPTURED_AT, ...adminFlags()];
+    const args = dataStage();
     const first = await tessera(args);
     assert.equal(first.code, 0, first.err);
     assert.deepEqual(
@@ -192,10 +204,7 @@ describe('tessera import sydent', () => {
     for (const answer of ['changed', 'added'] as const) {
       api.requests.length = 0;
       api.keyCheck = answer;
-      const run = await tessera(
-        ['import', 'sydent', ...sample, '--stage', 'data', '--now', CAPTURED_AT, ...adminFlags()],
-        { TESSERA_DATA_DIR: join(dir, 'other-key') },
-      );
+      const run = await tessera(dataStage(), { TESSERA_DATA_DIR: join(dir, 'other-key') });
       assert.equal(run.code, 1, run.out);
       assert.match(run.err, /signing does not hold Sydent’s key: it signs with ed25519:0/);
       assert.match(
@@ -212,16 +221,7 @@ describe('tessera import sydent', () => {
 
   it('warns about every association whose signature came back changed', async () => {
     api.changedMxid = '@carol:127.0.0.1:8492';
-    const run = await tessera([
-      'import',
-      'sydent',
-      ...sample,
-      '--stage',
-      'data',
-      '--now',
-      CAPTURED_AT,
-      ...adminFlags(),
-    ]);
+    const run = await tessera(dataStage());
     assert.equal(run.code, 0, run.err);
     assert.match(run.out, /association signatures: 3 same as Sydent's, 1 changed, 6 added/);
     assert.match(
@@ -287,18 +287,7 @@ describe('tessera import sydent', () => {
     const file = join(dir, 'report.jsonl');
     await writeFile(file, 'an older report\n', { mode: 0o644 });
     api.refusePath = IMPORT_PATHS.session.sessions;
-    const run = await tessera([
-      'import',
-      'sydent',
-      ...sample,
-      '--stage',
-      'data',
-      '--now',
-      CAPTURED_AT,
-      '--report',
-      file,
-      ...adminFlags(),
-    ]);
+    const run = await tessera(dataStage('--report', file));
     assert.equal(run.code, 1, 'sessions were refused');
     assert.match(run.out, /every row left out, noticed or refused: .*report\.jsonl/);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
