@@ -1,16 +1,18 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
-import { IMPORT_PATHS, type ImportBatchAnswer, type ItemOutcome } from '@tessera/admin-imports';
+import { IMPORT_PATHS, type ImportBatchAnswer, type ItemOutcome, type SignatureCheck } from '@tessera/admin-imports';
 import { type Config, ConfigSchema, loadConfig } from '@tessera/config';
 import { type AdminEndpoint, type AdminService, adminEndpointOf, postAdmin } from './admin-endpoint.js';
 import type { CliIo } from './cli.js';
 import { UsageError } from './cli.js';
+import { checkSigningKey, firstSydentSignedAssociation, type SigningKeyCheck } from './sydent/check-signing-key.js';
 import { parseConfig } from './sydent/config-parser.js';
 import { type PlanContext, plannedCategories } from './sydent/plan.js';
-import { type Category, PlanReport } from './sydent/plan-report.js';
+import { type Category, PlanReport, type ReportLine } from './sydent/plan-report.js';
 import { formatPlan, formatSummary } from './sydent/print-report.js';
+import { ReportFile } from './sydent/report-file.js';
 import { count, emptyTally, type SendTally, sendInBatches } from './sydent/send-import.js';
 import { keyFileState, parseSydentSigningKey, signingKeyFileOf, writeKeyFile } from './sydent/signing-key-file.js';
 import { openSydentSnapshot, type SydentRows } from './sydent/sydent-db.js';
@@ -25,6 +27,7 @@ const VALUE_FLAGS = [
   'stage',
   'now',
   'concurrency',
+  'report',
   'admin-url-directory',
   'admin-url-session',
   'admin-url-invite',
@@ -39,7 +42,7 @@ const EXIT_START_TESSERA = 75;
 const FILE_MODE = 0o600;
 
 export const IMPORT_USAGE = `import sydent --config <sydent.conf> [--db <sydent.db>] [--terms <terms.yaml>] [--out <tessera.yaml>]
-                [--stage config|data|all] [--dry-run] [--now <ms|ISO time>] [--concurrency <n>]
+                [--stage config|data|all] [--dry-run] [--now <ms|ISO time>] [--concurrency <n>] [--report <file>]
                 [--admin-url-directory|--admin-url-session|--admin-url-invite http://host:port]`;
 
 /** Which service's admin API takes each category, at which path. */
@@ -68,6 +71,8 @@ export async function importCommand(args: string[], io: CliIo): Promise<number> 
   if (!STAGES.includes(stage)) throw new UsageError(`--stage: config, data or all (got ${flags.stage})`);
   if (flags.config === undefined) throw new UsageError('import sydent needs --config <sydent.conf>');
   if (stage !== 'config' && flags.db === undefined) throw new UsageError(`--stage ${stage} needs --db <sydent.db>`);
+  if (stage === 'config' && flags.report !== undefined)
+    throw new UsageError('--report lists the rows of the data: stages data and all');
   const now = parseNow(flags.now);
   const concurrency = flags.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
@@ -83,9 +88,8 @@ export async function importCommand(args: string[], io: CliIo): Promise<number> 
     if (stage === 'config') return 0;
   }
 
-  const endpoints = flags.dryRun
-    ? undefined
-    : resolveEndpoints(tesseraConfig(io.env, flags, translated.settings), flags);
+  const config = flags.dryRun ? undefined : tesseraConfig(io.env, flags, translated.settings);
+  const endpoints = config === undefined ? undefined : resolveEndpoints(config, flags);
   if (endpoints !== undefined && stage === 'all' && !(await allReachable(Object.values(endpoints)))) {
     say(
       'the admin APIs of directory, session and invite do not answer: start Tessera with this configuration ' +
@@ -94,23 +98,45 @@ export async function importCommand(args: string[], io: CliIo): Promise<number> 
     return EXIT_START_TESSERA;
   }
   const snapshot = openSydentSnapshot(flags.db as string);
+  let reportFile: ReportFile | undefined;
+  const openReport = () => {
+    if (flags.report !== undefined) reportFile = new ReportFile(flags.report);
+    return new PlanReport(reportFile?.write);
+  };
+  const reportWritten = () => {
+    if (flags.report !== undefined) say(`every row left out, noticed or refused: ${flags.report}`);
+  };
   try {
-    const report = new PlanReport();
-    const context = { serverName: translated.serverName, now, report };
     if (endpoints === undefined) {
-      drainPlan(snapshot, context);
+      const report = openReport();
+      drainPlan(snapshot, { serverName: translated.serverName, now, report });
       io.out.write(formatPlan(report, now));
+      reportWritten();
       say('dry run: nothing was sent');
     } else {
-      const sent = await sendPlan(snapshot, context, endpoints, concurrency, io);
+      io.err.write('checking that signing holds Sydent’s key: finding a row Sydent signed (reads the associations)…\n');
+      const keyCheck = await checkSigningKeyFirst(snapshot, translated.serverName, now, endpoints.directory, {
+        sydentKeyId: sydentKeyIdOf(translated.signingKey),
+        keyFile: resolve(signingKeyFileOf(config as Config)),
+      });
+      if (!keyCheck.ok) {
+        io.err.write(`tessera import: ${keyCheck.message}\n`);
+        return 1;
+      }
+      say(keyCheck.message);
+      const report = openReport();
+      const context = { serverName: translated.serverName, now, report };
+      const sent = await sendPlan(snapshot, context, endpoints, concurrency, io, reportFile?.write);
       io.out.write(formatPlan(report, now));
       say('sent:');
       io.out.write(formatSummary(report, sent));
+      reportWritten();
       const refused = Object.values(sent).reduce((sum, tally) => sum + tally.refused, 0);
       say(refused === 0 ? 'done: every planned item is in Tessera' : `done, with ${refused} refused items (above)`);
       return refused === 0 ? 0 : 1;
     }
   } finally {
+    reportFile?.close();
     snapshot.close();
   }
   return 0;
@@ -207,9 +233,14 @@ async function writeConfigFile(file: string, yaml: string): Promise<void> {
   await writeNewFile(resolve(file), yaml, FILE_MODE, 0o755);
 }
 
-/** The settings the admin APIs are found with: the environment over TESSERA_CONFIG, else the YAML just made. */
+/**
+ * The settings the admin APIs are found with, the environment over each: TESSERA_CONFIG's file,
+ * else the --out file when it is there (the config stage wrote it, admin APIs on), else the
+ * settings this run translated.
+ */
 function tesseraConfig(env: NodeJS.ProcessEnv, flags: Flags, translated: Record<string, string>): Config {
-  if (env.TESSERA_CONFIG || flags.out !== undefined) return loadConfig({ TESSERA_CONFIG: flags.out, ...env });
+  if (env.TESSERA_CONFIG) return loadConfig(env);
+  if (flags.out !== undefined && existsSync(flags.out)) return loadConfig({ ...env, TESSERA_CONFIG: flags.out });
   return loadConfig({ ...translated, ...env });
 }
 
@@ -235,6 +266,31 @@ async function allReachable(endpoints: AdminEndpoint[]): Promise<boolean> {
   return (await Promise.all(endpoints.map(reachable))).every(Boolean);
 }
 
+/** Before anything is sent: does signing sign a row Sydent signed exactly as Sydent did? */
+function checkSigningKeyFirst(
+  rows: SydentRows,
+  serverName: string,
+  now: number,
+  directory: AdminEndpoint,
+  where: { sydentKeyId: string; keyFile: string },
+): Promise<SigningKeyCheck> {
+  const probe = firstSydentSignedAssociation(rows, { serverName, now });
+  return checkSigningKey(
+    probe,
+    async (request) => (await postAdmin(directory, IMPORT_PATHS.directory.checkSignature, request)) as SignatureCheck,
+    where,
+  );
+}
+
+/** For messages only: the key id of Sydent's `[crypto] ed25519.signingkey`. */
+function sydentKeyIdOf(signingKey: string): string {
+  try {
+    return parseSydentSigningKey(signingKey).keyId;
+  } catch {
+    return 'its key';
+  }
+}
+
 function drainPlan(rows: SydentRows, context: PlanContext): void {
   for (const [, planned] of plannedCategories(rows, context)) for (const _ of planned());
 }
@@ -245,7 +301,10 @@ async function sendPlan(
   endpoints: Record<AdminService, AdminEndpoint>,
   concurrency: number,
   { err }: CliIo,
+  record?: (line: ReportLine) => void,
 ): Promise<Partial<Record<Category, SendTally>>> {
+  const refusedTo = (category: Category) =>
+    record && ((row: string, reason: string) => record({ kind: 'refused', category, reason, row }));
   const sent: Partial<Record<Category, SendTally>> = {};
   for (const [category, planned] of plannedCategories(rows, context)) {
     if (category === 'pepper') {
@@ -257,7 +316,7 @@ async function sendPlan(
           pepper.item,
         )) as ItemOutcome;
         sent.pepper = emptyTally();
-        count(sent.pepper, answer, pepper.label);
+        count(sent.pepper, answer, pepper.label, refusedTo('pepper'));
       }
       continue;
     }
@@ -270,6 +329,7 @@ async function sendPlan(
       async (items) => ((await postAdmin(endpoints[service], path, { items })) as ImportBatchAnswer).outcomes,
       {
         concurrency,
+        onRefused: refusedTo(category),
         onBatch: (tally) => {
           if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
           lastProgress = Date.now();

@@ -110,7 +110,10 @@ export function* planAssociations(
     const label = globalLabel(row);
     if (row.originServer === serverName) {
       const binding = own.get(key);
-      const byId = binding?.row.id === row.originId;
+      // `binding` has this row's medium and folded address (it was found by them). Before schema v1
+      // Sydent renumbered the rows (REFERENCE §1): an originId equal to the local id proves nothing
+      // unless the user agrees too; otherwise only the content joins them.
+      const byId = binding !== undefined && binding.row.id === row.originId && binding.row.mxid === row.mxid;
       const byContent =
         binding !== undefined &&
         binding.row.mxid === row.mxid &&

@@ -286,6 +286,25 @@ describe('planning associations from a database older than Sydent 2.4 (mixed cas
     assert.equal(items[0]?.association.signatures?.[SELF]?.['ed25519:0'], 'sig-1');
   });
 
+  it('does not join by originId alone when a renumbered id points at another user’s row', () => {
+    // Renumbered before schema v1: global 1's originId 7 now names local 7, which bound someone else.
+    const stale = global(1, SELF, 7, 'dan@example.org', '@other:hs', 50);
+    const current = global(2, SELF, 3, 'Dan@example.org', '@d:hs', 100);
+    for (const globals of [
+      [stale, current],
+      [current, stale],
+    ]) {
+      const { items, report } = plan([local(7, 'Dan@example.org', '@d:hs', 100)], globals);
+      assert.deepEqual(
+        items.map(({ importId, association }) => [importId, association.mxid]),
+        [[`sydent:${SELF}:3`, '@d:hs']],
+      );
+      const superseded = report.leftOut.associations.entries().find(([reason]) => reason === REASONS.supersededOwn);
+      assert.match(superseded?.[1].examples.join('\n') ?? '', /^global 1 .*@other:hs$/);
+      assert.equal(report.leftOut.associations.count(REASONS.duplicateOwn), 0);
+    }
+  });
+
   it('signs anew an own live binding whose global row is missing', () => {
     const { items, report } = plan([local(5, 'Eve@Example.org', '@e:hs', 100)], []);
     assert.deepEqual(items, [

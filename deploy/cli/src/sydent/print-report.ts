@@ -56,6 +56,19 @@ export function formatSummary(report: PlanReport, sent: Partial<Record<Category,
       `  ${LABELS[category].padEnd(16)}${pad(report.planned[category], 9)}${pad(tally.imported, 10)}${pad(tally.present, 9)}${pad(tally.refused, 9)}`,
     );
   }
+  const signatures = sent.associations?.signatures;
+  if (signatures !== undefined && signatures.same + signatures.changed + signatures.added > 0) {
+    lines.push(
+      `association signatures: ${signatures.same} same as Sydent's, ${signatures.changed} changed, ${signatures.added} added`,
+    );
+    const changed = sent.associations?.changedSignatures ?? [];
+    if (signatures.changed > 0)
+      lines.push(
+        `warning: ${signatures.changed} associations came back with a signature other than Sydent's under the same key id (signing holds another key under that id?):`,
+        ...changed.map((label) => `      ${label}`),
+        ...(signatures.changed > changed.length ? [`      … and ${signatures.changed - changed.length} more`] : []),
+      );
+  }
   for (const category of CATEGORIES) {
     const tally = sent[category];
     if (tally === undefined || tally.refused === 0) continue;

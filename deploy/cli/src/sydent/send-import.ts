@@ -1,4 +1,4 @@
-import { type ItemOutcome, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
+import { type AssociationOutcome, type ItemOutcome, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
 import { EXAMPLES_KEPT, type Planned } from './plan-report.js';
 
 /** What the services answered for one category. */
@@ -8,9 +8,23 @@ export type SendTally = {
   refused: number;
   /** The first refusals, with the rows they came from. */
   refusals: { label: string; reason: string }[];
+  /** Associations: how the directory's signature compared with the one given under its key id. */
+  signatures: Record<Signature, number>;
+  /** The first rows whose signature came back `changed`. */
+  changedSignatures: string[];
 };
 
-export const emptyTally = (): SendTally => ({ imported: 0, present: 0, refused: 0, refusals: [] });
+type Signature = NonNullable<AssociationOutcome['ourSignature']>;
+const SIGNATURES: readonly string[] = ['same', 'changed', 'added'] satisfies Signature[];
+
+export const emptyTally = (): SendTally => ({
+  imported: 0,
+  present: 0,
+  refused: 0,
+  refusals: [],
+  signatures: { same: 0, changed: 0, added: 0 },
+  changedSignatures: [],
+});
 
 /** Posts one batch; answers one outcome per item, in order. */
 export type PostBatch<T> = (items: T[]) => Promise<ItemOutcome[]>;
@@ -21,7 +35,11 @@ export type SendOptions = {
   batchSize?: number;
   /** Called after each answered batch with the running tally. */
   onBatch?: (tally: SendTally) => void;
+  /** Called with every refused item (the tally keeps only the first). */
+  onRefused?: OnRefused;
 };
+
+type OnRefused = (label: string, reason: string) => void;
 
 /**
  * Sends the planned items in batches of at most MAX_IMPORT_BATCH, several requests in flight, and
@@ -45,7 +63,8 @@ export async function sendInBatches<T>(
           throw new Error(
             `the service answered ${Array.isArray(outcomes) ? outcomes.length : 'no'} outcomes for ${batch.length} items`,
           );
-        for (const [index, outcome] of outcomes.entries()) count(tally, outcome, (batch[index] as Planned<T>).label);
+        for (const [index, outcome] of outcomes.entries())
+          count(tally, outcome, (batch[index] as Planned<T>).label, options.onRefused);
         options.onBatch?.(tally);
       })
       .catch((err: unknown) => {
@@ -69,11 +88,23 @@ export async function sendInBatches<T>(
   return tally;
 }
 
-export function count(tally: SendTally, { outcome, reason }: ItemOutcome, label: string): void {
+export function count(
+  tally: SendTally,
+  { outcome, reason, ourSignature }: AssociationOutcome,
+  label: string,
+  onRefused?: OnRefused,
+): void {
+  if (ourSignature !== undefined && SIGNATURES.includes(ourSignature)) {
+    tally.signatures[ourSignature]++;
+    if (ourSignature === 'changed' && tally.changedSignatures.length < EXAMPLES_KEPT)
+      tally.changedSignatures.push(label);
+  }
   if (outcome === 'imported') tally.imported++;
   else if (outcome === 'present') tally.present++;
   else {
+    const why = reason ?? '(no reason given)';
     tally.refused++;
-    if (tally.refusals.length < EXAMPLES_KEPT) tally.refusals.push({ label, reason: reason ?? '(no reason given)' });
+    onRefused?.(label, why);
+    if (tally.refusals.length < EXAMPLES_KEPT) tally.refusals.push({ label, reason: why });
   }
 }

@@ -30,6 +30,8 @@ describe('translating Sydent’s configuration', () => {
     assert.equal(config.TESSERA_HTTP_HOST, '127.0.0.1');
     assert.equal(config.TESSERA_HTTP_PORT, 8490);
     assert.equal(config.TESSERA_DIRECTORY_ADMIN_LISTEN, '127.0.0.1:8491', 'Sydent’s internal API');
+    assert.equal(config.TESSERA_SESSION_ADMIN_LISTEN, '127.0.0.1:8091', 'on for the data stage');
+    assert.equal(config.TESSERA_INVITE_ADMIN_LISTEN, '127.0.0.1:8092');
     assert.equal(config.TESSERA_SMTP_URL, 'smtp://127.0.0.1:2625');
     assert.equal(config.TESSERA_EMAIL_FROM, 'Example ID Server <noreply@id.example.test>');
     assert.equal(config.TESSERA_TERMS_FILE, `${SAMPLE}/terms.yaml`);
@@ -91,11 +93,39 @@ describe('translating Sydent’s configuration', () => {
       '[::1]:8091',
       'Sydent’s default internal bind address',
     );
+    assert.equal(translated.settings.TESSERA_SESSION_ADMIN_LISTEN, '127.0.0.1:8092', 'not the internal API’s port');
+    assert.match(
+      renderTesseraYaml(translated, []),
+      /^# Sydent’s internal API .*\nTESSERA_DIRECTORY_ADMIN_LISTEN: "\[::1\]:8091"$/m,
+    );
     assert.ok(translated.warnings.some((warning) => warning.includes('{hostname}')));
     assert.ok(
       translated.untranslated.some(({ key }) => key === 'email.invite.subject'),
       'raw: no interpolation error',
     );
+  });
+
+  it('turns on every admin API the data stage needs, on loopback ports of their own, and says why in the YAML', () => {
+    const text = [
+      '[general]',
+      'server.name = id.example.org',
+      '[http]',
+      'client_http_base = https://id.example.org',
+      'clientapi.http.port = 8092',
+    ].join('\n');
+    const translated = translateConfig(parseConfig(text));
+    assert.equal(translated.settings.TESSERA_DIRECTORY_ADMIN_LISTEN, '127.0.0.1:8091');
+    assert.equal(translated.settings.TESSERA_SESSION_ADMIN_LISTEN, '127.0.0.1:8093', 'not the client port');
+    assert.equal(translated.settings.TESSERA_INVITE_ADMIN_LISTEN, '127.0.0.1:8094');
+    const yaml = renderTesseraYaml(translated, []);
+    for (const setting of ['DIRECTORY', 'SESSION', 'INVITE'])
+      assert.match(
+        yaml,
+        new RegExp(
+          `^# on for tessera import sydent --stage data .*may be removed after the import\nTESSERA_${setting}_ADMIN_LISTEN: `,
+          'm',
+        ),
+      );
   });
 
   it('refuses a config without server.name or client_http_base', () => {

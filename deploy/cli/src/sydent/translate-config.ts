@@ -13,6 +13,8 @@ export type TranslatedConfig = {
   untranslated: Untranslated[];
   /** Translated, but the operator should look at it. */
   warnings: string[];
+  /** A comment the YAML puts above a setting. */
+  comments: Partial<Record<ConfigKey, string>>;
   serverName: string;
   /** `[crypto] ed25519.signingkey` as written (empty when Sydent had none). */
   signingKey: string;
@@ -125,6 +127,15 @@ const LOG_LEVELS: Record<string, string> = {
   CRITICAL: 'fatal',
   FATAL: 'fatal',
 };
+/** The admin APIs the data stage sends to; unless Sydent's internal API names the directory's, on loopback from this port on. */
+const ADMIN_LISTEN_SETTINGS = [
+  'TESSERA_DIRECTORY_ADMIN_LISTEN',
+  'TESSERA_SESSION_ADMIN_LISTEN',
+  'TESSERA_INVITE_ADMIN_LISTEN',
+] as const satisfies ConfigKey[];
+const FIRST_ADMIN_PORT = 8091;
+/** The client listener's port when Sydent's config names none (Tessera's default, as Sydent's). */
+const TESSERA_HTTP_PORT_DEFAULT = 8090;
 /** Tessera's fixed-window limits stand in for Sydent's token buckets: burst plus an hour's refill per hour. */
 const RATE_WINDOW_S = 3600;
 const REPLICATION_WHY =
@@ -171,12 +182,26 @@ export function translateConfig(config: ParsedConfig, options: { termsFile?: str
   if (clientPort !== '') settings.TESSERA_HTTP_PORT = clientPort;
   const internalPort = value('internalapi.http.port');
   const internalHost = value('internalapi.http.bind_address') || '::1';
+  const comments: TranslatedConfig['comments'] = {};
+  const takenPorts = new Set([Number(clientPort || TESSERA_HTTP_PORT_DEFAULT)]);
   if (internalPort !== '') {
     settings.TESSERA_DIRECTORY_ADMIN_LISTEN = `${isIP(internalHost) === 6 ? `[${internalHost}]` : internalHost}:${internalPort}`;
+    takenPorts.add(Number(internalPort));
+    comments.TESSERA_DIRECTORY_ADMIN_LISTEN =
+      'Sydent’s internal API (bind, unbind), and the import’s associations and pepper (tessera import sydent --stage data)';
     if (!['127.0.0.1', '::1', 'localhost'].includes(internalHost))
       warnings.push(
         `the internal API listened on ${internalHost}: the directory's admin API there needs TESSERA_DIRECTORY_ADMIN_TOKEN_FILE (Sydent's had no authentication)`,
       );
+  }
+  // The data stage sends through these admin APIs: on, on loopback, for the import.
+  for (const setting of ADMIN_LISTEN_SETTINGS) {
+    if (settings[setting] !== undefined) continue;
+    let port = FIRST_ADMIN_PORT;
+    while (takenPorts.has(port)) port++;
+    takenPorts.add(port);
+    settings[setting] = `127.0.0.1:${port}`;
+    comments[setting] = 'on for tessera import sydent --stage data (loopback only); may be removed after the import';
   }
 
   const level = value('log.level').toUpperCase();
@@ -340,7 +365,7 @@ export function translateConfig(config: ParsedConfig, options: { termsFile?: str
       if (!handled.has(key) && !isSmsKey(key) && (config.get(section, key, { raw: true }) ?? '').trim() !== '')
         untranslated.push({ section, key, why: 'not a setting this importer knows (not read by Sydent 2.6?)' });
   }
-  return { settings, untranslated, warnings, serverName, signingKey };
+  return { settings, untranslated, warnings, comments, serverName, signingKey };
 }
 
 function translateSms(
@@ -409,6 +434,10 @@ export function renderTesseraYaml(translated: TranslatedConfig, header: string[]
     for (const { section, key, why } of translated.untranslated) lines.push(`#   [${section}] ${key}: ${why}`);
   }
   for (const warning of translated.warnings) lines.push(`# warning: ${warning}`);
-  for (const [key, setting] of Object.entries(translated.settings)) lines.push(`${key}: ${JSON.stringify(setting)}`);
+  for (const [key, setting] of Object.entries(translated.settings)) {
+    const comment = translated.comments[key as ConfigKey];
+    if (comment !== undefined) lines.push(`# ${comment}`);
+    lines.push(`${key}: ${JSON.stringify(setting)}`);
+  }
   return `${lines.join('\n')}\n`;
 }
