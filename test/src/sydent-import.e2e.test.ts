@@ -15,7 +15,14 @@ import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validat
 import { bearer, json } from './system/flows.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
 import { REPO_ROOT } from './system/repo-root.js';
-import { eventually, type RunningSystem, removeDataDir, startSystem, tempDataDir } from './system/running-system.js';
+import {
+  eventually,
+  natsStoreBytes,
+  type RunningSystem,
+  removeDataDir,
+  startSystem,
+  tempDataDir,
+} from './system/running-system.js';
 
 // Issue 11: the sample Sydent deployment (../shared/sydent-import/sample, made by driving a real
 // Sydent through its APIs) imported into a fresh system with `tessera import sydent`, then every
@@ -71,8 +78,11 @@ let files: string;
 let dataDir: string;
 let configOut: string;
 let firstImport: CliRun;
-/** Where the directory's admin API listens: Sydent's internal API port (in the imported YAML) names its machine. */
-let directoryAdminListen: string;
+/**
+ * Where the admin APIs listen: the imported YAML puts them on fixed loopback ports (Sydent's
+ * internal API's, and the next ones), which on a shared test machine may be taken.
+ */
+const adminListen: Record<string, string> = {};
 
 type CliRun = { code: number; out: string; err: string };
 
@@ -86,7 +96,7 @@ function tessera(args: string[], env: Record<string, string> = {}) {
         env: {
           PATH: process.env.PATH ?? '',
           TESSERA_DATA_DIR: dataDir,
-          ...(directoryAdminListen ? { TESSERA_DIRECTORY_ADMIN_LISTEN: directoryAdminListen } : {}),
+          ...adminListen,
           ...env,
         },
         maxBuffer: 64 * 1024 * 1024,
@@ -125,7 +135,8 @@ before(async () => {
   // Before Tessera starts: its configuration, and Sydent's key in signing's key store.
   assertRan(await tessera([...sampleArgs(), '--stage', 'config']), 'the config stage');
 
-  directoryAdminListen = `127.0.0.1:${await freePortOn('127.0.0.1')}`;
+  for (const service of ['DIRECTORY', 'SESSION', 'INVITE'])
+    adminListen[`TESSERA_${service}_ADMIN_LISTEN`] = `127.0.0.1:${await freePortOn('127.0.0.1')}`;
   world.setClockOffset(SAMPLE_NOW - Date.now());
   const env: Record<string, string> = { ...world.env };
   // The imported configuration's own terms file (Sydent's), not the test world's.
@@ -138,7 +149,7 @@ before(async () => {
       TESSERA_TERMS_FILE: join(files, 'terms.yaml'),
       // Sydent's paths and ports name its own machine; these are the test's.
       TESSERA_DEFAULT_BRAND: 'tessera',
-      TESSERA_DIRECTORY_ADMIN_LISTEN: directoryAdminListen,
+      ...adminListen,
       TESSERA_RATE_LIMITS: 'off',
       TESSERA_ONBIND_RETRY_BASE_MS: '100',
       TESSERA_ONBIND_RETRY_MAX_MS: '500',
@@ -218,6 +229,9 @@ describe('tessera import sydent: the sample deployment', () => {
       terms: [3, 3, 0, 0],
       sessions: [9, 9, 0, 0],
     });
+    // Signing held Sydent's key (checked before anything was sent): the 4 clean own rows got
+    // Sydent's signature again; the 4 stripped ones and the 2 peer rows got ours added.
+    assert.match(firstImport.out, /4 same as Sydent's, 0 changed, 6 added/);
     const before = await streamStates();
     const again = await tessera([...sampleArgs(), '--stage', 'data', '--now', String(SAMPLE_NOW)]);
     assertRan(again, 'the second import');
@@ -439,6 +453,27 @@ describe('tessera import sydent: the sample deployment', () => {
     const report = dry.out + dry.err;
     assert.match(report, /expired/i);
     assert.match(report, /old@example\.org|superseded|shadowed/i);
+  });
+});
+
+describe('tessera import sydent: privacy', () => {
+  it('leaves no address, Matrix user ID, token, client secret or private key of the sample in the stream', () => {
+    const secrets = new Set<string>([
+      ...LIVE.flatMap(({ address, mxid }) => [address, mxid]),
+      'Ivy@Example.org',
+      'Bob.Smith@Example.COM',
+      'frank@example.org',
+      ...Object.values(facts.tokens).flat(),
+      ...Object.values(facts.invites).flatMap(({ token, ephemeral_private_key }) => [token, ephemeral_private_key]),
+      ...facts.steps.flatMap(({ client_secret, validation_token }) => [client_secret ?? '', validation_token ?? '']),
+      'grace-secret-1',
+      'xavjYD80J0mU3FFFfpwDnK9QpSRS9RdQ',
+      'nVZ+KyYYyhA78RaKHX6NeB90CNt/Ijz80KNlT1qOA1Y',
+    ]);
+    for (const value of secrets) if (typeof value !== 'string' || value === '') secrets.delete(value);
+    assert.ok(secrets.size > 40, 'values worth looking for');
+    const stream = natsStoreBytes(system);
+    for (const value of secrets) assert.equal(stream.indexOf(value), -1, `found in the stream: ${value.slice(0, 12)}…`);
   });
 });
 
