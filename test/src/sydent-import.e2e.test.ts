@@ -24,10 +24,10 @@ import {
   tempDataDir,
 } from './system/running-system.js';
 
-// Issue 11: the sample Sydent deployment (../shared/sydent-import/sample, made by driving a real
+// Issue 11: the sample Sydent deployment (test/fixtures/sydent-sample, made by driving a real
 // Sydent through its APIs) imported into a fresh system with `tessera import sydent`, then every
 // answer its README expects, asked through the gateway as clients and homeservers ask.
-const SAMPLE = join(REPO_ROOT, '../shared/sydent-import/sample');
+const SAMPLE = join(REPO_ROOT, 'test/fixtures/sydent-sample');
 const CLI = join(REPO_ROOT, 'deploy/cli/dist/main.js');
 const V1 = '/_matrix/identity/api/v1';
 const V2 = '/_matrix/identity/v2';

@@ -3,7 +3,8 @@
 // and a sydent.conf for it (`<out.db>.conf`: its server name and a throwaway key).
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { generateSydentDb, writeBenchSydentConf } from './sydent-db-generator.js';
+import { SAMPLE_DB } from '../test-support/sydent-sample.js';
+import { generateSydentDb, newBenchSeed, writeBenchSydentConf } from './sydent-db-generator.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -14,7 +15,7 @@ const { values, positionals } = parseArgs({
     sessions: { type: 'string', default: '10000' },
     'mixed-case': { type: 'boolean', default: false },
     now: { type: 'string' },
-    'schema-from': { type: 'string', default: '/work/shared/sydent-import/sample/sydent.db' },
+    'schema-from': { type: 'string', default: SAMPLE_DB },
   },
 });
 const [file] = positionals;
@@ -22,6 +23,7 @@ if (file === undefined) throw new Error('usage: generate-sydent-db <out.db> [--a
 if (existsSync(file)) throw new Error(`${file} exists: the generator writes a new database`);
 const started = performance.now();
 const now = values.now === undefined ? Date.now() : Number(values.now);
+const signingSeed = newBenchSeed();
 const generated = generateSydentDb(file, {
   associations: Number(values.associations),
   invites: Number(values.invites),
@@ -30,8 +32,9 @@ const generated = generateSydentDb(file, {
   mixedCase: values['mixed-case'],
   now,
   schemaFrom: values['schema-from'],
+  signingSeed,
 });
-writeBenchSydentConf(`${file}.conf`);
+writeBenchSydentConf(`${file}.conf`, signingSeed);
 console.log(
   `wrote ${file} (and ${file}.conf) in ${((performance.now() - started) / 1000).toFixed(1)} s: ${generated.localRows} local and ` +
     `${generated.globalRows} global association rows (${generated.expectedLive} live addresses, ` +

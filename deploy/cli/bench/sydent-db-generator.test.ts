@@ -3,19 +3,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { keyPairFromSeed, verifyJsonSignature } from '@tessera/canonical-json';
 import sqlite from 'node-sqlite3-wasm';
 import { NOTES, planAssociations, REASONS } from '../src/sydent/plan-associations.js';
 import { PlanReport } from '../src/sydent/plan-report.js';
 import { openSydentSnapshot } from '../src/sydent/sydent-db.js';
-import { BENCH_SERVER, type Generated, generateSydentDb } from './sydent-db-generator.js';
+import { SAMPLE_DB } from '../test-support/sydent-sample.js';
+import { BENCH_SERVER, type Generated, generateSydentDb, newBenchSeed } from './sydent-db-generator.js';
 
-const SAMPLE_DB = '/work/shared/sydent-import/sample/sydent.db';
 const NOW = 1_800_000_000_000;
 
 describe('a generated Sydent database with duplicates from before 2.4 (mixed case)', () => {
   let dir: string;
   let file: string;
   let generated: Generated;
+  const seed = newBenchSeed();
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tessera-generated-'));
     file = join(dir, 'sydent.db');
@@ -27,6 +29,7 @@ describe('a generated Sydent database with duplicates from before 2.4 (mixed cas
       mixedCase: true,
       now: NOW,
       schemaFrom: SAMPLE_DB,
+      signingSeed: seed,
     });
   });
   after(async () => {
@@ -43,6 +46,33 @@ describe('a generated Sydent database with duplicates from before 2.4 (mixed cas
       }
     };
     assert.deepEqual(schemaOf(file), schemaOf(SAMPLE_DB));
+  });
+
+  it("signs its own rows with the conf's key, as Sydent does, and not its peers' rows", () => {
+    const db = new sqlite.Database(file, { readOnly: true });
+    try {
+      const publicKey = keyPairFromSeed(seed).publicKey;
+      const rowOf = (origin: string) =>
+        JSON.parse(
+          (
+            db.get('SELECT sgAssoc FROM global_threepid_associations WHERE originServer = ? LIMIT 1', [origin]) as {
+              sgAssoc: string;
+            }
+          ).sgAssoc,
+        ) as object;
+      assert.equal(
+        verifyJsonSignature(rowOf(BENCH_SERVER), { entity: BENCH_SERVER, keyId: 'ed25519:0', publicKey }),
+        true,
+      );
+      const peer = (
+        db.get('SELECT originServer FROM global_threepid_associations WHERE originServer <> ? LIMIT 1', [
+          BENCH_SERVER,
+        ]) as { originServer: string }
+      ).originServer;
+      assert.equal(verifyJsonSignature(rowOf(peer), { entity: peer, keyId: 'ed25519:0', publicKey }), false);
+    } finally {
+      db.close();
+    }
   });
 
   it('imports the newest binding per folded address and reports every duplicate it dropped', () => {

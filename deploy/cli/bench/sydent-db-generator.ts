@@ -3,6 +3,7 @@
 // Sydent writes. Deterministic (a seeded generator): the same options give the same database.
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { signJson } from '@tessera/canonical-json';
 import sqlite from 'node-sqlite3-wasm';
 
 export const BENCH_SERVER = 'id.bench.test';
@@ -25,6 +26,11 @@ export type GeneratorOptions = {
   now: number;
   /** The database whose schema is copied. */
   schemaFrom: string;
+  /**
+   * Sydent's key (the conf's): own rows are signed with it as Sydent signed them, so that the
+   * import's check that signing holds that key passes; peers' rows get made-up signatures.
+   */
+  signingSeed: Uint8Array;
 };
 
 /** What the generator wrote, for checks: the expected live mxid per folded address among others. */
@@ -47,9 +53,12 @@ function random(seed: number): () => number {
   };
 }
 
-/** A sydent.conf for the generated database: its server name, a public URL, a throwaway key. */
-export function writeBenchSydentConf(file: string): void {
-  const seed = randomBytes(32).toString('base64').replace(/=+$/, '');
+/** A throwaway signing seed for a generated deployment (the generator plays Sydent, which signs its rows). */
+export const newBenchSeed = (): Uint8Array => new Uint8Array(randomBytes(32));
+
+/** A sydent.conf for the generated database: its server name, a public URL, its throwaway key. */
+export function writeBenchSydentConf(file: string, signingSeed: Uint8Array): void {
+  const seed = Buffer.from(signingSeed).toString('base64').replace(/=+$/, '');
   const lines = [
     '[general]',
     `server.name = ${BENCH_SERVER}`,
@@ -114,17 +123,14 @@ export function generateSydentDb(file: string, options: GeneratorOptions): Gener
       notAfter: number,
       origin: string,
       extra = {},
-    ) =>
-      JSON.stringify({
-        medium,
-        address,
-        mxid,
-        ts,
-        not_before: ts,
-        not_after: notAfter,
-        ...extra,
-        signatures: { [origin]: { 'ed25519:0': text(ALPHANUMERIC, 86) } },
-      });
+    ) => {
+      const fields = { medium, address, mxid, ts, not_before: ts, not_after: notAfter, ...extra };
+      return JSON.stringify(
+        origin === BENCH_SERVER
+          ? signJson(fields, { entity: BENCH_SERVER, keyId: 'ed25519:0', seed: options.signingSeed })
+          : { ...fields, signatures: { [origin]: { 'ed25519:0': text(ALPHANUMERIC, 86) } } },
+      );
+    };
     const bindOwn = (address: string, mxid: string, ts: number, extra = {}) => {
       const id = ++localId;
       local.run([id, 'email', address, mxid, ts, ts, ts + HUNDRED_YEARS, hashOf(address, 'email')]);

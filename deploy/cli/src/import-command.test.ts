@@ -9,11 +9,11 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { IMPORT_PATHS, MAX_IMPORT_BATCH, type SignatureCheck } from '@tessera/admin-imports';
 import { loadConfig } from '@tessera/config';
 import { tessera } from '../test-support/run-tessera.js';
+import { SAMPLE_DIR as SAMPLE } from '../test-support/sydent-sample.js';
 import { NOTES, REASONS } from './sydent/plan-associations.js';
 import type { ReportLine } from './sydent/plan-report.js';
 import { sendInBatches } from './sydent/send-import.js';
 
-const SAMPLE = '/work/shared/sydent-import/sample';
 const CAPTURED_AT = '1796186273288';
 const SELF = 'id.example.test';
 /** Sydent's signature of the sample's first clean own row (global 1, alice). */

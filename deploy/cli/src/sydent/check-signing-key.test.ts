@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SignatureCheckRequest } from '@tessera/admin-imports';
+import { SAMPLE_DB } from '../../test-support/sydent-sample.js';
 import { checkSigningKey, firstSydentSignedAssociation } from './check-signing-key.js';
 import type { GlobalAssociationRow, LocalAssociationRow } from './sydent-db.js';
 import { openSydentSnapshot } from './sydent-db.js';
 
-const SAMPLE_DB = '/work/shared/sydent-import/sample/sydent.db';
 const SELF = 'id.example.test';
 const NOW = 1796186273288;
 const WHERE = { sydentKeyId: 'ed25519:0', keyFile: '/var/lib/tessera/signing/signing.key' };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { lookupHash } from '@tessera/lookup-hash';
+import { SAMPLE_DIR } from '../../test-support/sydent-sample.js';
 import { NOTES, planAssociations, REASONS } from './plan-associations.js';
 import {
   planAccounts,
@@ -20,7 +21,6 @@ import {
   type SydentSnapshot,
 } from './sydent-db.js';
 
-export const SAMPLE_DIR = '/work/shared/sydent-import/sample';
 const SELF = 'id.example.test';
 const PEER = 'peer.example.test';
 const HS = '127.0.0.1:8492';

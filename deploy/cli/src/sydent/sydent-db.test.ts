@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sqlite from 'node-sqlite3-wasm';
+import { SAMPLE_DB } from '../../test-support/sydent-sample.js';
 import { openSydentSnapshot, SydentDbError } from './sydent-db.js';
-
-const SAMPLE_DB = '/work/shared/sydent-import/sample/sydent.db';
 
 describe('reading Sydent’s database as a snapshot', () => {
   let dir: string;

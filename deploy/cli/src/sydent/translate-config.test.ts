@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '@tessera/config';
+import { SAMPLE_DIR as SAMPLE } from '../../test-support/sydent-sample.js';
 import { parseConfig } from './config-parser.js';
 import { renderTesseraYaml, translateConfig, UntranslatableConfig } from './translate-config.js';
-
-const SAMPLE = '/work/shared/sydent-import/sample';
 
 describe('translating Sydent’s configuration', () => {
   let dir: string;
