@@ -71,6 +71,9 @@ function readToken(file: string, setting: string): string {
   }
 }
 
+/** The admin API could not be reached, or the connection failed before an answer came. */
+export class AdminApiUnreachable extends Error {}
+
 /** The admin API answered with a Matrix error. */
 export class AdminApiError extends Error {
   constructor(
@@ -91,13 +94,18 @@ export function postAdmin(endpoint: AdminEndpoint, path: string, body: unknown |
   return new Promise((resolvePost, reject) => {
     const req = request(`${endpoint.url}${path}`, {
       method: 'POST',
+      // A connection of its own: a kept-alive one may be closed by the server just as it is reused
+      // (after the CLI was busy reading the database for longer than the server keeps it).
+      agent: false,
       headers: {
         'content-type': streamed ? 'application/x-ndjson' : 'application/json',
         ...(endpoint.token === null ? {} : { authorization: `Bearer ${endpoint.token}` }),
       },
     });
     req.once('error', (err) =>
-      reject(new Error(`cannot reach the ${endpoint.service} admin API at ${endpoint.url}: ${err.message}`)),
+      reject(
+        new AdminApiUnreachable(`cannot reach the ${endpoint.service} admin API at ${endpoint.url}: ${err.message}`),
+      ),
     );
     req.once('response', (res) => {
       const chunks: Buffer[] = [];

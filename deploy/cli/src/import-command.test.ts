@@ -10,6 +10,7 @@ import { IMPORT_PATHS, MAX_IMPORT_BATCH, type SignatureCheck } from '@tessera/ad
 import { loadConfig } from '@tessera/config';
 import { tessera } from '../test-support/run-tessera.js';
 import { SAMPLE_DIR as SAMPLE } from '../test-support/sydent-sample.js';
+import { AdminApiError, AdminApiUnreachable } from './admin-endpoint.js';
 import { NOTES, REASONS } from './sydent/plan-associations.js';
 import type { ReportLine } from './sydent/plan-report.js';
 import { sendInBatches } from './sydent/send-import.js';
@@ -348,6 +349,51 @@ describe('sending planned items', () => {
     assert.equal(tally.imported, 2 * MAX_IMPORT_BATCH + 497);
     assert.equal(tally.refused, 3);
     assert.deepEqual(tally.refusals[0], { label: 'row 7', reason: 'bad' });
+  });
+
+  it('sends a batch again when the service could not be reached or answered 503, and gives up when that lasts', async () => {
+    const failures = [
+      new AdminApiUnreachable('cannot reach the directory admin API: socket hang up'),
+      new AdminApiError(503, 'M_UNKNOWN', 'stored but not yet visible'),
+    ];
+    const retried: string[] = [];
+    let calls = 0;
+    const tally = await sendInBatches(
+      planned(10),
+      async (items) => {
+        calls++;
+        const failure = failures.shift();
+        if (failure) throw failure;
+        return items.map(() => ({ outcome: 'imported' as const }));
+      },
+      { concurrency: 1, retryDelaysMs: [1, 1, 1], onRetry: (err) => retried.push(err.message) },
+    );
+    assert.equal(tally.imported, 10);
+    assert.equal(calls, 3);
+    assert.equal(retried.length, 2);
+    await assert.rejects(
+      sendInBatches(
+        planned(10),
+        async () => {
+          throw new AdminApiUnreachable('connection refused');
+        },
+        { concurrency: 1, retryDelaysMs: [1, 1] },
+      ),
+      /connection refused/,
+    );
+    let refusedCalls = 0;
+    await assert.rejects(
+      sendInBatches(
+        planned(10),
+        async () => {
+          refusedCalls++;
+          throw new AdminApiError(400, 'M_BAD_JSON', 'bad batch');
+        },
+        { concurrency: 1, retryDelaysMs: [1, 1] },
+      ),
+      /bad batch/,
+    );
+    assert.equal(refusedCalls, 1, 'a 4xx is not sent again');
   });
 
   it('stops at a failed request and says so, so that running again finishes the job', async () => {

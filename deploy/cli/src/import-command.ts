@@ -330,6 +330,8 @@ async function sendPlan(
       {
         concurrency,
         onRefused: refusedTo(category),
+        onRetry: (failure, delayMs) =>
+          err.write(`${category}: ${failure.message}; sending that batch again in ${delayMs / 1000} s\n`),
         onBatch: (tally) => {
           if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
           lastProgress = Date.now();

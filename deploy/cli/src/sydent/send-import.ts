@@ -1,4 +1,5 @@
 import { type AssociationOutcome, type ItemOutcome, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
+import { AdminApiError, AdminApiUnreachable } from '../admin-endpoint.js';
 import { EXAMPLES_KEPT, type Planned } from './plan-report.js';
 
 /** What the services answered for one category. */
@@ -37,13 +38,41 @@ export type SendOptions = {
   onBatch?: (tally: SendTally) => void;
   /** Called with every refused item (the tally keeps only the first). */
   onRefused?: OnRefused;
+  /** Waits before sending a batch again after a failure that may pass; default RETRY_DELAYS_MS. */
+  retryDelaysMs?: readonly number[];
+  /** Called before each retry, with what failed. */
+  onRetry?: (err: Error, delayMs: number) => void;
 };
+
+/**
+ * A batch is sent again after these waits when the service could not be reached or answered 503
+ * (it restarted, a connection was closed under the request, the store or signing was briefly
+ * away): every import request may be sent again as it was.
+ */
+export const RETRY_DELAYS_MS: readonly number[] = [1_000, 2_000, 5_000, 10_000, 20_000];
+
+const mayPass = (err: unknown): err is Error =>
+  err instanceof AdminApiUnreachable || (err instanceof AdminApiError && err.status === 503);
+
+async function postWithRetries<T>(post: PostBatch<T>, items: T[], options: SendOptions): Promise<ItemOutcome[]> {
+  for (const delayMs of [...(options.retryDelaysMs ?? RETRY_DELAYS_MS), null]) {
+    try {
+      return await post(items);
+    } catch (err) {
+      if (delayMs === null || !mayPass(err)) throw err;
+      options.onRetry?.(err, delayMs);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+  throw new Error('unreachable');
+}
 
 type OnRefused = (label: string, reason: string) => void;
 
 /**
  * Sends the planned items in batches of at most MAX_IMPORT_BATCH, several requests in flight, and
- * tallies the outcomes. A failed request stops the sending (after the requests in flight have
+ * tallies the outcomes. A request that fails in a way that may pass is sent again (RETRY_DELAYS_MS);
+ * any other failure, or one that lasts, stops the sending (after the requests in flight have
  * answered) and rethrows: every service answers `present` for what it already has, so running
  * the import again finishes the job.
  */
@@ -57,7 +86,11 @@ export async function sendInBatches<T>(
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   const send = (batch: Planned<T>[]) => {
-    const request = post(batch.map(({ item }) => item))
+    const request = postWithRetries(
+      post,
+      batch.map(({ item }) => item),
+      options,
+    )
       .then((outcomes) => {
         if (!Array.isArray(outcomes) || outcomes.length !== batch.length)
           throw new Error(
