@@ -21,6 +21,8 @@ if (db === undefined || conf === undefined) {
   process.exit(64);
 }
 const CLI = join(REPO_ROOT, 'deploy/cli/dist/main.js');
+/** The progress lines' category names, as the closing table labels them. */
+const LABELS: Record<string, string> = { ephemeralKeys: 'ephemeral keys', accounts: 'account tokens' };
 
 type Timed = { code: number | null; out: string; lines: { at: number; text: string }[] };
 
@@ -72,8 +74,8 @@ try {
 
   // Each category starts with "<category>: reading and sending to <service>…".
   const starts = data.lines.flatMap(({ at, text }) => {
-    const match = /^([a-z][a-z ]*): reading and sending to /.exec(text);
-    return match ? [{ category: match[1] as string, at }] : [];
+    const match = /^([A-Za-z]+): reading and sending to /.exec(text);
+    return match ? [{ category: LABELS[match[1] as string] ?? (match[1] as string), at }] : [];
   });
   const summary = new Map<string, number[]>();
   for (const line of data.out.slice(data.out.lastIndexOf('\nsent:\n')).split('\n').slice(3)) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -67,16 +68,25 @@ describe('reading Sydent’s database as a snapshot', () => {
     assert.throws(() => openSydentSnapshot(logged), /-wal is not empty/);
   });
 
-  it('holds a read lock while it reads, so a writer that honours it waits', async () => {
+  it('reads a copy of its own: a killed run neither locks Sydent’s file nor leaves its copy behind', async () => {
     const file = await copy();
+    // What an import killed while reading Sydent's file in place would have left: a lock folder.
+    await mkdir(`${file}.lock`);
+    // The copy of a killed run (its process is gone).
+    const leftover = join(tmpdir(), 'tessera-sydent-snapshot-2147483646-left');
+    await mkdir(leftover);
     const snapshot = openSydentSnapshot(file);
-    [...snapshot.localAssociations()];
-    assert.throws(
-      () => write(file, "INSERT INTO ephemeral_public_keys (public_key) VALUES ('k')"),
-      /database is locked/,
-    );
-    snapshot.close();
+    assert.ok([...snapshot.localAssociations()].length > 0);
+    assert.equal(existsSync(leftover), false, "the dead run's copy is removed");
+    const ours = () =>
+      readdirSync(tmpdir()).filter((name) => name.startsWith(`tessera-sydent-snapshot-${process.pid}-`));
+    assert.equal(ours().length, 1);
+    assert.equal(readdirSync(dir).filter((name) => name.endsWith('.lock')).length, 1, 'no lock of ours on it');
+    // A writer meanwhile (Sydent's SQLite would not see the stale lock folder; this test's writer would).
+    await rm(`${file}.lock`, { recursive: true });
     write(file, "INSERT INTO ephemeral_public_keys (public_key) VALUES ('k')");
+    assert.throws(() => snapshot.close(), /changed while it was read/, 'but a write meanwhile is noticed');
+    assert.deepEqual(ours(), [], 'the copy is removed on close');
   });
 
   it('notices a write that happened while it was reading (the header’s change counter moved)', async () => {

@@ -1,4 +1,6 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
 
 /** The schema version this importer reads (Sydent's since v2.0.0, 2019). */
@@ -103,19 +105,35 @@ export interface SydentSnapshot extends SydentRows {
   close(): void;
 }
 
+const COPY_PREFIX = 'tessera-sydent-snapshot-';
+
 /**
  * Opens Sydent's database as a consistent snapshot: refuses a hot rollback journal or a non-empty
- * write-ahead log (a Sydent still running, or one that crashed mid-write), reads everything in one
- * read transaction, and on close checks that the header's change counter has not moved (the
- * WebAssembly build reads through Node's fs, whose locks another process's SQLite may not see).
+ * write-ahead log (a Sydent still running, or one that crashed mid-write), copies the file into a
+ * folder of this process's own, checks that the header's change counter did not move while it was
+ * copied, and reads the copy in one read transaction. The WebAssembly build's locks are a
+ * `<file>.lock` folder that a killed import would leave behind on Sydent's file (every later run
+ * would find the database "locked") and that needs write access to Sydent's folder: the copy
+ * keeps both away from it. close() removes the copy; a killed run's copy is removed by the next.
  */
 export function openSydentSnapshot(file: string): SydentSnapshot {
   const counterBefore = changeCounterOf(file);
   refuseUnfinishedWrites(file);
+  removeCopiesOfDeadRuns();
+  const dir = mkdtempSync(join(tmpdir(), `${COPY_PREFIX}${process.pid}-`));
+  const copy = join(dir, 'sydent.db');
+  const removeCopy = () => rmSync(dir, { recursive: true, force: true });
   let db: sqlite.Database;
   try {
-    db = new sqlite.Database(file, { readOnly: true });
+    copyFileSync(file, copy);
+    if (changeCounterOf(file) !== counterBefore)
+      throw new SydentDbError(
+        `${file} changed while it was copied: stop Sydent (or use a copy made with sqlite3 .backup)`,
+      );
+    db = new sqlite.Database(copy, { readOnly: true });
   } catch (err) {
+    removeCopy();
+    if (err instanceof SydentDbError) throw err;
     throw new SydentDbError(`${file}: cannot open it: ${(err as Error).message}`);
   }
   try {
@@ -136,16 +154,36 @@ export function openSydentSnapshot(file: string): SydentSnapshot {
     if (missing.length > 0) throw new SydentDbError(`${file}: not a Sydent database (no table ${missing.join(', ')})`);
   } catch (err) {
     db.close();
+    removeCopy();
     if (err instanceof SydentDbError) throw err;
     throw new SydentDbError(`${file}: cannot read it: ${(err as Error).message}`);
   }
-  return snapshotOf(db, file, counterBefore);
+  return snapshotOf(db, file, counterBefore, removeCopy);
+}
+
+/** The copies left by imports that were killed (their process is gone). */
+function removeCopiesOfDeadRuns(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(COPY_PREFIX)) continue;
+    const pid = Number(name.slice(COPY_PREFIX.length).split('-')[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 type Value = sqlite.SQLiteValue | undefined;
 type Row = Record<string, Value>;
 
-function snapshotOf(db: sqlite.Database, file: string, counterBefore: number): SydentSnapshot {
+function snapshotOf(db: sqlite.Database, file: string, counterBefore: number, removeCopy: () => void): SydentSnapshot {
   function* rows(sql: string): Generator<Row> {
     const statement = db.prepare(sql);
     try {
@@ -256,7 +294,9 @@ function snapshotOf(db: sqlite.Database, file: string, counterBefore: number): S
         if (db.inTransaction) db.exec('COMMIT');
       } finally {
         db.close();
+        removeCopy();
       }
+      // The copy was consistent; a Sydent still writing would lose what it wrote since.
       if (changeCounterOf(file) !== counterBefore)
         throw new SydentDbError(
           `${file} changed while it was read (its change counter moved): stop Sydent, or import from a copy made with sqlite3 .backup, and run again`,

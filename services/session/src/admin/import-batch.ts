@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { type ImportBatchAnswer, type ItemOutcome, MAX_IMPORT_BATCH } from '@tessera/admin-imports';
 import { TesseraError } from '@tessera/errors';
-import { readJsonObject } from '@tessera/service-kit';
+import { readImportItems } from '@tessera/service-kit';
 
 // One import request of the admin API (`POST <path> {items: [...]}`, @tessera/admin-imports):
 // each item imported on its own, a refused one answered with its reason while the others go on.
@@ -23,10 +23,7 @@ export const PRESENT: ItemOutcome = { outcome: 'present' };
 
 /** Reads the batch and imports its items, ITEMS_IN_FLIGHT at a time; the outcomes in the items' order. */
 export async function importBatch(req: IncomingMessage, importItem: ImportItem): Promise<ImportBatchAnswer> {
-  const { items } = await readJsonObject(req, MAX_BATCH_BYTES);
-  if (!Array.isArray(items)) throw new TesseraError('M_BAD_JSON', 'items must be an array');
-  if (items.length > MAX_IMPORT_BATCH)
-    throw new TesseraError('M_TOO_LARGE', `at most ${MAX_IMPORT_BATCH} items in one request`);
+  const items = await readImportItems(req, { maxItems: MAX_IMPORT_BATCH, maxBytes: MAX_BATCH_BYTES });
   const outcomes: ItemOutcome[] = new Array(items.length);
   let next = 0;
   let failed = false;
