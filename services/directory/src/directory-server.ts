@@ -115,9 +115,13 @@ export async function startDirectoryServer(options: DirectoryServerOptions): Pro
       log,
     });
     closers.push(() => peppers.close());
-    projected.onAdvance(() => {
+    const refreshPeppers = () =>
       peppers.refresh().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cannot read the peppers'));
-    });
+    projected.onAdvance(refreshPeppers);
+    // The projector may have applied the first pepper after startPeppers read them and before the
+    // line above listened: without this read, such a replica offered no pepper until the next batch
+    // (a test's directory, whose clock ticks hourly, waited in vain under a loaded machine).
+    await refreshPeppers();
 
     const sign: SignAssociations = async (associations) => {
       const json = associations.map((association) => JSON.stringify(association));
