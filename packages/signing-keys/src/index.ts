@@ -13,3 +13,4 @@ export {
 } from './key.js';
 export { KeyBook, type KeyView } from './key-book.js';
 export { keyCodec, storedKeys } from './key-events.js';
+export { createNewFile } from './new-file.js';

@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   encodeBase64,
   generateSeed,
@@ -13,6 +11,7 @@ import {
 } from '@tessera/canonical-json';
 import { type Config, ConfigError } from '@tessera/config';
 import type { Logger } from '@tessera/service-kit';
+import { createNewFile } from '@tessera/signing-keys';
 
 export const ALGORITHM = 'ed25519';
 /** The key a new store gets, and the id Sydent gives its only key. */
@@ -88,7 +87,7 @@ export async function openKeyStore(file: string, log: Logger): Promise<KeyStore>
   let created = false;
   if (text === null) {
     const generated = new SigningKey(FIRST_VERSION, generateSeed());
-    created = await createExclusively(file, storeLineOf(generated));
+    created = await createNewFile(file, storeLineOf(generated), { mode: FILE_MODE, dirMode: DIR_MODE });
     if (created) log.info({ file, keyId: generated.keyId }, 'generated a new signing key');
     text = created ? storeLineOf(generated) : await readIfExists(file);
     if (text === null) throw new ConfigError(`signing key file ${file}: vanished while it was being created`);
@@ -135,51 +134,6 @@ async function readIfExists(file: string): Promise<string | null> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new ConfigError(`signing key file ${file}: cannot read it: ${(err as Error).message}`);
-  }
-}
-
-/**
- * Writes `content` to `file` only if the file does not exist yet: a temp file in the same
- * directory (0600, synced), then a hard link to the final name, which fails if another process
- * won the race. False when it lost: the other process's key is the one on disk, so use that.
- */
-async function createExclusively(file: string, content: string): Promise<boolean> {
-  const dir = dirname(file);
-  await mkdir(dir, { recursive: true, mode: DIR_MODE });
-  const temp = join(dir, `.${randomBytes(6).toString('hex')}.signing-key.tmp`);
-  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE);
-  try {
-    await handle.chmod(FILE_MODE); // the umask may have narrowed it, never widened: set it exactly anyway
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await link(temp, file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    // Some file systems have no hard links: rename is atomic too, but replaces a file created meanwhile.
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'ENOSYS') throw err;
-    await rename(temp, file);
-    await syncDir(dir);
-    return true;
-  } finally {
-    await unlink(temp).catch(() => {});
-  }
-  await syncDir(dir);
-  return true;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } catch {
-    // Not every platform can fsync a directory; the file itself is synced.
-  } finally {
-    await handle.close();
   }
 }
 
