@@ -13,6 +13,7 @@ import sqlite from 'node-sqlite3-wasm';
 import { parse as parseYaml } from 'yaml';
 import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
 import { bearer, json } from './system/flows.js';
+import { importSummaryOf } from './system/import-summary.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
 import { REPO_ROOT } from './system/repo-root.js';
 import {
@@ -194,17 +195,6 @@ async function hashedLookup(addresses: { medium: string; address: string }[]) {
   return { hashes, mappings: res.body.mappings };
 }
 
-/** The import's closing table: per category, [planned, imported, present, refused]. */
-function summaryOf(out: string): Record<string, number[]> {
-  const table: Record<string, number[]> = {};
-  const from = out.lastIndexOf('\nsent:\n');
-  for (const line of out.slice(from).split('\n').slice(3)) {
-    const match = /^ {2}([a-z][a-z ]*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/.exec(line);
-    if (match) table[match[1] as string] = match.slice(2).map(Number);
-  }
-  return table;
-}
-
 /** Every stream's last sequence and message count: what an append would change. */
 async function streamStates(): Promise<Record<string, string>> {
   const jsm = await admin.jetstreamManager();
@@ -220,7 +210,7 @@ describe('tessera import sydent: the sample deployment', () => {
   // First, before the tests below bind, submit and deliver (each of those appends, at its own pace).
   it('appends nothing when the same import runs again', async () => {
     // The first run's summary: planned, imported, present, refused per category.
-    assert.deepEqual(summaryOf(firstImport.out), {
+    assert.deepEqual(importSummaryOf(firstImport.out), {
       pepper: [1, 1, 0, 0],
       associations: [10, 10, 0, 0],
       invites: [3, 3, 0, 0],
@@ -236,7 +226,9 @@ describe('tessera import sydent: the sample deployment', () => {
     const again = await tessera([...sampleArgs(), '--stage', 'data', '--now', String(SAMPLE_NOW)]);
     assertRan(again, 'the second import');
     assert.deepEqual(await streamStates(), before);
-    for (const [category, [planned, imported, present]] of Object.entries(summaryOf(again.out)))
+    const secondSummary = importSummaryOf(again.out);
+    assert.equal(Object.keys(secondSummary).length, 7, again.out);
+    for (const [category, [planned, imported, present]] of Object.entries(secondSummary))
       assert.deepEqual([imported, present], [0, planned], `${category}: all present the second time`);
   });
 

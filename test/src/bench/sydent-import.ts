@@ -11,6 +11,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { freePort } from '@tessera/local-infra';
+import { importSummaryOf } from '../system/import-summary.js';
 import { REPO_ROOT } from '../system/repo-root.js';
 import { removeDataDir, startSystem, tempDataDir } from '../system/running-system.js';
 import { cpuByProcess, rssByProcess } from './process-cpu.js';
@@ -77,15 +78,11 @@ try {
     const match = /^([A-Za-z]+): reading and sending to /.exec(text);
     return match ? [{ category: LABELS[match[1] as string] ?? (match[1] as string), at }] : [];
   });
-  const summary = new Map<string, number[]>();
-  for (const line of data.out.slice(data.out.lastIndexOf('\nsent:\n')).split('\n').slice(3)) {
-    const match = /^ {2}([a-z][a-z ]*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/.exec(line);
-    if (match) summary.set(match[1] as string, match.slice(2).map(Number));
-  }
+  const summary = importSummaryOf(data.out);
   const end = started + seconds * 1000;
   const rows = starts.map(({ category, at }, i) => {
     const until = starts[i + 1]?.at ?? end;
-    const [planned = 0, imported = 0, present = 0, refused = 0] = summary.get(category) ?? [];
+    const [planned = 0, imported = 0, present = 0, refused = 0] = summary[category] ?? [];
     const s = (until - at) / 1000;
     return `| ${category} | ${planned} | ${imported} | ${present} | ${refused} | ${s.toFixed(1)} | ${Math.round((imported + present) / s)} |`;
   });

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { openDatabase } from '@tessera/db';
 import { freePort } from '@tessera/local-infra';
 import { sql } from 'kysely';
+import { importSummaryOf } from '../system/import-summary.js';
 import { REPO_ROOT } from '../system/repo-root.js';
 import { eventually, type RunningSystem, removeDataDir, startSystem, tempDataDir } from '../system/running-system.js';
 
@@ -43,16 +44,6 @@ function importData(onProgress: (answered: number, child: ChildProcess) => void 
     });
     child.on('exit', (code) => resolve({ code, out, err }));
   });
-}
-
-/** The closing table: per category, [planned, imported, present, refused]. */
-function summaryOf(out: string): Record<string, number[]> {
-  const table: Record<string, number[]> = {};
-  for (const line of out.slice(out.lastIndexOf('\nsent:\n')).split('\n').slice(3)) {
-    const match = /^ {2}([a-z][a-z ]*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/.exec(line);
-    if (match) table[match[1] as string] = match.slice(2).map(Number);
-  }
-  return table;
 }
 
 before(async () => {
@@ -116,14 +107,16 @@ describe('tessera import sydent under kill -9', () => {
     assert.ok(directoryKilled, `the directory was killed during the second run:\n${finished.err}`);
     assert.equal(finished.code, 0, `the second run finished:\n${finished.out}\n${finished.err}`);
     assert.match(finished.err, /sending that batch again/, 'a lost batch was sent again');
-    const second = summaryOf(finished.out);
+    const second = importSummaryOf(finished.out);
     const [planned = 0, , present = 0] = second.associations ?? [];
     assert.ok(present >= 2_000, 'what the killed run stored is present');
 
     // 3. A third run finds everything present and appends nothing new.
     const third = await importData();
     assert.equal(third.code, 0, third.err);
-    for (const [category, [total, imported, alsoPresent, refused]] of Object.entries(summaryOf(third.out)))
+    const thirdSummary = importSummaryOf(third.out);
+    assert.equal(Object.keys(thirdSummary).length, 7, third.out);
+    for (const [category, [total, imported, alsoPresent, refused]] of Object.entries(thirdSummary))
       assert.deepEqual([imported, refused, alsoPresent], [0, 0, total], `${category}: all present`);
 
     // Nothing lost: the read model holds every planned association, once each.
