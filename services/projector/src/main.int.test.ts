@@ -144,13 +144,21 @@ async function emptyReadModel() {
   await sql`update projector_checkpoint set last_seq = 0`.execute(db);
 }
 
-/** Binds `count` new addresses, `inFlight` at a time; `during` runs while they are appended. */
+/**
+ * Binds at least `count` new addresses, 16 at a time, and goes on binding until `during` has ended,
+ * so that what `during` waits for (a projector with more waiting behind it) cannot run out on a
+ * machine where the binds go faster than the kills.
+ */
 async function bindLoad(prefix: string, count: number, during: () => Promise<void>): Promise<Bound[]> {
   const bound: Bound[] = [];
   let next = 0;
+  let duringEnded = false;
+  const watched = during().finally(() => {
+    duringEnded = true;
+  });
   const appending = Promise.all(
     Array.from({ length: 16 }, async () => {
-      while (next < count) {
+      while (next < count || !duringEnded) {
         const i = next++;
         bound.push(
           await directory.bind({ medium: 'email', address: `${prefix}${i}@x.org`, mxid: `@${prefix}${i}:x.org` }),
@@ -158,7 +166,7 @@ async function bindLoad(prefix: string, count: number, during: () => Promise<voi
       }
     }),
   );
-  await Promise.all([appending, during()]);
+  await Promise.all([appending, watched]);
   return bound;
 }
 
