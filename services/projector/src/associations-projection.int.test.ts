@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { ASSOCIATIONS_PROJECTION, type RunningProjection } from '@tessera/db';
 import { lookupHash } from '@tessera/lookup-hash';
 import { bindingDataKey } from '@tessera/spec-params';
@@ -12,11 +12,20 @@ import type { RunningAssociations, runAssociations } from './projector.js';
 // empty tables.
 const bed = projectorTestbed();
 
+// One runner per test, started by its first project(): a runner started at every call would leave
+// several applying the same batches at once, and four of them can hold every connection of the
+// pool (a test that then waits forever on a loaded machine).
+let runner: RunningProjection | undefined;
+beforeEach(() => {
+  runner = undefined;
+});
+
 async function project(): Promise<RunningProjection> {
-  const runner = await bed.run();
+  const current = runner ?? (await bed.run());
+  runner = current;
   const upTo = await bed.lastSeq();
-  await until('the projection covers the stream', () => runner.checkpoint() >= upTo);
-  return runner;
+  await until('the projection covers the stream', () => current.checkpoint() >= upTo);
+  return current;
 }
 
 const hashesOf = async (addrKey: string) =>
@@ -146,6 +155,7 @@ describe('the associations projection', () => {
     assert.ok(live.associations.filter((a) => a.mxid.startsWith('@v')).length === 10);
 
     await bed.stopRunners();
+    runner = undefined;
     const outcome = await bed.rebuild();
     assert.equal(outcome.by, 'this process');
     assert.deepEqual(await readModel(bed.db), live);
