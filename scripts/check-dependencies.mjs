@@ -8,7 +8,7 @@ import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const dirs = ['packages', 'services', 'deploy'].flatMap((group) =>
+const dirs = ['packages', 'services', 'deploy', 'examples'].flatMap((group) =>
   readdirSync(join(root, group)).map((name) => join(root, group, name)),
 );
 

@@ -11,7 +11,7 @@ import type { OnbindCall } from '@tessera/test-harness';
 import { createClient } from 'matrix-js-sdk';
 import type { Logger } from 'matrix-js-sdk/lib/logger.js';
 import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
-import { bearer, json, mailTo, newClientSecret, registerUser } from './system/flows.js';
+import { bearer, json, registerUser, validateEmailAndBind } from './system/flows.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
 import { eventually, natsStoreBytes, type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
 
@@ -158,22 +158,7 @@ async function ephemeralValid(publicKey: string, tree = V2) {
 }
 
 /** Validates `address` by mail and binds it to the test's user: what makes the invites go. */
-async function validateAndBind(address: string) {
-  const clientSecret = newClientSecret();
-  const sentAfter = Date.now();
-  const requested = await call<{ sid: string }>(
-    `${V2}/validate/email/requestToken`,
-    json({ client_secret: clientSecret, email: address, send_attempt: 1 }, bearer(user.token)),
-  );
-  assert.equal(requested.status, 200, requested.text);
-  const { link } = await mailTo(world.smtp, address.toLowerCase(), sentAfter);
-  assert.equal((await fetch(link)).status, 200);
-  const bound = await call(
-    `${V2}/3pid/bind`,
-    json({ sid: requested.body.sid, client_secret: clientSecret, mxid: user.userId }, bearer(user.token)),
-  );
-  assert.equal(bound.status, 200, bound.text);
-}
+const validateAndBind = (address: string) => validateEmailAndBind(call, world.smtp, user, address);
 
 /** The onbind calls whose body is about `address` (as bound: case-folded). */
 const onbindsFor = (address: string): OnbindCall[] =>

@@ -56,3 +56,29 @@ export async function mailTo(smtp: TestSmtpServer, address: string, after = 0) {
 
 let secrets = 0;
 export const newClientSecret = () => `cs-${Date.now()}-${++secrets}`;
+
+/**
+ * Validates `address` by mail (v2, as `user`) and binds it to `user`: the flow that makes a
+ * binding, and with it the onbind of any invite pending for the address.
+ */
+export async function validateEmailAndBind(
+  call: ObservedFetch,
+  smtp: TestSmtpServer,
+  user: { token: string; userId: string },
+  address: string,
+) {
+  const clientSecret = newClientSecret();
+  const sentAfter = Date.now();
+  const requested = await call<{ sid: string }>(
+    '/_matrix/identity/v2/validate/email/requestToken',
+    json({ client_secret: clientSecret, email: address, send_attempt: 1 }, bearer(user.token)),
+  );
+  assert.equal(requested.status, 200, requested.text);
+  const { link } = await mailTo(smtp, address.toLowerCase(), sentAfter);
+  assert.equal((await fetch(link)).status, 200);
+  const bound = await call(
+    '/_matrix/identity/v2/3pid/bind',
+    json({ sid: requested.body.sid, client_secret: clientSecret, mxid: user.userId }, bearer(user.token)),
+  );
+  assert.equal(bound.status, 200, bound.text);
+}
