@@ -3,7 +3,8 @@
 #   scripts/dev.sh start   set up, build, and run the whole system in the foreground
 #   scripts/dev.sh test    set up, build, and run every check and test
 # Set-up installs only what is missing: pnpm, the npm dependencies (frozen to the lockfile),
-# PostgreSQL from the distribution, and nats-server 2.10+ (see scripts/ensure-nats-server.sh).
+# PostgreSQL from the distribution, and nats-server 2.10+ (see scripts/ensure-nats-server.sh); for
+# the tests, kubectl 1.27+ (scripts/ensure-kubectl.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -52,11 +53,20 @@ ensure_nats() {
   fi
 }
 
+# kubectl (its kustomize) renders deploy/k8s in the tests.
+ensure_kubectl() {
+  if [ "$(id -u)" -eq 0 ]; then TESSERA_KUBECTL_BIN=$(scripts/ensure-kubectl.sh)
+  else TESSERA_KUBECTL_BIN=$(scripts/ensure-kubectl.sh 2>/dev/null || as_root scripts/ensure-kubectl.sh)
+  fi
+  export TESSERA_KUBECTL_BIN
+}
+
 setup() {
   check_node
   ensure_pnpm
   ensure_postgres
   ensure_nats "$1"
+  if [ "$1" = test ]; then ensure_kubectl; fi
   log "installing dependencies"
   pnpm install --frozen-lockfile >&2
   log "building"

@@ -27,9 +27,6 @@ done
 command -v apt-get >/dev/null || { log "no nats-server >= 2.10 and no apt-get: install nats-server 2.10+ and set TESSERA_NATS_SERVER_BIN"; exit 1; }
 [ "$(id -u)" -eq 0 ] || { log "nats-server >= 2.10 is missing: run this as root (or with sudo) to fetch it"; exit 1; }
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
 version_ok() { dpkg --compare-versions "$1" ge "$wanted_major.$wanted_minor"; }
 
 candidate=$(apt-cache policy nats-server 2>/dev/null | sed -n 's/^ *Candidate: *//p')
@@ -40,28 +37,14 @@ fi
 
 if [ -n "$candidate" ] && [ "$candidate" != "(none)" ] && version_ok "$candidate"; then
   log "installing nats-server $candidate from the distribution"
-  (cd "$work" && apt-get -o "APT::Sandbox::User=root" download -qq nats-server >&2)
+  "$root/scripts/fetch-debian-binary.sh" nats-server nats-server >/dev/null
 else
   . /etc/os-release
   [ "${ID:-}" = debian ] || { log "the distribution's nats-server ($candidate) is older than 2.10: install 2.10+ and set TESSERA_NATS_SERVER_BIN"; exit 1; }
-  # The archive this machine already uses, read from its own apt sources (deb822 or one-line form).
-  mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '/^URIs:/ {print $2}' | grep -v -- '-security' | head -n 1)
-  [ -n "$mirror" ] || mirror=$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{for (i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' | grep -v -- '-security' | head -n 1)
-  [ -n "$mirror" ] || { log "cannot find a Debian archive in the apt sources"; exit 1; }
-  log "nats-server $candidate is too old; fetching Debian $next_debian_suite's package through the configured archive"
-  mkdir -p "$work/lists/partial" "$work/archives/partial"
-  echo "deb $mirror $next_debian_suite main" > "$work/sources.list"
-  apt_opts=(-o "APT::Sandbox::User=root" -o "Dir::Etc::sourcelist=$work/sources.list" -o "Dir::Etc::sourceparts=-" -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::Archives=$work/archives" -o "APT::Get::List-Cleanup=0")
-  apt-get "${apt_opts[@]}" update -qq >&2
-  (cd "$work" && apt-get "${apt_opts[@]}" download -qq nats-server >&2)
+  log "nats-server $candidate is too old; fetching Debian $next_debian_suite's package"
+  "$root/scripts/fetch-debian-binary.sh" nats-server nats-server "$next_debian_suite" >/dev/null
 fi
 
-deb=$(ls "$work"/nats-server_*.deb | head -n 1)
-dpkg-deb -x "$deb" "$work/extract"
-mkdir -p "$tools"
-bin=$(find "$work/extract" -type f -name nats-server -perm -u+x | head -n 1)
-[ -n "$bin" ] || { log "no nats-server binary in $deb"; exit 1; }
-install -m 0755 "$bin" "$tools/nats-server"
 new_enough "$tools/nats-server" || { log "the fetched nats-server is not 2.10+"; exit 1; }
 log "nats-server $("$tools/nats-server" --version) at $tools/nats-server"
 echo "$tools/nats-server"

@@ -16,9 +16,12 @@ const EXIT_CONFIG = 78; // EX_CONFIG
 const USAGE = `usage: tessera <command>
 
 commands:
-  provision              create or update the NATS streams and buckets (as the admin identity:
+  provision [--allow-lazy-fsync]
+                         create or update the NATS streams and buckets (as the admin identity:
                          TESSERA_NATS_URL, TESSERA_NATS_CREDENTIALS_FILE, TESSERA_NATS_REPLICAS,
-                         TESSERA_RATE_LIMIT_*); safe to run again
+                         TESSERA_RATE_LIMIT_*); safe to run again. First reads /varz of every
+                         server in TESSERA_NATS_MONITOR_URLS and refuses one whose JetStream does
+                         not fsync every write (sync_interval: always); the flag only warns
   nats-identities <dir>  make an nkey seed per identity in <dir> (0600; existing ones kept) and
                          print the nats-server authorization block that admits them
   keys revoke <keyId> --reason <text>

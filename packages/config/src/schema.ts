@@ -63,6 +63,12 @@ export const ConfigSchema = z.strictObject({
    * `admin` for provisioning. Unset: the runner makes nkeys for its own NATS in `<data>/nats/identities`.
    */
   TESSERA_NATS_IDENTITIES_DIR: z.string().min(1).optional(),
+  /**
+   * The monitoring endpoints (`http://host:8222`) of every NATS server, comma-separated:
+   * `tessera provision` reads each one's /varz and refuses a server that does not fsync every write.
+   * Unset: provisioning says it could not check.
+   */
+  TESSERA_NATS_MONITOR_URLS: nameList.pipe(z.array(z.url({ protocol: /^https?$/ }))).default([]),
   /** JetStream replicas of every stream and bucket that provisioning makes (3 in a cluster). */
   TESSERA_NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   TESSERA_DATABASE_URL: postgresUrl.optional(),

@@ -18,3 +18,4 @@ export { ensureIdentityFiles, type IdentityFile, identityFileOf } from './nkey-f
 export { type NatsPermissions, permissionsOf } from './permissions.js';
 export { type Provisioned, type ProvisionSettings, provision, provisionSettingsOf } from './provision.js';
 export { authorizationConfig, type IdentityKey } from './server-config.js';
+export { readSyncPolicy, type SyncPolicy, unsafeSyncReason } from './sync-policy.js';
