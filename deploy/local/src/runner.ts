@@ -238,10 +238,12 @@ export class LocalRunner {
     );
     this.#credentials = credentials;
     if (plan.children.length === 0) this.#say('no service is built (run the build first)');
-    for (const childPlan of plan.children) {
+    // One service after another, in order; the replicas of one service at once (none needs another).
+    for (const service of new Set(plan.children.map((child) => child.service))) {
       signal.throwIfAborted();
-      await portAllocator.release(Object.values(childPlan.ports));
-      await this.#startChild(childPlan, credentials);
+      const replicas = plan.children.filter((child) => child.service === service);
+      await portAllocator.release(replicas.flatMap((child) => Object.values(child.ports)));
+      await Promise.all(replicas.map((child) => this.#startChild(child, credentials)));
     }
     signal.throwIfAborted();
 
@@ -581,7 +583,7 @@ const redacted = (url: string | undefined) => (url === undefined ? null : redact
 
 function healthProbe(plan: ChildPlan, credentials: ChannelCredentials): HealthProbe {
   return plan.health === 'grpc'
-    ? grpcHealthProbe(plan.healthTarget, credentials, { serverName: plan.name })
+    ? grpcHealthProbe(plan.healthTarget, credentials, { serverName: plan.service })
     : httpOkProbe(plan.healthTarget);
 }
 
