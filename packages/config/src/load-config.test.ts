@@ -59,12 +59,15 @@ describe('loadConfig', () => {
       assert.match(errorOf(() => loadConfig({ TESSERA_SIGNING_ADDR: target })).message, /TESSERA_SIGNING_ADDR: /);
   });
 
-  it('takes the local runner\'s NATS node count and replica counts, refusing a count it cannot cluster', () => {
+  it("takes the local runner's NATS node count and replica counts, refusing a count it cannot cluster", () => {
     const config = loadConfig({ TESSERA_LOCAL_NATS_NODES: '3', TESSERA_LOCAL_REPLICAS: 'gateway=2,directory=2' });
     assert.equal(config.TESSERA_LOCAL_NATS_NODES, 3);
     assert.equal(config.TESSERA_LOCAL_REPLICAS, 'gateway=2,directory=2');
     assert.match(errorOf(() => loadConfig({ TESSERA_LOCAL_NATS_NODES: '2' })).message, /TESSERA_LOCAL_NATS_NODES: /);
-    assert.match(errorOf(() => loadConfig({ TESSERA_LOCAL_REPLICAS: 'gateway:2' })).message, /TESSERA_LOCAL_REPLICAS: /);
+    assert.match(
+      errorOf(() => loadConfig({ TESSERA_LOCAL_REPLICAS: 'gateway:2' })).message,
+      /TESSERA_LOCAL_REPLICAS: /,
+    );
   });
 
   it('refuses a boolean it cannot read instead of taking it as false', () => {

@@ -169,11 +169,11 @@ it('finds every acknowledged bind through both gateways after kill -9 of a NATS 
   // Every acknowledged invited bind reaches the homeserver, once.
   const invitedBound = acknowledged.filter((flow) => flow.invited);
   assert.ok(invitedBound.length > 0, 'some invited addresses were bound');
-  await eventually(
-    async () => invitedBound.every((flow) => onbindCallsFor(flow.address).some((c) => c.status === 200)),
-    60_000,
-    'every invited binding delivered to the homeserver',
-  );
+  const undelivered = () => invitedBound.filter((flow) => !onbindCallsFor(flow.address).some((c) => c.status === 200));
+  await eventually(async () => undelivered().length === 0, 60_000, 'every invited binding delivered').catch((err) => {
+    const missing = undelivered().map((flow) => flow.index);
+    throw new Error(`${(err as Error).message}: flows ${missing.join(', ')} of ${invitedBound.length} invited`);
+  });
   for (const flow of flows) {
     assert.ok(onbindCallsFor(flow.address).length <= 1, `${flow.address}: no onbind call twice`);
     const validationMails = mailsTo(flow.address).filter((mail) => /submitToken/.test(mail.parsed.text ?? ''));
