@@ -51,7 +51,15 @@ after(async () => {
   if (system) removeDataDir(system.dataDir);
 });
 
-type Flow = { index: number; address: string; mxid: string; invited: boolean; bindStatus: number };
+type Flow = {
+  index: number;
+  address: string;
+  mxid: string;
+  invited: boolean;
+  /** How far it got: the step that failed, or `bound`. */
+  reached: string;
+  bindStatus: number;
+};
 
 /** Through gateway `index % 2` (the invite and the link through the other one): requestToken, the mailed link, bind. */
 async function runFlow(flow: Flow): Promise<void> {
@@ -66,6 +74,7 @@ async function runFlow(flow: Flow): Promise<void> {
       ),
     );
     await res.arrayBuffer();
+    flow.reached = `store-invite ${res.status}`;
     if (res.status !== 200) return;
   }
   const clientSecret = newClientSecret();
@@ -74,17 +83,21 @@ async function runFlow(flow: Flow): Promise<void> {
     `${mine}${V1}/validate/email/requestToken`,
     json({ client_secret: clientSecret, email: flow.address, send_attempt: 1 }),
   );
+  flow.reached = `requestToken ${requested.status}`;
   if (requested.status !== 200) return void (await requested.arrayBuffer());
   const { sid } = (await requested.json()) as { sid: string };
+  flow.reached = 'mail';
   const { token } = await mailTo(world.smtp, flow.address, sentAfter);
   const submitted = await fetch(
     `${other}${V1}/validate/email/submitToken`,
     json({ sid, client_secret: clientSecret, token }),
   );
   await submitted.arrayBuffer();
+  flow.reached = `submitToken ${submitted.status}`;
   if (submitted.status !== 200) return;
   const bound = await fetch(`${mine}${V1}/3pid/bind`, json({ sid, client_secret: clientSecret, mxid: flow.mxid }));
   await bound.arrayBuffer();
+  flow.reached = `bind ${bound.status}`;
   flow.bindStatus = bound.status;
 }
 
@@ -116,6 +129,13 @@ function pidOf(name: string): number | null | undefined {
   return state.services[name]?.pid ?? state.nats?.nodes?.find((node) => node.name === name)?.pid;
 }
 
+/** How many times each value occurs. */
+function tally(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
 const mailsTo = (address: string) => world.smtp.messages.filter((mail) => mail.to.includes(address));
 const onbindCallsFor = (address: string) =>
   world.homeserver.onbindCalls.filter((c) => (c.body as { address?: string }).address === address);
@@ -125,8 +145,10 @@ it('finds every acknowledged bind through both gateways after kill -9 of a NATS 
   const flows: Flow[] = Array.from({ length: FLOWS }, (_, index) => ({
     index,
     address: `scale-${index}-${Date.now()}@example.org`,
-    mxid: `@scale-${index}:example.org`,
+    // On the fake homeserver: the onbind call of an invited address goes there.
+    mxid: `@scale-${index}:${world.homeserver.serverName}`,
     invited: index % 3 === 0,
+    reached: 'not started',
     bindStatus: 0,
   }));
   let next = 0;
@@ -134,7 +156,10 @@ it('finds every acknowledged bind through both gateways after kill -9 of a NATS 
   const worker = async () => {
     while (next < flows.length) {
       const flow = flows[next++] as Flow;
-      await runFlow(flow).catch(() => {}); // a flow cut by the kills was not acknowledged
+      // A flow cut by the kills was not acknowledged.
+      await runFlow(flow).catch((err: Error) => {
+        flow.reached += ` (${err.message.slice(0, 60)})`;
+      });
       finished++;
     }
   };
@@ -159,7 +184,8 @@ it('finds every acknowledged bind through both gateways after kill -9 of a NATS 
 
   const acknowledged = flows.filter((flow) => flow.bindStatus === 200);
   console.log(
-    `scale-out: ${acknowledged.length} of ${FLOWS} binds acknowledged (${flows.filter((f) => f.bindStatus === 503).length} answered 503); killed ${[...killed.keys()].join(', ')}`,
+    `scale-out: ${acknowledged.length} of ${FLOWS} binds acknowledged; killed ${[...killed.keys()].join(', ')}; ` +
+      `flows reached: ${JSON.stringify(tally(flows.map((flow) => flow.reached)))}`,
   );
   assert.ok(acknowledged.length >= FLOWS / 4, 'binds were acknowledged before and after the kills');
   for (const flow of acknowledged)
