@@ -4,6 +4,7 @@ import { type Config, ConfigError, loadConfig } from '@tessera/config';
 import { findRepoRoot } from '@tessera/local-infra';
 import { prefixedWriter } from './log-prefix.js';
 import { LocalRunner } from './runner.js';
+import { settingsFromFlags } from './runner-flags.js';
 
 const EXIT_CONFIG = 78;
 // Whoever reads our output may go away (`| head`); the children must still be supervised and stopped.
@@ -11,8 +12,10 @@ process.stdout.on('error', () => {});
 const say = prefixedWriter(process.stdout, 'runner');
 
 let config: Config;
+let env: NodeJS.ProcessEnv;
 try {
-  config = loadConfig();
+  env = { ...process.env, ...settingsFromFlags(process.argv.slice(2)) };
+  config = loadConfig(env);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   say(err.message);
@@ -25,7 +28,7 @@ if (repoRoot === null) {
   process.exit(1);
 }
 
-const runner = new LocalRunner({ config, env: process.env, cwd: process.cwd(), out: process.stdout, repoRoot });
+const runner = new LocalRunner({ config, env, cwd: process.cwd(), out: process.stdout, repoRoot });
 
 let signals = 0;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

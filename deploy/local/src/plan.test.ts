@@ -11,13 +11,13 @@ import { SERVICES, type ServiceName } from './services.js';
 const DATA = '/srv/tessera-data';
 const ROOT = '/repo';
 const PORTS: PortPlan = {
-  signing: { grpcPort: 41001, metricsPort: 42001 },
-  session: { grpcPort: 41002, metricsPort: 42002, adminPort: 43002 },
-  directory: { grpcPort: 41003, metricsPort: 42003, adminPort: 43003 },
-  invite: { grpcPort: 41004, metricsPort: 42004, adminPort: 43004 },
-  projector: { metricsPort: 42005 },
-  notifier: { metricsPort: 42006 },
-  gateway: { metricsPort: 42007 },
+  signing: [{ grpcPort: 41001, metricsPort: 42001 }],
+  session: [{ grpcPort: 41002, metricsPort: 42002, adminPort: 43002 }],
+  directory: [{ grpcPort: 41003, metricsPort: 42003, adminPort: 43003 }],
+  invite: [{ grpcPort: 41004, metricsPort: 42004, adminPort: 43004 }],
+  projector: [{ metricsPort: 42005 }],
+  notifier: [{ metricsPort: 42006 }],
+  gateway: [{ metricsPort: 42007 }],
 };
 
 /** A plan for every service, from the runner environment `env` (TESSERA_* included). */
@@ -44,20 +44,51 @@ function plan(env: NodeJS.ProcessEnv, overrides: Partial<PlanInput> = {}) {
   });
 }
 
-function envOf(run: ReturnType<typeof plan>, name: ServiceName) {
+function envOf(run: ReturnType<typeof plan>, name: string) {
   const child = run.children.find((candidate) => candidate.name === name);
   assert.ok(child, `no plan for ${name}`);
   return child.env;
 }
 
 /** Every child's environment values and arguments, as one string per child. */
-function everythingOf(run: ReturnType<typeof plan>, name: ServiceName): string {
+function everythingOf(run: ReturnType<typeof plan>, name: string): string {
   const child = run.children.find((candidate) => candidate.name === name);
   assert.ok(child);
   return JSON.stringify([child.env, child.args]);
 }
 
 describe('the run plan', () => {
+  it('starts each replica on ports of its own, and points every client at all replicas of a service', () => {
+    const ports: PortPlan = {
+      ...PORTS,
+      directory: [...(PORTS.directory ?? []), { grpcPort: 41013, metricsPort: 42013, adminPort: 43013 }],
+      gateway: [...(PORTS.gateway ?? []), { metricsPort: 42017, httpPort: 18091 }],
+    };
+    const run = plan({ TESSERA_LOCAL_REPLICAS: 'directory=2,gateway=2', TESSERA_LOCAL_NATS_NODES: '3' }, { ports });
+    assert.deepEqual(
+      run.children.map((child) => child.name),
+      ['signing', 'session', 'projector', 'directory', 'directory-2', 'invite', 'notifier', 'gateway', 'gateway-2'],
+    );
+    const second = run.children.find((child) => child.name === 'directory-2');
+    assert.equal(second?.service, 'directory');
+    assert.equal(second?.env.TESSERA_GRPC_LISTEN, '127.0.0.1:41013');
+    assert.equal(second?.env.TESSERA_DIRECTORY_ADMIN_LISTEN, '127.0.0.1:43013');
+    assert.ok(second?.env.TESSERA_SECRET_KEY_FILE, 'a replica of a secret holder holds the secret');
+    assert.equal(second?.env.TESSERA_NATS_CREDENTIALS_FILE, envOf(run, 'directory').TESSERA_NATS_CREDENTIALS_FILE);
+    for (const child of run.children) {
+      assert.equal(child.env.TESSERA_DIRECTORY_ADDR, '127.0.0.1:41003,127.0.0.1:41013', child.name);
+      assert.equal(child.env.TESSERA_SIGNING_ADDR, '127.0.0.1:41001', child.name);
+      assert.equal(child.env.TESSERA_LOCAL_REPLICAS, undefined, child.name);
+      assert.equal(child.env.TESSERA_LOCAL_NATS_NODES, undefined, child.name);
+    }
+    const gateway2 = run.children.find((child) => child.name === 'gateway-2');
+    assert.equal(gateway2?.env.TESSERA_HTTP_PORT, '18091');
+    assert.equal(gateway2?.httpUrl, 'http://127.0.0.1:18091');
+    assert.equal(gateway2?.healthTarget, 'http://127.0.0.1:18091/_matrix/identity/v2');
+    assert.equal(envOf(run, 'gateway').TESSERA_HTTP_PORT, '18090');
+    assert.equal(gateway2?.env.TESSERA_PUBLIC_BASE_URL, 'http://127.0.0.1:18090', 'links name the first gateway');
+  });
+
   const dir = mkdtempSync(join(tmpdir(), 'runner-plan-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Config, ConfigError } from '@tessera/config';
 import type { RunnerIdentities } from './nats-identities.js';
-import type { PortPlan } from './ports.js';
+import type { PortPlan, ServicePorts } from './ports.js';
+import { replicaName } from './replicas.js';
 import { serverSecretFileFor } from './server-secret.js';
 import {
   ADMIN_LISTEN_SETTINGS,
@@ -36,9 +37,9 @@ export interface PlanInput {
   repoRoot: string;
   /** The services to start, in start order. */
   services: readonly ServiceDef[];
-  /** Ports of every service in `services`, and a gRPC port for every gRPC service (started or not). */
+  /** Ports of every replica of every service in `services`, and a gRPC port for every gRPC service (started or not). */
   ports: PortPlan;
-  /** Where the gateway listens (the port is never 0 here). */
+  /** Where the (first) gateway listens (the port is never 0 here); further gateways have a port of their own. */
   http: { host: string; port: number };
   natsUrl: string;
   databaseUrl: string;
@@ -55,7 +56,13 @@ export interface PlanInput {
 }
 
 export interface ChildPlan extends ChildSpec {
-  name: ServiceName;
+  /** The replica: the service's name for the first, <service>-2… for the others. */
+  name: string;
+  service: ServiceName;
+  /** Every port the runner planned for it (held until it starts). */
+  ports: ServicePorts;
+  /** A gateway: where it serves the API. */
+  httpUrl?: string;
   health: HealthKind;
   /** host:port for gRPC health, or the URL that must answer 200. */
   healthTarget: string;
@@ -83,7 +90,12 @@ export interface RunPlan {
  * Read by the runner only: the children get the file's settings as variables instead (see
  * planRun), and each service its own NATS credentials, never the directory of all of them.
  */
-const RUNNER_ONLY = ['TESSERA_CONFIG', 'TESSERA_NATS_IDENTITIES_DIR'];
+const RUNNER_ONLY = [
+  'TESSERA_CONFIG',
+  'TESSERA_NATS_IDENTITIES_DIR',
+  'TESSERA_LOCAL_NATS_NODES',
+  'TESSERA_LOCAL_REPLICAS',
+];
 /** What leads to the signing key: only the signing child gets these. */
 export const SIGNING_ONLY = ['TESSERA_SIGNING_KEY_FILE', 'TESSERA_DATA_DIR'];
 /** The mail server's URL (it may hold a password) and the SMS provider's account: only the notifier talks to them. */
@@ -155,9 +167,10 @@ export function planRun(input: PlanInput): RunPlan {
   const notifierOnly = Object.fromEntries(Object.entries(settings).filter(([key]) => NOTIFIER_ONLY.includes(key)));
   const addresses: Record<string, string> = {};
   for (const [name, key] of Object.entries(GRPC_ADDRESS_SETTINGS)) {
-    const port = ports[name as ServiceName]?.grpcPort;
-    if (port === undefined) throw new Error(`no gRPC port was assigned to ${name}`);
-    addresses[key] = `127.0.0.1:${port}`;
+    // Every replica: the clients spread their calls over the list (round robin).
+    const replicas = (ports[name as ServiceName] ?? []).map((replica) => replica.grpcPort);
+    if (replicas.length === 0 || replicas.includes(undefined)) throw new Error(`no gRPC port was assigned to ${name}`);
+    addresses[key] = replicas.map((port) => `127.0.0.1:${port}`).join(',');
   }
   const shared: Record<string, string> = {
     ...base,
@@ -173,12 +186,17 @@ export function planRun(input: PlanInput): RunPlan {
   };
 
   const node = input.node ?? { command: process.execPath, args: ['--enable-source-maps'] };
-  const children = input.services.map((service): ChildPlan => {
-    const servicePorts = ports[service.name];
-    if (servicePorts === undefined) throw new Error(`no ports were assigned to ${service.name}`);
+  const replicas = input.services.flatMap((service) => {
+    const planned = ports[service.name];
+    if (planned === undefined || planned.length === 0) throw new Error(`no ports were assigned to ${service.name}`);
+    return planned.map((servicePorts, index) => ({ service, servicePorts, index }));
+  });
+  const children = replicas.map(({ service, servicePorts, index }): ChildPlan => {
     const tls = input.tls(service.name);
+    const ownHttpUrl = servicePorts.httpPort === undefined ? httpUrl : localUrl(input.http.host, servicePorts.httpPort);
     const env: Record<string, string> = {
       ...shared,
+      ...(servicePorts.httpPort === undefined ? {} : { TESSERA_HTTP_PORT: String(servicePorts.httpPort) }),
       TESSERA_METRICS_LISTEN: `127.0.0.1:${servicePorts.metricsPort}`,
       TESSERA_TLS_CA_FILE: tls.caFile,
       TESSERA_TLS_CERT_FILE: tls.certFile,
@@ -201,7 +219,9 @@ export function planRun(input: PlanInput): RunPlan {
       // `tessera invite revoke`, `tessera import sydent` and the benchmark seed use it. The
       // operator's address (and token file) win.
       const setting = ADMIN_LISTEN_SETTINGS[service.name];
-      const listen = config[setting] ?? `127.0.0.1:${adminPortOf(service.name, servicePorts)}`;
+      // The operator's address can serve one replica only: the first.
+      const listen =
+        (index === 0 ? config[setting] : undefined) ?? `127.0.0.1:${adminPortOf(service.name, servicePorts)}`;
       env[setting] = listen;
       const at = listen.lastIndexOf(':');
       adminUrl = localUrl(listen.slice(0, at).replace(/^\[|\]$/g, ''), Number(listen.slice(at + 1)));
@@ -211,13 +231,16 @@ export function planRun(input: PlanInput): RunPlan {
       if (input.mailCatcherUrl) env.TESSERA_SMTP_URL = input.mailCatcherUrl;
     }
     return {
-      name: service.name,
+      name: replicaName(service.name, index),
+      service: service.name,
+      ports: servicePorts,
+      ...(service.name === 'gateway' ? { httpUrl: ownHttpUrl } : {}),
       command: node.command,
       args: [...node.args, serviceMainPath(input.repoRoot, service.name)],
       cwd: input.cwd,
       env,
       health: service.health,
-      healthTarget: healthTarget(service, servicePorts, httpUrl),
+      healthTarget: healthTarget(service, servicePorts, ownHttpUrl),
       ...(servicePorts.grpcPort === undefined ? {} : { grpcPort: servicePorts.grpcPort }),
       metricsPort: servicePorts.metricsPort,
       ...(adminUrl === undefined ? {} : { adminUrl }),
@@ -256,7 +279,11 @@ function healthTarget(service: ServiceDef, ports: { grpcPort?: number; metricsPo
  * Refuses a plan in which a child other than signing could find the signing key through its
  * environment or arguments (an operator setting such as TESSERA_TERMS_FILE naming the key file).
  */
-export function assertKeyConfined(children: readonly ChildSpec[], keyFile: string, cwd: string): void {
+export function assertKeyConfined(
+  children: readonly (ChildSpec & { service?: string })[],
+  keyFile: string,
+  cwd: string,
+): void {
   assertConfined(children, keyFile, cwd, {
     holders: ['signing'],
     what: 'the signing key file, which only the signing service may read',
@@ -268,13 +295,13 @@ export function assertKeyConfined(children: readonly ChildSpec[], keyFile: strin
  * arguments. `what` completes "names ..." in the message.
  */
 export function assertConfined(
-  children: readonly ChildSpec[],
+  children: readonly (ChildSpec & { service?: string })[],
   file: string,
   cwd: string,
   o: { holders: readonly string[]; what: string },
 ): void {
   for (const child of children) {
-    if (o.holders.includes(child.name)) continue;
+    if (o.holders.includes(child.service ?? child.name)) continue;
     const values = [
       ...Object.entries(child.env).map(([key, value]) => [key, value] as const),
       ...child.args.map((arg, i) => [`argument ${i + 1}`, arg] as const),

@@ -10,8 +10,9 @@ describe('port assignment', () => {
     const plan = await assignPorts(SERVICES, new PortAllocator({ reserved: [8090] }));
     const all: number[] = [];
     for (const service of SERVICES) {
-      const ports = plan[service.name];
+      const ports = plan[service.name]?.[0];
       assert.ok(ports, service.name);
+      assert.equal(plan[service.name]?.length, 1);
       assert.equal(ports.grpcPort !== undefined, ['signing', 'session', 'directory', 'invite'].includes(service.name));
       assert.equal(ports.adminPort !== undefined, ['session', 'directory', 'invite'].includes(service.name));
       all.push(ports.metricsPort, ...[ports.grpcPort, ports.adminPort].filter((port) => port !== undefined));
@@ -21,6 +22,21 @@ describe('port assignment', () => {
     assert.ok(!all.includes(8090));
   });
 
+  it('gives each replica ports of its own, and a gateway beyond the first an HTTP port', async () => {
+    const replicas: Partial<Record<string, number>> = { directory: 2, gateway: 3 };
+    const plan = await assignPorts(SERVICES, new PortAllocator({ reserved: [8090] }), (name) => replicas[name] ?? 1);
+    assert.equal(plan.directory?.length, 2);
+    assert.equal(plan.signing?.length, 1);
+    assert.deepEqual(
+      plan.gateway?.map((ports) => ports.httpPort !== undefined),
+      [false, true, true],
+    );
+    const all = Object.values(plan).flatMap((replicasOfService) =>
+      (replicasOfService ?? []).flatMap((ports) => Object.values(ports)),
+    );
+    assert.equal(new Set(all).size, all.length, 'all distinct');
+  });
+
   it('throws back a port handed out twice or reserved', async () => {
     const handedOut = [5000, 5000, 8090, 5001, 5001, 5002, 5003];
     const pick = async () => handedOut.shift() ?? assert.fail('asked for too many ports');
@@ -28,7 +44,7 @@ describe('port assignment', () => {
       SERVICES.filter((service) => service.name === 'signing' || service.name === 'gateway'),
       new PortAllocator({ reserved: [8090], pick }),
     );
-    assert.deepEqual(plan, { signing: { grpcPort: 5000, metricsPort: 5001 }, gateway: { metricsPort: 5002 } });
+    assert.deepEqual(plan, { signing: [{ grpcPort: 5000, metricsPort: 5001 }], gateway: [{ metricsPort: 5002 }] });
   });
 
   it('gives up when no new port comes', async () => {
@@ -44,7 +60,7 @@ describe('port assignment', () => {
       SERVICES.filter((service) => service.name === 'signing' || service.name === 'gateway'),
       ports,
     );
-    assert.deepEqual(plan, { signing: { grpcPort: 5000, metricsPort: 5001 }, gateway: { metricsPort: 5002 } });
+    assert.deepEqual(plan, { signing: [{ grpcPort: 5000, metricsPort: 5001 }], gateway: [{ metricsPort: 5002 }] });
     assert.equal(await ports.next(), 5003);
   });
 

@@ -9,9 +9,12 @@ export interface ServicePorts {
   metricsPort: number;
   /** Session, directory and invite only: their admin HTTP API (imports; binds; revocations), on loopback. */
   adminPort?: number;
+  /** A gateway beyond the first: where it serves HTTP (the first serves on TESSERA_HTTP_PORT). */
+  httpPort?: number;
 }
 
-export type PortPlan = Partial<Record<ServiceName, ServicePorts>>;
+/** Per service, the ports of each of its replicas (the first replica first). */
+export type PortPlan = Partial<Record<ServiceName, ServicePorts[]>>;
 
 const MAX_PICKS = 100;
 
@@ -88,20 +91,31 @@ function holdPort(host: string, port: number): Promise<Server | null> {
 }
 
 /**
- * A gRPC port for each gRPC service, a metrics port for each service, and an admin port for each
- * service with an admin API, from `ports`.
+ * For each replica of each service (`replicasOf`, default one): a gRPC port for a gRPC service, a
+ * metrics port, an admin port for a service with an admin API, and an HTTP port for a gateway
+ * beyond the first, from `ports`.
  */
-export async function assignPorts(services: readonly ServiceDef[], ports: PortAllocator): Promise<PortPlan> {
+export async function assignPorts(
+  services: readonly ServiceDef[],
+  ports: PortAllocator,
+  replicasOf: (name: ServiceName) => number = () => 1,
+): Promise<PortPlan> {
   const plan: PortPlan = {};
   for (const service of services) {
-    const grpcPort = isGrpcService(service.name) ? await ports.next() : undefined;
-    const metricsPort = await ports.next();
-    const adminPort = hasAdminApi(service.name) ? await ports.next() : undefined;
-    plan[service.name] = {
-      ...(grpcPort === undefined ? {} : { grpcPort }),
-      metricsPort,
-      ...(adminPort === undefined ? {} : { adminPort }),
-    };
+    const replicas: ServicePorts[] = [];
+    for (let replica = 0; replica < replicasOf(service.name); replica++) {
+      const grpcPort = isGrpcService(service.name) ? await ports.next() : undefined;
+      const metricsPort = await ports.next();
+      const adminPort = hasAdminApi(service.name) ? await ports.next() : undefined;
+      const httpPort = service.name === 'gateway' && replica > 0 ? await ports.next() : undefined;
+      replicas.push({
+        ...(grpcPort === undefined ? {} : { grpcPort }),
+        metricsPort,
+        ...(adminPort === undefined ? {} : { adminPort }),
+        ...(httpPort === undefined ? {} : { httpPort }),
+      });
+    }
+    plan[service.name] = replicas;
   }
   return plan;
 }

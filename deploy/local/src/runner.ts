@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +29,7 @@ import {
 import { builtServices, type ChildPlan, planRun, type RunPlan, serviceMainPath } from './plan.js';
 import { assignPorts, canListen, PortAllocator } from './ports.js';
 import { Reaper } from './reaper-client.js';
+import { replicaCounts } from './replicas.js';
 import { ensureServerSecret } from './server-secret.js';
 import { RUNNER_CERT_NAME, SERVICES } from './services.js';
 import { type RunnerState, type RunnerStatus, readStateFile, StateFile, stateFilePath } from './state-file.js';
@@ -54,7 +56,8 @@ export interface RunnerOptions {
 /** Thrown by start() when the run ended before it was ready; the runner has stopped everything by then. */
 export class RunnerStopped extends Error {}
 
-type Infra = { nats: KeptServer<NatsServerHandle> | null; postgres: KeptServer<PostgresHandle> | null };
+/** nats: the runner's own nodes (one, or a cluster), none when TESSERA_NATS_URL names an outside server. */
+type Infra = { nats: KeptServer<NatsServerHandle>[]; postgres: KeptServer<PostgresHandle> | null };
 
 /**
  * The local runner: NATS, Postgres, a throwaway PKI and every built service, supervised, with
@@ -66,7 +69,7 @@ export class LocalRunner {
   readonly #say: LineSink;
   readonly #abort = new AbortController();
   readonly #children: ChildSupervisor[] = [];
-  readonly #infra: Infra = { nats: null, postgres: null };
+  readonly #infra: Infra = { nats: [], postgres: null };
   readonly #stateFile: StateFile;
   #plan: RunPlan | null = null;
   #httpUrl = '';
@@ -131,7 +134,7 @@ export class LocalRunner {
   /** After a second Ctrl-C: SIGKILL to everything, no waiting. */
   kill(): void {
     for (const child of this.#children) child.kill('SIGKILL');
-    for (const kept of [this.#infra.postgres, this.#infra.nats]) kept?.handle?.process.kill('SIGKILL');
+    for (const kept of [this.#infra.postgres, ...this.#infra.nats]) kept?.handle?.process.kill('SIGKILL');
     this.#reaper?.done();
   }
 
@@ -166,7 +169,7 @@ export class LocalRunner {
     // NATS, Postgres and the mail catcher pick their ports from the same allocator, after the plan.
     const portAllocator = new PortAllocator({ reserved: [httpPort], hold: true });
     this.#ports = portAllocator;
-    const ports = await assignPorts(SERVICES, portAllocator);
+    const ports = await assignPorts(SERVICES, portAllocator, replicaCounts(config.TESSERA_LOCAL_REPLICAS));
     const pki = await ensureDevPki(join(this.dataDir, 'pki'), {
       services: [...SERVICES.map((service) => service.name), RUNNER_CERT_NAME],
     });
@@ -221,7 +224,7 @@ export class LocalRunner {
 
     const [natsUrl, databaseUrl] = await this.#startInfra(config, nats, () => portAllocator.nextToBind());
     signal.throwIfAborted();
-    await this.#provision(natsUrl, nats.identities, nats.authorization !== null);
+    await this.#provision(natsUrl, nats.identities, nats.authorization !== null, settings);
     signal.throwIfAborted();
     const plan = planFor(natsUrl, databaseUrl);
     this.#plan = plan;
@@ -235,11 +238,12 @@ export class LocalRunner {
     );
     this.#credentials = credentials;
     if (plan.children.length === 0) this.#say('no service is built (run the build first)');
-    for (const childPlan of plan.children) {
+    // One service after another, in order; the replicas of one service at once (none needs another).
+    for (const service of new Set(plan.children.map((child) => child.service))) {
       signal.throwIfAborted();
-      const planned = ports[childPlan.name];
-      await portAllocator.release([planned?.grpcPort, planned?.metricsPort, planned?.adminPort]);
-      await this.#startChild(childPlan, credentials);
+      const replicas = plan.children.filter((child) => child.service === service);
+      await portAllocator.release(replicas.flatMap((child) => Object.values(child.ports)));
+      await Promise.all(replicas.map((child) => this.#startChild(child, credentials)));
     }
     signal.throwIfAborted();
 
@@ -249,6 +253,10 @@ export class LocalRunner {
     if (names.includes('gateway')) {
       this.#status = 'ready';
       this.#saveState();
+      const moreGateways = plan.children.flatMap((child) =>
+        child.service === 'gateway' && child.httpUrl !== plan.httpUrl ? [child.httpUrl] : [],
+      );
+      if (moreGateways.length > 0) this.#say(`more gateways on ${moreGateways.join(', ')}`);
       this.#say(`ready on ${plan.httpUrl}`);
     } else {
       this.#status = 'running-without-gateway';
@@ -265,7 +273,12 @@ export class LocalRunner {
    * only check they exist). An outside NATS for which the runner holds no admin identity is the
    * operator's to provision.
    */
-  async #provision(natsUrl: string, identities: RunnerIdentities, ownServer: boolean): Promise<void> {
+  async #provision(
+    natsUrl: string,
+    identities: RunnerIdentities,
+    ownServer: boolean,
+    settings: Readonly<Record<string, string>>,
+  ): Promise<void> {
     if (!ownServer && identities.fileOf('admin') === undefined) {
       this.#say(
         'not provisioning the NATS of TESSERA_NATS_URL: no admin identity in TESSERA_NATS_IDENTITIES_DIR ' +
@@ -273,7 +286,11 @@ export class LocalRunner {
       );
       return;
     }
-    const report = await provisionNats(natsUrl, identities, this.#o.config);
+    const { config } = this.#o;
+    // A cluster of its own keeps every stream on each node, unless the operator says otherwise.
+    const replicas =
+      ownServer && !settings.TESSERA_NATS_REPLICAS ? config.TESSERA_LOCAL_NATS_NODES : config.TESSERA_NATS_REPLICAS;
+    const report = await provisionNats(natsUrl, identities, { ...config, TESSERA_NATS_REPLICAS: replicas });
     this.#say(`provisioned NATS: ${report}`);
   }
 
@@ -284,24 +301,7 @@ export class LocalRunner {
   ): Promise<[string, string]> {
     const onChange = () => this.#saveState();
     const backoff = this.#o.backoff;
-    const nats = config.TESSERA_NATS_URL
-      ? null
-      : new KeptServer(
-          'nats',
-          (port) =>
-            startNatsServer({
-              dataDir: join(this.dataDir, 'nats'),
-              ...(port === undefined ? {} : { port }),
-              // Nothing connects without one of the runner's identities, and there is no
-              // monitoring endpoint, which would answer anyone.
-              ...(own.authorization === null ? {} : { extraConfig: own.authorization }),
-              monitorPort: null,
-              probeReady: (url) => jetStreamAnswers(url, own.identities),
-              pickPort,
-              log: prefixedWriter(this.#o.out, 'nats'),
-            }),
-          { log: this.#say, onChange, ...(backoff ? { backoff } : {}) },
-        );
+    const nats = config.TESSERA_NATS_URL ? [] : await this.#natsNodes(config.TESSERA_LOCAL_NATS_NODES, own, pickPort);
     const postgres = config.TESSERA_DATABASE_URL
       ? null
       : new KeptServer(
@@ -319,15 +319,77 @@ export class LocalRunner {
         );
     this.#infra.nats = nats;
     this.#infra.postgres = postgres;
-    if (!nats) this.#say(`using NATS at ${redactUrl(config.TESSERA_NATS_URL ?? '')} (TESSERA_NATS_URL)`);
+    if (nats.length === 0) this.#say(`using NATS at ${redactUrl(config.TESSERA_NATS_URL ?? '')} (TESSERA_NATS_URL)`);
     if (!postgres) this.#say('using the database of TESSERA_DATABASE_URL');
-    const [natsResult, postgresResult] = await Promise.allSettled([nats?.start(), postgres?.start()]);
+    // A cluster's nodes start together: JetStream answers on none of them before a majority is up.
+    const [natsResult, postgresResult] = await Promise.allSettled([
+      Promise.all(nats.map((node) => node.start())),
+      postgres?.start(),
+    ]);
     if (natsResult.status === 'rejected') throw natsResult.reason;
     if (postgresResult.status === 'rejected') throw postgresResult.reason;
+    const natsUrls = natsResult.value.map((handle) => handle.url);
     return [
-      natsResult.value?.url ?? (config.TESSERA_NATS_URL as string),
+      natsUrls.length > 0 ? natsUrls.join(',') : (config.TESSERA_NATS_URL as string),
       postgresResult.value?.url ?? (config.TESSERA_DATABASE_URL as string),
     ];
+  }
+
+  /**
+   * The runner's own NATS, kept up: one node in <data>/nats, or a JetStream cluster of `count`
+   * nodes in <data>/nats/node-<n>, each restarted on its own ports (its routes name them) after a
+   * crash, when it catches up from the others.
+   */
+  async #natsNodes(
+    count: number,
+    own: { identities: RunnerIdentities; authorization: string | null },
+    pickPort: () => Promise<number>,
+  ): Promise<KeptServer<NatsServerHandle>[]> {
+    const common = {
+      // Nothing connects without one of the runner's identities, and there is no monitoring
+      // endpoint, which would answer anyone.
+      ...(own.authorization === null ? {} : { extraConfig: own.authorization }),
+      monitorPort: null,
+      probeReady: (url: string) => jetStreamAnswers(url, own.identities),
+      pickPort,
+    };
+    const keep = (name: string, launch: (port: number | undefined) => Promise<NatsServerHandle>) =>
+      new KeptServer(name, launch, {
+        log: this.#say,
+        onChange: () => this.#saveState(),
+        ...(this.#o.backoff ? { backoff: this.#o.backoff } : {}),
+      });
+    if (count === 1) {
+      return [
+        keep('nats', (port) =>
+          startNatsServer({
+            ...common,
+            dataDir: join(this.dataDir, 'nats'),
+            ...(port === undefined ? {} : { port }),
+            log: prefixedWriter(this.#o.out, 'nats'),
+          }),
+        ),
+      ];
+    }
+    const nodes = [];
+    for (let n = 1; n <= count; n++) nodes.push({ n, port: await pickPort(), routePort: await pickPort() });
+    // Made anew on each start of the runner, written only into the nodes' 0600 config files.
+    const cluster = { name: 'tessera', user: 'route', password: randomBytes(24).toString('base64url') };
+    const routes = nodes.map((node) => `127.0.0.1:${node.routePort}`);
+    return nodes.map(({ n, port, routePort }) =>
+      keep(`nats-${n}`, () =>
+        startNatsServer({
+          ...common,
+          dataDir: join(this.dataDir, 'nats', `node-${n}`),
+          port,
+          serverName: `tessera-${n}`,
+          cluster: { ...cluster, port: routePort, routes },
+          // A node alone waits for the others before JetStream answers.
+          startTimeoutMs: 60_000,
+          log: prefixedWriter(this.#o.out, `nats-${n}`),
+        }),
+      ),
+    );
   }
 
   async #startChild(plan: ChildPlan, credentials: ChannelCredentials): Promise<void> {
@@ -400,7 +462,7 @@ export class LocalRunner {
     this.#status = 'stopping';
     this.#say(`${reason}: stopping`);
     this.#abort.abort(new RunnerStopped(reason));
-    this.#infra.nats?.holdRestarts();
+    for (const node of this.#infra.nats) node.holdRestarts();
     this.#infra.postgres?.holdRestarts();
     await this.#starting?.catch(() => {});
     this.#saveState();
@@ -408,7 +470,7 @@ export class LocalRunner {
     for (const child of [...this.#children].reverse()) await child.stop();
     // After the notifier: a mail it is sending while it stops still arrives.
     await this.#mail?.stop().catch((err: Error) => this.#say(`could not stop the mail catcher: ${err.message}`));
-    for (const kept of [this.#infra.postgres, this.#infra.nats]) {
+    for (const kept of [this.#infra.postgres, ...this.#infra.nats]) {
       if (!kept) continue;
       try {
         await kept.stop();
@@ -441,10 +503,12 @@ export class LocalRunner {
     for (const child of this.#children) {
       const plan = this.#plan?.children.find((candidate) => candidate.name === child.name);
       services[child.name] = {
+        service: plan?.service ?? child.name,
         pid: stopped ? null : child.pid,
         ...(plan?.grpcPort === undefined ? {} : { grpcPort: plan.grpcPort }),
         metricsPort: plan?.metricsPort ?? 0,
         ...(plan?.adminUrl === undefined ? {} : { adminUrl: plan.adminUrl }),
+        ...(plan?.httpUrl === undefined ? {} : { httpUrl: plan.httpUrl }),
         restarts: child.restarts,
       };
     }
@@ -454,9 +518,21 @@ export class LocalRunner {
       status: this.#status,
       dataDir: this.dataDir,
       httpUrl: this.#httpUrl,
-      natsUrl: redacted(nats ? nats.handle?.url : this.#o.config.TESSERA_NATS_URL),
+      natsUrl: redacted(
+        nats.length > 0 ? nats.map((node) => node.handle?.url ?? '').join(',') : this.#o.config.TESSERA_NATS_URL,
+      ),
       databaseUrl: redacted(postgres ? postgres.handle?.url : this.#o.config.TESSERA_DATABASE_URL),
-      nats: nats ? { pid: stopped ? null : nats.pid } : null,
+      nats:
+        nats.length > 0
+          ? {
+              pid: stopped ? null : (nats[0]?.pid ?? null),
+              nodes: nats.map((node) => ({
+                name: node.name,
+                pid: stopped ? null : node.pid,
+                port: node.handle?.port ?? null,
+              })),
+            }
+          : null,
       postgres: postgres
         ? { pid: stopped ? null : postgres.pid, dataDir: postgres.handle?.dataDir ?? join(this.dataDir, 'postgres') }
         : null,
@@ -483,8 +559,9 @@ export class LocalRunner {
     for (const child of this.#children) {
       if (child.pid !== null) current.set(child.name, { pid: child.pid, signal: 'SIGTERM', group: true });
     }
-    const natsPid = this.#infra.nats?.pid;
-    if (natsPid) current.set('nats', { pid: natsPid, signal: 'SIGTERM', group: false });
+    for (const node of this.#infra.nats) {
+      if (node.pid) current.set(node.name, { pid: node.pid, signal: 'SIGTERM', group: false });
+    }
     const postgresPid = this.#infra.postgres?.pid;
     if (postgresPid) current.set('postgres', { pid: postgresPid, signal: 'SIGINT', group: false });
     for (const [name, pid] of this.#reaped) {
@@ -506,7 +583,7 @@ const redacted = (url: string | undefined) => (url === undefined ? null : redact
 
 function healthProbe(plan: ChildPlan, credentials: ChannelCredentials): HealthProbe {
   return plan.health === 'grpc'
-    ? grpcHealthProbe(plan.healthTarget, credentials, { serverName: plan.name })
+    ? grpcHealthProbe(plan.healthTarget, credentials, { serverName: plan.service })
     : httpOkProbe(plan.healthTarget);
 }
 

@@ -19,10 +19,10 @@ describe('state file', () => {
       httpUrl: 'http://127.0.0.1:18090',
       natsUrl: 'nats://127.0.0.1:4222',
       databaseUrl: null,
-      nats: { pid: 43 },
+      nats: { pid: 43, nodes: [{ name: 'nats', pid: 43, port: 4222 }] },
       postgres: null,
       mail: { url: 'smtp://127.0.0.1:2525', dir: join(dir, 'mail') },
-      services: { signing: { pid: 44, grpcPort: 5000, metricsPort: 5001, restarts: 1 } },
+      services: { signing: { service: 'signing', pid: 44, grpcPort: 5000, metricsPort: 5001, restarts: 1 } },
     };
     const file = new StateFile(path);
     file.write(state);

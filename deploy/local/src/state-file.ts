@@ -3,7 +3,10 @@ import { dirname, join } from 'node:path';
 
 export type RunnerStatus = 'starting' | 'ready' | 'running-without-gateway' | 'stopping' | 'stopped';
 
+/** One process: a service's replica (keyed in the state file by its name: `directory`, `directory-2`…). */
 export interface ServiceState {
+  /** The service it is a replica of. */
+  service: string;
   /** null while it is down (waiting for a restart, or stopped). */
   pid: number | null;
   grpcPort?: number;
@@ -13,6 +16,8 @@ export interface ServiceState {
    * `tessera invite …` and `tessera import sydent` find it here).
    */
   adminUrl?: string;
+  /** A gateway: where it serves the API. */
+  httpUrl?: string;
   restarts: number;
 }
 
@@ -22,19 +27,20 @@ export interface RunnerState {
   pid: number | null;
   status: RunnerStatus;
   dataDir: string;
-  /** Where the gateway is reached. */
+  /** Where the (first) gateway is reached; every gateway's URL is in services. */
   httpUrl: string;
   natsUrl: string | null;
   databaseUrl: string | null;
   /** The runner's own servers: null when TESSERA_NATS_URL / TESSERA_DATABASE_URL name outside ones. */
-  nats: { pid: number | null } | null;
+  /** pid: the first node's; nodes: every node (one, or a cluster's three), with its client port. */
+  nats: { pid: number | null; nodes: { name: string; pid: number | null; port: number | null }[] } | null;
   postgres: { pid: number | null; dataDir: string } | null;
   /**
    * The runner's mail catcher: its TESSERA_SMTP_URL and the directory of the .eml files it
    * saves. null when the operator's TESSERA_SMTP_URL is used.
    */
   mail: { url: string; dir: string } | null;
-  /** The started services, in start order. */
+  /** The started processes, every replica of every service, in start order. */
   services: Record<string, ServiceState>;
 }
 

@@ -52,6 +52,24 @@ describe('loadConfig', () => {
     assert.match(err.message, /TESSERA_HTTP_PORT: /);
   });
 
+  it('takes a gRPC address as host:port, a list of replicas or a dns:/// name, and refuses anything else', () => {
+    for (const target of ['signing:50051', '127.0.0.1:1,127.0.0.1:2', '[::1]:1,[::1]:2', 'dns:///signing.ns.svc:50051'])
+      assert.equal(loadConfig({ TESSERA_SIGNING_ADDR: target }).TESSERA_SIGNING_ADDR, target);
+    for (const target of ['signing', 'a.example:1,b.example:2', '127.0.0.1:1,[::1]:2', 'dns://signing:1', 'x:1,'])
+      assert.match(errorOf(() => loadConfig({ TESSERA_SIGNING_ADDR: target })).message, /TESSERA_SIGNING_ADDR: /);
+  });
+
+  it("takes the local runner's NATS node count and replica counts, refusing a count it cannot cluster", () => {
+    const config = loadConfig({ TESSERA_LOCAL_NATS_NODES: '3', TESSERA_LOCAL_REPLICAS: 'gateway=2,directory=2' });
+    assert.equal(config.TESSERA_LOCAL_NATS_NODES, 3);
+    assert.equal(config.TESSERA_LOCAL_REPLICAS, 'gateway=2,directory=2');
+    assert.match(errorOf(() => loadConfig({ TESSERA_LOCAL_NATS_NODES: '2' })).message, /TESSERA_LOCAL_NATS_NODES: /);
+    assert.match(
+      errorOf(() => loadConfig({ TESSERA_LOCAL_REPLICAS: 'gateway:2' })).message,
+      /TESSERA_LOCAL_REPLICAS: /,
+    );
+  });
+
   it('refuses a boolean it cannot read instead of taking it as false', () => {
     const err = errorOf(() => loadConfig({ TESSERA_OUTBOUND_VERIFY_TLS: 'ture' }));
     assert.match(err.message, /TESSERA_OUTBOUND_VERIFY_TLS: /);

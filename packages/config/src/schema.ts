@@ -2,6 +2,23 @@ import { z } from 'zod';
 
 const listenPort = z.coerce.number().int().min(0).max(65_535); // 0: pick a free port (tests)
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected host:port');
+/**
+ * Where a client finds a gRPC service: `host:port`; a comma-separated list of `ip:port` (replicas,
+ * the calls spread round robin; grpc-js lists take IP addresses only, all IPv4 or all IPv6); or
+ * `dns:///host:port` (every address the name resolves to, re-resolved as connections close).
+ */
+const GRPC_TARGET_FORMS = [
+  /^[^\s:,/]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, // host:port
+  /^dns:\/\/\/[^\s/:,]+:\d{1,5}$/, // dns:///host:port
+  /^[0-9.]+:\d{1,5}(,[0-9.]+:\d{1,5})+$/, // ipv4:port,ipv4:port
+  /^\[[0-9a-fA-F:]+\]:\d{1,5}(,\[[0-9a-fA-F:]+\]:\d{1,5})+$/, // [ipv6]:port,[ipv6]:port
+];
+const grpcTarget = z
+  .string()
+  .refine(
+    (value) => GRPC_TARGET_FORMS.some((form) => form.test(value)),
+    'expected host:port, dns:///host:port, or a list ip:port,ip:port (all IPv4 or all IPv6)',
+  );
 const absoluteHttpUrl = z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, ''));
 const natsUrl = z.string().regex(/^(nats|tls|wss?):\/\/\S+$/, 'expected nats://host:port');
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected postgres://user@host:port/db');
@@ -71,6 +88,20 @@ export const ConfigSchema = z.strictObject({
   TESSERA_NATS_MONITOR_URLS: nameList.pipe(z.array(z.url({ protocol: /^https?$/ }))).default([]),
   /** JetStream replicas of every stream and bucket that provisioning makes (3 in a cluster). */
   TESSERA_NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  /**
+   * The local runner: how many nats-server nodes it starts, clustered (3 tolerates the loss of one;
+   * its streams then get 3 replicas unless TESSERA_NATS_REPLICAS says otherwise).
+   */
+  TESSERA_LOCAL_NATS_NODES: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 1 || n === 3 || n === 5, 'expected 1, 3 or 5')
+    .default(1),
+  /** The local runner: processes per service, `<service>=<count>,...` (e.g. `gateway=2,directory=2`); others run one. */
+  TESSERA_LOCAL_REPLICAS: z
+    .string()
+    .regex(/^([a-z]+=\d{1,2})(,[a-z]+=\d{1,2})*$/, 'expected <service>=<count>,..., e.g. gateway=2,directory=2')
+    .optional(),
   TESSERA_DATABASE_URL: postgresUrl.optional(),
   /** Connections one process keeps to PostgreSQL at most (its pool); queries beyond them wait for one. */
   TESSERA_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(10),
@@ -95,17 +126,30 @@ export const ConfigSchema = z.strictObject({
   TESSERA_GRPC_LISTEN: hostPort.optional(),
   /** Where this process serves /metrics and /healthz; unset: the service's default port. */
   TESSERA_METRICS_LISTEN: hostPort.optional(),
-  /** Where the other services are, as host:port; unset: their default ports on 127.0.0.1. */
-  TESSERA_SIGNING_ADDR: hostPort.optional(),
-  TESSERA_SESSION_ADDR: hostPort.optional(),
-  TESSERA_DIRECTORY_ADDR: hostPort.optional(),
-  TESSERA_INVITE_ADDR: hostPort.optional(),
+  /**
+   * Where the other services are: host:port, a list of replicas' ip:port, or dns:///host:port
+   * (calls spread round robin over the addresses); unset: their default ports on 127.0.0.1.
+   */
+  TESSERA_SIGNING_ADDR: grpcTarget.optional(),
+  TESSERA_SESSION_ADDR: grpcTarget.optional(),
+  TESSERA_DIRECTORY_ADDR: grpcTarget.optional(),
+  TESSERA_INVITE_ADDR: grpcTarget.optional(),
+  /**
+   * A gRPC server closes each client connection this long after it opened (calls in flight get
+   * TESSERA_GRPC_DEADLINE_MS more), so clients re-resolve and spread over replicas started since.
+   */
+  TESSERA_GRPC_MAX_CONNECTION_AGE_MS: z.coerce.number().int().min(100).max(86_400_000).default(300_000),
   /** Deadline of every gRPC call a service makes. */
   TESSERA_GRPC_DEADLINE_MS: z.coerce.number().int().min(50).max(120_000).default(2_000),
   /** mTLS between services: the CA that signed every service certificate, and this process's own pair. */
   TESSERA_TLS_CA_FILE: z.string().min(1).optional(),
   TESSERA_TLS_CERT_FILE: z.string().min(1).optional(),
   TESSERA_TLS_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * How often the TLS files are read again; changed ones (cert-manager renewed them) are used for
+   * new connections from then on, once they make a valid pair.
+   */
+  TESSERA_TLS_RELOAD_INTERVAL_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
   /** Certificate names (CN or DNS SAN) that may call the signing service. */
   TESSERA_SIGNING_ALLOWED_CLIENTS: nameList.default(['gateway', 'session', 'directory', 'invite']),
   /** Certificate names that may call the session service (directory: bind's proof of validation). */

@@ -32,7 +32,7 @@ export async function connectNats({
 }: ConnectNatsOptions): Promise<NatsConnection> {
   const server = redactUrl(url);
   const nc = await connect({
-    servers: url,
+    servers: url.split(','), // a cluster: nats://a:4222,nats://b:4222
     name,
     ...(authenticator !== undefined && { authenticator }),
     ...(inboxPrefix !== undefined && { inboxPrefix }),

@@ -34,8 +34,21 @@ export interface NatsServerOptions {
   binary?: string;
   /** Raw nats-server configuration appended at the top level (accounts, authorization, limits). */
   extraConfig?: string;
+  /** One node of a JetStream cluster: its route port and the routes to every node (its own included). */
+  cluster?: NatsClusterOptions;
   /** Default 15 s. */
   startTimeoutMs?: number;
+}
+
+export interface NatsClusterOptions {
+  name: string;
+  /** Where this node listens for routes from the others. */
+  port: number;
+  /** host:port of every node's route listener. */
+  routes: readonly string[];
+  /** Routes authenticate with these, so that nothing else on the machine can join as a node. */
+  user: string;
+  password: string;
 }
 
 export interface NatsServerHandle {
@@ -66,7 +79,9 @@ export function natsServerConfig(o: {
   serverName: string;
   storeDir: string;
   extraConfig?: string;
+  cluster?: NatsClusterOptions;
 }): string {
+  const cluster = o.cluster;
   return [
     `server_name: ${JSON.stringify(o.serverName)}`,
     `listen: ${JSON.stringify(`${o.host}:${o.port}`)}`,
@@ -77,6 +92,16 @@ export function natsServerConfig(o: {
     // messages (DESIGN.md, "The event store").
     '  sync_interval: always',
     '}',
+    ...(cluster === undefined
+      ? []
+      : [
+          'cluster {',
+          `  name: ${JSON.stringify(cluster.name)}`,
+          `  listen: ${JSON.stringify(`${o.host}:${cluster.port}`)}`,
+          `  authorization { user: ${JSON.stringify(cluster.user)}, password: ${JSON.stringify(cluster.password)} }`,
+          `  routes: [${cluster.routes.map((route) => JSON.stringify(`nats-route://${cluster.user}:${cluster.password}@${route}`)).join(', ')}]`,
+          '}',
+        ]),
     o.extraConfig ?? '',
     '',
   ].join('\n');

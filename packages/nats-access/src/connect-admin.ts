@@ -11,7 +11,7 @@ export function connectAsAdmin(
   name: string,
 ): Promise<NatsConnection> {
   return connect({
-    servers: url,
+    servers: url.split(','), // a cluster: nats://a:4222,nats://b:4222
     name,
     inboxPrefix: inboxPrefixOf('admin'),
     maxReconnectAttempts: 0,

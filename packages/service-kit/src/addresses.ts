@@ -46,7 +46,21 @@ const TARGET_KEYS = {
   invite: 'TESSERA_INVITE_ADDR',
 } as const satisfies Record<GrpcServiceName, keyof Config>;
 
-/** Where a client finds another service: the configured host:port, else its default port. */
+/**
+ * Where a client finds another service, as a grpc-js target: the configured host:port or
+ * dns:///host:port as written, a list of replicas' ip:port as grpc-js's `ipv4:`/`ipv6:` list;
+ * unset: the service's default port on 127.0.0.1.
+ */
 export function grpcTarget(config: Config, service: GrpcServiceName): string {
-  return config[TARGET_KEYS[service]] ?? `127.0.0.1:${DEFAULT_GRPC_PORTS[service]}`;
+  const configured = config[TARGET_KEYS[service]];
+  if (configured === undefined) return `127.0.0.1:${DEFAULT_GRPC_PORTS[service]}`;
+  if (!configured.includes(',')) return configured;
+  return `${configured.startsWith('[') ? 'ipv6' : 'ipv4'}:${configured}`;
+}
+
+/** The host of the first address a grpc-js target names (host:port, dns:///host:port, ipv4:a:1,b:2). */
+export function targetHost(target: string): string {
+  const first = target.replace(/^(ipv4:|ipv6:|dns:\/\/[^/]*\/)/, '').split(',')[0] ?? '';
+  const at = first.lastIndexOf(':');
+  return (at === -1 ? first : first.slice(0, at)).replace(/^\[(.*)\]$/, '$1');
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { CallOptions, ChannelCredentials, Client, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
+import { targetHost } from './addresses.js';
 import { withCurrentCorrelation } from './correlation-metadata.js';
 
 type UnaryMethod<Req, Res> = (
@@ -37,6 +38,8 @@ export interface DeadlineClientOptions {
   serviceName?: string;
 }
 
+const ROUND_ROBIN = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
+
 export function createDeadlineClient<C extends Client>(
   Ctor: ClientConstructor<C> & { service: Record<string, unknown> },
   target: string,
@@ -53,7 +56,10 @@ export function createDeadlineClient<C extends Client>(
     // (our callers decide themselves what may be repeated; an idempotency key makes appends safe).
     'grpc.enable_channelz': 0,
     'grpc.enable_retries': 0,
-    ...(serviceName && isIp(hostOf(target)) ? { 'grpc.ssl_target_name_override': serviceName } : {}),
+    // Calls spread over every address of the target (the replicas of a list, or of a dns:/// name)
+    // instead of all going to the first one that answers (grpc-js's default, pick_first).
+    'grpc.service_config': ROUND_ROBIN,
+    ...(serviceName && isIp(targetHost(target)) ? { 'grpc.ssl_target_name_override': serviceName } : {}),
   });
   const view: Record<string, unknown> = { close: () => client.close() };
   for (const name of Object.keys(Ctor.service)) {
@@ -69,11 +75,6 @@ export function createDeadlineClient<C extends Client>(
       });
   }
   return view as DeadlineClient<C>;
-}
-
-function hostOf(target: string): string {
-  const at = target.lastIndexOf(':');
-  return (at === -1 ? target : target.slice(0, at)).replace(/^\[(.*)\]$/, '$1');
 }
 
 const isIp = (host: string): boolean => isIP(host) !== 0;

@@ -37,6 +37,11 @@ export interface GrpcServerOptions {
   allowedClients: readonly string[];
   log: Logger;
   metrics: Pick<Metrics, 'grpcRefused'>;
+  /**
+   * Each client connection is closed (GOAWAY) this long after it opened, so that clients resolve
+   * again and spread over replicas started since; calls in flight get `graceMs` more. Default: never.
+   */
+  maxConnectionAge?: { ageMs: number; graceMs: number };
 }
 
 /** Serves `services` and the standard health service, every service but health behind the allow-list. */
@@ -47,6 +52,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
     // No channelz: it counts every call for a debugging interface we do not serve.
     'grpc.enable_channelz': 0,
+    ...(options.maxConnectionAge
+      ? {
+          'grpc.max_connection_age_ms': options.maxConnectionAge.ageMs,
+          'grpc.max_connection_age_grace_ms': options.maxConnectionAge.graceMs,
+        }
+      : {}),
     interceptors: tls === null ? [] : [callerCheck({ allowedClients, metrics, refusals })],
   });
   const health = new HealthRegistry();
@@ -88,7 +99,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
 
 /**
  * The gRPC server of `service` as every service runs it: on TESSERA_GRPC_LISTEN (else the
- * service's default port), admitting the callers of its TESSERA_<SERVICE>_ALLOWED_CLIENTS.
+ * service's default port), admitting the callers of its TESSERA_<SERVICE>_ALLOWED_CLIENTS, closing
+ * connections older than TESSERA_GRPC_MAX_CONNECTION_AGE_MS.
  */
 export function serveGrpc(
   service: GrpcServiceName,
@@ -99,6 +111,8 @@ export function serveGrpc(
     ...rest,
     listen: grpcListenAddress(config, service),
     allowedClients: allowedClientsOf(config, service),
+    // A call in flight when its connection ages out may take its whole deadline to finish.
+    maxConnectionAge: { ageMs: config.TESSERA_GRPC_MAX_CONNECTION_AGE_MS, graceMs: config.TESSERA_GRPC_DEADLINE_MS },
   });
 }
 

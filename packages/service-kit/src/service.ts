@@ -103,7 +103,7 @@ export async function startService<
   spec: ServiceSpec<Settings, N, D>,
   { config, log, shutdown }: StartServiceOptions,
 ): Promise<RunningService> {
-  const tls = spec.servesGrpc ? requireTlsFiles(config, name) : readTlsFiles(config);
+  const tls = spec.servesGrpc ? requireTlsFiles(config, name, log) : readTlsFiles(config, log);
   const nats = natsOf(name, spec.nats, config);
   const database = databaseOf(name, spec.database, config);
   const settings = (spec.settings ? await spec.settings(config, log) : undefined) as Settings;

@@ -13,11 +13,20 @@ export interface RunnerState {
   httpUrl: string;
   natsUrl?: string;
   databaseUrl?: string;
-  /** The runner's own nats-server; null when it uses an outside one. */
-  nats?: { pid: number | null } | null;
+  /** The runner's own nats-server (pid: the first node; nodes: each of a cluster's); null when it uses an outside one. */
+  nats?: { pid: number | null; nodes?: { name: string; pid: number | null; port: number | null }[] } | null;
+  /** Every replica: `directory`, then `directory-2`…; a gateway's with its URL. */
   services: Record<
     string,
-    { pid?: number; grpcPort?: number; metricsPort?: number; restarts?: number; adminUrl?: string }
+    {
+      service?: string;
+      pid?: number;
+      grpcPort?: number;
+      metricsPort?: number;
+      restarts?: number;
+      adminUrl?: string;
+      httpUrl?: string;
+    }
   >;
 }
 
