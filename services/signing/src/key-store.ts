@@ -1,5 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   encodeBase64,
   generateSeed,
@@ -145,4 +145,30 @@ async function warnIfShared(file: string, log: Logger): Promise<void> {
       'signing key file is accessible by group or others: make it 0600',
     );
   }
+}
+
+/**
+ * Rotation: a fresh key `ed25519:<version>` written first in an existing key file, so that signing
+ * signs with it from its next start, while the keys after it stay in the file (their public keys
+ * stay published and valid until revoked). The file is replaced whole (a temporary file renamed
+ * over it), 0600. Answers the new key, whose seed never leaves this module.
+ */
+export async function addKey(file: string, version: string): Promise<SigningKey> {
+  if (!VERSION.test(version)) throw new ConfigError(`key version ${JSON.stringify(version)}: must match [A-Za-z0-9_]+`);
+  const text = await readIfExists(file);
+  if (text === null)
+    throw new ConfigError(`signing key file ${file}: does not exist (signing makes the first key itself)`);
+  const keys = parseKeyFile(text, file);
+  if (keys.some((key) => key.version === version))
+    throw new ConfigError(`signing key file ${file}: already holds ${ALGORITHM}:${version}`);
+  const added = new SigningKey(version, generateSeed());
+  const temporary = join(dirname(file), `.${process.pid}.signing.key.tmp`);
+  try {
+    await writeFile(temporary, storeLineOf(added) + text, { mode: FILE_MODE, flag: 'wx' });
+    await chmod(temporary, FILE_MODE);
+    await rename(temporary, file);
+  } finally {
+    await rm(temporary, { force: true });
+  }
+  return added;
 }
