@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { CallOptions, ChannelCredentials, Client, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
 import { withCurrentCorrelation } from './correlation-metadata.js';
+import { tracedClientCall } from './grpc-tracing.js';
 
 type UnaryMethod<Req, Res> = (
   request: Req,
@@ -59,16 +60,29 @@ export function createDeadlineClient<C extends Client>(
   for (const name of Object.keys(Ctor.service)) {
     const method = (client as unknown as Record<string, UnaryMethod<unknown, unknown>>)[name];
     if (typeof method !== 'function') continue;
-    view[name] = (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) =>
-      new Promise((resolve, reject) => {
-        const deadline = Date.now() + (options.deadlineMs ?? defaultDeadlineMs);
-        const metadata = withCurrentCorrelation(options.metadata ?? new GrpcMetadata());
-        method.call(client, request, metadata, { deadline }, (err, response) =>
-          err ? reject(err) : resolve(response),
-        );
-      });
+    const path = methodPath(Ctor.service[name], name);
+    view[name] = (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) => {
+      const metadata = withCurrentCorrelation(options.metadata ?? new GrpcMetadata());
+      return tracedClientCall(
+        path,
+        metadata,
+        () =>
+          new Promise((resolve, reject) => {
+            const deadline = Date.now() + (options.deadlineMs ?? defaultDeadlineMs);
+            method.call(client, request, metadata, { deadline }, (err, response) =>
+              err ? reject(err) : resolve(response),
+            );
+          }),
+      );
+    };
   }
   return view as DeadlineClient<C>;
+}
+
+/** `package.Service/Method`, as the server names the method in its spans and metrics. */
+function methodPath(definition: unknown, name: string): string {
+  const path = (definition as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? path.replace(/^\//, '') : name;
 }
 
 function hostOf(target: string): string {

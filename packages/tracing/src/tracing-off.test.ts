@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { inSpan, injectTraceContext, SpanKind, startTracing } from './index.js';
+import { injectTraceContext, inSpan, SpanKind, startTracing } from './index.js';
 
 test('without an endpoint nothing is set up: spans are not recorded and no trace context is sent', async () => {
   const tracing = startTracing('probe', undefined);

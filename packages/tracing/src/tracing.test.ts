@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { pollUntil, startOtlpReceiver } from '@tessera/test-harness';
-import { extractTraceContext, inSpan, injectTraceContext, SpanKind, startTracing } from './index.js';
+import { extractTraceContext, injectTraceContext, inSpan, SpanKind, startTracing } from './index.js';
 
 const receiver = await startOtlpReceiver();
 after(() => receiver.close());
@@ -19,7 +19,9 @@ test('a span made from context sent in headers joins the sender’s trace, expor
   });
   await tracing.shutdown(); // flushes what is buffered
 
-  const spans = await pollUntil('three spans arrived', () => (receiver.spans().length >= 3 ? receiver.spans() : undefined));
+  const spans = await pollUntil('three spans arrived', () =>
+    receiver.spans().length >= 3 ? receiver.spans() : undefined,
+  );
   const byName = new Map(spans.map((span) => [span.name, span]));
   const send = byName.get('send');
   const receive = byName.get('receive');
