@@ -91,6 +91,8 @@ export type RunConsumerOptions = {
 };
 
 export type RunningConsumer = {
+  stream: string;
+  durable: string;
   /** Stops fetching, lets the handler call in progress finish (bounded), and returns. */
   stop(): Promise<void>;
   /** Settles when the consumer stops: by stop(), or when its connection closed for good. */
@@ -100,6 +102,11 @@ export type RunningConsumer = {
    * stream deleted, JetStream unreachable) until it is attached again. For readiness.
    */
   attached(): boolean;
+  /**
+   * Messages of the stream this consumer has still to settle: those not delivered yet plus those
+   * delivered and not acked. Asks the server; for the consumer-lag metric.
+   */
+  lag(): Promise<number>;
 };
 
 const defaultRetryDelayMs = (deliveryCount: number) => Math.min(1_000 * 2 ** (deliveryCount - 1), 60_000);
@@ -198,8 +205,14 @@ export async function runConsumer(js: JetStreamClient, options: RunConsumerOptio
     if (outcome === 'timeout') log.warn({ stream, durable }, 'consumer stopped with a handler call still running');
   };
   return {
+    stream,
+    durable,
     done,
     attached: () => attached && !stopping,
+    lag: async () => {
+      const info = await jsm.consumers.info(stream, durable);
+      return info.num_pending + info.num_ack_pending;
+    },
     stop: () => {
       stopCall ??= stop();
       return stopCall;

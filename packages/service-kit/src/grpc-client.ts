@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { CallOptions, ChannelCredentials, Client, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
 import { withCurrentCorrelation } from './correlation-metadata.js';
+import { countedClientCall } from './grpc-client-metrics.js';
 import { tracedClientCall } from './grpc-tracing.js';
 
 type UnaryMethod<Req, Res> = (
@@ -63,16 +64,18 @@ export function createDeadlineClient<C extends Client>(
     const path = methodPath(Ctor.service[name], name);
     view[name] = (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) => {
       const metadata = withCurrentCorrelation(options.metadata ?? new GrpcMetadata());
-      return tracedClientCall(
-        path,
-        metadata,
-        () =>
-          new Promise((resolve, reject) => {
-            const deadline = Date.now() + (options.deadlineMs ?? defaultDeadlineMs);
-            method.call(client, request, metadata, { deadline }, (err, response) =>
-              err ? reject(err) : resolve(response),
-            );
-          }),
+      return countedClientCall(path, () =>
+        tracedClientCall(
+          path,
+          metadata,
+          () =>
+            new Promise((resolve, reject) => {
+              const deadline = Date.now() + (options.deadlineMs ?? defaultDeadlineMs);
+              method.call(client, request, metadata, { deadline }, (err, response) =>
+                err ? reject(err) : resolve(response),
+              );
+            }),
+        ),
       );
     };
   }
