@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { type OtlpReceiver, pollUntil, type ReceivedSpan, startOtlpReceiver } from '@tessera/test-harness';
 import { loadSpec, type ObservedFetch, observedFetch } from './spec/spec-validator.js';
 import { bearer, json, mailTo, newClientSecret, registerUser } from './system/flows.js';
-import { familiesOf, observabilityExpressions, parsePromql } from './system/observability-files.js';
+import { isOfFamily, observabilityExpressions, parsePromql } from './system/observability-files.js';
 import { type OutsideWorld, startOutsideWorld } from './system/outside-world.js';
 import { type RunningSystem, removeDataDir, startSystem } from './system/running-system.js';
 
@@ -226,11 +226,11 @@ describe('metrics', () => {
     const exported = new Set<string>();
     for (const service of Object.keys(FAMILIES))
       for (const family of familiesIn(await scrape(service))) exported.add(family);
+    // `up` is Prometheus' own: 1 while it scrapes a target.
     for (const { where, expr } of observabilityExpressions())
-      // `up` is Prometheus' own: 1 while it scrapes a target.
       for (const metric of parsePromql(expr).metrics)
         assert.ok(
-          metric === 'up' || familiesOf(metric, exported),
+          metric === 'up' || isOfFamily(metric, exported),
           `${where} names ${metric}, which no service exports`,
         );
   });

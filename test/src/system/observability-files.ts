@@ -49,7 +49,7 @@ export function parsePromql(expr: string): { errors: string[]; metrics: string[]
 
 const HISTOGRAM_SERIES = /_(bucket|sum|count)$/;
 
-/** The family a series name belongs to: a histogram's `_bucket`, `_sum` and `_count` are its family's. */
-export function familiesOf(metric: string, families: ReadonlySet<string>): boolean {
+/** Whether a series name is of one of `families`: a histogram's `_bucket`, `_sum` and `_count` are its family's. */
+export function isOfFamily(metric: string, families: ReadonlySet<string>): boolean {
   return families.has(metric) || families.has(metric.replace(HISTOGRAM_SERIES, ''));
 }
