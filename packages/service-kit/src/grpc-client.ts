@@ -3,7 +3,7 @@ import type { CallOptions, ChannelCredentials, Client, ClientUnaryCall, Metadata
 import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
 import { withCurrentCorrelation } from './correlation-metadata.js';
 import { countedClientCall } from './grpc-client-metrics.js';
-import { tracedClientCall } from './grpc-tracing.js';
+import { methodPath, tracedClientCall } from './grpc-tracing.js';
 
 type UnaryMethod<Req, Res> = (
   request: Req,
@@ -80,12 +80,6 @@ export function createDeadlineClient<C extends Client>(
     };
   }
   return view as DeadlineClient<C>;
-}
-
-/** `package.Service/Method`, as the server names the method in its spans and metrics. */
-function methodPath(definition: unknown, name: string): string {
-  const path = (definition as { path?: unknown } | undefined)?.path;
-  return typeof path === 'string' ? path.replace(/^\//, '') : name;
 }
 
 function hostOf(target: string): string {

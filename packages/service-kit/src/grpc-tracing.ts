@@ -20,6 +20,12 @@ function metadataAccess(metadata: Metadata): HeaderAccess {
   };
 }
 
+/** `package.Service/Method` of a generated client's method definition: how its calls are named in spans and metrics. */
+export function methodPath(definition: unknown, name: string): string {
+  const path = (definition as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? path.replace(/^\//, '') : name;
+}
+
 const rpcAttributes = (method: string) => {
   const [service = '', name = ''] = method.split('/');
   return { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': name };
