@@ -125,6 +125,18 @@ describe('loadConfig', () => {
     assert.match(errorOf(() => loadConfig({ TESSERA_RATE_LIMIT_USER: '0/60s' })).message, /TESSERA_RATE_LIMIT_USER: /);
   });
 
+  it('takes an OTLP endpoint as an http(s) URL, unset by default (no tracing), and names a bad one', () => {
+    assert.equal(loadConfig({}).TESSERA_OTLP_ENDPOINT, undefined);
+    assert.equal(
+      loadConfig({ TESSERA_OTLP_ENDPOINT: 'http://collector:4318/' }).TESSERA_OTLP_ENDPOINT,
+      'http://collector:4318',
+    );
+    assert.match(
+      errorOf(() => loadConfig({ TESSERA_OTLP_ENDPOINT: 'collector:4318' })).message,
+      /TESSERA_OTLP_ENDPOINT/,
+    );
+  });
+
   it('returns a frozen object', () => {
     assert.ok(Object.isFrozen(loadConfig({})));
   });

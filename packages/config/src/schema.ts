@@ -124,6 +124,11 @@ export const ConfigSchema = z.strictObject({
   TESSERA_ACCESS_LOG: z.enum(['on', 'off']).default('on'),
   /** Where this process serves gRPC; unset: the service's default port on 127.0.0.1. */
   TESSERA_GRPC_LISTEN: hostPort.optional(),
+  /**
+   * The base URL of an OTLP/HTTP receiver (an OpenTelemetry collector) to send traces to, as
+   * OTEL_EXPORTER_OTLP_ENDPOINT (which is read when this is unset); unset: no tracing at all.
+   */
+  TESSERA_OTLP_ENDPOINT: absoluteHttpUrl.optional(),
   /** Where this process serves /metrics and /healthz; unset: the service's default port. */
   TESSERA_METRICS_LISTEN: hostPort.optional(),
   /**

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isCorrelationId, newCorrelationId, withCorrelation } from '@tessera/correlation';
 import type { Envelope } from '@tessera/proto/tessera/events/v1/envelope';
+import { inSpan, SpanKind } from '@tessera/tracing';
 import {
   AckPolicy,
   type ConsumerConfig,
@@ -16,6 +17,7 @@ import {
 import { announcedEventTypes, decodeEnvelope, eventTypesOf } from './envelope.js';
 import { isStreamNotFound } from './errors.js';
 import type { Logger } from './logger.js';
+import { traceContextOf } from './trace-headers.js';
 
 const CONSUMER_NOT_FOUND = 10014; // JetStream API err_codes
 
@@ -89,6 +91,8 @@ export type RunConsumerOptions = {
 };
 
 export type RunningConsumer = {
+  stream: string;
+  durable: string;
   /** Stops fetching, lets the handler call in progress finish (bounded), and returns. */
   stop(): Promise<void>;
   /** Settles when the consumer stops: by stop(), or when its connection closed for good. */
@@ -98,6 +102,11 @@ export type RunningConsumer = {
    * stream deleted, JetStream unreachable) until it is attached again. For readiness.
    */
   attached(): boolean;
+  /**
+   * Messages of the stream this consumer has still to settle: those not delivered yet plus those
+   * delivered and not acked. Asks the server; for the consumer-lag metric.
+   */
+  lag(): Promise<number>;
 };
 
 const defaultRetryDelayMs = (deliveryCount: number) => Math.min(1_000 * 2 ** (deliveryCount - 1), 60_000);
@@ -196,8 +205,14 @@ export async function runConsumer(js: JetStreamClient, options: RunConsumerOptio
     if (outcome === 'timeout') log.warn({ stream, durable }, 'consumer stopped with a handler call still running');
   };
   return {
+    stream,
+    durable,
     done,
     attached: () => attached && !stopping,
+    lag: async () => {
+      const info = await jsm.consumers.info(stream, durable);
+      return info.num_pending + info.num_ack_pending;
+    },
     stop: () => {
       stopCall ??= stop();
       return stopCall;
@@ -305,7 +320,14 @@ async function processMessage(msg: JsMsg, options: RunConsumerOptions): Promise<
   let verdict: RetryLater | undefined;
   try {
     // The handler works, and logs, under the correlation id of the request that made the decision.
-    const handled = () => handler({ seq, subject, envelope, eventTypes, deliveryCount });
+    // A child of the span that appended the message: its trace goes on through this consumer.
+    const span = {
+      kind: SpanKind.CONSUMER,
+      parent: traceContextOf(msg.headers),
+      attributes: consumerAttributes(options),
+    };
+    const handled = () =>
+      inSpan(`consume ${durable}`, span, () => handler({ seq, subject, envelope, eventTypes, deliveryCount }));
     const correlationId = isCorrelationId(envelope.correlationId) ? envelope.correlationId : newCorrelationId();
     verdict = (await withCorrelation(correlationId, handled)) ?? undefined;
   } catch (err) {
@@ -320,6 +342,12 @@ async function processMessage(msg: JsMsg, options: RunConsumerOptions): Promise<
   if (verdict !== undefined) return msg.nak(Math.max(1, Math.ceil(verdict.retryInMs)));
   return ack(msg, options);
 }
+
+const consumerAttributes = ({ stream, durable }: RunConsumerOptions) => ({
+  'messaging.system': 'nats',
+  'messaging.destination.name': stream,
+  'messaging.consumer.group.name': durable,
+});
 
 // By default waits for the server to confirm the ack, so that a consumer stopped right after a
 // message does not see it again; if the confirmation is lost, the idempotent handler absorbs the repeat.

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { correlationIdForNow } from '@tessera/correlation';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
+import { inSpan, SpanKind } from '@tessera/tracing';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import { getBySeq, getLastForSubject, getNextForSubject, type StoredMessage } from './direct-get.js';
 import { decisionHeaders, decodeEnvelope, encodeEnvelope, HEADER, toEnvelope } from './envelope.js';
 import { asStoreError, ConcurrencyConflict, isUnavailable, isWrongLastSequence, StoreUnavailable } from './errors.js';
 import { parseSubject, streamOf } from './subjects.js';
+import { addTraceContext } from './trace-headers.js';
 
 const DEFAULT_TIMEOUT_MS = 2_000;
 // A publish whose ack timed out is re-sent with the same message id: NATS stores it at most once.
@@ -64,6 +66,15 @@ export class EventStore {
 
   /** Appends one decision as one message; returns its stream sequence. */
   async append(subject: string, events: Event[], options: AppendOptions): Promise<number> {
+    const { type } = parseSubject(subject);
+    // Named by the aggregate's type only: the subject's id may be a keyed digest of an address.
+    const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': `tessera.${type}` };
+    return inSpan(`append tessera.${type}`, { kind: SpanKind.PRODUCER, attributes }, () =>
+      this.#append(subject, events, options),
+    );
+  }
+
+  async #append(subject: string, events: Event[], options: AppendOptions): Promise<number> {
     const { aggregate } = parseSubject(subject);
     const { expectedSeq, correlationId = correlationIdForNow(), decisionId = randomUUID() } = options;
     if (!Number.isSafeInteger(expectedSeq) || expectedSeq < 0)
@@ -75,7 +86,7 @@ export class EventStore {
         const ack = await this.#js.publish(subject, payload, {
           msgID: decisionId, // checked before the expectation, so a re-sent publish gets the original ack
           expect: { lastSubjectSequence: expectedSeq }, // sent even when 0: the subject must then be empty
-          headers: decisionHeaders(envelope, expectedSeq),
+          headers: addTraceContext(decisionHeaders(envelope, expectedSeq)),
           timeout: this.#timeoutMs,
         });
         return ack.seq;

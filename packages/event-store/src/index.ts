@@ -58,3 +58,4 @@ export {
   subjectOf,
   subjectsOfStream,
 } from './subjects.js';
+export { addTraceContext, traceContextOf } from './trace-headers.js';

@@ -3,6 +3,8 @@ import type { CallOptions, ChannelCredentials, Client, ClientUnaryCall, Metadata
 import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
 import { targetHost } from './addresses.js';
 import { withCurrentCorrelation } from './correlation-metadata.js';
+import { countedClientCall } from './grpc-client-metrics.js';
+import { methodPath, tracedClientCall } from './grpc-tracing.js';
 
 type UnaryMethod<Req, Res> = (
   request: Req,
@@ -65,14 +67,23 @@ export function createDeadlineClient<C extends Client>(
   for (const name of Object.keys(Ctor.service)) {
     const method = (client as unknown as Record<string, UnaryMethod<unknown, unknown>>)[name];
     if (typeof method !== 'function') continue;
-    view[name] = (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) =>
-      new Promise((resolve, reject) => {
-        const deadline = Date.now() + (options.deadlineMs ?? defaultDeadlineMs);
-        const metadata = withCurrentCorrelation(options.metadata ?? new GrpcMetadata());
-        method.call(client, request, metadata, { deadline }, (err, response) =>
-          err ? reject(err) : resolve(response),
-        );
-      });
+    const path = methodPath(Ctor.service[name], name);
+    view[name] = (request: unknown, options: { deadlineMs?: number; metadata?: Metadata } = {}) => {
+      const metadata = withCurrentCorrelation(options.metadata ?? new GrpcMetadata());
+      return countedClientCall(path, () =>
+        tracedClientCall(
+          path,
+          metadata,
+          () =>
+            new Promise((resolve, reject) => {
+              const deadline = Date.now() + (options.deadlineMs ?? defaultDeadlineMs);
+              method.call(client, request, metadata, { deadline }, (err, response) =>
+                err ? reject(err) : resolve(response),
+              );
+            }),
+        ),
+      );
+    };
   }
   return view as DeadlineClient<C>;
 }

@@ -29,7 +29,14 @@ export { HealthRegistry, ServingStatus } from './health.js';
 export { createLogThrottle, type LogThrottle, type LogThrottleOptions, type ThrottledLevel } from './log-throttle.js';
 export { createLogger, type Logger } from './logger.js';
 export { EXIT_CONFIG, runService } from './main.js';
-export { type Counter, createCounter, createMetrics, type Metrics } from './metrics.js';
+export {
+  type ConsumerLagSource,
+  type Counter,
+  createCounter,
+  createMetrics,
+  type Metrics,
+  reportConsumerLag,
+} from './metrics.js';
 export { peerCertificateNames } from './peer.js';
 export { type ReadinessCheck, type ReadinessReport, readinessOf } from './readiness.js';
 export type { DatabaseNeed, DatabaseOf, NatsNeed, ServiceContext, ServiceSpec } from './service.js';

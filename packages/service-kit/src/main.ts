@@ -3,6 +3,7 @@ import type { ServiceName } from './addresses.js';
 import { createLogger } from './logger.js';
 import { type DatabaseNeed, type NatsNeed, type ServiceSpec, startService } from './service.js';
 import { onShutdown, ShutdownPlan } from './shutdown.js';
+import { startServiceTracing } from './tracing.js';
 
 export const EXIT_CONFIG = 78; // EX_CONFIG from sysexits.h: the runner does not restart on it
 
@@ -32,6 +33,7 @@ export function runService<
   // seeing that line must find them (until a process asks for a signal, the kernel's default
   // kills it, even in the instant between writing a line and the next statement).
   onShutdown(log, shutdown);
+  startServiceTracing(name, config, log, shutdown);
   startService(name, spec, { config, log, shutdown }).catch((err: unknown) => {
     if (err instanceof ConfigError) {
       log.fatal({ problem: err.message }, 'invalid configuration');

@@ -1,6 +1,7 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { registerClientMetrics } from './grpc-client-metrics.js';
 
-/** One registry per process, with Node's default metrics and the gRPC server metrics of the kit. */
+/** One registry per process, with Node's default metrics and the gRPC server and client metrics of the kit. */
 export function createMetrics(service: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
@@ -24,6 +25,7 @@ export function createMetrics(service: string) {
     labelNames: ['method'] as const,
     registers: [registry],
   });
+  registerClientMetrics(registry);
   return { registry, grpcHandled, grpcDuration, grpcRefused };
 }
 
@@ -39,4 +41,39 @@ export function createCounter<L extends string = never>(
   options: { name: string; help: string; labelNames?: readonly L[] },
 ): Counter<L> {
   return new Counter<L>({ ...options, labelNames: options.labelNames ?? [], registers: [metrics.registry] });
+}
+
+/** A durable consumer whose lag /metrics reports. */
+export type ConsumerLagSource = { stream: string; durable: string; lag(): Promise<number> };
+
+const CONSUMER_LAG = 'tessera_consumer_lag_messages';
+// The consumers reporting to each registry: one gauge serves them all, each under its labels.
+const lagSources = new WeakMap<Registry, Set<ConsumerLagSource>>();
+
+/**
+ * Reports the consumer's lag (messages not yet settled) as tessera_consumer_lag_messages{stream,
+ * durable}, asked of the server when /metrics is scraped (NaN when it does not answer). Returns
+ * what stops reporting it.
+ */
+export function reportConsumerLag(metrics: Metrics, source: ConsumerLagSource): () => void {
+  let sources = lagSources.get(metrics.registry);
+  if (sources === undefined) {
+    const reporting = new Set<ConsumerLagSource>();
+    sources = reporting;
+    lagSources.set(metrics.registry, reporting);
+    new Gauge({
+      name: CONSUMER_LAG,
+      help: 'Messages a durable consumer has still to settle (not delivered yet, or delivered and not acked)',
+      labelNames: ['stream', 'durable'] as const,
+      registers: [metrics.registry],
+      async collect() {
+        this.reset();
+        for (const one of reporting)
+          this.set({ stream: one.stream, durable: one.durable }, await one.lag().catch(() => Number.NaN));
+      },
+    });
+  }
+  const reporting = sources;
+  reporting.add(source);
+  return () => reporting.delete(source);
 }

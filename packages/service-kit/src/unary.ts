@@ -3,6 +3,7 @@ import { status } from '@grpc/grpc-js';
 import { withCorrelation } from '@tessera/correlation';
 import { TemporarilyUnavailable, TesseraError, toServiceError } from '@tessera/errors';
 import { correlationIdOf } from './correlation-metadata.js';
+import { tracedServerCall } from './grpc-tracing.js';
 import { createLogThrottle, type LogThrottle } from './log-throttle.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -37,7 +38,9 @@ export function unaryService<S extends UntypedServiceImplementation>(
     const method = `${serviceName}/${name}`;
     wrapped[name] = (call, callback) => {
       const stopTimer = metrics.grpcDuration.startTimer({ method });
-      withCorrelation(correlationIdOf(call.metadata), () => handler(call.request, call)).then(
+      withCorrelation(correlationIdOf(call.metadata), () =>
+        tracedServerCall(method, call.metadata, () => handler(call.request, call)),
+      ).then(
         (response) => {
           stopTimer();
           metrics.grpcHandled.inc({ method, code: 'OK' });

@@ -31,6 +31,7 @@ export {
   streamUpdateProbe,
   subscribeProbe,
 } from './nats-probes.js';
+export { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.js';
 export { pollUntil } from './poll-until.js';
 export { startPostgres, type TestPostgres, type TestPostgresOptions } from './postgres.js';
 export { type Exited, runToExit } from './run-to-exit.js';

@@ -12,6 +12,7 @@ import { leanPath } from './lean-path.js';
 import { requestIds, underRequestId } from './request-id.js';
 import { type OutcomeObserver, outcomeObservers } from './request-outcome.js';
 import { refuseMalformedRequests } from './request-shape.js';
+import { startRequestSpan } from './request-span.js';
 import { API_PREFIX, isAnswering, type Route } from './routes/route.js';
 import { sendError } from './send-error.js';
 
@@ -82,6 +83,7 @@ export function createApp({
 
   const lean = leanPath(routes, { observe, readers, log });
   return (req: IncomingMessage, res: ServerResponse) => {
+    startRequestSpan(req, res);
     if (!lean(req, res)) app(req, res);
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newCorrelationId, withCorrelation } from '@tessera/correlation';
 import type { RequestHandler } from 'express';
+import { underRequestSpan } from './request-span.js';
 
 const REQUEST_ID_HEADER = 'X-Request-Id';
 const REQUEST_ID = Symbol('requestId');
@@ -37,11 +38,12 @@ export function requestIdOfResponse(res: ServerResponse): string | undefined {
 }
 
 /**
- * Runs a step under its request's correlation id. Needed after a body has been read: the stream's
- * events come from the connection, not from the request that asked for the body, so the id would
- * otherwise be lost on the way to the handler and to the services it calls.
+ * Runs a step under its request's correlation id and span. Needed after a body has been read: the stream's
+ * events come from the connection, not from the request that asked for the body, so the id (and the
+ * span) would otherwise be lost on the way to the handler and to the services it calls.
  */
 export function underRequestId<T>(res: ServerResponse, step: () => T): T {
   const id = requestIdOfResponse(res);
-  return id === undefined ? step() : withCorrelation(id, step);
+  const traced = () => underRequestSpan(res, step);
+  return id === undefined ? traced() : withCorrelation(id, traced);
 }

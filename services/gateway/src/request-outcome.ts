@@ -22,7 +22,7 @@ export function markRoute(req: IncomingMessage, pattern: string): void {
 }
 
 /** The label a request is logged and counted under, whichever path served it. */
-function routeLabelOf(req: IncomingMessage): string {
+export function routeLabelOf(req: IncomingMessage): string {
   const routed = req as Routed;
   return routed[ROUTE] ?? routed.route?.path ?? 'unmatched';
 }

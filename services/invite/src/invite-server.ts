@@ -10,6 +10,7 @@ import {
   grpcTarget,
   parseHostPort,
   type RunningGrpcServer,
+  reportConsumerLag,
   type ServiceContext,
   serveGrpc,
 } from '@tessera/service-kit';
@@ -120,6 +121,7 @@ export async function startInviteServer(options: InviteServerOptions): Promise<I
       options.durable,
     );
     closers.push(() => bindings.stop());
+    void bindings.done.finally(reportConsumerLag(metrics, bindings));
     options.addReadiness(tables, { name: 'bindings consumer', isReady: bindings.attached });
 
     const grpc = await serveGrpc('invite', {

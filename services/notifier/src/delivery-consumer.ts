@@ -8,7 +8,7 @@ import {
   runConsumer,
 } from '@tessera/event-store';
 import type { Event } from '@tessera/proto/tessera/events/v1/envelope';
-import type { Logger } from '@tessera/service-kit';
+import { type Logger, type Metrics, reportConsumerLag } from '@tessera/service-kit';
 import type { NatsConnection } from 'nats';
 
 // A message being worked on is kept with in-progress acks this many times per ack wait (which
@@ -25,7 +25,7 @@ const HEARTBEATS_PER_ACK_WAIT = 3;
  * and sends nothing. The ack wait is the lease (TESSERA_DELIVERY_LEASE_MS), so that the message
  * of a notifier that died comes back when another may take its delivery over.
  */
-export function runDeliveryConsumer(
+export async function runDeliveryConsumer(
   nc: NatsConnection,
   options: {
     config: Pick<Config, 'TESSERA_DELIVERY_LEASE_MS' | 'TESSERA_NOTIFIER_CONCURRENCY'>;
@@ -34,15 +34,16 @@ export function runDeliveryConsumer(
     filterSubject: string;
     eventType: string;
     log: Logger;
+    metrics: Metrics;
     handler: ConsumerHandler;
     maxAckPending?: number;
   },
 ): Promise<RunningConsumer> {
-  const { config, stream, durable, filterSubject, eventType, log, handler } = options;
+  const { config, stream, durable, filterSubject, eventType, log, metrics, handler } = options;
   const leaseMs = config.TESSERA_DELIVERY_LEASE_MS;
   const concurrency = config.TESSERA_NOTIFIER_CONCURRENCY;
   const maxAckPending = options.maxAckPending ?? concurrency;
-  return runConsumer(nc.jetstream(), {
+  const consumer = await runConsumer(nc.jetstream(), {
     stream,
     durable,
     filterSubjects: [filterSubject],
@@ -55,6 +56,8 @@ export function runDeliveryConsumer(
     log,
     handler,
   });
+  void consumer.done.finally(reportConsumerLag(metrics, consumer));
+  return consumer;
 }
 
 type Payload = NonNullable<Event['payload']>;

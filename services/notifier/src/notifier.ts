@@ -94,6 +94,7 @@ export async function startNotifier(options: StartNotifierOptions): Promise<Runn
     filterSubject: SESSION_SUBJECTS,
     eventType: 'TokenIssued',
     log,
+    metrics: options.metrics,
     handler,
   });
   log.info({ durable, concurrency, leaseMs }, 'notifier consuming TokenIssued');

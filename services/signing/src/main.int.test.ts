@@ -114,7 +114,11 @@ describe('the signing service process with NATS and mTLS', () => {
     const ready = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
     assert.equal(ready.status, 200);
     const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-    assert.match(metrics, /tessera_signing_signatures_total\{method="SignJson",service="signing"\} 1/);
+    // Counted by caller too: the name in the client certificate (the directory's here), which says what for.
+    assert.match(
+      metrics,
+      /tessera_signing_signatures_total\{method="SignJson",caller="directory",service="signing"\} 1/,
+    );
 
     child.kill('SIGTERM');
     assert.equal(await exited, 0);

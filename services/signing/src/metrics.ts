@@ -1,7 +1,7 @@
 import { type Counter, createCounter, type Metrics } from '@tessera/service-kit';
 
 export interface SigningCounters {
-  signatures: Counter<'method'>;
+  signatures: Counter<'method' | 'caller'>;
   ephemeralKeypairs: Counter;
 }
 
@@ -10,8 +10,8 @@ export function createSigningCounters(metrics: Metrics): SigningCounters {
   return {
     signatures: createCounter(metrics, {
       name: 'tessera_signing_signatures_total',
-      help: 'JSON objects signed, by method (SignJson: long-term key; SignJsonWithSeed: a caller-supplied key)',
-      labelNames: ['method'] as const,
+      help: 'JSON objects signed, by method (SignJson, SignJsonBatch: long-term key; SignJsonWithSeed: a caller-supplied key) and caller (what for: directory, associations; invite, onbind and invitations)',
+      labelNames: ['method', 'caller'] as const,
     }),
     ephemeralKeypairs: createCounter(metrics, {
       name: 'tessera_signing_ephemeral_keypairs_total',

@@ -15,6 +15,7 @@ import { Registry } from 'prom-client';
 import type { Database } from '../schema.js';
 import { applyBatch, type BatchOutcome, type Position, type PreparedBatch, prepareBatch } from './apply-batch.js';
 import { BatchReader } from './batch-reader.js';
+import { startBatchSpans } from './batch-spans.js';
 import { ensureCheckpoint, resetProjection } from './checkpoint.js';
 import { projectionMetrics } from './metrics.js';
 import type { Projection } from './projection.js';
@@ -121,13 +122,16 @@ export async function runProjection<DB extends Database, P = undefined>(
     ready: PreparedBatch<P>,
   ): Promise<BatchOutcome | null> => {
     for (let attempt = 1; ; attempt++) {
+      const spans = startBatchSpans(name, batch);
       try {
         // A failed try prepares again: what failed may have been the preparing (a key fetch).
         const outcome = await applyBatch(db, projection, batch, position, log, attempt === 1 ? ready : undefined);
+        spans.end();
         if (failing) log.info({ projection: name, attempts: attempt }, 'projection batch applied after failures');
         failing = false;
         return outcome;
       } catch (err) {
+        spans.end(err);
         failing = true;
         metrics.failedBatches.inc({ projection: name });
         const from = batch[0]?.seq;

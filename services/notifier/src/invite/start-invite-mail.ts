@@ -76,6 +76,7 @@ export async function startInviteMail(options: StartInviteMailOptions): Promise<
     eventType: 'InviteStored',
     maxAckPending: MAX_MAILS_PENDING,
     log,
+    metrics: options.metrics,
     handler,
   });
   log.info({ durable, concurrency, leaseMs }, 'notifier consuming InviteStored');

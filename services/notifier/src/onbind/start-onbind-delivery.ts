@@ -78,6 +78,7 @@ export async function startOnbindDelivery(options: StartOnbindDeliveryOptions): 
     eventType: 'OnbindRequested',
     maxAckPending: MAX_CALLS_PENDING,
     log,
+    metrics: options.metrics,
     handler,
   });
   log.info({ durable: ONBIND_DURABLE, concurrency, leaseMs }, 'notifier consuming OnbindRequested');

@@ -26,7 +26,7 @@ import type {
   SignJsonWithSeedRequest,
   SignJsonWithSeedResponse,
 } from '@tessera/proto/tessera/signing/v1/signing';
-import { type UnaryContext, unaryService } from '@tessera/service-kit';
+import { peerCertificateNames, type UnaryContext, unaryService } from '@tessera/service-kit';
 import { type KeyEntry, type KeyRing, NoValidSigningKey } from '../key-ring.js';
 import type { SigningCounters } from '../metrics.js';
 
@@ -42,7 +42,9 @@ export interface SigningDeps {
   counters: SigningCounters;
 }
 
-type Handler<Req, Res> = (request: Req) => Promise<Res>;
+/** The caller's side of a call: its certificate, which names it. */
+type Caller = Parameters<typeof peerCertificateNames>[0];
+type Handler<Req, Res> = (request: Req, call?: Caller) => Promise<Res>;
 
 export interface SigningHandlers {
   getPublicKey: Handler<GetPublicKeyRequest, GetPublicKeyResponse>;
@@ -89,14 +91,14 @@ export function signingHandlers({ serverName, keys, counters }: SigningDeps): Si
       return { valid };
     },
 
-    signJson: async ({ json, keyId }) => {
+    signJson: async ({ json, keyId }, call) => {
       const entry = signingEntry(keyId);
       const signed = signOrRefuse(() => entry.key.signJson(parseJsonObject(json), serverName));
-      counters.signatures.inc({ method: 'SignJson' });
+      counters.signatures.inc({ method: 'SignJson', caller: callerOf(call) });
       return { json: JSON.stringify(signed) };
     },
 
-    signJsonBatch: async ({ json, keyId }) => {
+    signJsonBatch: async ({ json, keyId }, call) => {
       const entry = signingEntry(keyId);
       const signed = json.map((text, index) => {
         try {
@@ -106,7 +108,7 @@ export function signingHandlers({ serverName, keys, counters }: SigningDeps): Si
           throw err;
         }
       });
-      counters.signatures.inc({ method: 'SignJsonBatch' }, signed.length);
+      counters.signatures.inc({ method: 'SignJsonBatch', caller: callerOf(call) }, signed.length);
       return { json: signed };
     },
 
@@ -117,7 +119,7 @@ export function signingHandlers({ serverName, keys, counters }: SigningDeps): Si
       return { publicKey: encodeBase64Url(publicKey), privateKey: encodeBase64Url(seed) };
     },
 
-    signJsonWithSeed: async ({ json, seed: encodedSeed, keyId }) => {
+    signJsonWithSeed: async ({ json, seed: encodedSeed, keyId }, call) => {
       const seed = tryDecodeBase64(encodedSeed);
       if (seed?.length !== SEED_LENGTH)
         throw new TesseraError('M_INVALID_PARAM', `seed must be base64 of ${SEED_LENGTH} bytes`);
@@ -128,7 +130,7 @@ export function signingHandlers({ serverName, keys, counters }: SigningDeps): Si
         signJson(obj, { entity: serverName, keyId: labelledKeyId, seed, oneOff: true }),
       );
       seed.fill(0);
-      counters.signatures.inc({ method: 'SignJsonWithSeed' });
+      counters.signatures.inc({ method: 'SignJsonWithSeed', caller: callerOf(call) });
       return { json: JSON.stringify(signed) };
     },
   };
@@ -165,4 +167,13 @@ function signOrRefuse<T>(sign: () => T): T {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/**
+ * Who asked for a signature, which says what it is for: the directory signs associations, the
+ * invite service onbind payloads and invitations. The first name of the caller's certificate (an
+ * allow-listed service, so the label's values are few); `unknown` without mutual TLS (tests).
+ */
+function callerOf(call: Caller | undefined): string {
+  return (call && peerCertificateNames(call)[0]) ?? 'unknown';
 }

@@ -1,0 +1,18 @@
+import type { Config } from '@tessera/config';
+import { startTracing } from '@tessera/tracing';
+import type { ServiceName } from './addresses.js';
+import type { Logger } from './logger.js';
+import type { ShutdownPlan } from './shutdown.js';
+
+/**
+ * Traces to TESSERA_OTLP_ENDPOINT (else the standard OTEL_EXPORTER_OTLP_ENDPOINT), flushed when
+ * the process stops; nothing at all when neither is set.
+ */
+export function startServiceTracing(name: ServiceName, config: Config, log: Logger, shutdown: ShutdownPlan): void {
+  const endpoint = config.TESSERA_OTLP_ENDPOINT ?? (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined);
+  const tracing = startTracing(name, endpoint);
+  if (!tracing.enabled) return;
+  log.info({ endpoint }, 'exporting traces over OTLP');
+  // Registered first in the last phase, so it runs last: the spans of the shutdown itself go too.
+  shutdown.add('admin', { name: 'trace export', run: () => tracing.shutdown() });
+}

@@ -1,0 +1,31 @@
+import { type Context, context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+
+/**
+ * Where trace context travels: HTTP headers, gRPC metadata, NATS message headers. Each is a map
+ * of string keys; these two functions are all a carrier needs.
+ */
+export type HeaderAccess = {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
+};
+
+const setter = {
+  set: (carrier: HeaderAccess, key: string, value: string) => carrier.set(key, value),
+};
+const getter = {
+  get: (carrier: Pick<HeaderAccess, 'get'>, key: string) => carrier.get(key),
+  keys: () => [] as string[],
+};
+
+/** Writes the active trace context (`traceparent`, `tracestate`) into the carrier; nothing when tracing is off. */
+export function injectTraceContext(carrier: HeaderAccess, from: Context = context.active()): void {
+  propagation.inject(from, carrier, setter);
+}
+
+/**
+ * The trace context a caller or producer sent; the root context (a new trace) when it sent none.
+ * Extracted onto the root context: what the current work happens to be is not its parent.
+ */
+export function extractTraceContext(carrier: Pick<HeaderAccess, 'get'>): Context {
+  return propagation.extract(ROOT_CONTEXT, carrier, getter);
+}
