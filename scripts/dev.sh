@@ -76,12 +76,13 @@ setup() {
 case "${1:-}" in
   start)
     setup start
-    exec node deploy/local/dist/main.js
+    shift
+    exec node deploy/local/dist/main.js "$@"
     ;;
   test)
     setup test
     pnpm run lint
-    find packages services deploy test proto -maxdepth 2 -name test-results.tap -delete
+    find packages services deploy examples test proto -maxdepth 2 -name test-results.tap -delete
     status=0
     pnpm run test || status=$?
     # The closing line adds up every package's results; it fails the run on its own if some are missing.

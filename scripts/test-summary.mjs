@@ -1,12 +1,13 @@
 // Adds up the TAP results that every package's test run leaves in test-results.tap and prints
 // one closing line, "N passed, N failed", so a run of many packages ends with a single verdict.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const packages = ['packages', 'services', 'deploy'].flatMap((dir) =>
-  readdirSync(join(root, dir)).map((name) => join(root, dir, name)),
-);
+const packages = ['packages', 'services', 'deploy', 'examples']
+  .flatMap((dir) => readdirSync(join(root, dir)).map((name) => join(root, dir, name)))
+  // Folders of manifests and configuration (deploy/k8s, deploy/observability) are no packages.
+  .filter((dir) => existsSync(join(dir, 'package.json')));
 packages.push(join(root, 'proto'), join(root, 'test'));
 
 const totals = { pass: 0, fail: 0, skipped: 0, cancelled: 0, todo: 0 };
