@@ -19,6 +19,9 @@ case "${1:-}" in
     ;;
   down)
     shift
+    # A container that restarts on failure can come back between compose's stop and rm: remove
+    # every container of the project by force first.
+    podman ps -aq --filter "label=io.podman.compose.project=$project" | xargs -r podman rm -f >/dev/null
     compose down "$@"
     ;;
   ps | logs)

@@ -22,18 +22,21 @@ log() { echo "[images] $*" >&2; }
 "$images_dir/build-bases.sh"
 (cd "$repo_root" && pnpm build >"$work/pnpm-build.log" 2>&1) || { tail -n 30 "$work/pnpm-build.log" >&2; exit 1; }
 
-# $1: the package, $2: the build context; the package's production dependencies only, without
-# sources, tests, source maps and declarations.
+# $1: the package, $2: the build context; the package's production dependencies only, and of
+# Tessera's own packages (the service's and the workspace packages it uses) only what runs: no
+# sources, tests, source maps or declarations.
 deploy_package() {
   local package=$1 context=$2
   rm -rf "$context"
   mkdir -p "$context"
   (cd "$repo_root" && pnpm --filter "$package" deploy --prod "$context/app" >"$context.log" 2>&1) ||
     { tail -n 30 "$context.log" >&2; exit 1; }
-  find "$context/app" -depth \( -type d \( -name src -o -name dist-test -o -name test-support \) -prune -o \
-    -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name 'tsconfig*.json' \
-    -o -name '*.tsbuildinfo' -o -name 'pnpm-lock.yaml' -o -name 'pnpm-workspace.yaml' \) \) -print0 |
-    xargs -0 rm -rf
+  local own
+  for own in "$context/app" "$context"/app/node_modules/.pnpm/@tessera+*/node_modules/@tessera/*; do
+    rm -rf "$own"/{src,dist-test,test-support,test-results.tap,tsconfig.json,tsconfig.build.json,pnpm-lock.yaml,pnpm-workspace.yaml}
+    [ -d "$own/dist" ] && find "$own/dist" -type f \( -name '*.map' -o -name '*.d.ts' \) -delete
+  done
+  return 0
 }
 
 build_image() { # $1: name, $2: Containerfile, $3: context, then podman build's own options
