@@ -31,14 +31,26 @@ mirror() {
   echo "$found"
 }
 
-# What a container never needs: documentation, manuals, translations, apt's lists and caches, logs.
+# What a container never needs: documentation, manuals, translations, apt's lists and caches, logs;
+# and per kind, files of installed packages that the image never runs.
 trim() {
-  local root=$1
+  local kind=$1 root=$2
   rm -rf "$root"/usr/share/{doc,man,info,lintian,linda}/* "$root"/usr/share/locale/* \
     "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old \
     "$root"/var/log/* "$root"/tmp/* "$root"/var/tmp/*
-  # postgresql's postinst made a cluster in the build; the image's entrypoint makes its own.
-  rm -rf "$root"/var/lib/postgresql/* "$root"/etc/postgresql/*
+  case "$kind" in
+    postgres)
+      # The build's cluster (the entrypoint makes its own); the JIT compiler and what only it
+      # loads (the server runs with jit=off); the perl of postgresql-common's wrapper scripts,
+      # which the entrypoint does not use.
+      rm -rf "$root"/var/lib/postgresql/* "$root"/etc/postgresql/* "$root"/usr/lib/postgresql/*/lib/bitcode \
+        "$root"/usr/lib/postgresql/*/lib/llvmjit* "$root"/usr/lib/x86_64-linux-gnu/libLLVM* \
+        "$root"/usr/lib/x86_64-linux-gnu/libz3.so* "$root"/usr/share/perl "$root"/usr/lib/x86_64-linux-gnu/perl
+      ;;
+    prometheus)
+      rm -f "$root"/usr/bin/promtool # a checking tool, not the server
+      ;;
+  esac
 }
 
 build_base() {
@@ -53,7 +65,7 @@ build_base() {
   debootstrap --variant=minbase --cache-dir="$work/cache" --include="${packages[$kind]}" \
     "$suite" "$root" "$(mirror)" >"$work/debootstrap-$kind.log" 2>&1 ||
     { tail -n 20 "$work/debootstrap-$kind.log" >&2; exit 1; }
-  trim "$root"
+  trim "$kind" "$root"
   tar -C "$root" --numeric-owner -c . | podman import --change 'CMD ["/bin/sh"]' - "$image" >/dev/null
   rm -rf "$root"
   log "$image: $(podman image inspect --format '{{.Size}}' "$image") bytes"

@@ -39,6 +39,15 @@ describe('the container deployment', { skip: enabled ? false : SKIP_REASON }, ()
 
   const podman = (...args: string[]) =>
     execFile('podman', args, { env: composeEnv, maxBuffer: 64 * 1024 * 1024 }).then((r) => r.stdout.trim());
+  const containerNames = async () =>
+    (await podman('ps', '-a', '--filter', `label=io.podman.compose.project=${project}`, '--format', '{{.Names}}'))
+      .split('\n')
+      .filter(Boolean);
+  const serviceOf = (name: string) => name.replace(`${project}_`, '').replace(/_\d+$/, '');
+  const logsOf = (name: string) =>
+    execFile('podman', ['logs', name], { env: composeEnv, maxBuffer: 64 * 1024 * 1024 }).then(
+      (r) => r.stdout + r.stderr,
+    );
   const healthy = (service: string) =>
     execFile('podman', ['healthcheck', 'run', `${project}_${service}_1`], { env: composeEnv }).then(
       () => true,
@@ -90,9 +99,10 @@ describe('the container deployment', { skip: enabled ? false : SKIP_REASON }, ()
   after(
     async () => {
       if (composeEnv) {
-        const logs = await compose('logs').catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
         const logFile = join(tmpdir(), `${project}.log`);
-        writeFileSync(logFile, logs.stdout);
+        const names = await containerNames().catch(() => []);
+        const logs = await Promise.all(names.map(async (name) => `== ${name}\n${await logsOf(name).catch(String)}`));
+        writeFileSync(logFile, logs.join('\n'));
         console.log(`every container's log: ${logFile}`);
         await compose('down', '-v').catch((err) => console.error(`compose down failed: ${err}`));
       }
@@ -136,12 +146,10 @@ describe('the container deployment', { skip: enabled ? false : SKIP_REASON }, ()
   });
 
   it('runs every container as uid 65534 on a read-only root filesystem', async () => {
-    const names = (await podman('ps', '-a', '--filter', `label=io.podman.compose.project=${project}`, '--format', '{{.Names}}'))
-      .split('\n')
-      .filter(Boolean);
+    const names = await containerNames();
     const expected = ['provision', 'nats-1', 'nats-2', 'nats-3', 'postgres', ...SERVICES, 'prometheus'];
     assert.deepEqual(
-      names.map((name) => name.replace(`${project}_`, '').replace(/_\d+$/, '')).sort(),
+      names.map(serviceOf).sort(),
       [...expected].sort(),
       'one container per compose service (Grafana left out)',
     );
@@ -164,6 +172,28 @@ describe('the container deployment', { skip: enabled ? false : SKIP_REASON }, ()
       // The kernel's word for the container's first process: real, effective, saved and fs uid.
       const uids = /^Uid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.split(/\s+/);
       assert.deepEqual(uids, ['65534', '65534', '65534', '65534'], `${name}'s process runs as 65534`);
+    }
+  });
+
+  it('provisioned three replicas of every stream and bucket, and gave each service its own secrets only', async () => {
+    const provisioned = await logsOf(`${project}_provision_1`);
+    assert.match(provisioned, /provisioned nats:\/\/nats-1:4222 \(replicas 3\)/);
+    for (const name of ['TESSERA_SHORT', 'TESSERA_EVENTS', 'tessera_data_keys', 'tessera_rate_limits'])
+      assert.match(provisioned, new RegExp(`\\b${name}\\s+(created|unchanged|updated)`), name);
+    for (const service of SERVICES) {
+      const mounts = JSON.parse(await podman('inspect', '--format', '{{json .Mounts}}', `${project}_${service}_1`)) as {
+        Name?: string;
+        Destination: string;
+        RW: boolean;
+      }[];
+      const secrets = mounts.filter(
+        (mount) => mount.Name?.includes('_secrets-') || mount.Name?.endsWith('_provision-state'),
+      );
+      assert.deepEqual(
+        secrets.map((mount) => [mount.Name, mount.Destination, mount.RW]),
+        [[`${project}_secrets-${service}`, '/run/tessera', false]],
+        `${service} mounts its own secrets, read-only, and no other's`,
+      );
     }
   });
 

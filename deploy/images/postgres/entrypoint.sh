@@ -19,4 +19,4 @@ if [ ! -s "$pgdata/PG_VERSION" ]; then
     postgres --single -D "$pgdata" -c unix_socket_directories=/tmp postgres >/dev/null
   echo "tessera-postgres: made the cluster and the database $POSTGRES_DB"
 fi
-exec postgres -D "$pgdata" -c listen_addresses='*' -c unix_socket_directories=/tmp -c fsync=on "$@"
+exec postgres -D "$pgdata" -c listen_addresses='*' -c unix_socket_directories=/tmp -c fsync=on -c jit=off "$@"
