@@ -35,6 +35,7 @@ describe('the container deployment', { skip: enabled ? false : SKIP_REASON }, ()
   let composeEnv: NodeJS.ProcessEnv;
   let call: ObservedFetch;
   let baseUrl: string;
+  let prometheusUrl: string;
   let buildOutput = '';
 
   const podman = (...args: string[]) =>
@@ -72,13 +73,14 @@ describe('the container deployment', { skip: enabled ? false : SKIP_REASON }, ()
       smtpRelay = await startTcpRelay(smtp.port, { listenHost: '0.0.0.0' });
       const gatewayPort = await freePort();
       baseUrl = `http://127.0.0.1:${gatewayPort}`;
+      prometheusUrl = `http://127.0.0.1:${await freePort()}`;
       composeEnv = {
         ...process.env,
         CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? join(IMAGES_DIR, 'containers.conf'),
         TESSERA_COMPOSE_PROJECT: project,
         TESSERA_POSTGRES_PASSWORD: randomBytes(18).toString('base64url'),
         TESSERA_GATEWAY_PUBLISH: `127.0.0.1:${gatewayPort}`,
-        TESSERA_PROMETHEUS_PUBLISH: `127.0.0.1:${await freePort()}`,
+        TESSERA_PROMETHEUS_PUBLISH: prometheusUrl.slice('http://'.length),
         TESSERA_PUBLIC_BASE_URL: baseUrl,
         TESSERA_SMTP_URL: `smtp://host.containers.internal:${smtpRelay.port}`,
       };
@@ -195,6 +197,22 @@ describe('the container deployment', { skip: enabled ? false : SKIP_REASON }, ()
         `${service} mounts its own secrets, read-only, and no other's`,
       );
     }
+  });
+
+  it("scrapes every service's metrics and loads the alert rules in Prometheus", async () => {
+    type Targets = { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+    const upJobs = async () => {
+      const targets = (await (await fetch(`${prometheusUrl}/api/v1/targets`)).json()) as Targets;
+      return targets.data.activeTargets.filter((target) => target.health === 'up').map((target) => target.labels.job);
+    };
+    // A scrape every 15 s: wait for each target's first.
+    await eventually(async () => (await upJobs()).length === SERVICES.length, 2 * MINUTE, 'every target up');
+    assert.deepEqual((await upJobs()).sort(), SERVICES.map((service) => `tessera-${service}`).sort());
+    const rules = (await (await fetch(`${prometheusUrl}/api/v1/rules`)).json()) as {
+      data: { groups: { rules: { type: string }[] }[] };
+    };
+    const alerting = rules.data.groups.flatMap((group) => group.rules).filter((rule) => rule.type === 'alerting');
+    assert.ok(alerting.length > 0, 'the alert rules of deploy/observability are loaded');
   });
 
   it("answers every service's image health check", async () => {
