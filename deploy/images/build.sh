@@ -24,7 +24,8 @@ log() { echo "[images] $*" >&2; }
 
 # $1: the package, $2: the build context; the package's production dependencies only, and of
 # Tessera's own packages (the service's and the workspace packages it uses) only what runs: no
-# sources, tests, source maps or declarations.
+# sources or tests. Nothing in any package keeps a declaration, source map or Markdown file: none
+# is read at run time.
 deploy_package() {
   local package=$1 context=$2
   rm -rf "$context"
@@ -34,9 +35,9 @@ deploy_package() {
   local own
   for own in "$context/app" "$context"/app/node_modules/.pnpm/@tessera+*/node_modules/@tessera/*; do
     rm -rf "$own"/{src,dist-test,test-support,test-results.tap,tsconfig.json,tsconfig.build.json,pnpm-lock.yaml,pnpm-workspace.yaml}
-    [ -d "$own/dist" ] && find "$own/dist" -type f \( -name '*.map' -o -name '*.d.ts' \) -delete
   done
-  return 0
+  find "$context/app" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \
+    -o -name '*.md' -o -name '*.markdown' \) -delete
 }
 
 build_image() { # $1: name, $2: Containerfile, $3: context, then podman build's own options
