@@ -23,6 +23,8 @@ case "${1:-}" in
     # every container of the project by force first.
     podman ps -aq --filter "label=io.podman.compose.project=$project" | xargs -r podman rm -f >/dev/null
     compose down "$@"
+    # podman-compose 1.0.3 leaves the project's network behind.
+    podman network rm "${project}_default" >/dev/null 2>&1 || true
     ;;
   ps | logs)
     compose "$@"
