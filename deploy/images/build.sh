@@ -45,7 +45,7 @@ build_image() { # $1: name, $2: Containerfile, $3: context, then podman build's 
   shift 3
   log "building localhost/tessera/$name:$tag"
   podman build --quiet --format docker --layers=false -f "$file" -t "localhost/tessera/$name:$tag" \
-    --label "org.opencontainers.image.title=tessera-$name" "$@" "$context" >/dev/null
+    --label "org.opencontainers.image.title=tessera-$name" --label io.tessera.image=1 "$@" "$context" >/dev/null
 }
 
 for service in "${services[@]}"; do
@@ -67,6 +67,9 @@ build_image provision "$images_dir/provision.Containerfile" "$context"
 for infra in nats postgres prometheus; do
   build_image "$infra" "$images_dir/$infra.Containerfile" "$images_dir"
 done
+
+# The images these tags named before this build, now untagged.
+podman image prune -f --filter label=io.tessera.image=1 >/dev/null
 
 echo "image sizes (podman image inspect .Size):"
 for name in "${services[@]}" provision nats postgres prometheus; do
