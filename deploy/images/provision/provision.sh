@@ -1,8 +1,9 @@
 #!/bin/sh
 # The one-shot provisioning of a container deployment (deploy/compose), run by the provision image
 # as uid 65534. Everything it makes is kept and reused on the next run, so it is safe to run again:
-#   1. NATS identities: one nkey seed per identity (`tessera nats-identities`) and the NATS
-#      servers' authorization block (nats-auth/auth.conf, admitting those keys only);
+#   1. NATS: the cluster's routes with a password of their own (nats-auth/cluster.conf), one nkey
+#      seed per identity (`tessera nats-identities`) and the servers' authorization block
+#      (nats-auth/auth.conf, admitting those keys only);
 #   2. a CA and one certificate per service (CN and DNS name = the service name), for mTLS;
 #   3. the server secret (32 random bytes, base64);
 #   4. each service's own files in its own volume, and nothing else: ca.pem, tls.pem, tls-key.pem,
@@ -21,8 +22,29 @@ log() { echo "provision: $*"; }
 umask 077
 mkdir -p "$state/pki" "$state/secrets"
 
-# 1. NATS identities and the servers' authorization block, written whole then moved into place
-#    (the NATS containers wait for it).
+# 1. NATS: the cluster's route password and block (cluster.conf: the nodes of $NATS_ROUTES admit
+#    only each other), then the identities and the authorization block (auth.conf). Each is
+#    written whole and then moved into place: the NATS containers wait for auth.conf, written last.
+if [ ! -s "$state/nats-route.password" ]; then
+  head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$state/.nats-route.password.new"
+  mv "$state/.nats-route.password.new" "$state/nats-route.password"
+fi
+route_password=$(cat "$state/nats-route.password")
+{
+  echo "# The cluster's routes: written by the provisioning step; the password is the routes' own."
+  echo "cluster {"
+  echo "  name: tessera"
+  echo "  listen: 0.0.0.0:6222"
+  echo "  authorization { user: route, password: \"$route_password\" }"
+  echo "  routes: ["
+  for route in ${NATS_ROUTES:?set NATS_ROUTES: every node as host:port of its cluster listener}; do
+    echo "    nats-route://route:$route_password@$route"
+  done
+  echo "  ]"
+  echo "}"
+} >"$out/nats-auth/.cluster.conf.new"
+chmod 0444 "$out/nats-auth/.cluster.conf.new"
+mv "$out/nats-auth/.cluster.conf.new" "$out/nats-auth/cluster.conf"
 tessera nats-identities "$state/nats" >"$out/nats-auth/.auth.conf.new"
 chmod 0444 "$out/nats-auth/.auth.conf.new"
 mv "$out/nats-auth/.auth.conf.new" "$out/nats-auth/auth.conf"
