@@ -3,6 +3,8 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 export interface TcpRelay {
   /** `nats://127.0.0.1:<relay port>`: connect here instead of to the target. */
   url: string;
+  /** The port the relay listens on. */
+  port: number;
   /** Cuts every connection and refuses new ones, as a network partition would. */
   cut(): void;
   /** Lets connections in again (a reconnecting client finds its way back). */
@@ -10,8 +12,12 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
-/** A loopback TCP relay to a local port (a nats-server) that can cut every connection and let them in again. */
-export async function startTcpRelay(targetPort: number): Promise<TcpRelay> {
+/**
+ * A TCP relay to a loopback port (a nats-server) that can cut every connection and let them in
+ * again. It listens on loopback unless `listenHost` says otherwise (0.0.0.0: containers on a
+ * bridge network reach a server of the test through the host's bridge address).
+ */
+export async function startTcpRelay(targetPort: number, { listenHost = '127.0.0.1' } = {}): Promise<TcpRelay> {
   const sockets = new Set<Socket>();
   let open = true;
   const server: Server = createServer((client) => {
@@ -24,11 +30,12 @@ export async function startTcpRelay(targetPort: number): Promise<TcpRelay> {
     }
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  await new Promise<void>((ok) => server.listen(0, listenHost, ok));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return {
     url: `nats://127.0.0.1:${address.port}`,
+    port: address.port,
     cut() {
       open = false;
       for (const socket of sockets) socket.destroy();
