@@ -61,7 +61,8 @@ export function balancedClient(
           why = code;
         }
         retried.push({ step, gateway, why });
-        await new Promise((resolve) => setTimeout(resolve, pauseMs(attempt)));
+        // A refused connection is a gateway that is down: the next one is tried at once.
+        if (why !== 'ECONNREFUSED') await new Promise((resolve) => setTimeout(resolve, pauseMs(attempt)));
       }
     },
   };
