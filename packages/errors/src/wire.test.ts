@@ -50,6 +50,23 @@ describe('errors across gRPC', () => {
     }
   });
 
+  it('answers 503 for a call cut by a server that died, and 500 for any other INTERNAL without an errcode', () => {
+    const cut = received({
+      code: status.INTERNAL,
+      details: 'Received RST_STREAM with code 0 (Call ended without gRPC status)',
+    });
+    assert.equal(answeredByService(cut), false);
+    assert.deepEqual(toMatrixError(cut), {
+      status: 503,
+      body: { errcode: 'M_UNKNOWN', error: 'service temporarily unavailable' },
+    });
+    const unparsable = received({
+      code: status.INTERNAL,
+      details: 'Response message parsing error: index out of range',
+    });
+    assert.equal(toMatrixError(unparsable).status, 500);
+  });
+
   it('sends a backend that is down (any TemporarilyUnavailable) as UNAVAILABLE, which the gateway answers with 503', () => {
     class StoreDown extends TemporarilyUnavailable {
       override readonly name = 'StoreDown';

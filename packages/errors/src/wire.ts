@@ -56,10 +56,19 @@ export function toMatrixError(err: ServiceError): MatrixError {
     const status = Number(err.metadata.get(HTTP_STATUS_KEY)[0] ?? ERRCODES[errcode].http);
     return { status, body: { ...readExtra(err.metadata), errcode, error: err.details } };
   }
-  // No errcode: the call failed before reaching a handler (down, overloaded, too slow).
-  if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) return UNAVAILABLE;
+  // No errcode: the call failed on the way (down, overloaded, too slow, or cut by a server that died).
+  if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED || isCutStream(err)) return UNAVAILABLE;
   return { status: 500, body: { errcode: 'M_UNKNOWN', error: 'internal error' } };
 }
+
+/**
+ * A stream the connection ended before the server sent a status: grpc-js reports it as INTERNAL
+ * "Received RST_STREAM with code …", e.g. when the server's process is killed mid-call (seen in
+ * the scale-out fault test). Our services send an errcode with every status of their own, so this
+ * is no answer of theirs; other INTERNALs without one (a message that does not parse) stay 500.
+ */
+const isCutStream = (err: ServiceError) =>
+  err.code === status.INTERNAL && err.details.startsWith('Received RST_STREAM');
 
 /**
  * Whether a service answered the call (its handler chose the errcode, and logged what needed

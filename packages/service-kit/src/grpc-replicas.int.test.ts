@@ -9,16 +9,15 @@ import { createCa, issueCertificate, type PemPair } from '@tessera/dev-pki';
 import {
   type GetPublicKeyResponse,
   SigningServiceClient,
-  type SigningServiceServer,
   SigningServiceService,
 } from '@tessera/proto/tessera/signing/v1/signing';
+import { signingStub } from '../test-support/signing-stub.js';
 import { type CertificateReloadEvent, ReloadingCertificates } from './certificate-reload.js';
 import { createDeadlineClient } from './grpc-client.js';
 import { type RunningGrpcServer, startGrpcServer } from './grpc-server.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { channelCredentials, type TlsFiles } from './tls.js';
-import { unaryService } from './unary.js';
 
 // Replicas, connection ages and certificate files that change under running servers and clients.
 const log = createLogger('kit-test', 'warn', new Writable({ write: (_chunk, _encoding, done) => done() }));
@@ -26,23 +25,13 @@ const metrics = createMetrics('kit-test');
 const RELOAD_MS = 100;
 
 /** A signing-shaped service whose getPublicKey answers with the server's label and the caller's address. */
-function labelled(label: string) {
-  return unaryService<SigningServiceServer>(
-    'tessera.signing.v1.SigningService',
-    {
-      getPublicKey: async (_request, call): Promise<GetPublicKeyResponse> => ({
-        key: { keyId: label, publicKey: call.getPeer(), valid: true },
-      }),
-      listKeys: async () => ({ keys: [] }),
-      isValid: async () => ({ valid: true }),
-      signJson: async ({ json }) => ({ json }),
-      signJsonBatch: async ({ json }) => ({ json }),
-      generateEphemeralKeypair: async () => ({ publicKey: '', privateKey: '' }),
-      signJsonWithSeed: async ({ json }) => ({ json }),
-    },
+const labelled = (label: string) =>
+  signingStub(
+    async (_request, call): Promise<GetPublicKeyResponse> => ({
+      key: { keyId: label, publicKey: call.getPeer(), valid: true },
+    }),
     { log, metrics },
   );
-}
 
 let ca: PemPair;
 let dir: string;

@@ -9,16 +9,15 @@ import { HealthCheckResponse_ServingStatus, HealthClient } from '@tessera/proto/
 import {
   type GetPublicKeyResponse,
   SigningServiceClient,
-  type SigningServiceServer,
   SigningServiceService,
 } from '@tessera/proto/tessera/signing/v1/signing';
+import { signingStub } from '../test-support/signing-stub.js';
 import { createDeadlineClient } from './grpc-client.js';
 import { type RunningGrpcServer, startGrpcServer } from './grpc-server.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { peerCertificateNames } from './peer.js';
 import { channelCredentials } from './tls.js';
-import { unaryService } from './unary.js';
 
 // A service shaped like signing, to exercise the kit: mTLS, the allow-list, health, error mapping, deadlines.
 const logLines: Record<string, unknown>[] = [];
@@ -37,25 +36,16 @@ let seenPeerNames: string[] = [];
 let handlerCalls = 0;
 let seenCorrelationId: string | undefined;
 
-const implementation = unaryService<SigningServiceServer>(
-  'tessera.signing.v1.SigningService',
-  {
-    getPublicKey: async ({ keyId }, call): Promise<GetPublicKeyResponse> => {
-      handlerCalls++;
-      seenPeerNames = peerCertificateNames(call);
-      seenCorrelationId = currentCorrelationId();
-      if (keyId === 'logged') log.info('handler at work');
-      if (keyId === 'missing') throw new TesseraError('M_NOT_FOUND', 'no such key');
-      if (keyId === 'crash') throw new Error('database password is hunter2');
-      if (keyId === 'slow') await new Promise((resolve) => setTimeout(resolve, 1_000));
-      return { key: { keyId, publicKey: 'pk', valid: true } };
-    },
-    listKeys: async () => ({ keys: [] }),
-    isValid: async () => ({ valid: true }),
-    signJson: async ({ json }) => ({ json }),
-    signJsonBatch: async ({ json }) => ({ json }),
-    generateEphemeralKeypair: async () => ({ publicKey: '', privateKey: '' }),
-    signJsonWithSeed: async ({ json }) => ({ json }),
+const implementation = signingStub(
+  async ({ keyId }, call): Promise<GetPublicKeyResponse> => {
+    handlerCalls++;
+    seenPeerNames = peerCertificateNames(call);
+    seenCorrelationId = currentCorrelationId();
+    if (keyId === 'logged') log.info('handler at work');
+    if (keyId === 'missing') throw new TesseraError('M_NOT_FOUND', 'no such key');
+    if (keyId === 'crash') throw new Error('database password is hunter2');
+    if (keyId === 'slow') await new Promise((resolve) => setTimeout(resolve, 1_000));
+    return { key: { keyId, publicKey: 'pk', valid: true } };
   },
   { log, metrics },
 );

@@ -5,7 +5,8 @@ import { silentLogger } from '@tessera/event-store';
 import { sql } from 'kysely';
 import { json, mailTo, newClientSecret } from '../system/flows.js';
 import { type OutsideWorld, startOutsideWorld } from '../system/outside-world.js';
-import { eventually, type RunningSystem, removeDataDir, startSystem } from '../system/running-system.js';
+import { eventually, type RunningSystem, startSystem } from '../system/running-system.js';
+import { stopSystemAndWorld } from '../system/system-with-user.js';
 
 // "Bound means findable" on the whole running system: a load of binds while the projector is
 // killed with SIGKILL twice (the runner restarts it). A bind answers only once the projector has
@@ -33,11 +34,7 @@ before(async () => {
     },
   });
 });
-after(async () => {
-  await system?.stop();
-  await world?.close();
-  if (system) removeDataDir(system.dataDir);
-});
+after(() => stopSystemAndWorld(system, world));
 
 type Validated = { address: string; mxid: string; sid: string; clientSecret: string };
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openLeanConnection } from '../bench/lean-http.js';
 import { type SmtpSink, startSmtpSink } from '../bench/smtp-sink.js';
-import { type RunningSystem, removeDataDir, startSystem } from '../system/running-system.js';
+import { type RunningSystem, removeDataDir, replicaReady, startSystem } from '../system/running-system.js';
 import { mailedLink } from './mailed-link.js';
 import { type RequestRecord, type RequestTokenLoad, startRequestTokenLoad } from './request-token-load.js';
 
@@ -77,9 +77,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-const readyz = async (port: number | undefined) =>
-  port !== undefined && (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-
 /** SIGKILL to a service (or nats-server) as the runner's state file names it; resolves once the runner has it back. */
 async function kill(target: 'notifier' | 'session' | 'gateway' | 'nats'): Promise<Kill> {
   const pidOf = () => (target === 'nats' ? system.state().nats?.pid : system.state().services[target]?.pid) ?? null;
@@ -93,8 +90,7 @@ async function kill(target: 'notifier' | 'session' | 'gateway' | 'nats'): Promis
   });
   // Back for good once every service it affects says it is ready again.
   const names = target === 'nats' ? ['notifier', 'session', 'gateway'] : [target];
-  for (const name of names)
-    await until(`${name} is ready again`, () => readyz(system.state().services[name]?.metricsPort));
+  for (const name of names) await until(`${name} is ready again`, () => replicaReady(system, name));
   return killed;
 }
 

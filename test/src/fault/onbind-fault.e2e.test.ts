@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { OnbindCall } from '@tessera/test-harness';
-import { loadSpec, type ObservedFetch, observedFetch } from '../spec/spec-validator.js';
-import { bearer, json, mailTo, newClientSecret, registerUser } from '../system/flows.js';
+import type { ObservedFetch } from '../spec/spec-validator.js';
+import { bearer, json, mailTo, newClientSecret } from '../system/flows.js';
 import { type OutsideWorld, startOutsideWorld } from '../system/outside-world.js';
-import { type RunningSystem, removeDataDir, startSystem } from '../system/running-system.js';
+import { type RunningSystem, replicaReady } from '../system/running-system.js';
+import { startSystemWithUser, stopSystemAndWorld } from '../system/system-with-user.js';
 
 // "Delivered invites reach the homeserver whatever happens to the notifier": the whole system,
 // the notifier killed with SIGKILL (the runner restarts it) while an onbind call waits for its
@@ -22,22 +23,15 @@ const LEASE_MS = 2_000;
 
 before(async () => {
   world = await startOutsideWorld();
-  system = await startSystem({
+  ({ system, call, user } = await startSystemWithUser(world, {
     env: {
-      ...world.env,
       TESSERA_ONBIND_RETRY_BASE_MS: String(RETRY_MS),
       TESSERA_ONBIND_RETRY_MAX_MS: String(RETRY_MS),
       TESSERA_DELIVERY_LEASE_MS: String(LEASE_MS),
     },
-  });
-  call = observedFetch(loadSpec(), { baseUrl: system.baseUrl });
-  user = await registerUser(call, world);
+  }));
 });
-after(async () => {
-  await system?.stop();
-  await world?.close();
-  if (system) removeDataDir(system.dataDir);
-});
+after(() => stopSystemAndWorld(system, world));
 
 let addresses = 0;
 const newAddress = () => `onbind.fault.${++addresses}.${Date.now()}@example.org`;
@@ -78,15 +72,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-async function readyz(port: number | undefined): Promise<boolean> {
-  if (port === undefined) return false;
-  try {
-    return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-  } catch {
-    return false;
-  }
-}
-
 /** SIGKILL to the notifier; resolves once the runner has started it again and it is ready. */
 async function killNotifier() {
   const pidOf = () => system.state().services.notifier?.pid ?? null;
@@ -97,7 +82,7 @@ async function killNotifier() {
     const now = pidOf();
     return now !== null && now !== pid;
   });
-  await until('the notifier is ready again', () => readyz(system.state().services.notifier?.metricsPort));
+  await until('the notifier is ready again', () => replicaReady(system, 'notifier'));
 }
 
 /**

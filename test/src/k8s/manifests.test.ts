@@ -141,29 +141,56 @@ describe('deploy/k8s: the rendered overlays', () => {
     });
   });
 
-  it('every gRPC target is a headless Service on the gRPC port, in the callee’s namespace, named in its certificate', () => {
-    each((objects) => {
-      const env = environmentOf(objects, service(objects, 'gateway'));
-      for (const callee of Object.keys(CALLERS)) {
-        const target = env[`TESSERA_${callee.toUpperCase()}_ADDR`] as string;
-        const [host, port] = target.split(':') as [string, string];
-        assert.equal(host, `${callee}.${namespaceOf(callee)}.svc`);
-        const svc = find(objects, 'Service', namespaceOf(callee), callee);
-        assert.equal(svc.spec.clusterIP, 'None', `${callee}: headless`);
-        assert.ok(
-          svc.spec.ports.some((p: { name: string; port: number }) => p.name === 'grpc' && p.port === Number(port)),
+  it('every gRPC target is dns:/// to the callee’s headless Service on its gRPC port, a name the certificate it serves holds; each caller’s certificate carries the name the callee’s allow-list admits', () => {
+    each((objects, overlay) => {
+      /** The Certificate behind the pair a service's pods present (the Secret at TESSERA_TLS_CERT_FILE). */
+      const certificateOf = (name: string) => {
+        const deployment = service(objects, name);
+        const served = secretFileAt(deployment, environmentOf(objects, deployment).TESSERA_TLS_CERT_FILE as string);
+        const certificate = ofKind(objects, 'Certificate').find(
+          (c) => c.metadata.namespace === namespaceOf(name) && c.spec.secretName === served?.secret,
         );
-        const listen = environmentOf(objects, service(objects, callee)).TESSERA_GRPC_LISTEN;
-        assert.equal(listen, `0.0.0.0:${port}`, `${callee} listens where it is dialled`);
-        const certificate = find(objects, 'Certificate', namespaceOf(callee), `${callee}-tls`);
-        assert.equal(certificate.spec.commonName, callee);
-        assert.ok(certificate.spec.dnsNames.includes(host), `${callee}'s certificate names ${host}`);
-        assert.ok(certificate.spec.usages.includes('server auth'));
+        return certificate ?? assert.fail(`${overlay} ${name}: its TLS files come from no Certificate`);
+      };
+      for (const name of SERVICES)
+        for (const [key, target] of Object.entries(environmentOf(objects, service(objects, name))))
+          if (/^TESSERA_[A-Z]+_ADDR$/.test(key)) assert.match(target, /^dns:\/\/\//, `${overlay} ${name}: ${key}`);
+      for (const [callee, callers] of Object.entries(CALLERS)) {
+        const calleeEnv = environmentOf(objects, service(objects, callee));
+        const served = certificateOf(callee);
+        assert.equal(served.spec.commonName, callee);
+        assert.ok(served.spec.usages.includes('server auth'), `${callee} serves with its certificate`);
+        const allowed = calleeEnv[`TESSERA_${callee.toUpperCase()}_ALLOWED_CLIENTS`]?.split(',') ?? [];
+        for (const caller of callers) {
+          const where = `${overlay}: ${caller} calling ${callee}`;
+          const target = environmentOf(objects, service(objects, caller))[`TESSERA_${callee.toUpperCase()}_ADDR`];
+          const [, host, port] = /^dns:\/\/\/([^:/]+):(\d+)$/.exec(target ?? '') ?? assert.fail(`${where}: ${target}`);
+          assert.equal(host, `${callee}.${namespaceOf(callee)}.svc.cluster.local`, where);
+          const svc = find(objects, 'Service', namespaceOf(callee), callee);
+          assert.equal(svc.spec.clusterIP, 'None', `${callee}: headless, its name resolves to every pod`);
+          assert.ok(
+            svc.spec.ports.some((p: { name: string; port: number }) => p.name === 'grpc' && p.port === Number(port)),
+            where,
+          );
+          assert.equal(calleeEnv.TESSERA_GRPC_LISTEN, `0.0.0.0:${port}`, `${callee} listens where it is dialled`);
+          // grpc-js checks the callee's certificate against the host of a dns:/// target.
+          assert.ok(served.spec.dnsNames.includes(host), `${where}: ${callee}'s certificate names ${host}`);
+          // The callee admits a caller by a name of its certificate (CN or DNS name): its first.
+          const presented = certificateOf(caller);
+          assert.equal(presented.spec.dnsNames[0], presented.spec.commonName, `${caller}: its name first`);
+          assert.ok(allowed.includes(presented.spec.commonName), `${where}: ${presented.spec.commonName} is admitted`);
+          assert.ok(presented.spec.usages.includes('client auth'), where);
+        }
+        // Connections end so that clients resolve the name again and find pods added since.
+        const maxAge = Number(calleeEnv.TESSERA_GRPC_MAX_CONNECTION_AGE_MS);
+        assert.ok(maxAge > 0 && maxAge <= 600_000, `${overlay} ${callee}: a maximum connection age of minutes`);
       }
       for (const name of SERVICES) {
         const certificate = find(objects, 'Certificate', namespaceOf(name), `${name}-tls`);
         assert.equal(certificate.spec.dnsNames[0], name, `${name}: the allow-lists' name first`);
         assert.equal(certificate.spec.issuerRef.name, 'tessera-ca');
+        // cert-manager renews into the mounted Secret: the service reads the files again.
+        assert.ok(Number(environmentOf(objects, service(objects, name)).TESSERA_TLS_RELOAD_INTERVAL_MS) > 0, name);
       }
       assert.equal(find(objects, 'ClusterIssuer', undefined, 'tessera-ca').spec.ca.secretName, 'tessera-ca');
     });

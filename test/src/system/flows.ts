@@ -41,10 +41,10 @@ export async function registerUser(call: ObservedFetch, world: OutsideWorld, { a
 }
 
 /** The newest validation mail to `address` (an invite mail to it is passed over), and the token and link it carries. */
-export async function mailTo(smtp: TestSmtpServer, address: string, after = 0) {
+export async function mailTo(smtp: TestSmtpServer, address: string, after = 0, timeoutMs = 10_000) {
   const mail: ReceivedMail = await smtp.waitForMessage(
     (m) => m.to.includes(address) && m.receivedAt.getTime() >= after && VALIDATION_LINK.test(m.parsed.text ?? ''),
-    10_000,
+    timeoutMs,
   );
   const text = mail.parsed.text ?? '';
   const link = VALIDATION_LINK.exec(text)?.[0];

@@ -127,6 +127,17 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
   }
 }
 
+/** Whether the replica `name` (`notifier`, `directory-2`…) answers 200 on its /readyz now. */
+export async function replicaReady(system: RunningSystem, name: string): Promise<boolean> {
+  const port = system.state().services[name]?.metricsPort;
+  if (port === undefined) return false;
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
 export type ServiceLogLine = { level?: string; msg?: string; service?: string; [field: string]: unknown };
 
 /** The gateway's line per answered request (TESSERA_ACCESS_LOG): not a report of anything gone wrong. */

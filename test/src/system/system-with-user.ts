@@ -11,9 +11,15 @@ export interface SystemWithUser {
   user: { token: string; userId: string };
 }
 
-/** The whole system on `world`'s settings, and a user to call it as: how most end-to-end files start. */
-export async function startSystemWithUser(world: OutsideWorld): Promise<SystemWithUser> {
-  const system = await startSystem({ env: world.env });
+/**
+ * The whole system on `world`'s settings (and `options.env` over them), and a user to call it as:
+ * how most end-to-end files start.
+ */
+export async function startSystemWithUser(
+  world: OutsideWorld,
+  options: { env?: Record<string, string>; readyTimeoutMs?: number } = {},
+): Promise<SystemWithUser> {
+  const system = await startSystem({ ...options, env: { ...world.env, ...options.env } });
   try {
     const call = observedFetch(loadSpec(), { baseUrl: system.baseUrl });
     return { system, call, user: await registerUser(call, world) };
