@@ -5,23 +5,35 @@ import { type DataKeySource, DataKeys } from './data-keys.js';
 import { kvKeyOf } from './kv-key-source.js';
 import { type DataKey, SealedValueInvalid } from './sealing.js';
 
-/** An in-memory key source that counts its reads. */
+/** An in-memory key source that counts its reads; an erase leaves a marker, as the bucket's purge does. */
 class MapKeySource implements DataKeySource {
-  readonly keys = new Map<string, DataKey>();
+  readonly keys = new Map<string, DataKey | 'erased'>();
   reads = 0;
+  /** Answers "nothing" this many times first, as a stream replica behind the others would. */
+  behindFor = 0;
   async get(aggregate: string) {
     this.reads++;
+    if (this.behindFor > 0) {
+      this.behindFor--;
+      return null;
+    }
     return this.keys.get(aggregate) ?? null;
   }
   async create(aggregate: string, key: DataKey) {
     const existing = this.keys.get(aggregate);
-    if (existing) return existing;
+    if (existing !== undefined && existing !== 'erased') return existing;
     this.keys.set(aggregate, key);
     return key;
   }
   async erase(aggregate: string) {
-    this.keys.delete(aggregate);
+    this.keys.set(aggregate, 'erased');
   }
+}
+
+/** Pauses that are only recorded. */
+function recordedSleep() {
+  const pauses: number[] = [];
+  return { pauses, sleep: async (ms: number) => void pauses.push(ms) };
 }
 
 const text = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes).toString('utf8'));
@@ -78,6 +90,31 @@ describe('DataKeys', () => {
     assert.equal(text(await keys.openField('assoc.a2', 'address', kept)), 'bob@example.org');
   });
 
+  it('asks again for the key of a sealed value the source says it never had (a replica behind the others), and opens it', async () => {
+    const source = new MapKeySource();
+    const sealed = await new DataKeys(source).sealField('session.s1', 'address', 'carol@example.org');
+    source.behindFor = 2;
+    const { pauses, sleep } = recordedSleep();
+    const keys = new DataKeys(source, { sleep });
+    assert.equal(text(await keys.openField('session.s1', 'address', sealed)), 'carol@example.org');
+    assert.deepEqual(pauses, [50, 100]);
+  });
+
+  it('takes a value for unreadable only after the last retry when its key never shows, and at once when it was erased', async () => {
+    const source = new MapKeySource();
+    const sealed = await new DataKeys(source).sealField('session.s1', 'address', 'dan@example.org');
+    source.behindFor = 100;
+    const waited = recordedSleep();
+    assert.equal(await new DataKeys(source, { sleep: waited.sleep }).openField('session.s1', 'address', sealed), null);
+    assert.deepEqual(waited.pauses, [50, 100, 200, 400, 800]);
+
+    source.behindFor = 0;
+    await new DataKeys(source).erase('session.s1');
+    const erased = recordedSleep();
+    assert.equal(await new DataKeys(source, { sleep: erased.sleep }).openField('session.s1', 'address', sealed), null);
+    assert.deepEqual(erased.pauses, [], 'an erase marker is final');
+  });
+
   it('seals with a new key after an erase, and the old values stay unreadable', async () => {
     const keys = new DataKeys(new MapKeySource());
     const before = await keys.sealField('assoc.a1', 'address', 'old');
@@ -116,7 +153,7 @@ describe('DataKeys', () => {
     await keys.createKey('session.new');
     const sealed = await keys.sealField('session.new', 'address', 'a');
     assert.equal(source.reads, 0);
-    assert.equal(sealed.keyId, source.keys.get('session.new')?.keyId);
+    assert.equal(sealed.keyId, (source.keys.get('session.new') as DataKey).keyId);
     const other = new DataKeys(source);
     await other.createKey('session.new'); // it has one already: that one stays
     assert.equal(text(await other.openField('session.new', 'address', sealed)), 'a');

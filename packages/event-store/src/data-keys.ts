@@ -4,14 +4,33 @@ import { type DataKey, newDataKey, openWithKey, sealingContext, sealWithKey } fr
 
 /** Where data keys live: the `tessera_data_keys` bucket in production, a Map in unit tests. */
 export interface DataKeySource {
-  get(aggregate: string): Promise<DataKey | null>;
+  /**
+   * The aggregate's key; `'erased'` when it was erased (the bucket keeps a marker); null when the
+   * source holds nothing for it: never created, or not yet there on the stream replica that
+   * answered (NATS 2.10 lets a replica that is catching up answer a direct get).
+   */
+  get(aggregate: string): Promise<DataKey | 'erased' | null>;
   /** Stores `key` unless the aggregate has a key already; returns the key that is stored. */
   create(aggregate: string, key: DataKey): Promise<DataKey>;
   /** Removes the aggregate's key for good. */
   erase(aggregate: string): Promise<void>;
 }
 
-export type DataKeysOptions = { cacheSize?: number; cacheTtlMs?: number; now?: () => number };
+export type DataKeysOptions = {
+  cacheSize?: number;
+  cacheTtlMs?: number;
+  now?: () => number;
+  /**
+   * Waits before asking again for the key of a sealed value that the source says it never had:
+   * the value proves the key was made, so only a replica behind the others can say that.
+   */
+  absentKeyRetriesMs?: readonly number[];
+  sleep?: (ms: number) => Promise<void>;
+};
+
+// About a second and a half in all: long enough for a restarted stream replica to catch up.
+const ABSENT_KEY_RETRIES_MS = [50, 100, 200, 400, 800] as const;
+const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Seals private fields with a data key per aggregate (AES-256-GCM), so that erasing the key
@@ -24,10 +43,23 @@ export type DataKeysOptions = { cacheSize?: number; cacheTtlMs?: number; now?: (
 export class DataKeys {
   readonly #source: DataKeySource;
   readonly #cache: BoundedCache<string, DataKey>;
+  readonly #absentKeyRetriesMs: readonly number[];
+  readonly #sleep: (ms: number) => Promise<void>;
 
-  constructor(source: DataKeySource, { cacheSize = 1_000, cacheTtlMs = 60_000, now }: DataKeysOptions = {}) {
+  constructor(
+    source: DataKeySource,
+    {
+      cacheSize = 1_000,
+      cacheTtlMs = 60_000,
+      now,
+      absentKeyRetriesMs = ABSENT_KEY_RETRIES_MS,
+      sleep = wait,
+    }: DataKeysOptions = {},
+  ) {
     this.#source = source;
     this.#cache = new BoundedCache(cacheSize, cacheTtlMs, now);
+    this.#absentKeyRetriesMs = absentKeyRetriesMs;
+    this.#sleep = sleep;
   }
 
   async sealField(aggregate: string, fieldName: string, plaintext: Uint8Array | string): Promise<Sealed> {
@@ -50,7 +82,7 @@ export class DataKeys {
     const context = sealingContext(aggregate, fieldName);
     const cached = this.#cache.get(aggregate);
     // A cached key with another id may be stale (erased and replaced elsewhere): ask the source.
-    const key = cached?.keyId === sealed.keyId ? cached : await this.#fetch(aggregate);
+    const key = cached?.keyId === sealed.keyId ? cached : await this.#fetchSealingKey(aggregate);
     // A different key id: the sealing key was erased and the aggregate has a new one since.
     if (key === null || key.keyId !== sealed.keyId) return null;
     return openWithKey(key, context, sealed);
@@ -73,7 +105,25 @@ export class DataKeys {
 
   async #fetch(aggregate: string): Promise<DataKey | null> {
     const key = await this.#source.get(aggregate);
-    if (key !== null) this.#cache.set(aggregate, key);
+    if (key === null || key === 'erased') return null;
+    this.#cache.set(aggregate, key);
     return key;
+  }
+
+  /**
+   * The key a sealed value was made with: an erased one is null at once, but one the source never
+   * had is asked for again (see absentKeyRetriesMs) before the value is taken for unreadable.
+   */
+  async #fetchSealingKey(aggregate: string): Promise<DataKey | null> {
+    for (const pauseMs of [...this.#absentKeyRetriesMs, null]) {
+      const key = await this.#source.get(aggregate);
+      if (key === 'erased') return null;
+      if (key !== null) {
+        this.#cache.set(aggregate, key);
+        return key;
+      }
+      if (pauseMs !== null) await this.#sleep(pauseMs);
+    }
+    return null;
   }
 }

@@ -13,6 +13,8 @@ import { parseSubject, SUBJECT_PREFIX } from './subjects.js';
 export const DATA_KEY_BUCKET = 'tessera_data_keys';
 const DATA_KEY_STREAM = bucketStreamOf(DATA_KEY_BUCKET);
 
+const CREATED_KEY_RETRIES_MS = [50, 100, 200, 400, 800] as const;
+
 /** History 1: an erased or replaced key leaves no older value behind; kept for ever otherwise. */
 export const DATA_KEY_BUCKET_OPTIONS: Readonly<BucketOptions> = { history: 1 };
 
@@ -33,10 +35,11 @@ export class KvDataKeySource implements DataKeySource {
     private readonly jsm: JetStreamManager,
   ) {}
 
-  async get(aggregate: string): Promise<DataKey | null> {
+  async get(aggregate: string): Promise<DataKey | 'erased' | null> {
     try {
       const entry = await this.kv.get(kvKeyOf(aggregate));
-      return entry?.operation === 'PUT' ? decodeDataKey(entry.value) : null;
+      if (entry === null) return null;
+      return entry.operation === 'PUT' ? decodeDataKey(entry.value) : 'erased';
     } catch (err) {
       throw asStoreError(err, `read the data key of ${aggregate}`);
     }
@@ -48,9 +51,15 @@ export class KvDataKeySource implements DataKeySource {
       return key;
     } catch (err) {
       if (!isWrongLastSequence(err)) throw asStoreError(err, `create the data key of ${aggregate}`);
-      const winner = await this.get(aggregate); // another replica created it first: use theirs
-      if (winner === null) throw new Error(`data key of ${aggregate} was erased while it was being created`);
-      return winner;
+      // Another replica created it first: use theirs. A stream replica behind the leader may not
+      // have it yet, so nothing found is asked again; an erase marker is final.
+      for (const pauseMs of [...CREATED_KEY_RETRIES_MS, null]) {
+        const winner = await this.get(aggregate);
+        if (winner === 'erased') break;
+        if (winner !== null) return winner;
+        if (pauseMs !== null) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+      throw new Error(`data key of ${aggregate} was erased while it was being created`);
     }
   }
 

@@ -108,7 +108,7 @@ export class FollowedBindingKeys implements DataKeySource {
     this.#wakeRoom();
   }
 
-  async get(aggregate: string): Promise<DataKey | null> {
+  async get(aggregate: string): Promise<DataKey | 'erased' | null> {
     const kvKey = kvKeyOf(aggregate);
     const held = this.#held.get(kvKey);
     if (held !== undefined) {
