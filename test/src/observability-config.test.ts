@@ -90,7 +90,8 @@ describe('the Prometheus alert rules and scrape configuration', () => {
     ])
       assert.ok(metricsAlerted.has(metric), metric);
     const signing = readAlertRules().find((rule) => rule.alert === 'TesseraSigningUnavailable');
-    assert.match(signing?.expr ?? '', /up\{job="tessera-signing"\}/);
+    // Every replica down, not one of several.
+    assert.match(signing?.expr ?? '', /sum\(up\{job="tessera-signing"\}\) == 0/);
   });
 
   it('scrapes every service as tessera-<service> and loads the alert rules', () => {

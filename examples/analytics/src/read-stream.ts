@@ -26,7 +26,7 @@ export const INBOX_PREFIX = '_INBOX_analytics';
 
 export async function connectAsAnalytics(url: string, credentialsFile: string): Promise<NatsConnection> {
   return connect({
-    servers: url,
+    servers: url.split(','), // a cluster's URLs, comma-separated as the runner's state file gives them
     authenticator: authenticatorOf(credentialsFile),
     inboxPrefix: INBOX_PREFIX,
     name: 'tessera-analytics-example',

@@ -137,6 +137,22 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the standard OTEL_EXPORTER_OTLP_ENDPOINT when TESSERA_OTLP_ENDPOINT is unset, by the same rule', () => {
+    assert.equal(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).TESSERA_OTLP_ENDPOINT,
+      'http://collector:4318',
+    );
+    assert.equal(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', TESSERA_OTLP_ENDPOINT: 'http://b:4318' })
+        .TESSERA_OTLP_ENDPOINT,
+      'http://b:4318',
+    );
+    assert.match(
+      errorOf(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' })).message,
+      /TESSERA_OTLP_ENDPOINT/,
+    );
+  });
+
   it('returns a frozen object', () => {
     assert.ok(Object.isFrozen(loadConfig({})));
   });

@@ -21,6 +21,9 @@ export function readSources(env: NodeJS.ProcessEnv): Record<string, string> {
   for (const [key, value] of Object.entries(env)) {
     if (key.startsWith(PREFIX) && value !== undefined && value !== '') merged[key] = value;
   }
+  // OpenTelemetry's standard variable stands in for ours, checked by the same rule.
+  if (merged.TESSERA_OTLP_ENDPOINT === undefined && env.OTEL_EXPORTER_OTLP_ENDPOINT)
+    merged.TESSERA_OTLP_ENDPOINT = env.OTEL_EXPORTER_OTLP_ENDPOINT;
   return merged;
 }
 

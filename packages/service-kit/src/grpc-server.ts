@@ -111,8 +111,12 @@ export function serveGrpc(
     ...rest,
     listen: grpcListenAddress(config, service),
     allowedClients: allowedClientsOf(config, service),
-    // A call in flight when its connection ages out may take its whole deadline to finish.
-    maxConnectionAge: { ageMs: config.TESSERA_GRPC_MAX_CONNECTION_AGE_MS, graceMs: config.TESSERA_GRPC_DEADLINE_MS },
+    // A call in flight when its connection ages out may take its whole deadline to finish, and the
+    // longest any caller gives is requestToken's, which waits for the mail server's answer.
+    maxConnectionAge: {
+      ageMs: config.TESSERA_GRPC_MAX_CONNECTION_AGE_MS,
+      graceMs: config.TESSERA_DELIVERY_WAIT_MS + config.TESSERA_GRPC_DEADLINE_MS,
+    },
   });
 }
 

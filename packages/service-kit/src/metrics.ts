@@ -68,12 +68,30 @@ export function reportConsumerLag(metrics: Metrics, source: ConsumerLagSource): 
       registers: [metrics.registry],
       async collect() {
         this.reset();
-        for (const one of reporting)
-          this.set({ stream: one.stream, durable: one.durable }, await one.lag().catch(() => Number.NaN));
+        // All at once, each given a second: a scrape while NATS is away must still answer within
+        // Prometheus' timeout, or the service's other metrics (send failures) vanish with it.
+        const lags = await Promise.all([...reporting].map((one) => lagWithin(one, LAG_QUERY_TIMEOUT_MS)));
+        for (const [i, one] of [...reporting].entries())
+          this.set({ stream: one.stream, durable: one.durable }, lags[i] ?? Number.NaN);
       },
     });
   }
   const reporting = sources;
   reporting.add(source);
   return () => reporting.delete(source);
+}
+
+const LAG_QUERY_TIMEOUT_MS = 1_000;
+
+/** The consumer's lag, or NaN when the server does not answer within `timeoutMs`. */
+async function lagWithin(source: ConsumerLagSource, timeoutMs: number): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<number>((resolve) => {
+    timer = setTimeout(() => resolve(Number.NaN), timeoutMs);
+  });
+  try {
+    return await Promise.race([source.lag().catch(() => Number.NaN), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

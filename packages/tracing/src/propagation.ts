@@ -9,15 +9,22 @@ export type HeaderAccess = {
   set(key: string, value: string): void;
 };
 
+// Only `traceparent` (ids and flags, a fixed format) crosses a boundary. `tracestate` and
+// `baggage` are free text a client chooses: carried on, they would reach every service's gRPC
+// metadata and the headers of the lasting stream, where an address could stand in plaintext.
+const CARRIED = 'traceparent';
+
 const setter = {
-  set: (carrier: HeaderAccess, key: string, value: string) => carrier.set(key, value),
+  set: (carrier: HeaderAccess, key: string, value: string) => {
+    if (key === CARRIED) carrier.set(key, value);
+  },
 };
 const getter = {
-  get: (carrier: Pick<HeaderAccess, 'get'>, key: string) => carrier.get(key),
-  keys: () => [] as string[],
+  get: (carrier: Pick<HeaderAccess, 'get'>, key: string) => (key === CARRIED ? carrier.get(key) : undefined),
+  keys: () => [CARRIED],
 };
 
-/** Writes the active trace context (`traceparent`, `tracestate`) into the carrier; nothing when tracing is off. */
+/** Writes the active trace context (`traceparent` only) into the carrier; nothing when tracing is off. */
 export function injectTraceContext(carrier: HeaderAccess, from: Context = context.active()): void {
   propagation.inject(from, carrier, setter);
 }

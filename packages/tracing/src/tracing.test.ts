@@ -17,6 +17,18 @@ test('a span made from context sent in headers joins the sender’s trace, expor
   await inSpan('receive', { kind: SpanKind.CONSUMER, parent: extractTraceContext(headers) }, async () => {
     await inSpan('inner', { kind: SpanKind.INTERNAL }, async () => {});
   });
+  // A caller's tracestate and baggage are free text (an address, say): they are not carried on.
+  const sent = new Map([
+    ['traceparent', headers.get('traceparent') ?? ''],
+    ['tracestate', 'x=alice@example.org'],
+    ['baggage', 'user=alice@example.org'],
+  ]);
+  const onward = new Map<string, string>();
+  await inSpan('relay', { kind: SpanKind.SERVER, parent: extractTraceContext(sent) }, async () => {
+    injectTraceContext({ get: (key) => onward.get(key), set: (key, value) => onward.set(key, value) });
+  });
+  assert.deepEqual([...onward.keys()], ['traceparent']);
+  assert.equal(onward.get('traceparent')?.split('-')[1], headers.get('traceparent')?.split('-')[1], 'same trace');
   await tracing.shutdown(); // flushes what is buffered
 
   const spans = await pollUntil('three spans arrived', () =>

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '@tessera/config';
 import { createLogger } from '@tessera/service-kit';
 import { addKey, openKeyStore } from './key-store.js';
-import { keysCli } from './keys-cli.js';
+import { keysCli } from './keys-command.js';
 
 const silent = createLogger('signing-test', 'silent');
 const SYDENT_LINE = 'ed25519 0 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n';
