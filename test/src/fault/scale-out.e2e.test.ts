@@ -273,9 +273,10 @@ it('acknowledges most flows through both gateways across kill -9 of a NATS node 
 
   // Every acknowledged invited bind reaches the homeserver, once.
   assert.ok(invitedBound.length > 0, 'some invited addresses were bound');
-  // A binding the killed invite replica held unacknowledged comes back to the other one only after
-  // the consumer's ack wait (60 s after its last heartbeat), and the bindings after it wait in order.
-  await eventually(async () => undelivered().length === 0, 90_000, 'every invited binding delivered').catch((err) => {
+  // A binding the killed invite replica held unacknowledged comes back to the other one after the
+  // consumer's ack wait (10 s after its last heartbeat), and the bindings after it wait in order:
+  // the last was delivered 14 s after the kills in measured runs (60 s when the ack wait was 60 s).
+  await eventually(async () => undelivered().length === 0, 45_000, 'every invited binding delivered').catch((err) => {
     const missing = undelivered().map((flow) => flow.index);
     throw new Error(`${(err as Error).message}: flows ${missing.join(', ')} of ${invitedBound.length} invited`);
   });

@@ -6,10 +6,12 @@ import { type OnbindRequestsDeps, requestOnbind } from './onbind-requests.js';
 
 const STREAM = 'TESSERA_EVENTS';
 const ASSOC_SUBJECTS = 'tessera.assoc.>';
-// Longer than one reaction (a wait for the projector, signing, a few appends); heartbeats keep a
-// slow one from being delivered again while its process lives.
-const ACK_WAIT_MS = 60_000;
-const HEARTBEAT_MS = 20_000;
+// Bindings are handled one at a time, so the one a dead replica held stops every later onbind
+// until it is delivered again: that is one ack wait after the replica's last heartbeat. A slow
+// reaction (a wait for the projector, signing, a few appends) is kept by the heartbeats while its
+// process lives, so the wait can be short. (At 60 s, the scale-out test saw onbinds stalled a minute.)
+const ACK_WAIT_MS = 10_000;
+const HEARTBEAT_MS = 3_000;
 
 /**
  * Consumes AssociationBound (durable `invite-bindings`, `tessera.assoc.>`, one at a time in stream
