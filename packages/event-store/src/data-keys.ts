@@ -33,6 +33,25 @@ const ABSENT_KEY_RETRIES_MS = [50, 100, 200, 400, 800] as const;
 const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
+ * A key known to exist (a sealed value or a lost create race proves it was made), asked for again
+ * after each pause while the source answers nothing, as a stream replica behind the others may;
+ * null at once for an erase marker, or once the pauses are used up.
+ */
+export async function keyKnownToExist(
+  get: () => Promise<DataKey | 'erased' | null>,
+  pausesMs: readonly number[] = ABSENT_KEY_RETRIES_MS,
+  sleep: (ms: number) => Promise<void> = wait,
+): Promise<DataKey | null> {
+  for (const pauseMs of [...pausesMs, null]) {
+    const key = await get();
+    if (key === 'erased') return null;
+    if (key !== null) return key;
+    if (pauseMs !== null) await sleep(pauseMs);
+  }
+  return null;
+}
+
+/**
  * Seals private fields with a data key per aggregate (AES-256-GCM), so that erasing the key
  * erases every sealed field of that aggregate in the stream (crypto-shredding).
  *
@@ -115,15 +134,8 @@ export class DataKeys {
    * had is asked for again (see absentKeyRetriesMs) before the value is taken for unreadable.
    */
   async #fetchSealingKey(aggregate: string): Promise<DataKey | null> {
-    for (const pauseMs of [...this.#absentKeyRetriesMs, null]) {
-      const key = await this.#source.get(aggregate);
-      if (key === 'erased') return null;
-      if (key !== null) {
-        this.#cache.set(aggregate, key);
-        return key;
-      }
-      if (pauseMs !== null) await this.#sleep(pauseMs);
-    }
-    return null;
+    const key = await keyKnownToExist(() => this.#source.get(aggregate), this.#absentKeyRetriesMs, this.#sleep);
+    if (key !== null) this.#cache.set(aggregate, key);
+    return key;
   }
 }

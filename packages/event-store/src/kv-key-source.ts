@@ -1,6 +1,6 @@
 import type { JetStreamManager, KV, NatsConnection } from 'nats';
 import { type BucketOptions, bucketStreamOf } from './buckets.js';
-import type { DataKeySource } from './data-keys.js';
+import { type DataKeySource, keyKnownToExist } from './data-keys.js';
 import { asStoreError, isWrongLastSequence } from './errors.js';
 import { DATA_KEY_BYTES, type DataKey } from './sealing.js';
 import { parseSubject, SUBJECT_PREFIX } from './subjects.js';
@@ -12,8 +12,6 @@ import { parseSubject, SUBJECT_PREFIX } from './subjects.js';
  */
 export const DATA_KEY_BUCKET = 'tessera_data_keys';
 const DATA_KEY_STREAM = bucketStreamOf(DATA_KEY_BUCKET);
-
-const CREATED_KEY_RETRIES_MS = [50, 100, 200, 400, 800] as const;
 
 /** History 1: an erased or replaced key leaves no older value behind; kept for ever otherwise. */
 export const DATA_KEY_BUCKET_OPTIONS: Readonly<BucketOptions> = { history: 1 };
@@ -51,15 +49,10 @@ export class KvDataKeySource implements DataKeySource {
       return key;
     } catch (err) {
       if (!isWrongLastSequence(err)) throw asStoreError(err, `create the data key of ${aggregate}`);
-      // Another replica created it first: use theirs. A stream replica behind the leader may not
-      // have it yet, so nothing found is asked again; an erase marker is final.
-      for (const pauseMs of [...CREATED_KEY_RETRIES_MS, null]) {
-        const winner = await this.get(aggregate);
-        if (winner === 'erased') break;
-        if (winner !== null) return winner;
-        if (pauseMs !== null) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-      }
-      throw new Error(`data key of ${aggregate} was erased while it was being created`);
+      // Another replica created it first: use theirs (which the replica answering may not hold yet).
+      const winner = await keyKnownToExist(() => this.get(aggregate));
+      if (winner === null) throw new Error(`data key of ${aggregate} was erased while it was being created`);
+      return winner;
     }
   }
 
