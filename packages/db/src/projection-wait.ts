@@ -68,14 +68,18 @@ export async function watchProjection(options: ProjectionWaitOptions): Promise<P
     for (const listener of listeners) listener(known);
   };
 
+  // A read of the row may return after a notification that is newer than what it saw (the
+  // projector commits, then notifies): such a read is dropped, or it would set the checkpoint back.
+  let notifications = 0;
   const readCheckpoint = async () => {
+    const notifiedBefore = notifications;
     try {
       const row = await db
         .selectFrom('projector_checkpoint')
         .select('last_seq')
         .where('projection', '=', projection)
         .executeTakeFirst();
-      if (row !== undefined) advance(Number(row.last_seq));
+      if (row !== undefined && notifications === notifiedBefore) advance(Number(row.last_seq));
     } catch (err) {
       log.warn({ projection, err: (err as Error).message }, 'cannot read the projection checkpoint');
     }
@@ -95,7 +99,9 @@ export async function watchProjection(options: ProjectionWaitOptions): Promise<P
   const onNotification = (message: pg.Notification) => {
     if (message.channel !== PROJECTED_CHANNEL || message.payload === undefined) return;
     const [name, lastSeq] = message.payload.split(' ');
-    if (name === projection && lastSeq !== undefined && /^\d+$/.test(lastSeq)) advance(Number(lastSeq));
+    if (name !== projection || lastSeq === undefined || !/^\d+$/.test(lastSeq)) return;
+    notifications++;
+    advance(Number(lastSeq));
   };
 
   const connect = async () => {
